@@ -1,0 +1,260 @@
+"""A concrete architecture: every choice of a prototype fixed.
+
+An :class:`Architecture` is the one currency between parsing, building, costing, evaluating
+and reporting. It is frozen and hashable, round-trips through JSON and through prototype text
+(:meth:`Architecture.to_text` re-parses to an equal architecture), and has a canonical hash
+under which two architectures that build the same network are equal.
+
+Shapes are not stored: a layer holds only its own settings (``out``, ``kernel``, ...) and the
+builder and the cost model pass the tensor shape along explicitly.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from genesynth.errors import ArchitectureError
+
+Value = int | float | bool | str
+"""A concrete setting of a layer: an integer, a float, a boolean or a name."""
+
+MODULE_KINDS = ("seq", "residual", "split")
+SHORTCUTS = ("none", "identity", "project")
+FORMAT_VERSION = 1
+
+
+@dataclass(frozen=True)
+class LayerSpec:
+    """One layer: a registered kind and its concrete settings, sorted by name."""
+
+    kind: str
+    params: tuple[tuple[str, Value], ...] = ()
+
+    @staticmethod
+    def of(kind: str, **params: Value) -> LayerSpec:
+        return LayerSpec(kind, tuple(sorted(params.items())))
+
+    def get(self, name: str, default: Value | None = None) -> Value | None:
+        for key, value in self.params:
+            if key == name:
+                return value
+        return default
+
+    def __getitem__(self, name: str) -> Value:
+        value = self.get(name)
+        if value is None:
+            raise KeyError(name)
+        return value
+
+    def as_dict(self) -> dict[str, Value]:
+        return dict(self.params)
+
+
+@dataclass(frozen=True)
+class ModuleSpec:
+    """One module of the network body.
+
+    ``kind`` is ``seq`` (layers in order), ``residual`` (``branches[0]`` plus a shortcut that
+    is ``identity``, a 1x1 ``project``\\ ion, or ``none``) or ``split`` (two branches whose
+    outputs are concatenated; when ``branches[0]`` is empty the input channels are split in
+    halves, the first half passing through unchanged). ``post`` layers follow the merge
+    (e.g. ``relu`` after the residual add, ``shuffle`` after the concat). ``label`` names the
+    template the module came from (``skip`` for a skipped slot).
+    """
+
+    label: str
+    kind: str
+    branches: tuple[tuple[LayerSpec, ...], ...]
+    shortcut: str = "none"
+    post: tuple[LayerSpec, ...] = ()
+
+    @property
+    def layers(self) -> tuple[LayerSpec, ...]:
+        """All layers in order: branches, then post."""
+        return tuple(layer for branch in self.branches for layer in branch) + self.post
+
+    @property
+    def is_empty(self) -> bool:
+        """True for a skipped module that does nothing (identity)."""
+        return not self.layers and self.shortcut == "none"
+
+
+@dataclass(frozen=True)
+class Architecture:
+    """A network with every choice fixed: stem, body modules, head."""
+
+    name: str
+    input_shape: tuple[int, int, int]
+    classes: int
+    stem: tuple[LayerSpec, ...]
+    modules: tuple[ModuleSpec, ...]
+    head: tuple[LayerSpec, ...]
+    _hash: str = field(default="", init=False, repr=False, compare=False)
+
+    # -- identity ---------------------------------------------------------------------------
+
+    def canonical(self) -> dict[str, Any]:
+        """The structure that defines the built network: names, labels and no-op modules out."""
+        body = [
+            _module_to_dict(m, with_label=False) for m in self.modules if not m.is_empty
+        ]
+        return {
+            "input_shape": list(self.input_shape),
+            "classes": self.classes,
+            "stem": [_layer_to_dict(x) for x in self.stem],
+            "modules": body,
+            "head": [_layer_to_dict(x) for x in self.head],
+        }
+
+    @property
+    def key(self) -> str:
+        """Canonical hash (16 hex digits): equal for architectures that build the same network."""
+        if not self._hash:
+            text = json.dumps(self.canonical(), sort_keys=True, separators=(",", ":"))
+            object.__setattr__(self, "_hash", hashlib.sha256(text.encode()).hexdigest()[:16])
+        return self._hash
+
+    # -- JSON -------------------------------------------------------------------------------
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "format": FORMAT_VERSION,
+            "name": self.name,
+            "input_shape": list(self.input_shape),
+            "classes": self.classes,
+            "stem": [_layer_to_dict(x) for x in self.stem],
+            "modules": [_module_to_dict(m, with_label=True) for m in self.modules],
+            "head": [_layer_to_dict(x) for x in self.head],
+        }
+
+    def to_json(self, indent: int | None = 2) -> str:
+        return json.dumps(self.to_dict(), indent=indent)
+
+    @staticmethod
+    def from_dict(data: Mapping[str, Any], where: str = "architecture") -> Architecture:
+        return _ArchReader(where).architecture(data)
+
+    @staticmethod
+    def from_json(text: str, where: str = "architecture") -> Architecture:
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ArchitectureError(f"{where}: not valid JSON: {exc}") from None
+        return Architecture.from_dict(data, where)
+
+    # -- other views ------------------------------------------------------------------------
+
+    def to_text(self) -> str:
+        """Fixed prototype text that parses back to an equal architecture."""
+        from genesynth.dsl.writer import architecture_to_text
+
+        return architecture_to_text(self)
+
+    def iter_layers(self) -> Iterator[tuple[str, LayerSpec]]:
+        """Every layer with a dotted path: ``stem.0``, ``m03.b0.2``, ``m03.post.0``, ``head.1``."""
+        for i, layer in enumerate(self.stem):
+            yield f"stem.{i}", layer
+        for mi, module in enumerate(self.modules):
+            for bi, branch in enumerate(module.branches):
+                for li, layer in enumerate(branch):
+                    yield f"m{mi + 1:02d}.b{bi}.{li}", layer
+            for li, layer in enumerate(module.post):
+                yield f"m{mi + 1:02d}.post.{li}", layer
+        for i, layer in enumerate(self.head):
+            yield f"head.{i}", layer
+
+    def graph(self) -> Any:
+        """A networkx DiGraph of layers (and merge nodes), from ``input`` to ``output``."""
+        from genesynth.graph import architecture_graph
+
+        return architecture_graph(self)
+
+
+# -- JSON helpers -------------------------------------------------------------------------------
+
+
+def _layer_to_dict(layer: LayerSpec) -> dict[str, Any]:
+    return {"kind": layer.kind, **dict(layer.params)}
+
+
+def _module_to_dict(module: ModuleSpec, with_label: bool) -> dict[str, Any]:
+    out: dict[str, Any] = {"label": module.label} if with_label else {}
+    out["kind"] = module.kind
+    out["branches"] = [[_layer_to_dict(x) for x in branch] for branch in module.branches]
+    if module.kind == "residual":
+        out["shortcut"] = module.shortcut
+    if module.post:
+        out["post"] = [_layer_to_dict(x) for x in module.post]
+    return out
+
+
+class _ArchReader:
+    """Reads the JSON form with errors that name the key path."""
+
+    def __init__(self, where: str) -> None:
+        self.where = where
+
+    def fail(self, path: str, message: str) -> ArchitectureError:
+        return ArchitectureError(f"{self.where}: {path}: {message}")
+
+    def field(self, data: Mapping[str, Any], key: str, kind: type, path: str) -> Any:
+        if not isinstance(data, Mapping):
+            raise self.fail(path, f"expected an object, got {type(data).__name__}")
+        if key not in data:
+            raise self.fail(path, f"missing key '{key}'")
+        value = data[key]
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            raise self.fail(f"{path}.{key}", f"expected {kind.__name__}, got {value!r}")
+        return value
+
+    def architecture(self, data: Mapping[str, Any]) -> Architecture:
+        fmt = self.field(data, "format", int, "$")
+        if fmt != FORMAT_VERSION:
+            raise self.fail("$.format", f"expected {FORMAT_VERSION}, got {fmt}")
+        shape = self.field(data, "input_shape", list, "$")
+        if len(shape) != 3 or not all(isinstance(v, int) and v > 0 for v in shape):
+            raise self.fail("$.input_shape", f"expected 3 positive integers, got {shape!r}")
+        modules = self.field(data, "modules", list, "$")
+        return Architecture(
+            name=self.field(data, "name", str, "$"),
+            input_shape=(shape[0], shape[1], shape[2]),
+            classes=self.field(data, "classes", int, "$"),
+            stem=self.layers(self.field(data, "stem", list, "$"), "$.stem"),
+            modules=tuple(self.module(m, f"$.modules[{i}]") for i, m in enumerate(modules)),
+            head=self.layers(self.field(data, "head", list, "$"), "$.head"),
+        )
+
+    def module(self, data: Mapping[str, Any], path: str) -> ModuleSpec:
+        kind = self.field(data, "kind", str, path)
+        if kind not in MODULE_KINDS:
+            raise self.fail(f"{path}.kind", f"expected one of {MODULE_KINDS}, got {kind!r}")
+        branches = self.field(data, "branches", list, path)
+        shortcut = data.get("shortcut", "none")
+        if shortcut not in SHORTCUTS:
+            raise self.fail(f"{path}.shortcut", f"expected one of {SHORTCUTS}, got {shortcut!r}")
+        return ModuleSpec(
+            label=self.field(data, "label", str, path),
+            kind=kind,
+            branches=tuple(
+                self.layers(b, f"{path}.branches[{i}]") for i, b in enumerate(branches)
+            ),
+            shortcut=shortcut,
+            post=self.layers(data.get("post", []), f"{path}.post"),
+        )
+
+    def layers(self, items: Any, path: str) -> tuple[LayerSpec, ...]:
+        if not isinstance(items, list):
+            raise self.fail(path, f"expected a list, got {items!r}")
+        return tuple(self.layer(item, f"{path}[{i}]") for i, item in enumerate(items))
+
+    def layer(self, data: Any, path: str) -> LayerSpec:
+        kind = self.field(data, "kind", str, path)
+        params = {k: v for k, v in data.items() if k != "kind"}
+        for key, value in params.items():
+            if not isinstance(value, int | float | bool | str):
+                raise self.fail(f"{path}.{key}", f"expected a number, boolean or name, got {value!r}")
+        return LayerSpec.of(kind, **params)

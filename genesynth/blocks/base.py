@@ -1,0 +1,163 @@
+"""The layer-kind extension point: schema, shape rule, analytic cost and torch module.
+
+A layer kind is a small class registered with :func:`register`. The prototype resolver uses
+its schema and shape rule, :mod:`genesynth.cost` its cost, :mod:`genesynth.build` its module;
+all three pass the input shape explicitly. Shapes exclude the batch: ``(C, H, W)`` for maps,
+``(F,)`` for vectors. Torch is imported only inside :meth:`LayerKind.build`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from genesynth.arch import Value
+
+if TYPE_CHECKING:
+    from torch import nn
+
+Shape = tuple[int, ...]
+Params = Mapping[str, Value]
+Default = Value | Callable[[Shape, Params], Value] | None
+
+
+class LayerProblem(Exception):
+    """A layer cannot be set up as asked; callers turn it into a located user error."""
+
+    def __init__(self, message: str, param: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.param = param
+
+
+@dataclass(frozen=True)
+class Param:
+    """One setting of a layer kind.
+
+    ``default`` is a value, a function of ``(input shape, settings so far)``, or ``None`` when
+    the setting is required. ``channels`` marks a channel count (rounded to the prototype's
+    divisor when written as a ratio such as ``in * 0.25``).
+    """
+
+    name: str
+    type: type
+    default: Default = None
+    choices: tuple[str, ...] = ()
+    minimum: float | None = None
+    maximum: float | None = None
+    channels: bool = False
+    doc: str = ""
+
+    def check(self, value: Value) -> Value:
+        """Return ``value`` converted to this type, or raise :class:`LayerProblem`."""
+        if self.type is float and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        ok = isinstance(value, self.type) and not (
+            self.type is not bool and isinstance(value, bool)
+        )
+        if not ok:
+            raise LayerProblem(
+                f"'{self.name}' must be {_type_name(self)}, but got {self.name}={value!r}",
+                self.name,
+            )
+        if self.choices and value not in self.choices:
+            names = ", ".join(self.choices)
+            raise LayerProblem(
+                f"'{self.name}' must be one of {names}, but got {self.name}={value}", self.name
+            )
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            if self.minimum is not None and value < self.minimum:
+                raise LayerProblem(
+                    f"'{self.name}' must be >= {self.minimum:g}, but got {self.name}={value}",
+                    self.name,
+                )
+            if self.maximum is not None and value > self.maximum:
+                raise LayerProblem(
+                    f"'{self.name}' must be <= {self.maximum:g}, but got {self.name}={value}",
+                    self.name,
+                )
+        return value
+
+
+def _type_name(param: Param) -> str:
+    if param.choices:
+        return "a name"
+    return {int: "an integer", float: "a number", bool: "true or false", str: "a name"}[
+        param.type
+    ]
+
+
+class LayerKind:
+    """Base class of layer kinds. Subclasses set ``name``, ``schema`` and ``doc``.
+
+    Call order: :meth:`complete` (fill defaults, check types), then :meth:`output_shape`,
+    :meth:`num_params`, :meth:`macs` and :meth:`build` on the completed settings.
+    ``canonical`` names the kind stored in architectures (sugar kinds such as ``dwconv``
+    complete to a ``conv``).
+    """
+
+    name: ClassVar[str]
+    schema: ClassVar[tuple[Param, ...]] = ()
+    doc: ClassVar[str] = ""
+    canonical: ClassVar[str | None] = None
+    needs: ClassVar[str] = "any"  # "map" (C, H, W), "vector" (F,) or "any"
+
+    @property
+    def stored_kind(self) -> str:
+        return self.canonical or self.name
+
+    def param(self, name: str) -> Param | None:
+        return next((p for p in self.schema if p.name == name), None)
+
+    def complete(self, given: Params, shape: Shape) -> dict[str, Value]:
+        """Check ``given`` against the schema and fill in every default."""
+        unknown = [k for k in given if self.param(k) is None]
+        if unknown:
+            raise LayerProblem(f"'{self.name}' has no setting '{unknown[0]}'", unknown[0])
+        self.check_input(shape)
+        done: dict[str, Value] = {}
+        for p in self.schema:
+            if p.name in given:
+                done[p.name] = p.check(given[p.name])
+            elif p.default is None:
+                raise LayerProblem(f"'{self.name}' needs the setting '{p.name}'", p.name)
+            else:
+                value = p.default(shape, done) if callable(p.default) else p.default
+                done[p.name] = p.check(value)
+        return done
+
+    def check_input(self, shape: Shape) -> None:
+        if self.needs == "map" and len(shape) != 3:
+            raise LayerProblem(f"'{self.name}' needs a feature map, but gets a vector of {shape[0]}")
+        if self.needs == "vector" and len(shape) != 1:
+            raise LayerProblem(
+                f"'{self.name}' needs a vector, but gets a {'x'.join(map(str, shape))} map "
+                "(pool with 'gap' or 'flatten' first)"
+            )
+
+    def output_shape(self, p: Params, shape: Shape) -> Shape:
+        return shape
+
+    def num_params(self, p: Params, shape: Shape) -> int:
+        return 0
+
+    def macs(self, p: Params, shape: Shape) -> int:
+        return 0
+
+    def build(self, p: Params, shape: Shape) -> nn.Module:
+        raise NotImplementedError
+
+
+REGISTRY: dict[str, LayerKind] = {}
+
+
+def register(cls: type[LayerKind]) -> type[LayerKind]:
+    """Class decorator: add a layer kind to the registry under ``cls.name``."""
+    REGISTRY[cls.name] = cls()
+    return cls
+
+
+def as_int(value: Any) -> int:
+    """Settings typed ``int`` in the schema, read back for arithmetic."""
+    return int(value)

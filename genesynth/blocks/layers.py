@@ -1,0 +1,328 @@
+"""The layer vocabulary. MACs count multiply-accumulates of convolutions and linear layers
+(bias additions excluded, as in ``torch.utils.flop_counter``); parameters count every
+trainable parameter, batch-norm affine included.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from genesynth.blocks.base import LayerKind, LayerProblem, Param, Params, Shape, as_int, register
+
+if TYPE_CHECKING:
+    from torch import nn
+
+
+def _in_channels(shape: Shape, _: Params) -> int:
+    return shape[0]
+
+
+def _same_padding(_: Shape, p: Params) -> int:
+    return (as_int(p["kernel"]) - 1) // 2
+
+
+def _spatial(size: int, kernel: int, stride: int, padding: int, what: str) -> int:
+    out = (size + 2 * padding - kernel) // stride + 1
+    if out < 1:
+        raise LayerProblem(
+            f"{what} with kernel {kernel}, stride {stride}, padding {padding} "
+            f"shrinks a {size}x{size} map below 1x1",
+            "stride",
+        )
+    return out
+
+
+@register
+class Conv(LayerKind):
+    name = "conv"
+    needs = "map"
+    doc = "2-D convolution, 'same' padding by default; grouped when groups > 1."
+    schema = (
+        Param("out", int, _in_channels, minimum=1, channels=True, doc="output channels"),
+        Param("kernel", int, 3, minimum=1, doc="kernel size (square)"),
+        Param("stride", int, 1, minimum=1, doc="stride"),
+        Param("groups", int, 1, minimum=1, doc="groups; in and out must be multiples"),
+        Param("padding", int, _same_padding, minimum=0, doc="zero padding, default (kernel-1)//2"),
+        Param("bias", bool, True, doc="bias; false by default when batch norm follows"),
+    )
+
+    def output_shape(self, p: Params, shape: Shape) -> Shape:
+        c, h, w = shape
+        out, groups = as_int(p["out"]), as_int(p["groups"])
+        if c % groups or out % groups:
+            raise LayerProblem(
+                f"groups={groups} must divide both input channels ({c}) and output "
+                f"channels ({out})",
+                "groups",
+            )
+        k, s, pad = as_int(p["kernel"]), as_int(p["stride"]), as_int(p["padding"])
+        return (out, _spatial(h, k, s, pad, "conv"), _spatial(w, k, s, pad, "conv"))
+
+    def num_params(self, p: Params, shape: Shape) -> int:
+        out, k = as_int(p["out"]), as_int(p["kernel"])
+        weights = out * (shape[0] // as_int(p["groups"])) * k * k
+        return weights + (out if p["bias"] else 0)
+
+    def macs(self, p: Params, shape: Shape) -> int:
+        out_c, out_h, out_w = self.output_shape(p, shape)
+        k = as_int(p["kernel"])
+        return out_c * (shape[0] // as_int(p["groups"])) * k * k * out_h * out_w
+
+    def build(self, p: Params, shape: Shape) -> nn.Module:
+        from torch import nn
+
+        return nn.Conv2d(
+            shape[0], as_int(p["out"]), as_int(p["kernel"]), stride=as_int(p["stride"]),
+            padding=as_int(p["padding"]), groups=as_int(p["groups"]), bias=bool(p["bias"]),
+        )
+
+
+@register
+class DepthwiseConv(Conv):
+    name = "dwconv"
+    canonical = "conv"
+    doc = "Depthwise convolution: a conv with out = groups = input channels."
+    schema = (
+        Param("kernel", int, 3, minimum=1, doc="kernel size (square)"),
+        Param("stride", int, 1, minimum=1, doc="stride"),
+        Param("padding", int, _same_padding, minimum=0, doc="zero padding"),
+        Param("bias", bool, True, doc="bias; false by default when batch norm follows"),
+    )
+
+    def complete(self, given: Params, shape: Shape) -> dict[str, object]:  # type: ignore[override]
+        done = super().complete(given, shape)
+        return {"out": shape[0], "groups": shape[0], **done}
+
+
+@register
+class PointwiseConv(Conv):
+    name = "pwconv"
+    canonical = "conv"
+    doc = "Pointwise (1x1) convolution, optionally grouped."
+    schema = (
+        Param("out", int, _in_channels, minimum=1, channels=True, doc="output channels"),
+        Param("stride", int, 1, minimum=1, doc="stride"),
+        Param("groups", int, 1, minimum=1, doc="groups"),
+        Param("bias", bool, True, doc="bias; false by default when batch norm follows"),
+    )
+
+    def complete(self, given: Params, shape: Shape) -> dict[str, object]:  # type: ignore[override]
+        done = super().complete(given, shape)
+        return {**done, "kernel": 1, "padding": 0}
+
+
+@register
+class BatchNorm(LayerKind):
+    name = "bn"
+    doc = "Batch normalisation with affine scale and shift (2 parameters per channel)."
+
+    def num_params(self, p: Params, shape: Shape) -> int:
+        return 2 * shape[0]
+
+    def build(self, p: Params, shape: Shape) -> nn.Module:
+        from torch import nn
+
+        return nn.BatchNorm2d(shape[0]) if len(shape) == 3 else nn.BatchNorm1d(shape[0])
+
+
+class _Activation(LayerKind):
+    module_name: str
+
+    def build(self, p: Params, shape: Shape) -> nn.Module:
+        from torch import nn
+
+        return getattr(nn, self.module_name)()
+
+
+def _activation(name: str, module_name: str, doc: str) -> None:
+    cls = type(name.title(), (_Activation,), {"name": name, "module_name": module_name, "doc": doc})
+    register(cls)
+
+
+_activation("relu", "ReLU", "max(x, 0)")
+_activation("relu6", "ReLU6", "min(max(x, 0), 6), as in MobileNetV2")
+_activation("hswish", "Hardswish", "x * relu6(x + 3) / 6, as in MobileNetV3")
+_activation("hsigmoid", "Hardsigmoid", "relu6(x + 3) / 6")
+_activation("swish", "SiLU", "x * sigmoid(x) (also called silu)")
+_activation("silu", "SiLU", "x * sigmoid(x) (the same as swish)")
+_activation("sigmoid", "Sigmoid", "1 / (1 + exp(-x))")
+_activation("tanh", "Tanh", "hyperbolic tangent")
+_activation("identity", "Identity", "passes its input through unchanged")
+
+ACTIVATIONS = ("relu", "relu6", "hswish", "hsigmoid", "swish", "silu", "sigmoid", "tanh")
+
+
+@register
+class Shuffle(LayerKind):
+    name = "shuffle"
+    needs = "map"
+    doc = "Channel shuffle (ShuffleNet): interleaves channels across groups."
+    schema = (Param("groups", int, 2, minimum=1, doc="groups to interleave"),)
+
+    def output_shape(self, p: Params, shape: Shape) -> Shape:
+        if shape[0] % as_int(p["groups"]):
+            raise LayerProblem(
+                f"groups={p['groups']} must divide the channels ({shape[0]})", "groups"
+            )
+        return shape
+
+    def build(self, p: Params, shape: Shape) -> nn.Module:
+        from genesynth.blocks.torch_modules import ChannelShuffle
+
+        return ChannelShuffle(as_int(p["groups"]))
+
+
+def _quarter(shape: Shape, _: Params) -> int:
+    return max(1, shape[0] // 4)
+
+
+@register
+class SqueezeExcite(LayerKind):
+    name = "se"
+    needs = "map"
+    doc = "Squeeze-and-excitation: global pool, 1x1 conv to mid, act, 1x1 conv back, gate, scale."
+    schema = (
+        Param("mid", int, _quarter, minimum=1, channels=True, doc="squeezed channels"),
+        Param("act", str, "relu", choices=ACTIVATIONS, doc="activation after the squeeze"),
+        Param("gate", str, "sigmoid", choices=("sigmoid", "hsigmoid"), doc="gating function"),
+    )
+
+    def num_params(self, p: Params, shape: Shape) -> int:
+        c, mid = shape[0], as_int(p["mid"])
+        return c * mid + mid + mid * c + c
+
+    def macs(self, p: Params, shape: Shape) -> int:
+        return 2 * shape[0] * as_int(p["mid"])
+
+    def build(self, p: Params, shape: Shape) -> nn.Module:
+        from genesynth.blocks.torch_modules import SqueezeExcite as SE
+
+        act = REGISTRY_ACT[str(p["act"])]
+        gate = REGISTRY_ACT[str(p["gate"])]
+        return SE(shape[0], as_int(p["mid"]), act, gate)
+
+
+REGISTRY_ACT = {
+    "relu": "ReLU", "relu6": "ReLU6", "hswish": "Hardswish", "hsigmoid": "Hardsigmoid",
+    "swish": "SiLU", "silu": "SiLU", "sigmoid": "Sigmoid", "tanh": "Tanh",
+}
+
+
+class _Pool(LayerKind):
+    needs = "map"
+    module_name: str
+    schema = (
+        Param("kernel", int, 3, minimum=1, doc="window size"),
+        Param("stride", int, 2, minimum=1, doc="stride"),
+        Param("padding", int, _same_padding, minimum=0, doc="zero padding"),
+    )
+
+    def output_shape(self, p: Params, shape: Shape) -> Shape:
+        c, h, w = shape
+        k, s, pad = as_int(p["kernel"]), as_int(p["stride"]), as_int(p["padding"])
+        if 2 * pad > k:
+            raise LayerProblem(f"padding={pad} must be at most half of kernel={k}", "padding")
+        return (c, _spatial(h, k, s, pad, self.name), _spatial(w, k, s, pad, self.name))
+
+    def build(self, p: Params, shape: Shape) -> nn.Module:
+        from torch import nn
+
+        return getattr(nn, self.module_name)(
+            as_int(p["kernel"]), stride=as_int(p["stride"]), padding=as_int(p["padding"])
+        )
+
+
+@register
+class MaxPool(_Pool):
+    name = "maxpool"
+    module_name = "MaxPool2d"
+    doc = "Max pooling."
+
+
+@register
+class AvgPool(_Pool):
+    name = "avgpool"
+    module_name = "AvgPool2d"
+    doc = "Average pooling (zero padding counted)."
+
+
+@register
+class GlobalAvgPool(LayerKind):
+    name = "gap"
+    needs = "map"
+    doc = "Global average pooling: a CxHxW map becomes a vector of C."
+
+    def output_shape(self, p: Params, shape: Shape) -> Shape:
+        return (shape[0],)
+
+    def build(self, p: Params, shape: Shape) -> nn.Module:
+        from torch import nn
+
+        return nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(1))
+
+
+@register
+class Flatten(LayerKind):
+    name = "flatten"
+    doc = "Flattens a CxHxW map into a vector of C*H*W."
+
+    def output_shape(self, p: Params, shape: Shape) -> Shape:
+        total = 1
+        for size in shape:
+            total *= size
+        return (total,)
+
+    def build(self, p: Params, shape: Shape) -> nn.Module:
+        from torch import nn
+
+        return nn.Flatten(1)
+
+
+@register
+class Dropout(LayerKind):
+    name = "dropout"
+    doc = "Dropout during training; identity at inference."
+    schema = (Param("p", float, 0.2, minimum=0.0, maximum=0.99, doc="drop probability"),)
+
+    def build(self, p: Params, shape: Shape) -> nn.Module:
+        from torch import nn
+
+        return nn.Dropout(float(p["p"]))
+
+
+@register
+class Linear(LayerKind):
+    name = "linear"
+    needs = "vector"
+    doc = "Fully connected layer."
+    schema = (
+        Param("out", int, None, minimum=1, channels=True, doc="output features"),
+        Param("bias", bool, True, doc="bias"),
+    )
+
+    def output_shape(self, p: Params, shape: Shape) -> Shape:
+        return (as_int(p["out"]),)
+
+    def num_params(self, p: Params, shape: Shape) -> int:
+        out = as_int(p["out"])
+        return shape[0] * out + (out if p["bias"] else 0)
+
+    def macs(self, p: Params, shape: Shape) -> int:
+        return shape[0] * as_int(p["out"])
+
+    def build(self, p: Params, shape: Shape) -> nn.Module:
+        from torch import nn
+
+        return nn.Linear(shape[0], as_int(p["out"]), bias=bool(p["bias"]))
+
+
+@register
+class Softmax(LayerKind):
+    name = "softmax"
+    needs = "vector"
+    doc = "Softmax over classes; must be the last layer of the head. Training uses the logits."
+
+    def build(self, p: Params, shape: Shape) -> nn.Module:
+        from torch import nn
+
+        return nn.Softmax(dim=1)
