@@ -184,8 +184,10 @@ def _layer_to_dict(layer: LayerSpec) -> dict[str, Any]:
 def _module_to_dict(module: ModuleSpec, with_label: bool) -> dict[str, Any]:
     out: dict[str, Any] = {"label": module.label} if with_label else {}
     out["kind"] = module.kind
+    if not with_label and module.kind == "residual" and module.shortcut == "none":
+        out["kind"] = "seq"  # canonical: a residual without shortcut builds a sequence
     out["branches"] = [[_layer_to_dict(x) for x in branch] for branch in module.branches]
-    if module.kind == "residual":
+    if out["kind"] == "residual":
         out["shortcut"] = module.shortcut
     if module.post:
         out["post"] = [_layer_to_dict(x) for x in module.post]

@@ -1,0 +1,53 @@
+"""The ``genesynth`` command: a thin layer over the public API.
+
+Each command lives in ``genesynth/commands/<name>.py`` with ``add(subparsers)`` (declares its
+arguments) and ``run(args) -> int``. A user's mistake (:class:`GenesynthError`) is printed
+without a traceback and the command exits with status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from genesynth.errors import GenesynthError
+
+COMMANDS = (
+    "check", "show", "sample", "synthesize", "watch", "report", "export", "worker", "family",
+)
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(
+        prog="genesynth",
+        description="Design efficient CNNs with a machine: write a prototype, let generative "
+        "synthesis fill in the modules.",
+    )
+    sub = root.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name in COMMANDS:
+        try:
+            module = importlib.import_module(f"genesynth.commands.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"genesynth.commands.{name}":
+                raise
+            continue
+        module.add(sub)
+    return root
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return int(args.run(args))
+    except GenesynthError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""One module per CLI command: ``add(subparsers)`` declares it and sets ``run``."""

@@ -1,0 +1,158 @@
+"""Events the engine emits while it synthesizes. Listeners are plain callables.
+
+The engine knows nothing of terminals: the dashboard, the plain log, a test or a remote
+watcher attach by passing ``listeners=[callable, ...]``. Every event is a frozen dataclass
+that serialises to a flat JSON object (:func:`event_to_dict` / :func:`event_from_dict`), so a
+run can be recorded and replayed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+#: Final state of a trial, as the dashboard counts them.
+TRIAL_STATES = ("complete", "pruned", "infeasible", "failed", "duplicate", "invalid")
+
+
+@dataclass(frozen=True)
+class RunStarted:
+    prototype: str
+    constraint: str
+    data: str
+    sampler: str
+    seed: int
+    out: str
+    trials: int
+    objectives: tuple[str, ...] = ("utility",)
+    time: float = 0.0
+
+
+@dataclass(frozen=True)
+class TrialStarted:
+    number: int
+    key: str  # canonical architecture hash
+    modules: tuple[str, ...]  # one summary line per module, e.g. "m03 atto  pw 24 > g3x3/4 s2"
+    params: int
+    macs: int
+    epochs: int
+    time: float = 0.0
+
+
+@dataclass(frozen=True)
+class EpochDone:
+    number: int
+    epoch: int  # 1-based
+    epochs: int
+    loss: float
+    accuracy: float  # validation top-1, percent
+    time: float = 0.0
+
+
+@dataclass(frozen=True)
+class TrialFinished:
+    number: int
+    state: str  # one of TRIAL_STATES
+    key: str = ""
+    accuracy: float | None = None  # validation top-1, percent
+    params: int | None = None
+    macs: int | None = None
+    latency_ms: float | None = None
+    utility: float | None = None
+    feasible: bool = False
+    reason: str = ""  # why pruned / infeasible / failed / duplicate of which trial
+    seconds: float = 0.0
+    time: float = 0.0
+
+
+@dataclass(frozen=True)
+class FamilyStarted:
+    members: tuple[str, ...]  # labels "A", "B", ...
+    epochs: int
+    time: float = 0.0
+
+
+@dataclass(frozen=True)
+class MemberStarted:
+    label: str
+    trial: int  # the search trial it came from
+    params: int
+    macs: int
+    epochs: int
+    time: float = 0.0
+
+
+@dataclass(frozen=True)
+class MemberEpoch:
+    label: str
+    epoch: int
+    epochs: int
+    loss: float
+    accuracy: float
+    time: float = 0.0
+
+
+@dataclass(frozen=True)
+class MemberDone:
+    label: str
+    trial: int
+    accuracy: float  # test top-1, percent
+    params: int
+    macs: int
+    latency_ms: float | None
+    utility: float
+    feasible: bool
+    time: float = 0.0
+
+
+@dataclass(frozen=True)
+class RunFinished:
+    out: str
+    family: int  # members produced
+    interrupted: bool = False
+    time: float = 0.0
+
+
+Event = (
+    RunStarted | TrialStarted | EpochDone | TrialFinished | FamilyStarted | MemberStarted
+    | MemberEpoch | MemberDone | RunFinished
+)
+Listener = Callable[[Event], None]
+
+EVENT_TYPES: dict[str, type] = {
+    cls.__name__: cls
+    for cls in (
+        RunStarted, TrialStarted, EpochDone, TrialFinished, FamilyStarted, MemberStarted,
+        MemberEpoch, MemberDone, RunFinished,
+    )
+}
+
+
+def event_to_dict(event: Event) -> dict[str, Any]:
+    return {"event": type(event).__name__, **dataclasses.asdict(event)}
+
+
+def event_from_dict(data: Mapping[str, Any]) -> Event:
+    fields = dict(data)
+    cls = EVENT_TYPES[fields.pop("event")]
+    for f in dataclasses.fields(cls):
+        if isinstance(fields.get(f.name), list):
+            fields[f.name] = tuple(fields[f.name])
+    return cls(**fields)  # type: ignore[no-any-return]
+
+
+class Emitter:
+    """Sends each event to every listener; a failing listener never stops the engine."""
+
+    def __init__(self, listeners: list[Listener] | None = None) -> None:
+        self.listeners = list(listeners or [])
+        self.errors: list[str] = []
+
+    def __call__(self, event: Event) -> None:
+        for listener in self.listeners:
+            try:
+                listener(event)
+            except Exception as exc:  # a UI bug must not lose a run
+                self.errors.append(f"{type(exc).__name__}: {exc}")
