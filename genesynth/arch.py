@@ -258,5 +258,7 @@ class _ArchReader:
         params = {k: v for k, v in data.items() if k != "kind"}
         for key, value in params.items():
             if not isinstance(value, int | float | bool | str):
-                raise self.fail(f"{path}.{key}", f"expected a number, boolean or name, got {value!r}")
+                raise self.fail(
+                    f"{path}.{key}", f"expected a number, boolean or name, got {value!r}"
+                )
         return LayerSpec.of(kind, **params)

@@ -140,7 +140,7 @@ def event_from_dict(data: Mapping[str, Any]) -> Event:
     for f in dataclasses.fields(cls):
         if isinstance(fields.get(f.name), list):
             fields[f.name] = tuple(fields[f.name])
-    return cls(**fields)  # type: ignore[no-any-return]
+    return cls(**fields)
 
 
 class Emitter:

@@ -129,7 +129,9 @@ class LayerKind:
 
     def check_input(self, shape: Shape) -> None:
         if self.needs == "map" and len(shape) != 3:
-            raise LayerProblem(f"'{self.name}' needs a feature map, but gets a vector of {shape[0]}")
+            raise LayerProblem(
+                f"'{self.name}' needs a feature map, but gets a vector of {shape[0]}"
+            )
         if self.needs == "vector" and len(shape) != 1:
             raise LayerProblem(
                 f"'{self.name}' needs a vector, but gets a {'x'.join(map(str, shape))} map "

@@ -5,7 +5,7 @@ trainable parameter, batch-norm affine included.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 from genesynth.blocks.base import LayerKind, LayerProblem, Param, Params, Shape, as_int, register
 
@@ -37,7 +37,7 @@ class Conv(LayerKind):
     name = "conv"
     needs = "map"
     doc = "2-D convolution, 'same' padding by default; grouped when groups > 1."
-    schema = (
+    schema: ClassVar[tuple[Param, ...]] = (
         Param("out", int, _in_channels, minimum=1, channels=True, doc="output channels"),
         Param("kernel", int, 3, minimum=1, doc="kernel size (square)"),
         Param("stride", int, 1, minimum=1, doc="stride"),

@@ -110,7 +110,8 @@ def _trace_shortcut(module: ModuleSpec, shape: Shape, out: Shape, path: str) -> 
         return []
     if len(shape) != 3 or len(out) != 3:
         raise LayerProblem("a projection shortcut needs feature maps")
-    traced = run_layers(projection(shape, out, body_stride(module.branches[0])), shape, f"{path}.shortcut")
+    layers = projection(shape, out, body_stride(module.branches[0]))
+    traced = run_layers(layers, shape, f"{path}.shortcut")
     if traced[-1].out_shape != out:
         raise LayerProblem(
             f"the projection shortcut gives {_fmt(traced[-1].out_shape)} but the body gives "

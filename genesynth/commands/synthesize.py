@@ -1,0 +1,69 @@
+"""``genesynth synthesize``: run generative synthesis from a prototype and a constraint."""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+from pathlib import Path
+from typing import Any
+
+from genesynth.synth import RunInterrupted, synthesize
+
+
+def add(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("synthesize", help="search a prototype's space and build a family",
+                       description="Search the prototype's space under a constraint, then "
+                       "retrain a family of networks of decreasing complexity.")
+    p.add_argument("prototype", help="prototype file (.gs)")
+    p.add_argument("--constraint", required=True, help="constraint file (.toml)")
+    p.add_argument("--data", default="digits", help="'digits' (embedded) or a dataset path")
+    p.add_argument("--trials", type=int, default=30, help="search trials (default 30)")
+    p.add_argument("--out", type=Path, help="run directory (default runs/<prototype name>)")
+    p.add_argument("--resume", action="store_true", help="continue the run in --out")
+    p.add_argument("--seed", type=int, default=0, help="seed for sampler, splits, training")
+    p.add_argument("--sampler", default="tpe", help="tpe (default), nsga2 or random")
+    p.add_argument("--family", type=int, default=4, help="family members (default 4)")
+    p.add_argument("--epochs", type=int, help="proxy training epochs per candidate")
+    p.add_argument("--full-epochs", type=int, help="training epochs for family members")
+    p.add_argument("--table", type=Path, help="look accuracy up in a JSON benchmark table")
+    p.add_argument("--storage", help="Optuna storage URL shared by workers")
+    p.add_argument("--study", help="study name in --storage")
+    p.add_argument("--plain", action="store_true", help="plain log lines, no live dashboard")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from genesynth.dashboard import open_view
+
+    kwargs = _engine_arguments(args)
+    try:
+        with open_view(plain=args.plain or None) as listener:
+            result = synthesize(args.prototype, args.constraint, listeners=[listener], **kwargs)
+    except RunInterrupted as stop:
+        command = " ".join(shlex.quote(a) for a in sys.argv[1:] if a != "--resume")
+        print(f"interrupted: finished trials are kept in {stop.out}.\n"
+              f"resume with: genesynth {command} --resume --out {shlex.quote(str(stop.out))}",
+              file=sys.stderr)
+        return 130
+    print(f"run directory: {result.out}")
+    for m in result.family:
+        mark = "feasible" if m.feasible else "INFEASIBLE on test"
+        print(f"  {m.label}: top-1 {m.accuracy:.2f}%  params {m.params:,}  MACs {m.macs:,}  "
+              f"NetScore {m.utility:.2f}  {mark}")
+    if not result.family:
+        print("  no feasible candidate was found: relax the constraint or run more trials")
+    return 0
+
+
+def _engine_arguments(args: argparse.Namespace) -> dict[str, Any]:
+    from genesynth.evaluate.table import TableEvaluator
+
+    kwargs: dict[str, Any] = dict(
+        data=args.data, trials=args.trials, out=args.out, resume=args.resume, seed=args.seed,
+        sampler=args.sampler, family_size=args.family, storage=args.storage, study=args.study,
+        epochs=args.epochs, full_epochs=args.full_epochs,
+    )
+    if args.table is not None:
+        kwargs["evaluator"] = TableEvaluator(args.table)
+    return kwargs

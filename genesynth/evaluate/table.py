@@ -1,0 +1,69 @@
+"""Table evaluator: accuracy looked up in a JSON benchmark file, no training.
+
+The file maps an architecture key (``Architecture.key``, the canonical hash) to top-1
+accuracy in percent, either directly or as ``{"accuracy": ...}``::
+
+    {"3f2a9c0d1e4b5a67": 93.1, "0a1b2c3d4e5f6071": {"accuracy": 88.4}}
+
+so that search strategies can be compared on tabular NAS benchmarks at no training cost.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+from genesynth.arch import Architecture
+from genesynth.cost import cost
+from genesynth.errors import DataError
+from genesynth.evaluate.base import CandidateFailed, Measurement, Report
+
+
+class TableEvaluator:
+    """Looks each candidate up by its canonical key; an absent key fails the candidate."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.table = _read_table(self.path)
+
+    def evaluate(self, arch: Architecture, report: Report) -> Measurement:
+        start = time.perf_counter()
+        if arch.key not in self.table:
+            raise CandidateFailed(f"architecture {arch.key} is not in {self.path}")
+        accuracy = self.table[arch.key]
+        report(1, 0.0, accuracy)
+        c = cost(arch)
+        return Measurement(
+            accuracy=accuracy, params=c.params, macs=c.macs, curve=(accuracy,),
+            seconds=time.perf_counter() - start,
+        )
+
+    def retrain(self, arch: Architecture, report: Report) -> tuple[Measurement, None]:
+        """A table has no weights: the family member keeps the table's accuracy."""
+        return self.evaluate(arch, report), None
+
+    def describe(self) -> dict[str, Any]:
+        return {"kind": "table", "path": str(self.path)}
+
+
+def _read_table(path: Path) -> dict[str, float]:
+    try:
+        raw = json.loads(path.read_text())
+    except OSError as exc:
+        raise DataError(f"{path}: cannot read the benchmark table: {exc.strerror}") from None
+    except json.JSONDecodeError as exc:
+        raise DataError(f"{path}:{exc.lineno}:{exc.colno}: not valid JSON: {exc.msg}") from None
+    if not isinstance(raw, dict):
+        raise DataError(f"{path}: expected an object mapping architecture keys to accuracy")
+    table: dict[str, float] = {}
+    for key, value in raw.items():
+        if isinstance(value, dict):
+            value = value.get("accuracy")
+        if not isinstance(value, int | float) or isinstance(value, bool) or not 0 <= value <= 100:
+            raise DataError(
+                f"{path}: {key}: expected an accuracy in percent (0..100), got {value!r}"
+            )
+        table[key] = float(value)
+    return table

@@ -1,0 +1,121 @@
+"""``genesynth.synthesize``: resolve what the user passed, then run the engine."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import optuna
+
+from genesynth.build import build
+from genesynth.evaluate.base import Evaluator
+from genesynth.evaluate.train import TrainConfig, TrainingEvaluator, budgets_for
+from genesynth.events import Listener
+from genesynth.synth.engine import Setup, SynthesisResult, run
+from genesynth.synth.run import RunSpec
+from genesynth.synth.samplers import default_pruner, resolve_sampler
+
+
+def synthesize(
+    prototype: Any,
+    constraint: Any,
+    data: Any = "digits",
+    trials: int = 30,
+    out: str | Path | None = None,
+    sampler: str | optuna.samplers.BaseSampler | None = None,
+    pruner: optuna.pruners.BasePruner | None = None,
+    evaluator: Evaluator | None = None,
+    seed: int = 0,
+    listeners: Sequence[Listener] = (),
+    resume: bool = False,
+    storage: str | None = None,
+    study: str | None = None,
+    family_size: int = 4,
+    proxy: TrainConfig | None = None,
+    full: TrainConfig | None = None,
+    epochs: int | None = None,
+    full_epochs: int | None = None,
+) -> SynthesisResult:
+    """Synthesize a family of networks from ``prototype`` under ``constraint``.
+
+    ``prototype`` is a Prototype or a path; ``constraint`` a Constraint or a path; ``data``
+    ``"digits"`` (embedded), a path in a supported format, or a loaded Dataset. The
+    prototype takes the data's input shape and class count. ``evaluator`` defaults to proxy
+    training (``proxy`` budget; the family is retrained with ``full``; ``epochs`` and
+    ``full_epochs`` change only the epochs of the per-dataset defaults); ``sampler`` is a name
+    (``tpe`` default, ``nsga2``, ``random``) or any Optuna sampler; ``pruner`` any Optuna
+    pruner (median pruning by default). Results live in ``out`` (default ``runs/<name>``).
+    """
+    setup = make_setup(prototype, constraint, data, trials, out, sampler, pruner, evaluator,
+                       seed, storage, study, family_size, proxy, full, epochs, full_epochs)
+    return run(setup, listeners, resume)
+
+
+def make_setup(
+    prototype: Any, constraint: Any, data: Any, trials: int, out: str | Path | None,
+    sampler: Any, pruner: Any, evaluator: Evaluator | None, seed: int, storage: str | None,
+    study: str | None, family_size: int, proxy: TrainConfig | None, full: TrainConfig | None,
+    epochs: int | None = None, full_epochs: int | None = None,
+) -> Setup:
+    from genesynth.data import load_data
+    from genesynth.space import load_prototype
+    from genesynth.utility import load_constraint
+
+    _check_positive("trials", trials)
+    _check_positive("family_size", family_size)
+    proto = load_prototype(prototype) if isinstance(prototype, str | Path) else prototype
+    rule = load_constraint(constraint) if isinstance(constraint, str | Path) else constraint
+    dataset = _load(data, proto, seed, load_data)
+    proto = proto.with_overrides(input_shape=dataset.input_shape, classes=dataset.classes)
+    proxy_default, full_default = budgets_for(dataset.name)
+    proxy = proxy or replace(proxy_default, seed=seed, epochs=epochs or proxy_default.epochs)
+    full = full or replace(full_default, seed=seed, epochs=full_epochs or full_default.epochs)
+    evaluator = evaluator or TrainingEvaluator(dataset, proxy, full)
+    sampler_obj, sampler_name = resolve_sampler(sampler, seed, trials)
+    epochs = getattr(getattr(evaluator, "config", None), "epochs", 1)
+    describe = getattr(evaluator, "describe", lambda: {"kind": type(evaluator).__name__})
+    spec = RunSpec(
+        prototype_path=str(getattr(proto, "path", "")), prototype_text=proto.text,
+        input_shape=proto.input_shape, classes=proto.classes, constraint=rule.describe(),
+        data=dataset.describe(), seed=seed, sampler=sampler_name, evaluator=describe(),
+        trials=trials, family_size=family_size, full_epochs=full.epochs,
+        storage=storage or "", study=study or "",
+    )
+    return Setup(
+        spec=spec, prototype=proto, constraint=rule, evaluator=evaluator,
+        out=Path(out) if out is not None else Path("runs") / proto.name,
+        sampler=sampler_obj, pruner=pruner or default_pruner(epochs), epochs=epochs,
+        latency=_latency(rule.latency_threads),
+    )
+
+
+def _load(data: Any, proto: Any, seed: int, load_data: Any) -> Any:
+    if not isinstance(data, str | Path):
+        return data
+    return load_data(str(data), input_shape=_wanted_shape(data, proto), seed=seed)
+
+
+def _wanted_shape(data: str | Path, proto: Any) -> tuple[int, int, int] | None:
+    """Image folders are resized to the prototype's input; array formats keep their shape."""
+    path = Path(data)
+    if str(data) != "digits" and path.is_dir() and any(p.is_dir() for p in path.iterdir()):
+        return tuple(proto.input_shape)
+    return None
+
+
+def _latency(threads: int) -> Any:
+    from genesynth.latency import measure_latency
+
+    def measure(arch: Any) -> float:
+        return measure_latency(build(arch), arch.input_shape, threads=threads)
+
+    return measure
+
+
+def _check_positive(name: str, value: int) -> None:
+    from genesynth.errors import GenesynthError
+
+    if not isinstance(value, int) or value < 1:
+        raise GenesynthError(f"`{name}` must be a positive integer, but got {name}={value!r}")

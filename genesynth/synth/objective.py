@@ -1,0 +1,225 @@
+"""One Optuna trial: sample, cost, reject early, de-duplicate, evaluate, score.
+
+The order keeps wasted work small: a sample that does not fit the shapes is ``invalid``; a
+candidate over a static bound (params, MACs, measured latency) is ``infeasible`` and costs
+milliseconds; a candidate that builds the same network as an earlier trial (equal canonical
+key) is a ``duplicate`` and reuses that trial's result; only then is it trained. Every trial
+records the user_attrs described in docs/run-directory.md.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import optuna
+from optuna.trial import TrialState
+
+from genesynth.arch import Architecture, Value
+from genesynth.cost import cost
+from genesynth.errors import ShapeError
+from genesynth.evaluate.base import CandidateFailed, Evaluator, Measurement, Pruned
+from genesynth.events import EpochDone, Listener, TrialFinished, TrialStarted
+
+FAILED_VALUES = 1.0  # constraint value recorded for invalid samples: violated
+
+
+class TrialChooser:
+    """The prototype's Chooser over an Optuna trial."""
+
+    def __init__(self, trial: optuna.Trial) -> None:
+        self.trial = trial
+
+    def categorical(self, name: str, options: Sequence[Value]) -> Value:
+        value = self.trial.suggest_categorical(name, list(options))
+        if value is None:  # options never hold None; narrows Optuna's return type
+            raise ValueError(f"choice '{name}' has no options")
+        return value
+
+    def integer(self, name: str, low: int, high: int, step: int) -> int:
+        return self.trial.suggest_int(name, low, high, step=step)
+
+
+class CandidateOutcome(Exception):
+    """Ends a trial early with a genesynth state (invalid, infeasible, pruned, duplicate)."""
+
+    def __init__(self, state: str, reason: str) -> None:
+        super().__init__(reason)
+        self.state = state
+        self.reason = reason
+
+
+@dataclass
+class Objective:
+    """Callable given to ``study.optimize``; returns the utility (or the Pareto objectives)."""
+
+    prototype: Any  # genesynth.space.Prototype
+    constraint: Any  # genesynth.utility.Constraint
+    evaluator: Evaluator
+    emit: Listener
+    multi_objective: bool = False
+    epochs: int = 0
+    latency: Any = None  # callable(arch) -> ms, used when the constraint bounds latency
+
+    def __call__(self, trial: optuna.Trial) -> float | tuple[float, float, float]:
+        start = time.perf_counter()
+        trial.set_user_attr("seconds", 0.0)
+        try:
+            return self._run(trial, start)
+        except CandidateOutcome as outcome:
+            self._finish(trial, outcome.state, start, reason=outcome.reason)
+            raise optuna.TrialPruned(outcome.reason) from None
+        except CandidateFailed as failure:
+            self._finish(trial, "failed", start, reason=str(failure))
+            raise
+
+    def _run(self, trial: optuna.Trial, start: float) -> float | tuple[float, float, float]:
+        arch = self._sample(trial)
+        c = cost(arch)
+        trial.set_user_attr("key", arch.key)
+        trial.set_user_attr("arch", arch.to_json(indent=None))
+        trial.set_user_attr("params", c.params)
+        trial.set_user_attr("macs", c.macs)
+        self.emit(TrialStarted(trial.number, arch.key, module_lines(arch), c.params, c.macs,
+                               self.epochs, time.time()))
+        self._reject_statically(trial, arch, c.params, c.macs)
+        latency = trial.user_attrs.get("latency_ms")
+        earlier = self._duplicate_of(trial, arch.key)
+        if earlier is not None:
+            return self._copy(trial, earlier, start)
+        try:
+            reporter = _Reporter(trial, self.emit, self.epochs, not self.multi_objective)
+            m = self.evaluator.evaluate(arch, reporter)
+        except Pruned as pruned:
+            so_far = Measurement(pruned.accuracy, c.params, c.macs, latency)
+            trial.set_user_attr("accuracy", pruned.accuracy)
+            _constrain(trial, list(self.constraint.optuna_values(so_far)))
+            raise CandidateOutcome("pruned", str(pruned)) from None
+        m = Measurement(m.accuracy, c.params, c.macs, latency, m.curve, m.loss, m.seconds)
+        return self._score(trial, m, start)
+
+    def _sample(self, trial: optuna.Trial) -> Architecture:
+        try:
+            arch, _ = self.prototype.sample_with_choices(chooser=TrialChooser(trial))
+        except ShapeError as error:
+            _constrain(trial, [FAILED_VALUES] * self.constraint_count())
+            raise CandidateOutcome("invalid", error.message) from None
+        return arch
+
+    def constraint_count(self) -> int:
+        return len(self.constraint.optuna_values(Measurement(100.0, 0, 0, 0.0)))
+
+    def _reject_statically(self, trial: optuna.Trial, arch: Architecture, params: int,
+                           macs: int) -> None:
+        violations = list(self.constraint.static_violations(params, macs))
+        latency = None
+        if not violations and self.latency is not None and self.constraint.needs_latency:
+            latency = float(self.latency(arch))
+            trial.set_user_attr("latency_ms", latency)
+            violations = list(self.constraint.violations(Measurement(100.0, params, macs, latency)))
+        if violations:
+            best_case = Measurement(100.0, params, macs, latency)
+            _constrain(trial, list(self.constraint.optuna_values(best_case)))
+            raise CandidateOutcome("infeasible", "; ".join(violations))
+
+    def _duplicate_of(self, trial: optuna.Trial, key: str) -> optuna.trial.FrozenTrial | None:
+        for other in trial.study.get_trials(deepcopy=False):
+            if other.number < trial.number and other.user_attrs.get("key") == key and (
+                other.user_attrs.get("state") not in (None, "invalid", "infeasible")
+            ):
+                return other
+        return None
+
+    def _copy(self, trial: optuna.Trial, earlier: optuna.trial.FrozenTrial, start: float
+              ) -> float | tuple[float, float, float]:
+        reason = f"same network as trial {earlier.number}"
+        if earlier.state != TrialState.COMPLETE:
+            _constrain(trial, [FAILED_VALUES] * self.constraint_count())
+            raise CandidateOutcome("duplicate", f"{reason} ({earlier.user_attrs.get('state')})")
+        for name in ("accuracy", "latency_ms", "utility", "feasible", "curve"):
+            if name in earlier.user_attrs:
+                trial.set_user_attr(name, earlier.user_attrs[name])
+        for name, value in earlier.constraints.items():
+            trial.set_constraint(name, value)
+        self._finish(trial, "duplicate", start, reason=reason)
+        values = earlier.values
+        return tuple(values) if self.multi_objective else values[0]
+
+    def _score(self, trial: optuna.Trial, m: Measurement, start: float
+               ) -> float | tuple[float, float, float]:
+        utility = float(self.constraint.utility(m))
+        feasible = bool(self.constraint.feasible(m))
+        trial.set_user_attr("accuracy", m.accuracy)
+        trial.set_user_attr("curve", list(m.curve))
+        trial.set_user_attr("utility", utility)
+        trial.set_user_attr("feasible", feasible)
+        _constrain(trial, list(self.constraint.optuna_values(m)))
+        reason = "" if feasible else "; ".join(self.constraint.violations(m))
+        self._finish(trial, "complete", start, reason=reason)
+        if self.multi_objective:
+            return (m.accuracy, float(m.macs), float(m.params))
+        return utility
+
+    def _finish(self, trial: optuna.Trial, state: str, start: float, reason: str = "") -> None:
+        seconds = time.perf_counter() - start
+        trial.set_user_attr("state", state)
+        trial.set_user_attr("reason", reason)
+        trial.set_user_attr("seconds", seconds)
+        attrs = trial.user_attrs
+        self.emit(TrialFinished(
+            trial.number, state, key=attrs.get("key", ""), accuracy=attrs.get("accuracy"),
+            params=attrs.get("params"), macs=attrs.get("macs"),
+            latency_ms=attrs.get("latency_ms"), utility=attrs.get("utility"),
+            feasible=bool(attrs.get("feasible", False)), reason=reason, seconds=seconds,
+            time=time.time(),
+        ))
+
+
+def _constrain(trial: optuna.Trial, values: Sequence[float]) -> None:
+    """Record the constraint values (≤ 0 satisfied) that Optuna's samplers read."""
+    for i, value in enumerate(values):
+        trial.set_constraint(f"c{i}", value)
+
+
+class _Reporter:
+    """``report(epoch, loss, accuracy)`` for an evaluator: Optuna pruning plus an event."""
+
+    def __init__(self, trial: optuna.Trial, emit: Listener, epochs: int, prune: bool) -> None:
+        self.trial = trial
+        self.emit = emit
+        self.epochs = epochs
+        self.prune = prune  # Optuna prunes single-objective studies only
+
+    def __call__(self, epoch: int, loss: float, accuracy: float) -> None:
+        self.emit(EpochDone(self.trial.number, epoch, self.epochs, loss, accuracy, time.time()))
+        if not self.prune:
+            return
+        self.trial.report(accuracy, epoch)
+        if self.trial.should_prune():
+            raise Pruned(epoch, accuracy)
+
+
+def module_lines(arch: Architecture) -> tuple[str, ...]:
+    """One short line per module: ``m03 atto   pw24 g3x3/4s2 pw64 +proj``."""
+    lines = []
+    for i, module in enumerate(arch.modules):
+        parts = [_short(layer.kind, layer.as_dict()) for layer in module.layers]
+        parts = [p for p in parts if p]
+        if module.shortcut == "project":
+            parts.append("+proj")
+        elif module.shortcut == "identity":
+            parts.append("+id")
+        lines.append(f"m{i + 1:02d} {module.label:<8} {' '.join(parts) or '-'}")
+    return tuple(lines)
+
+
+def _short(kind: str, p: dict[str, Value]) -> str:
+    if kind != "conv":
+        return "se" if kind == "se" else ""
+    k, out, groups, stride = p.get("kernel"), p.get("out"), p.get("groups", 1), p.get("stride", 1)
+    text = f"pw{out}" if k == 1 else f"c{k}x{k}:{out}"
+    if groups != 1:
+        text += "/dw" if groups == out else f"/g{groups}"
+    return text + (f"s{stride}" if stride != 1 else "")

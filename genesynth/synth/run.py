@@ -1,0 +1,124 @@
+"""The run description (``run.json``) and the run directory.
+
+A run directory is never overwritten silently: starting a run in a directory that already
+holds one is refused unless ``resume`` is asked for, and resuming is refused when the stored
+run differs from the one described now (another prototype, constraint, data or seed).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from genesynth.errors import RunError
+
+RUN_FILE = "run.json"
+STUDY_FILE = "study.db"
+EVENTS_FILE = "events.jsonl"
+FAMILY_FILE = "family.json"
+
+#: Keys of run.json that define the run; anything else (trial budget, storage) may change on resume.
+IDENTITY = ("prototype_text", "input_shape", "classes", "constraint", "data", "seed", "sampler",
+            "evaluator")
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """Everything that defines a synthesis run, JSON-able (stored in run.json and the study)."""
+
+    prototype_path: str
+    prototype_text: str
+    input_shape: tuple[int, int, int]
+    classes: int
+    constraint: dict[str, Any]
+    data: dict[str, Any]
+    seed: int
+    sampler: str
+    evaluator: dict[str, Any]
+    trials: int
+    family_size: int
+    full_epochs: int
+    storage: str = ""
+    study: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "prototype_path": self.prototype_path, "prototype_text": self.prototype_text,
+            "input_shape": list(self.input_shape), "classes": self.classes,
+            "constraint": self.constraint, "data": self.data, "seed": self.seed,
+            "sampler": self.sampler, "evaluator": self.evaluator, "trials": self.trials,
+            "family_size": self.family_size, "full_epochs": self.full_epochs,
+            "storage": self.storage, "study": self.study, "extra": self.extra,
+        }
+
+    @staticmethod
+    def from_dict(data: dict[str, Any]) -> RunSpec:
+        try:
+            shape = data["input_shape"]
+            return RunSpec(
+                prototype_path=data["prototype_path"], prototype_text=data["prototype_text"],
+                input_shape=(shape[0], shape[1], shape[2]), classes=data["classes"],
+                constraint=data["constraint"], data=data["data"], seed=data["seed"],
+                sampler=data["sampler"], evaluator=data["evaluator"], trials=data["trials"],
+                family_size=data["family_size"], full_epochs=data["full_epochs"],
+                storage=data.get("storage", ""), study=data.get("study", ""),
+                extra=data.get("extra", {}),
+            )
+        except (KeyError, TypeError, IndexError) as exc:
+            raise RunError(f"the run description is incomplete or damaged ({exc})") from None
+
+    def differences(self, other: RunSpec) -> list[str]:
+        """Identity keys whose values differ between two runs."""
+        mine, theirs = self.to_dict(), other.to_dict()
+        return [key for key in IDENTITY if _normal(mine[key]) != _normal(theirs[key])]
+
+
+def _normal(value: Any) -> str:
+    return json.dumps(value, sort_keys=True)
+
+
+def read_run(out: Path) -> RunSpec | None:
+    path = out / RUN_FILE
+    if not path.exists():
+        return None
+    try:
+        return RunSpec.from_dict(json.loads(path.read_text()))
+    except json.JSONDecodeError as exc:
+        raise RunError(f"{path}: damaged run description ({exc.msg})") from None
+
+
+def prepare_run_dir(out: Path, spec: RunSpec, resume: bool) -> RunSpec:
+    """Create ``out`` for ``spec``, or check it for a resume; returns the spec to use."""
+    stored = read_run(out)
+    if stored is None:
+        if resume:
+            raise RunError(f"{out}: there is no run to resume here (no {RUN_FILE})")
+        if out.exists() and any(out.iterdir()):
+            raise RunError(
+                f"{out}: the directory is not empty and holds no genesynth run; "
+                "choose another --out"
+            )
+        out.mkdir(parents=True, exist_ok=True)
+        write_run(out, spec)
+        return spec
+    differences = spec.differences(stored)
+    if differences:
+        raise RunError(
+            f"{out} holds a different run ({', '.join(differences)} differ); "
+            "choose another --out"
+        )
+    if not resume:
+        raise RunError(
+            f"{out} already holds this run; pass --resume to continue it, "
+            "or choose another --out"
+        )
+    if spec.trials != stored.trials or spec.storage != stored.storage:
+        write_run(out, spec)
+    return spec
+
+
+def write_run(out: Path, spec: RunSpec) -> None:
+    (out / RUN_FILE).write_text(json.dumps(spec.to_dict(), indent=2) + "\n")
