@@ -127,7 +127,7 @@ def train(
             index = order[start : start + config.batch_size]
             loss = criterion(_logits(model, train_data.x[index]), train_data.y[index])
             if not torch.isfinite(loss):
-                raise CandidateFailed(f"loss became {float(loss)} in epoch {epoch}")
+                raise CandidateFailed(f"loss became {loss.item()} in epoch {epoch}")
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()

@@ -1,0 +1,103 @@
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pytest
+
+from genesynth.arch import Architecture, LayerSpec, ModuleSpec
+from genesynth.evaluate.base import CandidateFailed, Pruned
+from genesynth.evaluate.train import TrainConfig, TrainingEvaluator
+
+
+@dataclass(frozen=True)
+class _Split:
+    x: np.ndarray
+    y: np.ndarray
+
+
+@dataclass(frozen=True)
+class _Data:
+    """Two separable classes: bright or dark 4x4 images."""
+
+    name: str = "toy"
+
+    def _split(self, n: int, seed: int) -> _Split:
+        rng = np.random.default_rng(seed)
+        y = rng.integers(0, 2, n)
+        x = (y[:, None, None, None] * 2.0 - 1.0) + 0.3 * rng.standard_normal((n, 1, 4, 4))
+        return _Split(x.astype(np.float32), y.astype(np.int64))
+
+    @property
+    def train(self) -> _Split:
+        return self._split(128, 0)
+
+    @property
+    def val(self) -> _Split:
+        return self._split(64, 1)
+
+    @property
+    def test(self) -> _Split:
+        return self._split(64, 2)
+
+
+ARCH = Architecture(
+    "toy", (1, 4, 4), 2,
+    (LayerSpec.of("conv", out=4, kernel=3, stride=1, groups=1, padding=1, bias=False),
+     LayerSpec.of("bn"), LayerSpec.of("relu")),
+    (ModuleSpec("blk", "residual", ((
+        LayerSpec.of("conv", out=4, kernel=3, stride=1, groups=1, padding=1, bias=False),
+        LayerSpec.of("bn"),
+    ),), "identity", (LayerSpec.of("relu"),)),),
+    (LayerSpec.of("gap"), LayerSpec.of("linear", out=2, bias=True), LayerSpec.of("softmax")),
+)
+
+
+def test_learns_a_separable_task_and_reports_every_epoch() -> None:
+    reports: list[tuple[int, float, float]] = []
+    evaluator = TrainingEvaluator(_Data(), TrainConfig(epochs=3, batch_size=32, lr=1e-2))
+    m = evaluator.evaluate(ARCH, lambda *r: reports.append(r))
+    assert [r[0] for r in reports] == [1, 2, 3]
+    assert m.curve == tuple(r[2] for r in reports)
+    assert m.accuracy == 100.0
+
+
+def test_same_seed_same_result() -> None:
+    config = TrainConfig(epochs=2, batch_size=32, lr=1e-2, seed=3)
+    first = TrainingEvaluator(_Data(), config).evaluate(ARCH, lambda *r: None)
+    again = TrainingEvaluator(_Data(), config).evaluate(ARCH, lambda *r: None)
+    assert first.curve == again.curve and first.loss == again.loss
+
+
+def test_diverging_loss_fails_the_candidate_with_the_reason() -> None:
+    config = TrainConfig(epochs=3, batch_size=32, lr=1e12, optimizer="sgd", schedule="constant")
+    with pytest.raises(CandidateFailed, match=r"loss became (nan|inf) in epoch \d"):
+        TrainingEvaluator(_Data(), config).evaluate(ARCH, lambda *r: None)
+
+
+def test_a_pruner_stops_training_through_report() -> None:
+    def report(epoch: int, loss: float, accuracy: float) -> None:
+        raise Pruned(epoch, accuracy)
+
+    with pytest.raises(Pruned, match="pruned after epoch 1"):
+        TrainingEvaluator(_Data(), TrainConfig(epochs=3)).evaluate(ARCH, report)
+
+
+def test_retrain_measures_the_test_split_and_returns_weights() -> None:
+    evaluator = TrainingEvaluator(_Data(), TrainConfig(epochs=1), TrainConfig(epochs=3, lr=1e-2))
+    m, state = evaluator.retrain(ARCH, lambda *r: None)
+    assert m.accuracy == 100.0 and len(m.curve) == 3
+    assert "stem.0.weight" in state
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"epochs": 0}, "`epochs` must be positive, but got epochs=0"),
+        ({"optimizer": "adam"}, "`optimizer` must be one of ('adamw', 'sgd'), but got optimizer='adam'"),
+    ],
+)
+def test_config_validation(kwargs: dict[str, object], message: str) -> None:
+    with pytest.raises(ValueError) as error:
+        TrainConfig(**kwargs)  # type: ignore[arg-type]
+    assert str(error.value) == message
