@@ -84,5 +84,7 @@ def _split(module: ModuleSpec, shape: Shape) -> nn.Module:
     left_in = shape if at is None else (at, *shape[1:])
     right_in = shape if at is None else (shape[0] - at, *shape[1:])
     left, right = module.branches
-    merged = (_output(left, left_in)[0] + _output(right, right_in)[0], *_output(right, right_in)[1:])
-    return Split(_sequence(left, left_in), _sequence(right, right_in), at, _sequence(module.post, merged))
+    a, b = _output(left, left_in), _output(right, right_in)
+    merged = (a[0] + b[0], *b[1:])
+    post = _sequence(module.post, merged)
+    return Split(_sequence(left, left_in), _sequence(right, right_in), at, post)

@@ -94,7 +94,10 @@ def test_retrain_measures_the_test_split_and_returns_weights() -> None:
     ("kwargs", "message"),
     [
         ({"epochs": 0}, "`epochs` must be positive, but got epochs=0"),
-        ({"optimizer": "adam"}, "`optimizer` must be one of ('adamw', 'sgd'), but got optimizer='adam'"),
+        (
+            {"optimizer": "adam"},
+            "`optimizer` must be one of ('adamw', 'sgd'), but got optimizer='adam'",
+        ),
     ],
 )
 def test_config_validation(kwargs: dict[str, object], message: str) -> None:
