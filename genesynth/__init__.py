@@ -1,0 +1,104 @@
+"""genesynth: human-machine design of efficient CNNs by generative synthesis.
+
+A person writes a prototype (the network-level macro-architecture and, per module, the space
+of choices); an Optuna-driven generator synthesizes the modules under a constraint and returns
+a family of networks of decreasing complexity::
+
+    import genesynth
+
+    proto = genesynth.load_prototype("prototypes/attonet16.gs")
+    arch = proto.sample(seed=0)                 # every choice fixed
+    print(genesynth.cost(arch))                 # analytic params and MACs
+    model = genesynth.build(arch)               # a torch.nn.Module
+    result = genesynth.synthesize(proto, "constraints/digits.toml", trials=30)
+
+Names are imported on first use, so ``import genesynth`` stays fast and torch is loaded only
+by what needs it.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+_EXPORTS = {
+    # prototypes and architectures
+    "load_prototype": "genesynth.space", "parse_prototype": "genesynth.space",
+    "Prototype": "genesynth.space", "RandomChooser": "genesynth.space",
+    "FixedChooser": "genesynth.space", "Chooser": "genesynth.space",
+    "ChoiceInfo": "genesynth.space", "CostRange": "genesynth.space",
+    "Architecture": "genesynth.arch", "LayerSpec": "genesynth.arch",
+    "ModuleSpec": "genesynth.arch",
+    # building and costing
+    "build": "genesynth.build", "cost": "genesynth.cost", "breakdown": "genesynth.cost",
+    "Cost": "genesynth.cost", "measure_latency": "genesynth.latency",
+    # constraints, utilities, data, evaluators
+    "load_constraint": "genesynth.utility", "Constraint": "genesynth.utility",
+    "NetScore": "genesynth.utility", "MnasReward": "genesynth.utility",
+    "load_data": "genesynth.data", "Dataset": "genesynth.data",
+    "Evaluator": "genesynth.evaluate", "Measurement": "genesynth.evaluate",
+    "TrainingEvaluator": "genesynth.evaluate.train", "TrainConfig": "genesynth.evaluate.train",
+    "TableEvaluator": "genesynth.evaluate.table",
+    # the generator and what it returns
+    "synthesize": "genesynth.synth", "SynthesisResult": "genesynth.synth",
+    "Member": "genesynth.synth", "RunInterrupted": "genesynth.synth",
+    # reports and exports
+    "write_report": "genesynth.report", "export_member": "genesynth.export",
+    "export_architecture": "genesynth.export",
+    # errors
+    "GenesynthError": "genesynth.errors", "PrototypeSyntaxError": "genesynth.errors",
+    "PrototypeError": "genesynth.errors", "ShapeError": "genesynth.errors",
+    "ArchitectureError": "genesynth.errors", "ConstraintError": "genesynth.errors",
+    "DataError": "genesynth.errors", "RunError": "genesynth.errors",
+}
+
+__all__ = sorted(_EXPORTS)
+
+if TYPE_CHECKING:  # real imports for type checkers and editors; lazy at run time
+    from genesynth.arch import Architecture, LayerSpec, ModuleSpec
+    from genesynth.build import build
+    from genesynth.cost import Cost, breakdown, cost
+    from genesynth.data import Dataset, load_data
+    from genesynth.errors import (
+        ArchitectureError,
+        ConstraintError,
+        DataError,
+        GenesynthError,
+        PrototypeError,
+        PrototypeSyntaxError,
+        RunError,
+        ShapeError,
+    )
+    from genesynth.evaluate import Evaluator, Measurement
+    from genesynth.evaluate.table import TableEvaluator
+    from genesynth.evaluate.train import TrainConfig, TrainingEvaluator
+    from genesynth.export import export_architecture, export_member
+    from genesynth.latency import measure_latency
+    from genesynth.report import write_report
+    from genesynth.space import (
+        ChoiceInfo,
+        Chooser,
+        CostRange,
+        FixedChooser,
+        Prototype,
+        RandomChooser,
+        load_prototype,
+        parse_prototype,
+    )
+    from genesynth.synth import Member, RunInterrupted, SynthesisResult, synthesize
+    from genesynth.utility import Constraint, MnasReward, NetScore, load_constraint
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'genesynth' has no attribute '{name}'")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__

@@ -1,0 +1,39 @@
+"""``genesynth export``: write a family member as standalone PyTorch, ONNX, JSON or text."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from genesynth.export import FORMATS, SUFFIXES
+
+
+def add(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "export", help="export a family member (standalone PyTorch, ONNX, JSON, text)",
+        description="Export one member of a run's family: standalone PyTorch source with its "
+        "weights (needs only torch), ONNX (needs genesynth[onnx]), JSON or prototype text.",
+    )
+    p.add_argument("run_dir", metavar="DIR", type=Path, help="run directory")
+    p.add_argument("--member", default="A", help="family member label (default A)")
+    p.add_argument(
+        "--format", dest="fmt", choices=FORMATS, default="pytorch",
+        help="pytorch (default), onnx, json or text",
+    )
+    p.add_argument(
+        "--out", type=Path,
+        help="output file or existing directory (default DIR/family/MEMBER/model."
+        + "|".join(s.lstrip(".") for s in SUFFIXES.values()) + ")",
+    )
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from genesynth.export import export_member
+
+    written = export_member(args.run_dir, args.member, args.fmt, args.out)
+    for path in written:
+        print(f"wrote {path}")
+    if args.fmt == "pytorch":
+        print(f"run it with: python {written[0]}")
+    return 0
