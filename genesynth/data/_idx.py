@@ -1,0 +1,106 @@
+"""MNIST-style IDX files: ``train-images-idx3-ubyte`` and ``train-labels-idx1-ubyte``.
+
+Optional ``t10k-*`` files are the source's own test split. Every file may be gzipped (``.gz``)
+and the Kaggle spelling ``train-images.idx3-ubyte`` is accepted too.
+"""
+
+from __future__ import annotations
+
+import gzip
+import zlib
+from pathlib import Path
+
+import numpy as np
+
+from genesynth.data.source import (
+    Source,
+    check_counts,
+    check_every_class,
+    check_labels,
+    check_not_empty,
+    inferred_classes,
+)
+from genesynth.errors import DataError
+
+IMAGES_MAGIC = 0x00000803  # unsigned bytes, 3 dimensions
+LABELS_MAGIC = 0x00000801  # unsigned bytes, 1 dimension
+
+
+def _find(root: Path, prefix: str, kind: str) -> Path | None:
+    """``{prefix}-{kind}`` with either separator, plain or gzipped, if present."""
+    for sep in ("-", "."):
+        for suffix in ("", ".gz"):
+            path = root / f"{prefix}{sep}{kind}{suffix}"
+            if path.is_file():
+                return path
+    return None
+
+
+def _read_bytes(path: Path) -> bytes:
+    try:
+        if path.suffix == ".gz":
+            with gzip.open(path, "rb") as f:
+                return f.read()
+        return path.read_bytes()
+    except (OSError, EOFError, zlib.error) as exc:
+        raise DataError(f"{path}: cannot read: {exc}") from exc
+
+
+def _read_idx(path: Path, magic: int, what: str) -> np.ndarray:
+    """The array an IDX file holds, checked against ``magic`` and its announced size."""
+    data = _read_bytes(path)
+    ndim = magic & 0xFF
+    header = 4 + 4 * ndim
+    if len(data) < 4 or int.from_bytes(data[:4], "big") != magic:
+        found = f"0x{int.from_bytes(data[:4], 'big'):08x}" if len(data) >= 4 else "none"
+        raise DataError(
+            f"{path}: wrong magic number {found}; expected 0x{magic:08x} (IDX {what})"
+        )
+    if len(data) < header:
+        raise DataError(f"{path}: truncated: the header alone needs {header} bytes")
+    dims = tuple(int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
+    expected = int(np.prod(dims))
+    found_bytes = len(data) - header
+    if found_bytes != expected:
+        state = "truncated" if found_bytes < expected else "too long"
+        shape = "x".join(str(d) for d in dims)
+        raise DataError(
+            f"{path}: {state}: the header announces {shape} bytes of {what} ({expected} bytes) "
+            f"but the file holds {found_bytes}"
+        )
+    return np.frombuffer(data, dtype=np.uint8, offset=header).reshape(dims)
+
+
+class IdxReader:
+    """A directory of MNIST-style IDX files (MNIST, Fashion-MNIST, KMNIST, ...)."""
+
+    format = "idx"
+    expects = "a directory of MNIST-style IDX files (train-images-idx3-ubyte[.gz], ...)"
+
+    def detect(self, path: Path) -> bool:
+        return path.is_dir() and _find(path, "train", "images-idx3-ubyte") is not None
+
+    def read(self, path: Path, input_shape: tuple[int, int, int] | None) -> Source:
+        x, y = self._pair(path, "train")
+        check_not_empty(len(y), str(path))
+        x_test = y_test = None
+        if _find(path, "t10k", "images-idx3-ubyte") is not None:
+            x_test, y_test = self._pair(path, "t10k")
+        labels = str(_find(path, "train", "labels-idx1-ubyte"))
+        names = inferred_classes(y, labels)
+        check_every_class(y, names, labels)
+        if y_test is not None:
+            check_labels(y_test, len(names), str(_find(path, "t10k", "labels-idx1-ubyte")))
+        return Source("mnist-idx", self.format, x, y, names, x_test, y_test)
+
+    def _pair(self, root: Path, prefix: str) -> tuple[np.ndarray, np.ndarray]:
+        images = _find(root, prefix, "images-idx3-ubyte")
+        labels = _find(root, prefix, "labels-idx1-ubyte")
+        if images is None or labels is None:
+            missing = f"{prefix}-images-idx3-ubyte" if images is None else (
+                f"{prefix}-labels-idx1-ubyte")
+            raise DataError(f"{root}: {missing}[.gz] is missing")
+        x = _read_idx(images, IMAGES_MAGIC, "images")
+        y = _read_idx(labels, LABELS_MAGIC, "labels")
+        check_counts(len(x), len(y), str(images), str(labels))
+        return x[:, None, :, :], y.astype(np.int64)

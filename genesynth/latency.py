@@ -1,0 +1,41 @@
+"""CPU latency of a network at batch 1, as the median of ``torch.utils.benchmark`` timings."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch.utils import benchmark
+
+
+def measure_latency(
+    model: nn.Module,
+    input_shape: tuple[int, int, int],
+    threads: int = 1,
+    min_run_time: float = 0.2,
+) -> float:
+    """Median milliseconds of one forward pass of a (1, C, H, W) input on the CPU.
+
+    The model runs in eval mode under ``torch.inference_mode()`` with ``threads`` intra-op
+    threads (``torch.get_num_threads()`` is restored afterwards, as is the model's training
+    flag). ``blocked_autorange`` repeats blocks of calls for at least ``min_run_time`` seconds.
+    The model must already be on the CPU.
+    """
+    if threads < 1:
+        raise ValueError(f"`threads` must be at least 1, but got threads={threads}")
+    if min_run_time <= 0:
+        raise ValueError(f"`min_run_time` must be positive, but got min_run_time={min_run_time}")
+    x = torch.zeros((1, *input_shape))
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.inference_mode():
+            model(x)  # warm-up outside the timed blocks
+            timer = benchmark.Timer(
+                stmt="model(x)",
+                globals={"model": model, "x": x},
+                num_threads=threads,
+            )
+            measurement = timer.blocked_autorange(min_run_time=min_run_time)
+    finally:
+        model.train(was_training)
+    return measurement.median * 1e3
