@@ -1,0 +1,65 @@
+"""``genesynth watch DIR``: follow a run from its study, from any terminal or machine.
+
+The study is only read (trials and their ``user_attrs``, see docs/run-directory.md), every
+``--interval`` seconds, and shown with the same dashboard as ``synthesize``. A finished run
+(``family.json`` written, or the study marked ``finished``) is shown once and the command
+exits. ``--plain`` prints a plain summary of the run as it stands and exits.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from rich.console import Console
+
+from genesynth.dashboard.state import RunState
+from genesynth.dashboard.study import RunSource, locate
+
+
+def add(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "watch", help="follow a run (its directory, or --storage and --study) live",
+        description="Show a run's dashboard from its Optuna study, refreshed every second, "
+        "until the run finishes (Ctrl-C stops watching, not the run).",
+    )
+    p.add_argument("dir", type=Path, nargs="?", metavar="DIR", help="run directory")
+    p.add_argument("--storage", help="Optuna storage URL (instead of DIR, or to override it)")
+    p.add_argument("--study", help="study name in the storage (default: the only one)")
+    p.add_argument("--interval", type=float, default=1.0, help="seconds between polls")
+    p.add_argument("--plain", action="store_true", help="print a plain summary once and exit")
+    p.set_defaults(run=run)
+
+
+def snapshot(source: RunSource, study: object) -> RunState:
+    """The run as it stands: trials, run.json and family.json when written."""
+    state = RunState.from_study(study, source.run, source.family())
+    if not state.out:
+        state.out = str(source.run_dir) if source.run_dir else source.storage
+    return state
+
+
+def run(args: argparse.Namespace, console: Console | None = None) -> int:
+    from genesynth.dashboard import Dashboard, wants_plain
+    from genesynth.dashboard.plain import summary_lines
+
+    source = locate(args.dir, args.storage, args.study)
+    study = source.load_study()
+    console = console or Console()
+    if wants_plain(args.plain, console):
+        console.file.write("\n".join(summary_lines(snapshot(source, study))) + "\n")
+        return 0
+    interval = max(0.1, float(args.interval))
+    try:
+        with Dashboard(console, clock=None) as dashboard:
+            while True:
+                state = snapshot(source, study)
+                dashboard.show(state)
+                if state.finished:
+                    return 0
+                time.sleep(interval)
+    except KeyboardInterrupt:
+        print("stopped watching; the run goes on", file=sys.stderr)
+        return 0

@@ -1,0 +1,59 @@
+"""Numbers for humans: ``1.23M``, ``456K``, ``97.2 %``, ``3m 05s``.
+
+Shared by the dashboard panels, the plain log and the report so that every view writes a
+number the same way.
+"""
+
+from __future__ import annotations
+
+DASH = "–"
+
+
+def count(value: float | None) -> str:
+    """A parameter or MAC count: ``812``, ``4.51K``, ``45.1K``, ``456K``, ``1.20M``."""
+    if value is None:
+        return DASH
+    for scale, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "K")):
+        if abs(value) >= scale * 0.9995:
+            scaled = value / scale
+            digits = 2 if abs(scaled) < 9.995 else 1 if abs(scaled) < 99.95 else 0
+            return f"{scaled:.{digits}f}{suffix}"
+    return f"{value:.0f}"
+
+
+def percent(value: float | None, digits: int = 1, space: bool = True) -> str:
+    """An accuracy in percent: ``97.2 %`` (``97.2%`` without ``space``)."""
+    if value is None:
+        return DASH
+    return f"{value:.{digits}f}{' ' if space else ''}%"
+
+
+def score(value: float | None) -> str:
+    """A utility such as NetScore: ``71.4``."""
+    return DASH if value is None else f"{value:.1f}"
+
+
+def latency(ms: float | None) -> str:
+    """A latency: ``0.41 ms``, ``12.3 ms``."""
+    if ms is None:
+        return DASH
+    return f"{ms:.2f} ms" if ms < 10 else f"{ms:.1f} ms"
+
+
+def duration(seconds: float | None) -> str:
+    """A wall time: ``8.2 s``, ``3m 05s``, ``2h 04m``."""
+    if seconds is None:
+        return DASH
+    seconds = max(0.0, seconds)
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, secs = divmod(int(round(seconds)), 60)
+    if minutes < 60:
+        return f"{minutes}m {secs:02d}s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h {minutes:02d}m"
+
+
+def shape(dims: tuple[int, ...]) -> str:
+    """A tensor shape without the batch: ``24x16x16``."""
+    return "x".join(str(d) for d in dims)

@@ -1,0 +1,92 @@
+"""A terminal scatter plot: accuracy (y) against MACs (x, log scale) in a fixed character grid.
+
+Feasible trials draw as ``●``, infeasible ones as ``×``, the best feasible trial as ``★``; when
+several trials share a cell the more important mark wins (best > feasible > infeasible).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+from rich.text import Text
+
+from genesynth.dashboard import fmt
+from genesynth.dashboard.state import Point
+
+FEASIBLE, INFEASIBLE, BEST = "●", "×", "★"
+STYLES = {FEASIBLE: "green", INFEASIBLE: "red", BEST: "bold yellow"}
+_RANK = {" ": 0, INFEASIBLE: 1, FEASIBLE: 2, BEST: 3}
+LABEL_WIDTH = 8  # "100.0 % " on the y axis
+
+
+def _span(low: float, high: float, pad: float) -> tuple[float, float]:
+    """A non-empty range around ``[low, high]``, widened by ``pad`` of its size."""
+    if high - low < 1e-9:
+        return low - 1.0, high + 1.0
+    margin = (high - low) * pad
+    return low - margin, high + margin
+
+
+def _cell(value: float, low: float, high: float, cells: int) -> int:
+    return min(cells - 1, max(0, round((value - low) / (high - low) * (cells - 1))))
+
+
+def scatter(
+    points: Sequence[Point], best: int | None = None, width: int = 48, height: int = 10
+) -> Text:
+    """The plot as rich Text of ``height + 3`` lines, ``LABEL_WIDTH + width`` columns wide.
+
+    ``best`` is the trial number to highlight. With no point the grid says so.
+    """
+    if not points:
+        return Text("no measured candidate yet", style="dim")
+    xs = [math.log10(p.macs) for p in points]
+    ys = [p.accuracy for p in points]
+    x_low, x_high = _span(min(xs), max(xs), 0.04)
+    y_low, y_high = _span(min(ys), max(ys), 0.06)
+    y_low, y_high = max(y_low, 0.0), min(y_high, max(100.0, max(ys)))  # percent stays 0..100
+    grid = [[" "] * width for _ in range(height)]
+    for point, x, y in zip(points, xs, ys, strict=True):
+        mark = BEST if point.number == best else FEASIBLE if point.feasible else INFEASIBLE
+        row = height - 1 - _cell(y, y_low, y_high, height)
+        col = _cell(x, x_low, x_high, width)
+        if _RANK[mark] > _RANK[grid[row][col]]:
+            grid[row][col] = mark
+    text = Text()
+    label_rows = {0: y_high, (height - 1) // 2: (y_low + y_high) / 2, height - 1: y_low}
+    for r, cells in enumerate(grid):
+        if r in label_rows:
+            text.append(f"{fmt.percent(label_rows[r]):>{LABEL_WIDTH - 1}}┤", style="dim")
+        else:
+            text.append(" " * (LABEL_WIDTH - 1) + "│", style="dim")
+        for mark in cells:
+            text.append(mark, style=STYLES.get(mark, ""))
+        text.append("\n")
+    text.append_text(_x_axis(x_low, x_high, width))
+    return text
+
+
+def _x_axis(low: float, high: float, width: int) -> Text:
+    """The axis line with three ticks and their MAC counts, then the legend."""
+    ticks = [0, (width - 1) // 2, width - 1]
+    line = ["─"] * width
+    for t in ticks:
+        line[t] = "┬"
+    labels = [" "] * (width + LABEL_WIDTH)
+    for t in ticks:
+        value = 10 ** (low + (high - low) * t / (width - 1))
+        word = fmt.count(value)
+        start = min(max(0, LABEL_WIDTH + t - len(word) // 2), len(labels) - len(word))
+        labels[start:start + len(word)] = list(word)
+    text = Text(" " * (LABEL_WIDTH - 1) + "└" + "".join(line) + "\n", style="dim")
+    text.append("".join(labels).rstrip() + "\n", style="dim")
+    text.append(" " * LABEL_WIDTH)
+    text.append(FEASIBLE, style=STYLES[FEASIBLE])
+    text.append(" feasible  ")
+    text.append(INFEASIBLE, style=STYLES[INFEASIBLE])
+    text.append(" infeasible  ")
+    text.append(BEST, style=STYLES[BEST])
+    text.append(" best   ")
+    text.append("MACs (log)", style="dim")
+    return text

@@ -1,0 +1,166 @@
+"""The plain log: one line of plain text per event, for pipes, files and dumb terminals.
+
+No ANSI control code is ever written. Lines read like::
+
+    trial 12 complete acc 97.22% params 45.1K MACs 1.20M NetScore 71.4 feasible (8.2 s) [13/40]
+
+:func:`summary_lines` describes a whole snapshot the same way (``genesynth watch --plain``).
+"""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import TextIO
+
+from genesynth.dashboard import fmt
+from genesynth.dashboard.state import RunState, TrialRow
+from genesynth.events import (
+    EpochDone,
+    Event,
+    FamilyStarted,
+    MemberDone,
+    MemberEpoch,
+    MemberStarted,
+    RunFinished,
+    RunStarted,
+    TrialFinished,
+    TrialStarted,
+)
+
+
+def _acc(value: float | None) -> str:
+    return fmt.percent(value, digits=2, space=False)
+
+
+def header_line(state: RunState) -> str:
+    seed = "" if state.seed is None else str(state.seed)
+    return (
+        f"run {state.out or fmt.DASH}: prototype {state.prototype or fmt.DASH} "
+        f"constraint {state.constraint or fmt.DASH} data {state.data or fmt.DASH} "
+        f"sampler {state.sampler or fmt.DASH} seed {seed or fmt.DASH} trials {state.planned}"
+    )
+
+
+def trial_line(row: TrialRow, utility_name: str = "NetScore") -> str:
+    """``trial 12 complete acc 97.22% params 45.1K MACs 1.20M NetScore 71.4 feasible (8.2 s)``."""
+    words = [f"trial {row.number} {row.state}"]
+    if row.accuracy is not None:
+        words.append(f"acc {_acc(row.accuracy)}")
+    words.append(f"params {fmt.count(row.params)} MACs {fmt.count(row.macs)}")
+    if row.latency_ms is not None:
+        words.append(f"latency {fmt.latency(row.latency_ms)}")
+    if row.utility is not None:
+        words.append(f"{utility_name} {fmt.score(row.utility)}")
+    if row.state == "complete":
+        words.append("feasible" if row.feasible else "infeasible")
+    if row.reason:
+        words.append(f"- {row.reason}")
+    words.append(f"({fmt.duration(row.seconds)})")
+    return " ".join(words)
+
+
+def _progress(state: RunState) -> str:
+    eta = state.eta
+    tail = f", ETA {fmt.duration(eta)}" if eta else ""
+    return f"[{state.done}/{state.planned}{tail}]"
+
+
+class PlainLog:
+    """A listener that writes one line per event to ``stream`` (epochs at most once each)."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self.state = RunState()
+        self._epochs: set[tuple[str, int]] = set()
+
+    def __enter__(self) -> PlainLog:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        if kind is KeyboardInterrupt and not self.state.finished:
+            self.write(f"interrupted after {self.state.done}/{self.state.planned} trials")
+        self.stream.flush()
+
+    def write(self, line: str) -> None:
+        self.stream.write(line + "\n")
+        self.stream.flush()
+
+    def __call__(self, event: Event) -> None:
+        self.state.apply(event)
+        line = self.line(event)
+        if line:
+            self.write(line)
+
+    def line(self, event: Event) -> str | None:
+        """The line for ``event`` (None when it says nothing new); the state is applied."""
+        state = self.state
+        match event:
+            case RunStarted():
+                return header_line(state)
+            case TrialStarted():
+                return (f"trial {event.number} start params {fmt.count(event.params)} "
+                        f"MACs {fmt.count(event.macs)} epochs {event.epochs}")
+            case EpochDone():
+                return self._epoch(f"trial {event.number}", event.epoch, event.epochs,
+                                   event.loss, event.accuracy)
+            case TrialFinished():
+                row = state.trials[-1]
+                return f"{trial_line(row, state.utility_name)} {_progress(state)}"
+            case FamilyStarted():
+                return (f"family: retraining {', '.join(event.members)} "
+                        f"for {event.epochs} epochs")
+            case MemberStarted():
+                return (f"member {event.label} start (trial {event.trial}) params "
+                        f"{fmt.count(event.params)} MACs {fmt.count(event.macs)}")
+            case MemberEpoch():
+                return self._epoch(f"member {event.label}", event.epoch, event.epochs,
+                                   event.loss, event.accuracy)
+            case MemberDone():
+                return (f"member {event.label} done (trial {event.trial}) test acc "
+                        f"{_acc(event.accuracy)} params {fmt.count(event.params)} MACs "
+                        f"{fmt.count(event.macs)} {state.utility_name} "
+                        f"{fmt.score(event.utility)} "
+                        f"{'feasible' if event.feasible else 'infeasible'}")
+            case RunFinished():
+                if event.interrupted:
+                    return f"interrupted after {state.done}/{state.planned} trials ({event.out})"
+                return (f"finished: {state.done} trials, {event.family} family members "
+                        f"in {event.out} ({fmt.duration(state.elapsed)})")
+        return None
+
+    def _epoch(self, who: str, epoch: int, epochs: int, loss: float, acc: float) -> str | None:
+        if (who, epoch) in self._epochs:
+            return None
+        self._epochs.add((who, epoch))
+        return f"{who} epoch {epoch}/{epochs} loss {loss:.4f} val {_acc(acc)}"
+
+
+def summary_lines(state: RunState, top: int = 5) -> list[str]:
+    """A whole snapshot in plain lines: header, progress, counts, leaderboard, family."""
+    counts = " ".join(f"{name} {n}" for name, n in state.counts.items())
+    status = "interrupted" if state.interrupted else "finished" if state.finished else "running"
+    eta = "" if state.finished else f", ETA {fmt.duration(state.eta)}"
+    lines = [
+        header_line(state),
+        f"{status}: {state.done}/{state.planned} trials, elapsed "
+        f"{fmt.duration(state.elapsed)}{eta}",
+        f"trials: {counts}",
+    ]
+    for cand in state.running.values():
+        lines.append(f"running: trial {cand.number} epoch {cand.epoch}/{cand.epochs} "
+                     f"val {_acc(cand.accuracy)} params {fmt.count(cand.params)} "
+                     f"MACs {fmt.count(cand.macs)}")
+    board = state.leaderboard(top)
+    lines.append("leaderboard:" if board else "leaderboard: no feasible candidate yet")
+    lines += [f"  {rank}. {trial_line(row, state.utility_name)}"
+              for rank, row in enumerate(board, 1)]
+    for member in state.family.values():
+        lines.append(
+            f"member {member.label} {member.status} (trial {member.trial}) acc "
+            f"{_acc(member.accuracy)} params {fmt.count(member.params)} MACs "
+            f"{fmt.count(member.macs)} {state.utility_name} {fmt.score(member.utility)}"
+        )
+    return lines

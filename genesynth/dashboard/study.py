@@ -1,0 +1,256 @@
+"""Reading a run back from its Optuna study: locate it, load it read-only, make a snapshot.
+
+``genesynth watch`` and ``genesynth report`` find a run either by its directory (``run.json``
+and ``study.db``, or the storage URL ``run.json`` records under ``"storage"``) or by a storage
+URL and a study name. Nothing here creates or changes a study: a missing study or file is a
+:class:`~genesynth.errors.RunError` that names what is missing.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from genesynth.errors import GenesynthError, RunError
+from genesynth.events import TRIAL_STATES
+
+if TYPE_CHECKING:
+    import optuna
+
+    from genesynth.dashboard.state import Candidate, RunState, TrialRow
+
+
+@dataclass
+class RunSource:
+    """Where a run lives: its directory (if any), storage URL, study name and ``run.json``."""
+
+    storage: str
+    study_name: str | None = None
+    run_dir: Path | None = None
+    run: dict[str, Any] = field(default_factory=dict)
+
+    def family(self) -> dict[str, Any] | None:
+        """The content of ``family.json``, or None while the family is not written."""
+        if self.run_dir is None:
+            return None
+        return read_json(self.run_dir / "family.json", required=False)
+
+    def load_study(self) -> optuna.Study:
+        """Load the study without creating anything; RunError when it is not there."""
+        import optuna
+
+        from genesynth.synth.storage import open_storage
+
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
+        storage = open_storage(self.storage, create=False)  # journal:// too; RunError if bad
+        try:
+            names = optuna.get_all_study_names(storage=storage)
+        except Exception as exc:  # a bad URL or an unreadable database, in the user's words
+            raise RunError(f"cannot read the study storage {self.storage}: {exc}") from None
+        name = self.study_name or self.run.get("study") or None
+        if name is None and len(names) == 1:
+            name = names[0]
+        if name is None or name not in names:
+            found = ", ".join(repr(n) for n in names) or "none"
+            problem = f"no study {name!r}" if name else "name the study with --study"
+            raise RunError(f"{self.storage}: {problem}; studies found: {found}")
+        study = optuna.load_study(study_name=name, storage=storage)
+        if not self.run:
+            self.run = dict(study.user_attrs.get("run") or {})
+        return study
+
+
+def read_json(path: Path, required: bool = True) -> dict[str, Any] | None:
+    """A JSON object from ``path``; None when it is absent and not ``required``."""
+    if not path.is_file():
+        if required:
+            raise RunError(f"{path} is missing")
+        return None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise RunError(f"{path}: cannot read it as JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise RunError(f"{path}: expected a JSON object, got {type(data).__name__}")
+    return data
+
+
+def locate(
+    run_dir: Path | str | None = None, storage: str | None = None, study: str | None = None
+) -> RunSource:
+    """Find a run by directory, or by storage URL and study name (RunError if missing)."""
+    if run_dir is None:
+        if storage is None:
+            raise RunError("name a run directory, or a storage URL with --storage")
+        _check_sqlite(storage, "the storage")
+        return RunSource(storage, study)
+    path = Path(run_dir)
+    if not path.is_dir():
+        raise RunError(f"run directory {path} does not exist")
+    run = read_json(path / "run.json", required=False)
+    if run is None:
+        raise RunError(f"{path} is not a run directory: run.json is missing")
+    url = storage or run.get("storage") or f"sqlite:///{path / 'study.db'}"
+    _check_sqlite(str(url), f"the study of {path}")
+    return RunSource(str(url), study, path, run)
+
+
+def _check_sqlite(url: str, what: str) -> None:
+    """Refuse a SQLite URL whose file is absent: opening it would create an empty study."""
+    prefix = "sqlite:///"
+    if url.startswith(prefix):
+        file = Path(url[len(prefix):].split("?", 1)[0])
+        if not file.is_file():
+            raise RunError(f"{what} is missing: {file} does not exist")
+
+
+# -- snapshot from trials -------------------------------------------------------------------------
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, Mapping):
+        for key in ("path", "spec", "name", "file", "description"):
+            if value.get(key):
+                return str(value[key])
+        return ""
+    return "" if value is None else str(value)
+
+
+def _int(value: Any, *keys: str) -> int:
+    if isinstance(value, Mapping):
+        value = next((value[k] for k in keys if k in value), None)
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+def apply_header(state: RunState, run: Mapping[str, Any]) -> None:
+    """Header fields from ``run.json`` (strings, or objects with a path or a name)."""
+    state.prototype = _text(run.get("prototype_path") or run.get("prototype"))
+    state.constraint = _text(run.get("constraint"))
+    state.data = _text(run.get("data"))
+    state.sampler = _text(run.get("sampler"))
+    seed = run.get("seed")
+    state.seed = seed if isinstance(seed, int) else None
+    state.out = _text(run.get("out"))
+    state.planned = _int(run.get("trials"), "budget", "n_trials", "trials")
+    state.utility_name = _text(run.get("utility")) or state.utility_name
+
+
+def run_epochs(run: Mapping[str, Any]) -> int:
+    """Training epochs per trial, from ``run.json`` (``evaluator.epochs`` or ``epochs``)."""
+    evaluator = run.get("evaluator")
+    if isinstance(evaluator, Mapping) and isinstance(evaluator.get("epochs"), int):
+        return int(evaluator["epochs"])
+    return _int(run.get("epochs"))
+
+
+def _stamp(moment: Any) -> float | None:
+    return moment.timestamp() if moment is not None else None
+
+
+def _modules(arch_json: Any) -> tuple[str, ...]:
+    from genesynth.arch import Architecture
+    from genesynth.summary import module_lines
+
+    if not isinstance(arch_json, str):
+        return ()
+    try:
+        return module_lines(Architecture.from_json(arch_json))
+    except (GenesynthError, ValueError, TypeError):
+        return ()
+
+
+def _number(value: Any) -> Any:
+    return value if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def _candidate(trial: optuna.trial.FrozenTrial, epochs: int, state: str) -> Candidate:
+    from genesynth.dashboard.state import Candidate
+
+    attrs = trial.user_attrs
+    curve = [v for _, v in sorted(trial.intermediate_values.items())] or list(
+        attrs.get("curve") or []
+    )
+    return Candidate(
+        trial.number, str(attrs.get("key", "")), _modules(attrs.get("arch")),
+        _number(attrs.get("params")), _number(attrs.get("macs")), max(epochs, len(curve)),
+        len(curve), None, curve[-1] if curve else None, state, str(attrs.get("reason", "")),
+    )
+
+
+def _row(trial: optuna.trial.FrozenTrial) -> TrialRow:
+    from optuna.trial import TrialState
+
+    from genesynth.dashboard.state import TrialRow
+
+    attrs = trial.user_attrs
+    fallback = {TrialState.COMPLETE: "complete", TrialState.PRUNED: "pruned"}.get(
+        trial.state, "failed"
+    )
+    state = attrs.get("state") if attrs.get("state") in TRIAL_STATES else fallback
+    seconds = _number(attrs.get("seconds"))
+    start, end = _stamp(trial.datetime_start), _stamp(trial.datetime_complete)
+    if seconds is None:
+        seconds = end - start if start is not None and end is not None else 0.0
+    return TrialRow(
+        trial.number, str(state), _number(attrs.get("accuracy")), _number(attrs.get("params")),
+        _number(attrs.get("macs")), _number(attrs.get("latency_ms")),
+        _number(attrs.get("utility")), bool(attrs.get("feasible", False)),
+        str(attrs.get("reason", "")), float(seconds),
+    )
+
+
+def apply_family(state: RunState, family: Mapping[str, Any]) -> None:
+    """Members of ``family.json`` as done members."""
+    from genesynth.dashboard.state import Member
+
+    for item in family.get("members") or []:
+        if not isinstance(item, Mapping) or "label" not in item:
+            continue
+        state.family[str(item["label"])] = Member(
+            str(item["label"]), _number(item.get("trial")), "done",
+            accuracy=_number(item.get("accuracy")), params=_number(item.get("params")),
+            macs=_number(item.get("macs")), latency_ms=_number(item.get("latency_ms")),
+            utility=_number(item.get("utility")), feasible=item.get("feasible"),
+        )
+
+
+def state_from_trials(
+    state: RunState,
+    trials: list[optuna.trial.FrozenTrial],
+    run: Mapping[str, Any],
+    family: Mapping[str, Any] | None,
+    finished: bool,
+    now: float | None,
+) -> RunState:
+    """Fill ``state`` from finished and running trials (see :meth:`RunState.from_study`)."""
+    from optuna.trial import TrialState
+
+    apply_header(state, run)
+    epochs = run_epochs(run)
+    starts: list[float] = []
+    ends: list[float] = []
+    last = None
+    for trial in sorted(trials, key=lambda t: t.number):
+        if (start := _stamp(trial.datetime_start)) is not None:
+            starts.append(start)
+        if trial.state == TrialState.RUNNING:
+            state.running[trial.number] = _candidate(trial, epochs, "running")
+        elif trial.state != TrialState.WAITING:
+            row = _row(trial)
+            state.counts[row.state] += 1
+            state.trials.append(row)
+            last = trial
+            if (end := _stamp(trial.datetime_complete)) is not None:
+                ends.append(end)
+    if last is not None:
+        state.last = _candidate(last, epochs, state.trials[-1].state)
+    state.started_at = min(starts) if starts else 0.0
+    state.now = max(ends) if finished and ends else (now if now is not None else time.time())
+    if family is not None:
+        apply_family(state, family)
+    state.finished = finished
+    return state

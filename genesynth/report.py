@@ -1,0 +1,232 @@
+"""The report of a run: ``report.md``, ``pareto.png`` and ``history.png`` in the run directory.
+
+``report.md`` holds the run's header, the family next to the fixed baselines (like Table 2 of
+AttoNets: top-1, parameters, MACs, latency, NetScore, feasibility), one module table per member
+(like Table 1: what each module holds, its output shape and cost) and search statistics. The
+plots need matplotlib (``pip install genesynth[report]``); without it the report says so.
+
+Everything is read from the run directory: ``run.json``, the study (``study.db`` or the
+storage URL ``run.json`` records), ``family.json`` with ``family/<L>/arch.json``, and
+``baselines.json`` when present. Nothing is changed but the three files written.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from genesynth.arch import Architecture
+from genesynth.dashboard import fmt
+from genesynth.dashboard.state import RunState
+from genesynth.dashboard.study import RunSource, locate
+from genesynth.errors import GenesynthError, RunError
+
+REPORT_FILE, PARETO_FILE, HISTORY_FILE = "report.md", "pareto.png", "history.png"
+PLOTS_NEED = "the plots need matplotlib: pip install 'genesynth[report]'"
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A row of the family table: a member or a baseline."""
+
+    name: str
+    accuracy: float | None
+    params: int | None
+    macs: int | None
+    latency_ms: float | None
+    utility: float | None
+    feasible: bool | None
+    trial: int | None = None
+    arch: Architecture | None = None
+    baseline: bool = False
+
+
+def _num(value: Any) -> Any:
+    return value if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def _entry(item: Mapping[str, Any], name: str, **extra: Any) -> Entry:
+    feasible = item.get("feasible")
+    return Entry(name, _num(item.get("accuracy")), _num(item.get("params")),
+                 _num(item.get("macs")), _num(item.get("latency_ms")), _num(item.get("utility")),
+                 feasible if isinstance(feasible, bool) else None, **extra)
+
+
+def family_entries(run_dir: Path, family: Mapping[str, Any] | None) -> list[Entry]:
+    """Members of ``family.json`` with their architectures (RunError if one is unreadable)."""
+    entries = []
+    for item in (family or {}).get("members") or []:
+        label = str(item.get("label", "?"))
+        path = run_dir / str(item.get("arch") or f"family/{label}/arch.json")
+        arch = None
+        if path.is_file():
+            try:
+                arch = Architecture.from_json(path.read_text(encoding="utf-8"), str(path))
+            except GenesynthError as exc:
+                raise RunError(f"family member {label}: {exc}") from None
+        entries.append(_entry(item, label, trial=_num(item.get("trial")), arch=arch))
+    return entries
+
+
+def baseline_entries(run_dir: Path) -> list[Entry]:
+    """Rows of ``baselines.json`` (``{"baselines": [...]}`` or a list of objects)."""
+    path = run_dir / "baselines.json"
+    if not path.is_file():
+        return []
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise RunError(f"{path}: cannot read it as JSON: {exc}") from None
+    items = data.get("baselines", []) if isinstance(data, dict) else data
+    if not isinstance(items, list):
+        raise RunError(f"{path}: expected a list of baselines")
+    return [
+        _entry(item, str(item.get("name") or item.get("label") or f"baseline {i + 1}"),
+               baseline=True)
+        for i, item in enumerate(items) if isinstance(item, Mapping)
+    ]
+
+
+# -- markdown ---------------------------------------------------------------------------------
+
+
+def _table(head: Sequence[str], rows: Sequence[Sequence[str]], align: str) -> list[str]:
+    """A markdown table; ``align`` has one of ``l r c`` per column."""
+    marks = {"l": "---", "r": "---:", "c": ":---:"}
+    lines = ["| " + " | ".join(head) + " |", "|" + "|".join(marks[a] for a in align) + "|"]
+    lines += ["| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |" for row in rows]
+    return lines
+
+
+def _yes(value: bool | None) -> str:
+    return {True: "yes", False: "**no**", None: fmt.DASH}[value]
+
+
+def _constraint(run: Mapping[str, Any]) -> str:
+    constraint = run.get("constraint")
+    if not isinstance(constraint, Mapping):
+        return str(constraint or fmt.DASH)
+    bounds = ", ".join(f"{k} {v}" for k, v in constraint.items() if k != "path")
+    path = str(constraint.get("path") or "")
+    return f"{path} ({bounds})" if path and bounds else path or bounds or fmt.DASH
+
+
+def header_section(state: RunState, source: RunSource) -> list[str]:
+    status = "finished" if state.finished else "not finished (report of the trials so far)"
+    rows = [
+        ("prototype", state.prototype), ("constraint", _constraint(source.run)),
+        ("data", state.data), ("sampler", state.sampler),
+        ("seed", "" if state.seed is None else str(state.seed)),
+        ("trials", f"{state.done} of {state.planned} planned"),
+        ("storage", source.storage), ("status", status),
+    ]
+    title = state.out or (str(source.run_dir) if source.run_dir else source.storage)
+    return [f"# genesynth report: {title}", "",
+            *_table(("", ""), [(k, f"`{v}`" if v else fmt.DASH) for k, v in rows], "ll")]
+
+
+def family_section(members: list[Entry], baselines: list[Entry], utility: str) -> list[str]:
+    lines = ["", "## Family", ""]
+    if not members:
+        return lines + ["The family is not retrained yet (no `family.json`)."]
+    rows = []
+    for e in [*members, *baselines]:
+        name = f"{e.name} (baseline)" if e.baseline else f"**{e.name}** (trial {e.trial})"
+        rows.append((name, fmt.percent(e.accuracy, 2), fmt.count(e.params), fmt.count(e.macs),
+                     fmt.latency(e.latency_ms), fmt.score(e.utility), _yes(e.feasible)))
+    head = ("Network", "Top-1", "Params", "MACs", "Latency", utility, "Feasible")
+    note = ("Top-1 on the test split after full retraining; latency on CPU at batch 1. "
+            "Baselines were measured with the same budget.")
+    return lines + _table(head, rows, "lrrrrrc") + ["", note]
+
+
+def module_rows(arch: Architecture) -> list[tuple[str, ...]]:
+    """One row per part of ``arch``: stem, each module, head (like AttoNets' Table 1)."""
+    from genesynth.blocks import trace_parts
+    from genesynth.costs import breakdown
+    from genesynth.summary import module_kind, part_layers
+
+    kinds = {f"m{i + 1:02d}": module_kind(m) for i, m in enumerate(arch.modules)}
+    rows: list[tuple[str, ...]] = []
+    for part, cost in zip(trace_parts(arch), breakdown(arch), strict=True):
+        name = part.name if part.label in (part.name, "stem", "head") else (
+            f"{part.name} {part.label}")
+        rows.append((name, kinds.get(part.name, part.name), part_layers(part.layers),
+                     fmt.shape(cost.out_shape), fmt.count(cost.params), fmt.count(cost.macs)))
+    return rows
+
+
+def modules_section(members: list[Entry]) -> list[str]:
+    lines: list[str] = []
+    for e in members:
+        if e.arch is None:
+            lines += ["", f"### {e.name}", "", "The architecture file is missing."]
+            continue
+        lines += ["", f"### {e.name} (trial {e.trial}): {fmt.count(e.params)} params, "
+                  f"{fmt.count(e.macs)} MACs", ""]
+        lines += _table(("Module", "Kind", "Layers", "Output", "Params", "MACs"),
+                        module_rows(e.arch), "lllrrr")
+    return ["", "## Modules", *lines] if lines else []
+
+
+def search_section(state: RunState) -> list[str]:
+    rows = [(name, str(n)) for name, n in state.counts.items()]
+    rows.append(("**total**", str(state.done)))
+    lines = ["", "## Search", "", *_table(("State", "Trials"), rows, "lr"), ""]
+    best = state.best
+    total = sum(t.seconds for t in state.trials)
+    if best is not None:
+        lines.append(f"Best feasible trial: {best.number}, {state.utility_name} "
+                     f"{fmt.score(best.utility)}, top-1 {fmt.percent(best.accuracy, 2)}, "
+                     f"{fmt.count(best.params)} params, {fmt.count(best.macs)} MACs.")
+    else:
+        lines.append("No trial satisfied the constraint.")
+    lines.append(f"Time in trials: {fmt.duration(total)}; mean per trial "
+                 f"{fmt.duration(state.mean_seconds)}.")
+    return lines
+
+
+def render_markdown(state: RunState, source: RunSource, members: list[Entry],
+                    baselines: list[Entry], plots: str | None) -> str:
+    """The whole ``report.md``; ``plots`` is None when the PNGs were written, else why not."""
+    lines = header_section(state, source)
+    lines += family_section(members, baselines, state.utility_name)
+    lines += modules_section(members)
+    lines += search_section(state)
+    lines += ["", "## Plots", ""]
+    if plots is None:
+        lines += [f"![accuracy against MACs]({PARETO_FILE})", "",
+                  f"![best feasible {state.utility_name} over trials]({HISTORY_FILE})"]
+    else:
+        lines.append(f"No plots: {plots}.")
+    return "\n".join(lines) + "\n"
+
+
+# -- the whole report ----------------------------------------------------------------------------
+
+
+def write_report(run_dir: Path) -> list[Path]:
+    """Write ``report.md`` (and the two plots when matplotlib is there); returns the paths."""
+    run_dir = Path(run_dir)
+    source = locate(run_dir)
+    study = source.load_study()
+    family = source.family()
+    state = RunState.from_study(study, source.run, family)
+    if not state.out:
+        state.out = str(run_dir)
+    members = family_entries(run_dir, family)
+    baselines = baseline_entries(run_dir)
+    written: list[Path] = []
+    plots: str | None = PLOTS_NEED
+    if importlib.util.find_spec("matplotlib") is not None:
+        from genesynth import report_plots
+
+        written += report_plots.write_plots(run_dir, state, members, baselines)
+        plots = None
+    path = run_dir / REPORT_FILE
+    path.write_text(render_markdown(state, source, members, baselines, plots), encoding="utf-8")
+    return [path, *written]

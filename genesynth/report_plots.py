@@ -1,0 +1,112 @@
+"""The report's plots, drawn with matplotlib's Agg backend (``genesynth[report]``).
+
+``pareto.png``: top-1 accuracy against MACs on a log axis, marker area by parameters, feasible
+trials in colour and infeasible ones grey, the family as labelled stars, baselines as
+diamonds. ``history.png``: each trial's utility and the best feasible utility so far.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
+from genesynth.dashboard import fmt
+from genesynth.dashboard.state import RunState, TrialRow
+from genesynth.report import HISTORY_FILE, PARETO_FILE, Entry
+
+Triple = tuple[list[float], list[float], list[float]]
+
+
+def _xy(items: Sequence[TrialRow | Entry]) -> Triple:
+    """MACs, accuracies and parameter counts of the items that have all three."""
+    keep = [i for i in items if i.macs and i.accuracy is not None and i.params is not None]
+    return ([float(i.macs or 0) for i in keep], [float(i.accuracy or 0) for i in keep],
+            [float(i.params or 0) for i in keep])
+
+
+def _sizes(params: Sequence[float], largest: float) -> list[float]:
+    return [20.0 + 220.0 * (p / max(largest, 1.0)) ** 0.5 for p in params]
+
+
+def _label(ax: Axes, names: Sequence[str], x: list[float], y: list[float], **style: Any) -> None:
+    for name, xi, yi in zip(names, x, y, strict=True):
+        ax.annotate(name, (xi, yi), textcoords="offset points", **style)
+
+
+def pareto_figure(state: RunState, members: Sequence[Entry], baselines: Sequence[Entry]) -> Figure:
+    """Accuracy (y) against MACs (x, log scale) of every measured trial."""
+    fig = Figure(figsize=(7.5, 5.0), dpi=120)
+    ax = fig.add_subplot()
+    feasible = _xy([t for t in state.trials if t.feasible])
+    infeasible = _xy([t for t in state.trials if not t.feasible])
+    largest = max(feasible[2] + infeasible[2] + _xy(baselines)[2], default=1.0)
+    ax.scatter(infeasible[0], infeasible[1], s=_sizes(infeasible[2], largest), color="0.75",
+               edgecolors="0.55", linewidths=0.6, alpha=0.7, label="infeasible")
+    ax.scatter(feasible[0], feasible[1], s=_sizes(feasible[2], largest), color="tab:blue",
+               edgecolors="navy", linewidths=0.6, alpha=0.7, label="feasible")
+    shown = [e for e in members if e.macs and e.accuracy is not None]
+    x, y, _ = _xy(shown)
+    ax.scatter(x, y, marker="*", s=260, color="tab:red", edgecolors="darkred", zorder=3,
+               label="family (test)")
+    _label(ax, [e.name for e in shown], x, y, xytext=(6, 6), fontweight="bold", color="darkred")
+    marked = [e for e in baselines if e.macs and e.accuracy is not None]
+    x, y, _ = _xy(marked)
+    ax.scatter(x, y, marker="D", s=70, color="black", zorder=3, label="baselines")
+    _label(ax, [e.name for e in marked], x, y, xytext=(6, -12), fontsize=8)
+    ax.set_xscale("log")
+    ax.xaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: fmt.count(v)))
+    ax.xaxis.set_minor_formatter(NullFormatter())
+    ax.set_xlabel("MACs (log scale)")
+    ax.set_ylabel("top-1 accuracy (%)")
+    ax.set_title("Accuracy against MACs (marker area: parameters)")
+    ax.grid(True, which="major", alpha=0.3)
+    ax.legend(loc="lower right", fontsize=8, markerscale=0.6)
+    fig.tight_layout()
+    return fig
+
+
+def history_figure(state: RunState) -> Figure:
+    """Each complete trial's utility and the best feasible utility so far, by trial number."""
+    fig = Figure(figsize=(7.5, 4.0), dpi=120)
+    ax = fig.add_subplot()
+    rows = sorted((t for t in state.trials if t.utility is not None), key=lambda t: t.number)
+    for feasible, color, marker, label in ((True, "tab:blue", "o", "feasible"),
+                                           (False, "0.6", "x", "infeasible")):
+        pick = [t for t in rows if t.feasible == feasible]
+        if pick:
+            ax.scatter([t.number for t in pick], [t.utility or 0.0 for t in pick], color=color,
+                       marker=marker, s=18, alpha=0.7, label=label)
+    best: float | None = None
+    xs, ys = [], []
+    for t in sorted(state.trials, key=lambda t: t.number):
+        if t.feasible and t.utility is not None:
+            best = t.utility if best is None else max(best, t.utility)
+        if best is not None:
+            xs.append(t.number)
+            ys.append(best)
+    if xs:
+        ax.step(xs, ys, where="post", color="tab:red", linewidth=2,
+                label=f"best feasible {state.utility_name}")
+    ax.set_xlabel("trial")
+    ax.set_ylabel(state.utility_name)
+    ax.set_title(f"Best feasible {state.utility_name} over the search")
+    ax.grid(True, alpha=0.3)
+    if rows:
+        ax.legend(loc="lower right", fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def write_plots(run_dir: Path, state: RunState, members: Sequence[Entry],
+                baselines: Sequence[Entry]) -> list[Path]:
+    """Write ``pareto.png`` and ``history.png`` into ``run_dir``; returns their paths."""
+    paths = [run_dir / PARETO_FILE, run_dir / HISTORY_FILE]
+    pareto_figure(state, members, baselines).savefig(paths[0])
+    history_figure(state).savefig(paths[1])
+    return paths

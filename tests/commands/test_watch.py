@@ -1,0 +1,120 @@
+"""``genesynth watch``: read a real run directory (SQLite study) without changing it."""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import io
+from pathlib import Path
+
+import optuna
+import pytest
+from rich.console import Console
+
+from genesynth.cli import main
+from genesynth.commands import watch
+from genesynth.dashboard.state import RunState
+from genesynth.dashboard.study import locate
+from genesynth.errors import RunError
+from tests.commands.demo_runs import copy_run
+
+
+def terminal() -> Console:
+    return Console(width=120, height=40, record=True, file=io.StringIO(), force_terminal=True)
+
+
+def args(*argv: str) -> argparse.Namespace:
+    parser = argparse.ArgumentParser()
+    watch.add(parser.add_subparsers())
+    return parser.parse_args(["watch", *argv])
+
+
+def digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_from_study_reads_user_attrs(tmp_path: Path) -> None:
+    run = copy_run(tmp_path)
+    source = locate(run)
+    state = RunState.from_study(source.load_study(), source.run, source.family())
+    assert state.finished and state.planned == 12 and state.prototype == "prototypes/atto.gs"
+    assert state.counts == {"complete": 7, "pruned": 1, "infeasible": 1, "failed": 1,
+                            "duplicate": 1, "invalid": 1}
+    assert [m for m in state.family] == ["A", "B", "C", "D"]
+    assert state.best is not None and state.best.number == 0
+    assert state.elapsed > 0 and state.mean_seconds is not None
+
+
+def test_running_trial_is_the_candidate(tmp_path: Path) -> None:
+    run = copy_run(tmp_path, finished=False)
+    source = locate(run)
+    state = RunState.from_study(source.load_study().get_trials(), source.run, now=2e9)
+    cand = state.candidate
+    assert not state.finished and cand is not None and cand.state == "running"
+    assert (cand.number, cand.epoch, cand.epochs, cand.accuracy) == (12, 2, 4, 84.25)
+    assert cand.modules[0].startswith("m01 atto") and cand.params
+
+
+def test_plain_summary(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    run = copy_run(tmp_path)
+    before = digest(run / "study.db")
+    assert main(["watch", str(run), "--plain"]) == 0
+    out = capsys.readouterr().out
+    assert "finished: 12/12 trials" in out and "complete 7 pruned 1" in out
+    assert "member A done" in out and "\x1b" not in out
+    assert digest(run / "study.db") == before
+
+
+def test_dashboard_of_a_finished_run_shows_once(tmp_path: Path) -> None:
+    run = copy_run(tmp_path)
+    console = terminal()
+    assert watch.run(args(str(run)), console=console) == 0
+    text = console.export_text()
+    assert "finished" in text and "12/12 trials" in text and "family · 0 epochs" in text
+
+
+def test_polls_until_the_study_is_finished(tmp_path: Path,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    run = copy_run(tmp_path, finished=False)
+    polls: list[float] = []
+
+    def sleep(seconds: float) -> None:  # the engine finishes the run during the second poll
+        polls.append(seconds)
+        if len(polls) == 2:
+            study = optuna.load_study(study_name="genesynth", storage=f"sqlite:///{run}/study.db")
+            study.set_user_attr("finished", True)
+
+    monkeypatch.setattr(watch.time, "sleep", sleep)
+    console = terminal()
+    assert watch.run(args(str(run), "--interval", "0.5"), console=console) == 0
+    assert polls == [0.5, 0.5]
+    text = console.export_text()
+    assert "running" in text and "finished" in text
+
+
+def test_storage_and_study_name(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    run = copy_run(tmp_path)
+    url = f"sqlite:///{run / 'study.db'}"
+    assert main(["watch", "--storage", url, "--study", "genesynth", "--plain"]) == 0
+    assert "prototypes/atto.gs" in capsys.readouterr().out  # run.json from the study's attrs
+    assert main(["watch", "--storage", url, "--study", "other", "--plain"]) == 2
+    assert "no study 'other'; studies found: 'genesynth'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("setup, message", [
+    (lambda p: None, "does not exist"),
+    (lambda p: p.mkdir(), "run.json is missing"),
+    (lambda p: (p.mkdir(), (p / "run.json").write_text("{}")), "study.db does not exist"),
+])
+def test_missing_pieces_are_clear_errors(tmp_path: Path, setup: object, message: str,
+                                         capsys: pytest.CaptureFixture[str]) -> None:
+    folder = tmp_path / "run"
+    setup(folder)  # type: ignore[operator]
+    assert main(["watch", str(folder)]) == 2
+    assert message in capsys.readouterr().err
+    assert not (folder / "study.db").exists()  # nothing was created
+
+
+def test_missing_storage_file() -> None:
+    with pytest.raises(RunError, match="does not exist"):
+        locate(storage="sqlite:////nonexistent/study.db")

@@ -1,0 +1,69 @@
+"""The plain log: one line per event, never an ANSI code."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+
+from genesynth.dashboard.plain import PlainLog, summary_lines
+from genesynth.events import EpochDone, Event, RunFinished
+from tests.dashboard.test_state import build
+
+
+def log_of(events: list[Event]) -> list[str]:
+    stream = io.StringIO()
+    with PlainLog(stream) as log:
+        for event in events:
+            log(event)
+    text = stream.getvalue()
+    assert "\x1b" not in text
+    return text.splitlines()
+
+
+def test_one_line_per_event_without_ansi(events: list[Event]) -> None:
+    lines = log_of(events)
+    assert len(lines) == len(events)
+    assert lines[0].startswith("run runs/t: prototype prototypes/atto.gs constraint")
+    assert "trial 0 complete acc 97.22% params 45.1K MACs 1.20M latency 0.41 ms NetScore 71.4 "\
+           "feasible (8.2 s) [1/10, ETA " in "\n".join(lines)
+    assert lines[-1].startswith("finished: 10 trials, 2 family members in runs/t")
+
+
+def test_trial_lines_say_why(events: list[Event]) -> None:
+    text = "\n".join(log_of(events))
+    assert "trial 2 infeasible params 45.1K MACs 60.0M - MACs 60.0M > 50.0M (0.0 s) [3/10" in text
+    assert "trial 7 complete acc 60.00% params 8.00K MACs 90.0K NetScore 50.0 infeasible" in text
+    assert "trial 1 epoch 1/2 loss 1.2000 val 40.00%" in text
+    assert "member A done (trial 3) test acc 95.50%" in text
+    assert "family: retraining A, B for 3 epochs" in text
+
+
+def test_an_epoch_at_most_once(events: list[Event]) -> None:
+    repeat = EpochDone(0, 1, 2, 0.9, 80.0)
+    lines = log_of([events[0], events[1], repeat, repeat])
+    assert sum("epoch 1/2" in line for line in lines) == 1
+
+
+def test_interrupted(midrun: list[Event]) -> None:
+    lines = log_of([*midrun, RunFinished("runs/t", 0, interrupted=True)])
+    assert lines[-1] == "interrupted after 8/10 trials (runs/t)"
+
+
+def test_ctrl_c_without_event(midrun: list[Event]) -> None:
+    stream = io.StringIO()
+    with pytest.raises(KeyboardInterrupt), PlainLog(stream) as log:
+        for event in midrun:
+            log(event)
+        raise KeyboardInterrupt
+    assert stream.getvalue().splitlines()[-1] == "interrupted after 8/10 trials"
+
+
+def test_summary(midrun: list[Event]) -> None:
+    lines = summary_lines(build(midrun))
+    assert lines[1].startswith("running: 8/10 trials, elapsed 1m 21s, ETA 7.0 s")
+    assert "trials: complete 3 pruned 1 infeasible 1 failed 1 duplicate 1 invalid 1" in lines
+    assert any(line.startswith("running: trial 8 epoch 1/2") for line in lines)
+    assert lines.index("leaderboard:") < next(
+        i for i, line in enumerate(lines) if line.startswith("  1. trial 3 complete"))
+    assert "\x1b" not in "\n".join(lines)

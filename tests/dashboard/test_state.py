@@ -1,0 +1,82 @@
+"""RunState: a snapshot built from events, and from an Optuna study."""
+
+from __future__ import annotations
+
+import pytest
+
+from genesynth.dashboard.state import RunState
+from genesynth.events import Event, RunFinished
+
+
+def build(events: list[Event]) -> RunState:
+    state = RunState()
+    for event in events:
+        state.apply(event)
+    return state
+
+
+def test_header_and_counts(events: list[Event]) -> None:
+    state = build(events)
+    assert (state.prototype, state.constraint, state.data, state.sampler, state.seed) == (
+        "prototypes/atto.gs", "constraints/digits.toml", "digits", "tpe", 7)
+    assert state.out == "runs/t" and state.planned == 10 and state.done == 10
+    assert state.counts == {"complete": 5, "pruned": 1, "infeasible": 1, "failed": 1,
+                            "duplicate": 1, "invalid": 1}
+    assert state.finished and not state.interrupted and not state.running
+
+
+def test_leaderboard_is_feasible_complete_by_utility(events: list[Event]) -> None:
+    state = build(events)
+    assert [row.number for row in state.leaderboard()] == [3, 8, 0, 9]
+    assert [row.number for row in state.leaderboard(2)] == [3, 8]
+    assert state.best is not None and state.best.accuracy == 95.0
+
+
+def test_points_have_accuracy_and_macs(events: list[Event]) -> None:
+    points = {p.number: p for p in build(events).points}
+    assert set(points) == {0, 3, 7, 8, 9}  # not the pruned trial's partial accuracy
+    assert not points[7].feasible and points[3].feasible and points[3].macs == 500_000
+
+
+def test_mid_run_candidate_elapsed_and_eta(midrun: list[Event]) -> None:
+    state = build(midrun)
+    assert state.done == 8 and state.elapsed == pytest.approx(81.0)
+    assert state.mean_seconds == pytest.approx(28.0 / 8)
+    assert state.eta == pytest.approx(7.0)
+    cand = state.candidate
+    assert cand is not None and cand.number == 8 and cand.state == "running"
+    assert (cand.epoch, cand.epochs, cand.loss, cand.accuracy) == (1, 2, 0.7, 90.0)
+    assert cand.params == 30_000 and len(cand.modules) == 2
+
+
+def test_finished_candidate_stays_with_its_state(midrun: list[Event], events: list[Event]
+                                                 ) -> None:
+    state = build(events[:len(midrun) + 2])  # trial 8's second epoch and its end
+    cand = state.candidate
+    assert cand is not None and cand.number == 8 and cand.state == "complete"
+    assert cand.accuracy == 96.0 and state.running == {}
+
+
+def test_family_member_by_member(events: list[Event]) -> None:
+    index = next(i for i, e in enumerate(events) if type(e).__name__ == "MemberStarted"
+                 and e.label == "B")  # type: ignore[union-attr]
+    state = build(events[:index + 2])
+    assert [m.status for m in state.family.values()] == ["done", "training"]
+    assert state.family["B"].epoch == 1 and state.family["B"].accuracy == 91.0
+    state = build(events)
+    a = state.family["A"]
+    assert (a.trial, a.accuracy, a.params, a.macs, a.utility, a.feasible) == (
+        3, 95.5, 20_000, 500_000, 75.2, True)
+    assert state.family_epochs == 3
+
+
+def test_interrupted(midrun: list[Event]) -> None:
+    state = build([*midrun, RunFinished("runs/t", 0, interrupted=True, time=1090.0)])
+    assert state.finished and state.interrupted and state.candidate is not None
+
+
+def test_unknown_state_counts_as_failed(events: list[Event]) -> None:
+    from genesynth.events import TrialFinished
+
+    state = build([events[0], TrialFinished(1, "weird")])
+    assert state.counts["failed"] == 1

@@ -1,0 +1,93 @@
+"""``genesynth report``: report.md, pareto.png and history.png from a real run directory."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+
+from genesynth.cli import main
+from genesynth.dashboard.demo import demo_family, demo_trials
+from genesynth.errors import RunError
+from genesynth.report import write_report
+from tests.commands.demo_runs import copy_run
+
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[Path], str]:
+    run = copy_run(tmp_path_factory.mktemp("report"))
+    paths = write_report(run)
+    return run, paths, (run / "report.md").read_text()
+
+
+def test_writes_the_three_files(report: tuple[Path, list[Path], str]) -> None:
+    run, paths, _ = report
+    assert paths == [run / "report.md", run / "pareto.png", run / "history.png"]
+    for png in paths[1:]:
+        data = png.read_bytes()
+        assert data.startswith(PNG) and len(data) > 10_000
+
+
+def test_header_and_search(report: tuple[Path, list[Path], str]) -> None:
+    text = report[2]
+    assert text.startswith("# genesynth report:")
+    assert "| prototype | `prototypes/atto.gs` |" in text
+    assert "min_accuracy 85.0, max_macs 1500000" in text
+    assert "| complete | 7 |" in text and "| invalid | 1 |" in text and "| **total** | 12 |" in text
+    assert "Best feasible trial: 0, NetScore" in text
+    assert "![accuracy against MACs](pareto.png)" in text
+
+
+def test_family_table_next_to_baselines(report: tuple[Path, list[Path], str]) -> None:
+    text = report[2]
+    assert "| Network | Top-1 | Params | MACs | Latency | NetScore | Feasible |" in text
+    family = demo_family(demo_trials())
+    rows = [line for line in text.splitlines() if line.startswith("| **")]
+    assert [row.split()[1] for row in rows if "(trial" in row] == [
+        f"**{label}**" for label in "ABCD"]
+    assert f"(trial {family[0].number})" in rows[0] and "0.12 ms" in rows[0]
+    assert "| LeNet-5 (baseline) | 95.40 % | 61.7K | 1.42M | 0.21 ms |" in text
+    assert "| MobileNet-ish (baseline) |" in text and "| **no** |" in text
+
+
+def test_module_tables(report: tuple[Path, list[Path], str]) -> None:
+    text = report[2]
+    assert "| Module | Kind | Layers | Output | Params | MACs |" in text
+    assert text.count("### ") == 4
+    assert "| stem | stem | 3x3 16 | 16x16x16 | 176 | 36.9K |" in text
+    assert "| m01 atto | residual/identity | pw32 > dw3x3 > pw16 | 16x16x16 |" in text
+    assert "| head | head | gap > fc10 | 10 | 170 | 160 |" in text
+
+
+def test_without_matplotlib(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    run = copy_run(tmp_path)
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "matplotlib" else real(name, *a))
+    assert write_report(run) == [run / "report.md"]
+    assert "pip install 'genesynth[report]'" in (run / "report.md").read_text()
+    assert not (run / "pareto.png").exists()
+
+
+def test_unfinished_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    run = copy_run(tmp_path, finished=False)
+    assert main(["report", str(run)]) == 0
+    assert f"wrote {run / 'report.md'}" in capsys.readouterr().out
+    text = (run / "report.md").read_text()
+    assert "not retrained yet" in text and "not finished" in text
+
+
+def test_damaged_member_is_a_run_error(tmp_path: Path) -> None:
+    run = copy_run(tmp_path)
+    (run / "family" / "A" / "arch.json").write_text(json.dumps({"format": 1}))
+    with pytest.raises(RunError, match="family member A"):
+        write_report(run)
+
+
+def test_missing_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["report", str(tmp_path / "nothing")]) == 2
+    assert "does not exist" in capsys.readouterr().err
