@@ -32,8 +32,8 @@ _EXPORTS = {
     "Architecture": "genesynth.arch", "LayerSpec": "genesynth.arch",
     "ModuleSpec": "genesynth.arch",
     # building and costing
-    "build": "genesynth.build", "cost": "genesynth.cost", "breakdown": "genesynth.cost",
-    "Cost": "genesynth.cost", "measure_latency": "genesynth.latency",
+    "build": "genesynth.builder", "cost": "genesynth.costs", "breakdown": "genesynth.costs",
+    "Cost": "genesynth.costs", "measure_latency": "genesynth.latency",
     # constraints, utilities, data, evaluators
     "load_constraint": "genesynth.utility", "Constraint": "genesynth.utility",
     "NetScore": "genesynth.utility", "MnasReward": "genesynth.utility",
@@ -58,8 +58,8 @@ __all__ = sorted(_EXPORTS)
 
 if TYPE_CHECKING:  # real imports for type checkers and editors; lazy at run time
     from genesynth.arch import Architecture, LayerSpec, ModuleSpec
-    from genesynth.build import build
-    from genesynth.cost import Cost, breakdown, cost
+    from genesynth.builder import build
+    from genesynth.costs import Cost, breakdown, cost
     from genesynth.data import Dataset, load_data
     from genesynth.errors import (
         ArchitectureError,

@@ -39,6 +39,7 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    _quiet_libraries()
     try:
         return int(args.run(args))
     except GenesynthError as error:
@@ -47,6 +48,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+
+
+def _quiet_libraries() -> None:
+    """Optuna logs every trial at INFO to stderr; genesynth's own views say it better."""
+    import logging
+
+    logging.getLogger("optuna").setLevel(logging.WARNING)
 
 
 if __name__ == "__main__":

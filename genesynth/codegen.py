@@ -22,9 +22,9 @@ from torch import nn
 from genesynth.arch import Architecture, ModuleSpec
 from genesynth.blocks.modules import Part, Traced, trace_parts
 from genesynth.blocks.torch_modules import ChannelShuffle, Network, Residual, Split, SqueezeExcite
-from genesynth.build import build
+from genesynth.builder import build
 from genesynth.codegen_text import CLASS_ORDER, LOAD, MAIN, TEMPLATES
-from genesynth.cost import cost
+from genesynth.costs import cost
 from genesynth.errors import ArchitectureError
 
 LINE = 100

@@ -27,6 +27,7 @@ class RunStarted:
     out: str
     trials: int
     objectives: tuple[str, ...] = ("utility",)
+    utility: str = "NetScore"
     time: float = 0.0
 
 

@@ -25,7 +25,7 @@ import torch
 
 from genesynth.arch import Architecture
 from genesynth.blocks.torch_modules import Network
-from genesynth.build import build
+from genesynth.builder import build
 from genesynth.errors import GenesynthError, RunError, did_you_mean
 
 FORMATS = ("pytorch", "onnx", "json", "text")

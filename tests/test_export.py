@@ -13,7 +13,7 @@ import torch
 from safetensors.torch import save_file
 
 from genesynth.arch import Architecture, LayerSpec, ModuleSpec
-from genesynth.build import build
+from genesynth.builder import build
 from genesynth.errors import GenesynthError, RunError
 from genesynth.export import ExportError, export_architecture, export_member
 

@@ -27,8 +27,14 @@ def add(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--epochs", type=int, help="proxy training epochs per candidate")
     p.add_argument("--full-epochs", type=int, help="training epochs for family members")
     p.add_argument("--table", type=Path, help="look accuracy up in a JSON benchmark table")
-    p.add_argument("--storage", help="Optuna storage URL shared by workers")
+    p.add_argument("--table-delay", type=float, default=0.0, metavar="SECONDS",
+                   help="with --table: seconds each lookup takes, standing in for training")
+    p.add_argument("--storage", help="Optuna storage URL shared by workers: postgresql://…, "
+                   "mysql://… or journal:///path/run.log (see docs/scale-out.md)")
     p.add_argument("--study", help="study name in --storage")
+    p.add_argument("--heartbeat", type=int, metavar="SECONDS",
+                   help="heartbeat interval of workers on PostgreSQL/MySQL (default 10); a "
+                   "worker silent for twice as long is dead and its trial is run again")
     p.add_argument("--plain", action="store_true", help="plain log lines, no live dashboard")
     p.set_defaults(run=run)
 
@@ -51,7 +57,10 @@ def run(args: argparse.Namespace) -> int:
         mark = "feasible" if m.feasible else "INFEASIBLE on test"
         print(f"  {m.label}: top-1 {m.accuracy:.2f}%  params {m.params:,}  MACs {m.macs:,}  "
               f"NetScore {m.utility:.2f}  {mark}")
-    if not result.family:
+    if not result.family_here:
+        print("  the family is selected and retrained by the worker that finishes the study "
+              "(genesynth family --storage URL --study NAME makes it if none did)")
+    elif not result.family:
         print("  no feasible candidate was found: relax the constraint or run more trials")
     return 0
 
@@ -62,8 +71,8 @@ def _engine_arguments(args: argparse.Namespace) -> dict[str, Any]:
     kwargs: dict[str, Any] = dict(
         data=args.data, trials=args.trials, out=args.out, resume=args.resume, seed=args.seed,
         sampler=args.sampler, family_size=args.family, storage=args.storage, study=args.study,
-        epochs=args.epochs, full_epochs=args.full_epochs,
+        epochs=args.epochs, full_epochs=args.full_epochs, heartbeat=args.heartbeat,
     )
     if args.table is not None:
-        kwargs["evaluator"] = TableEvaluator(args.table)
+        kwargs["evaluator"] = TableEvaluator(args.table, delay=args.table_delay)
     return kwargs

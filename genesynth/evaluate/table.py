@@ -6,6 +6,8 @@ accuracy in percent, either directly or as ``{"accuracy": ...}``::
     {"3f2a9c0d1e4b5a67": 93.1, "0a1b2c3d4e5f6071": {"accuracy": 88.4}}
 
 so that search strategies can be compared on tabular NAS benchmarks at no training cost.
+``delay`` makes each lookup take that many seconds, to stand in for training time (to
+rehearse a distributed run, or to compare samplers in wall-clock terms).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from genesynth.arch import Architecture
-from genesynth.cost import cost
+from genesynth.costs import cost
 from genesynth.errors import DataError
 from genesynth.evaluate.base import CandidateFailed, Measurement, Report
 
@@ -24,12 +26,17 @@ from genesynth.evaluate.base import CandidateFailed, Measurement, Report
 class TableEvaluator:
     """Looks each candidate up by its canonical key; an absent key fails the candidate."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, delay: float = 0.0) -> None:
+        if isinstance(delay, bool) or not isinstance(delay, int | float) or not delay >= 0:
+            raise DataError(f"`delay` must be seconds >= 0, but got delay={delay!r}")
         self.path = Path(path)
+        self.delay = float(delay)
         self.table = _read_table(self.path)
 
     def evaluate(self, arch: Architecture, report: Report) -> Measurement:
         start = time.perf_counter()
+        if self.delay:
+            time.sleep(self.delay)
         if arch.key not in self.table:
             raise CandidateFailed(f"architecture {arch.key} is not in {self.path}")
         accuracy = self.table[arch.key]
@@ -45,7 +52,10 @@ class TableEvaluator:
         return self.evaluate(arch, report), None
 
     def describe(self) -> dict[str, Any]:
-        return {"kind": "table", "path": str(self.path)}
+        described: dict[str, Any] = {"kind": "table", "path": str(self.path)}
+        if self.delay:
+            described["delay"] = self.delay
+        return described
 
 
 def _read_table(path: Path) -> dict[str, float]:

@@ -17,8 +17,8 @@ import torch
 from torch import nn
 
 from genesynth.arch import Architecture
-from genesynth.build import build
-from genesynth.cost import cost
+from genesynth.builder import build
+from genesynth.costs import cost
 from genesynth.evaluate.base import CandidateFailed, Measurement, Report
 
 OPTIMIZERS = ("adamw", "sgd")
@@ -31,11 +31,12 @@ class TrainConfig:
 
     epochs: int = 6
     batch_size: int = 64
-    lr: float = 3e-3
+    lr: float = 1e-2
     weight_decay: float = 1e-4
     optimizer: str = "adamw"
     schedule: str = "cosine"
     label_smoothing: float = 0.0
+    zero_init_residual: bool = True  # each residual body starts as zero: deep stacks train fast
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -62,7 +63,7 @@ def _positive(config: TrainConfig, name: str, value: float) -> None:
 
 #: Proxy (search) and full (family) budgets per dataset name.
 BUDGETS: dict[str, tuple[TrainConfig, TrainConfig]] = {
-    "digits": (TrainConfig(epochs=6), TrainConfig(epochs=30)),
+    "digits": (TrainConfig(epochs=4, batch_size=32), TrainConfig(epochs=15, batch_size=32)),
 }
 DEFAULT_BUDGET = (TrainConfig(epochs=5, batch_size=128), TrainConfig(epochs=30, batch_size=128))
 
@@ -102,6 +103,17 @@ def _logits(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
     return forward(x)
 
 
+def zero_init_residual(model: nn.Module) -> None:
+    """Zero the scale of the last batch norm of every residual body (Goyal et al., 2017)."""
+    from genesynth.blocks.torch_modules import Residual
+
+    for module in model.modules():
+        if isinstance(module, Residual) and module.shortcut is not None:
+            norms = [m for m in module.body.modules() if isinstance(m, nn.BatchNorm2d)]
+            if norms:
+                nn.init.zeros_(norms[-1].weight)
+
+
 def train(
     model: nn.Module, train_data: Tensors, val_data: Tensors, config: TrainConfig,
     report: Report | None = None,
@@ -112,6 +124,8 @@ def train(
     is called after each epoch and may raise to stop training.
     """
     generator = torch.Generator().manual_seed(config.seed)
+    if config.zero_init_residual:
+        zero_init_residual(model)
     optimizer = _optimizer(model, config)
     steps_per_epoch = math.ceil(len(train_data.y) / config.batch_size)
     total = config.epochs * steps_per_epoch
@@ -206,4 +220,5 @@ class TrainingEvaluator:
         return m, model.state_dict()
 
     def describe(self) -> dict[str, Any]:
-        return {"kind": "train", "proxy": self.config.to_dict(), "full": self.full.to_dict()}
+        return {"kind": "train", "epochs": self.config.epochs, "proxy": self.config.to_dict(),
+                "full": self.full.to_dict()}

@@ -9,7 +9,7 @@ from typing import Any
 
 import optuna
 
-from genesynth.build import build
+from genesynth.builder import build
 from genesynth.evaluate.base import Evaluator
 from genesynth.evaluate.train import TrainConfig, TrainingEvaluator, budgets_for
 from genesynth.events import Listener
@@ -37,6 +37,7 @@ def synthesize(
     full: TrainConfig | None = None,
     epochs: int | None = None,
     full_epochs: int | None = None,
+    heartbeat: int | None = None,
 ) -> SynthesisResult:
     """Synthesize a family of networks from ``prototype`` under ``constraint``.
 
@@ -47,9 +48,13 @@ def synthesize(
     ``full_epochs`` change only the epochs of the per-dataset defaults); ``sampler`` is a name
     (``tpe`` default, ``nsga2``, ``random``) or any Optuna sampler; ``pruner`` any Optuna
     pruner (median pruning by default). Results live in ``out`` (default ``runs/<name>``).
+    ``storage``/``study`` put the study in a shared Optuna storage that ``genesynth worker``
+    processes may join (see docs/scale-out.md); ``heartbeat`` is their heartbeat interval in
+    seconds on PostgreSQL/MySQL.
     """
     setup = make_setup(prototype, constraint, data, trials, out, sampler, pruner, evaluator,
-                       seed, storage, study, family_size, proxy, full, epochs, full_epochs)
+                       seed, storage, study, family_size, proxy, full, epochs, full_epochs,
+                       heartbeat)
     return run(setup, listeners, resume)
 
 
@@ -57,7 +62,7 @@ def make_setup(
     prototype: Any, constraint: Any, data: Any, trials: int, out: str | Path | None,
     sampler: Any, pruner: Any, evaluator: Evaluator | None, seed: int, storage: str | None,
     study: str | None, family_size: int, proxy: TrainConfig | None, full: TrainConfig | None,
-    epochs: int | None = None, full_epochs: int | None = None,
+    epochs: int | None = None, full_epochs: int | None = None, heartbeat: int | None = None,
 ) -> Setup:
     from genesynth.data import load_data
     from genesynth.space import load_prototype
@@ -76,19 +81,31 @@ def make_setup(
     sampler_obj, sampler_name = resolve_sampler(sampler, seed, trials)
     epochs = getattr(getattr(evaluator, "config", None), "epochs", 1)
     describe = getattr(evaluator, "describe", lambda: {"kind": type(evaluator).__name__})
+    out_dir = Path(out) if out is not None else Path("runs") / proto.name
     spec = RunSpec(
         prototype_path=str(getattr(proto, "path", "")), prototype_text=proto.text,
         input_shape=proto.input_shape, classes=proto.classes, constraint=rule.describe(),
         data=dataset.describe(), seed=seed, sampler=sampler_name, evaluator=describe(),
         trials=trials, family_size=family_size, full_epochs=full.epochs,
         storage=storage or "", study=study or "",
+        extra=_shared_extra(storage, out_dir, heartbeat),
     )
     return Setup(
-        spec=spec, prototype=proto, constraint=rule, evaluator=evaluator,
-        out=Path(out) if out is not None else Path("runs") / proto.name,
+        spec=spec, prototype=proto, constraint=rule, evaluator=evaluator, out=out_dir,
         sampler=sampler_obj, pruner=pruner or default_pruner(epochs), epochs=epochs,
         latency=_latency(rule.latency_threads),
     )
+
+
+def _shared_extra(storage: str | None, out: Path, heartbeat: int | None) -> dict[str, Any]:
+    """For a shared study: where workers write the family, and their heartbeat interval."""
+    from genesynth.synth.storage import DEFAULT_HEARTBEAT, is_shared
+
+    if not storage or not is_shared(storage):
+        return {}
+    beat = DEFAULT_HEARTBEAT if heartbeat is None else heartbeat
+    _check_positive("heartbeat", beat)
+    return {"out": str(out.resolve()), "heartbeat": beat}
 
 
 def _load(data: Any, proto: Any, seed: int, load_data: Any) -> Any:

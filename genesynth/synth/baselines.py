@@ -12,8 +12,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from genesynth.build import build
-from genesynth.cost import cost
+from genesynth.builder import build
+from genesynth.costs import cost
 from genesynth.evaluate.base import Measurement
 from genesynth.evaluate.train import TrainingEvaluator
 

@@ -1,52 +1,175 @@
-"""The trial budget of a study and the one-time family claim, shared by every process.
+"""The trial budget of a study and the one-time family claim, exact across processes.
 
-A trial counts against the budget once it finished with a genesynth state (complete,
-pruned, infeasible, failed, duplicate, invalid); a trial an interrupted or killed process
-left behind does not count, and its choices are tried again.
+A trial *counts* against the budget once it finished with a genesynth state (complete,
+pruned, infeasible, failed, duplicate, invalid: the ``state`` user attr) and was not replaced
+by a retry. A trial an interrupted or killed process left behind does not count; its choices
+are tried again (a WAITING trial made by Optuna's ``RetryHeartbeatStaleTrialCallback``).
+
+Why the budget is exact with any number of workers. Every worker takes the study's claim lock
+(:mod:`genesynth.synth.guard`) around::
+
+    reap stale trials (fail + queue again);  count counted C and running R trials;
+    if C + R < total: pop a WAITING trial, else create one;  mark it ours (worker, heartbeat)
+
+so ``C + R <= total`` holds whenever the lock is free: a trial is only started into a free
+slot, a running trial only becomes counted (same sum) or stale (the sum drops, and its retry
+waits for a free slot like any other trial). Hence at most ``total`` trials ever count. A
+worker stops when ``C + R >= total`` and ``R == 0``, i.e. ``C == total``; while others still
+run the last trials it waits and reaps, so the retry of a trial whose worker dies at the very
+end is still run by someone. Optuna's ``MaxTrialsCallback`` checks after the fact and lets
+every worker that started at the same moment overshoot.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import enum
+import logging
+import time
+import warnings
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
 
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
+from genesynth.synth.guard import Guard, guard_for, worker_id
 
-def counted(trial: FrozenTrial) -> bool:
-    """A trial that used up budget: finished with a genesynth state (not interrupted)."""
-    return trial.state in (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL) and (
-        "state" in trial.user_attrs
+#: Study user attr: ``{"worker": ..., "time": ...}`` once a process has claimed the family.
+FAMILY_ATTR = "family_claimed"
+
+_log = logging.getLogger(__name__)
+
+
+def replaced(trials: Iterable[FrozenTrial]) -> frozenset[int]:
+    """Numbers of trials that a retry replaced (their worker died; they never count)."""
+    numbers: set[int] = set()
+    for t in trials:
+        numbers.update(int(n) for n in t.system_attrs.get("retry_history", ()))
+    return frozenset(numbers)
+
+
+def counted(trial: FrozenTrial, replaced_numbers: frozenset[int] = frozenset()) -> bool:
+    """A trial that used up budget: finished with a genesynth state, and not retried."""
+    return (
+        trial.state in (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
+        and "state" in trial.user_attrs
+        and trial.number not in replaced_numbers
     )
 
 
+@dataclass(frozen=True)
+class Tally:
+    """The budget's view of a study: counted, running and waiting trials."""
+
+    counted: int
+    running: int
+    waiting: int
+
+    @staticmethod
+    def of(trials: list[FrozenTrial]) -> Tally:
+        gone = replaced(trials)
+        return Tally(
+            counted=sum(1 for t in trials if counted(t, gone)),
+            running=sum(1 for t in trials if t.state == TrialState.RUNNING),
+            waiting=sum(1 for t in trials if t.state == TrialState.WAITING),
+        )
+
+
 def done_count(study: optuna.Study) -> int:
-    return sum(1 for t in study.get_trials(deepcopy=False) if counted(t))
+    return Tally.of(study.get_trials(deepcopy=False)).counted
 
 
-class Budget:
-    """Stops the study once ``total`` trials are counted, whichever process ran them."""
+class Claim(enum.Enum):
+    """No trial for this worker now: wait for the running ones, or the budget is spent."""
 
-    def __init__(self, total: int) -> None:
-        self.total = total
-
-    def __call__(self, study: optuna.Study, trial: FrozenTrial) -> None:
-        if done_count(study) >= self.total:
-            study.stop()
+    WAIT = "wait"
+    DONE = "done"
 
 
-def run_trials(study: optuna.Study, objective: Callable[[optuna.Trial], object], total: int,
-               catch: tuple[type[Exception], ...]) -> None:
-    """Run trials in this process until the study has ``total`` counted trials."""
-    remaining = total - done_count(study)
-    if remaining > 0:
-        study.optimize(objective, n_trials=remaining, callbacks=[Budget(total)],  # type: ignore[arg-type]
-                       catch=catch)
+def claim_trial(study: optuna.Study, total: int, guard: Guard) -> optuna.Trial | Claim:
+    """Under the study's lock: the next trial for this worker (a retry first), or why not."""
+    with guard.lock():
+        guard.reap(study)
+        tally = Tally.of(study.get_trials(deepcopy=False))
+        if tally.counted + tally.running >= total:
+            # One process alone: nothing else can be running, so there is nothing to wait for.
+            return Claim.WAIT if tally.running and guard.shared else Claim.DONE
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="Heartbeat of storage")
+            trial = study.ask()  # pops a WAITING trial if there is one, else creates one
+        guard.adopt(study, trial)
+        return trial
 
 
-def claim_family(study: optuna.Study) -> bool:
-    """True for the one process that selects and retrains the family."""
-    if study.user_attrs.get("family_claimed"):
-        return False
-    study.set_user_attr("family_claimed", True)
-    return True
+def run_trials(study: optuna.Study, objective: Callable[[optuna.Trial], Any], total: int,
+               catch: tuple[type[Exception], ...], *, limit: int | None = None) -> int:
+    """Run trials in this process until the study has ``total`` counted trials, or this
+    process has run ``limit``; returns how many this process ran."""
+    guard = guard_for(study)
+    ran = 0
+    while limit is None or ran < limit:
+        claim = claim_trial(study, total, guard)
+        if claim is Claim.DONE:
+            break
+        if isinstance(claim, Claim):  # WAIT: others run the last trials; one may die
+            time.sleep(guard.poll)
+            continue
+        with guard.beat(study, claim):
+            _run_one(study, claim, objective, catch, guard)
+        ran += 1
+    return ran
+
+
+def _run_one(study: optuna.Study, trial: optuna.Trial, objective: Callable[[optuna.Trial], Any],
+             catch: tuple[type[Exception], ...], guard: Guard) -> None:
+    """Evaluate and tell, as ``study.optimize`` would; an interrupt hands the trial back."""
+    values: Any = None
+    try:
+        values = objective(trial)
+        state = TrialState.COMPLETE
+    except optuna.TrialPruned:
+        state = TrialState.PRUNED
+    except optuna.exceptions.UpdateFinishedTrialError:
+        _log.warning("trial %d was declared dead by another worker; it is run again",
+                     trial.number)
+        return
+    except catch as error:
+        _log.info("trial %d failed: %s", trial.number, error)
+        state = TrialState.FAIL
+    except (KeyboardInterrupt, SystemExit):
+        with guard.lock():
+            guard.hand_back(study, trial)
+        raise
+    except Exception:
+        study.tell(trial, state=TrialState.FAIL)  # a bug, not the candidate: not counted
+        raise
+    try:
+        study.tell(trial, values if state == TrialState.COMPLETE else None, state=state)
+    except optuna.exceptions.UpdateFinishedTrialError:
+        _log.warning("trial %d was declared dead by another worker; it is run again",
+                     trial.number)
+
+
+def family_claim(study: optuna.Study) -> dict[str, Any] | None:
+    """Who claimed the family and when, or None."""
+    claim = study.user_attrs.get(FAMILY_ATTR)
+    if not claim:
+        return None
+    return claim if isinstance(claim, dict) else {"worker": "", "time": 0.0}
+
+
+def claim_family(study: optuna.Study, total: int | None = None, force: bool = False) -> bool:
+    """True for the one process that selects and retrains the family.
+
+    Atomic across processes (the study's lock). With ``total``, the family is only claimed
+    once the budget is spent. ``force`` takes over a claim whose process died.
+    """
+    guard = guard_for(study)
+    with guard.lock():
+        if total is not None and done_count(study) < total:
+            return False
+        if family_claim(study) is not None and not force:
+            return False
+        study.set_user_attr(FAMILY_ATTR, {"worker": worker_id(), "time": time.time()})
+        return True

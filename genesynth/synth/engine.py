@@ -12,6 +12,7 @@ from typing import Any
 import optuna
 from optuna.trial import TrialState
 
+from genesynth.errors import RunError
 from genesynth.evaluate.base import CandidateFailed, Evaluator
 from genesynth.events import Emitter, Listener, RunFinished, RunStarted, event_to_dict
 from genesynth.synth import family as fam
@@ -19,6 +20,7 @@ from genesynth.synth.budget import claim_family, run_trials
 from genesynth.synth.objective import Objective
 from genesynth.synth.run import EVENTS_FILE, STUDY_FILE, RunSpec, prepare_run_dir
 from genesynth.synth.samplers import MULTI_OBJECTIVE
+from genesynth.synth.storage import is_shared, open_storage
 
 STUDY_NAME = "genesynth"
 
@@ -36,6 +38,7 @@ class SynthesisResult:
     out: Path
     study: optuna.Study
     family: list[fam.Member]
+    family_here: bool = True  # False when another worker of a shared study made the family
 
     @property
     def trials(self) -> list[optuna.trial.FrozenTrial]:
@@ -68,18 +71,36 @@ class Setup:
     latency: Any = None
 
 
-def open_study(setup: Setup) -> optuna.Study:
-    storage = setup.spec.storage or f"sqlite:///{setup.out / STUDY_FILE}"
+def open_study(setup: Setup, resume: bool = False) -> optuna.Study:
+    url = setup.spec.storage or f"sqlite:///{setup.out / STUDY_FILE}"
     multi = setup.spec.sampler in MULTI_OBJECTIVE
     study = optuna.create_study(
-        storage=storage, study_name=setup.spec.study or STUDY_NAME, sampler=setup.sampler,
+        storage=open_storage(url, heartbeat=setup.spec.extra.get("heartbeat")),
+        study_name=setup.spec.study or STUDY_NAME, sampler=setup.sampler,
         pruner=setup.pruner if not multi else optuna.pruners.NopPruner(),
         directions=["maximize", "minimize", "minimize"] if multi else ["maximize"],
         load_if_exists=True,
     )
-    if "run" not in study.user_attrs:
+    stored = study.user_attrs.get("run")
+    if stored is None:
         study.set_user_attr("run", setup.spec.to_dict())
+    elif setup.spec.storage:
+        _check_stored(study, setup.spec, RunSpec.from_dict(stored), resume)
     return study
+
+
+def _check_stored(study: optuna.Study, spec: RunSpec, stored: RunSpec, resume: bool) -> None:
+    """A study in a named storage that already holds a run: the same run, on --resume only."""
+    where = f"study {study.study_name!r} in {spec.storage}"
+    differences = spec.differences(stored)
+    if differences:
+        raise RunError(f"{where} holds a different run ({', '.join(differences)} differ); "
+                       "choose another --study")
+    if not resume:
+        raise RunError(f"{where} already holds this run; add workers with `genesynth worker "
+                       f"--storage URL --study {study.study_name}`, or pass --resume")
+    if spec.trials != stored.trials:
+        study.set_user_attr("run", {**stored.to_dict(), "trials": spec.trials})
 
 
 def requeue_interrupted(study: optuna.Study) -> int:
@@ -103,23 +124,28 @@ def run(setup: Setup, listeners: Sequence[Listener] = (), resume: bool = False) 
     """Search, select and retrain; resumable from the run directory."""
     setup.spec = prepare_run_dir(setup.out, setup.spec, resume)
     emit = Emitter([EventRecorder(setup.out / EVENTS_FILE), *listeners])
-    study = open_study(setup)
-    if resume:
-        requeue_interrupted(study)
+    study = open_study(setup, resume)
+    if resume and not is_shared(setup.spec.storage or "sqlite://"):
+        requeue_interrupted(study)  # shared storages retry the trials of dead workers
     spec = setup.spec
     emit(RunStarted(spec.prototype_path, spec.constraint.get("path", ""),
                     spec.data.get("spec", ""), spec.sampler, spec.seed, str(setup.out),
-                    spec.trials, time=time.time()))
+                    spec.trials, utility=_utility_name(setup.constraint), time=time.time()))
     objective = Objective(setup.prototype, setup.constraint, setup.evaluator, emit,
                           multi_objective=spec.sampler in MULTI_OBJECTIVE, epochs=setup.epochs,
                           latency=setup.latency)
     try:
         run_trials(study, objective, spec.trials, catch=(CandidateFailed,))
-        members = finish(study, setup, emit) if claim_family(study) else []
+        here = claim_family(study, spec.trials)
+        members = finish(study, setup, emit) if here else []
     except KeyboardInterrupt:
         emit(RunFinished(str(setup.out), 0, interrupted=True, time=time.time()))
         raise RunInterrupted(setup.out) from None
-    return SynthesisResult(setup.out, study, members)
+    return SynthesisResult(setup.out, study, members, here)
+
+
+def _utility_name(constraint: Any) -> str:
+    return type(constraint.utility).__name__  # NetScore, MnasReward, ...
 
 
 def finish(study: optuna.Study, setup: Setup, emit: Emitter) -> list[fam.Member]:
@@ -128,5 +154,6 @@ def finish(study: optuna.Study, setup: Setup, emit: Emitter) -> list[fam.Member]
     members = fam.retrain_family(chosen, setup.evaluator, setup.constraint, setup.out, emit,
                                  setup.spec.full_epochs, setup.latency)
     study.set_user_attr("finished", True)
+    study.set_user_attr("family_out", str(setup.out.resolve()))
     emit(RunFinished(str(setup.out), len(members), time=time.time()))
     return members

@@ -18,10 +18,11 @@ import optuna
 from optuna.trial import TrialState
 
 from genesynth.arch import Architecture, Value
-from genesynth.cost import cost
+from genesynth.costs import cost
 from genesynth.errors import ShapeError
 from genesynth.evaluate.base import CandidateFailed, Evaluator, Measurement, Pruned
 from genesynth.events import EpochDone, Listener, TrialFinished, TrialStarted
+from genesynth.summary import module_lines
 
 FAILED_VALUES = 1.0  # constraint value recorded for invalid samples: violated
 
@@ -95,7 +96,7 @@ class Objective:
         except Pruned as pruned:
             so_far = Measurement(pruned.accuracy, c.params, c.macs, latency)
             trial.set_user_attr("accuracy", pruned.accuracy)
-            _constrain(trial, list(self.constraint.optuna_values(so_far)))
+            self._constrain(trial, self.constraint.optuna_values(so_far))
             raise CandidateOutcome("pruned", str(pruned)) from None
         m = Measurement(m.accuracy, c.params, c.macs, latency, m.curve, m.loss, m.seconds)
         return self._score(trial, m, start)
@@ -104,12 +105,14 @@ class Objective:
         try:
             arch, _ = self.prototype.sample_with_choices(chooser=TrialChooser(trial))
         except ShapeError as error:
-            _constrain(trial, [FAILED_VALUES] * self.constraint_count())
+            self._constrain(trial, [FAILED_VALUES] * len(self.constraint.bound_names))
             raise CandidateOutcome("invalid", error.message) from None
         return arch
 
-    def constraint_count(self) -> int:
-        return len(self.constraint.optuna_values(Measurement(100.0, 0, 0, 0.0)))
+    def _constrain(self, trial: optuna.Trial, values: Sequence[float]) -> None:
+        """Record the constraint values (≤ 0 satisfied) that Optuna's samplers read."""
+        for name, value in zip(self.constraint.bound_names, values, strict=True):
+            trial.set_constraint(name, value)
 
     def _reject_statically(self, trial: optuna.Trial, arch: Architecture, params: int,
                            macs: int) -> None:
@@ -121,7 +124,7 @@ class Objective:
             violations = list(self.constraint.violations(Measurement(100.0, params, macs, latency)))
         if violations:
             best_case = Measurement(100.0, params, macs, latency)
-            _constrain(trial, list(self.constraint.optuna_values(best_case)))
+            self._constrain(trial, self.constraint.optuna_values(best_case))
             raise CandidateOutcome("infeasible", "; ".join(violations))
 
     def _duplicate_of(self, trial: optuna.Trial, key: str) -> optuna.trial.FrozenTrial | None:
@@ -136,7 +139,7 @@ class Objective:
               ) -> float | tuple[float, float, float]:
         reason = f"same network as trial {earlier.number}"
         if earlier.state != TrialState.COMPLETE:
-            _constrain(trial, [FAILED_VALUES] * self.constraint_count())
+            self._constrain(trial, [FAILED_VALUES] * len(self.constraint.bound_names))
             raise CandidateOutcome("duplicate", f"{reason} ({earlier.user_attrs.get('state')})")
         for name in ("accuracy", "latency_ms", "utility", "feasible", "curve"):
             if name in earlier.user_attrs:
@@ -155,7 +158,7 @@ class Objective:
         trial.set_user_attr("curve", list(m.curve))
         trial.set_user_attr("utility", utility)
         trial.set_user_attr("feasible", feasible)
-        _constrain(trial, list(self.constraint.optuna_values(m)))
+        self._constrain(trial, self.constraint.optuna_values(m))
         reason = "" if feasible else "; ".join(self.constraint.violations(m))
         self._finish(trial, "complete", start, reason=reason)
         if self.multi_objective:
@@ -177,12 +180,6 @@ class Objective:
         ))
 
 
-def _constrain(trial: optuna.Trial, values: Sequence[float]) -> None:
-    """Record the constraint values (≤ 0 satisfied) that Optuna's samplers read."""
-    for i, value in enumerate(values):
-        trial.set_constraint(f"c{i}", value)
-
-
 class _Reporter:
     """``report(epoch, loss, accuracy)`` for an evaluator: Optuna pruning plus an event."""
 
@@ -199,27 +196,3 @@ class _Reporter:
         self.trial.report(accuracy, epoch)
         if self.trial.should_prune():
             raise Pruned(epoch, accuracy)
-
-
-def module_lines(arch: Architecture) -> tuple[str, ...]:
-    """One short line per module: ``m03 atto   pw24 g3x3/4s2 pw64 +proj``."""
-    lines = []
-    for i, module in enumerate(arch.modules):
-        parts = [_short(layer.kind, layer.as_dict()) for layer in module.layers]
-        parts = [p for p in parts if p]
-        if module.shortcut == "project":
-            parts.append("+proj")
-        elif module.shortcut == "identity":
-            parts.append("+id")
-        lines.append(f"m{i + 1:02d} {module.label:<8} {' '.join(parts) or '-'}")
-    return tuple(lines)
-
-
-def _short(kind: str, p: dict[str, Value]) -> str:
-    if kind != "conv":
-        return "se" if kind == "se" else ""
-    k, out, groups, stride = p.get("kernel"), p.get("out"), p.get("groups", 1), p.get("stride", 1)
-    text = f"pw{out}" if k == 1 else f"c{k}x{k}:{out}"
-    if groups != 1:
-        text += "/dw" if groups == out else f"/g{groups}"
-    return text + (f"s{stride}" if stride != 1 else "")

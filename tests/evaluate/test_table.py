@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from genesynth.arch import Architecture, LayerSpec
-from genesynth.cost import cost
+from genesynth.costs import cost
 from genesynth.errors import DataError
 from genesynth.evaluate.base import CandidateFailed
 from genesynth.evaluate.table import TableEvaluator

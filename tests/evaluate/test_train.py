@@ -55,7 +55,7 @@ ARCH = Architecture(
 
 def test_learns_a_separable_task_and_reports_every_epoch() -> None:
     reports: list[tuple[int, float, float]] = []
-    evaluator = TrainingEvaluator(_Data(), TrainConfig(epochs=3, batch_size=32, lr=1e-2))
+    evaluator = TrainingEvaluator(_Data(), TrainConfig(epochs=3, batch_size=16, lr=3e-2))
     m = evaluator.evaluate(ARCH, lambda *r: reports.append(r))
     assert [r[0] for r in reports] == [1, 2, 3]
     assert m.curve == tuple(r[2] for r in reports)
@@ -84,7 +84,8 @@ def test_a_pruner_stops_training_through_report() -> None:
 
 
 def test_retrain_measures_the_test_split_and_returns_weights() -> None:
-    evaluator = TrainingEvaluator(_Data(), TrainConfig(epochs=1), TrainConfig(epochs=3, lr=1e-2))
+    full = TrainConfig(epochs=3, batch_size=16, lr=3e-2)
+    evaluator = TrainingEvaluator(_Data(), TrainConfig(epochs=1), full)
     m, state = evaluator.retrain(ARCH, lambda *r: None)
     assert m.accuracy == 100.0 and len(m.curve) == 3
     assert "stem.0.weight" in state
