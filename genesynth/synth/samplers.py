@@ -5,6 +5,7 @@ Callers may pass any Optuna sampler or pruner object; a name is resolved here, o
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 
 import optuna
@@ -13,10 +14,12 @@ from genesynth.errors import GenesynthError
 
 
 def _tpe(seed: int, trials: int) -> optuna.samplers.BaseSampler:
-    return optuna.samplers.TPESampler(
-        multivariate=True, group=True, constant_liar=True, seed=seed,
-        n_startup_trials=max(3, min(10, trials // 4)),
-    )
+    with warnings.catch_warnings():  # group=True is marked experimental; we rely on it on purpose
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        return optuna.samplers.TPESampler(
+            multivariate=True, group=True, constant_liar=True, seed=seed,
+            n_startup_trials=max(3, min(10, trials // 4)),
+        )
 
 
 def _nsga2(seed: int, trials: int) -> optuna.samplers.BaseSampler:

@@ -1,0 +1,205 @@
+"""The generator end to end on tiny budgets: analytic rejection, de-duplication, failure,
+pruning, the family, events, and resume after a process is killed mid-trial."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import optuna
+import pytest
+
+import genesynth
+from genesynth.evaluate.base import CandidateFailed, Measurement, Report
+from genesynth.evaluate.train import TrainConfig
+from genesynth.events import MemberDone, RunFinished, RunStarted, TrialFinished
+from genesynth.utility import Constraint
+
+TINY = """
+network tiny {
+  input 1x8x8
+  classes 10
+  divisor 4
+  stem { conv(out=8) bn relu }
+  modules {
+    block(out=[8, 16], stride=[1, 2])
+    block(out=[16, 32])
+  }
+  head { gap linear(out=classes) softmax }
+}
+
+module block(out, stride=1): residual(shortcut=auto) {
+  conv(out=out, kernel=[1, 3], stride=stride) bn relu
+  pwconv(out=out) bn
+} then { relu }
+"""
+
+FAST = dict(proxy=TrainConfig(epochs=1, batch_size=64), full=TrainConfig(epochs=2, batch_size=64))
+
+
+@pytest.fixture(scope="module")
+def digits() -> Any:
+    return genesynth.load_data("digits", limit=300)
+
+
+def _run(tmp_path: Path, digits: Any, constraint: Constraint, **kwargs: Any) -> Any:
+    events: list[Any] = []
+    settings = {**FAST, "trials": 8, "family_size": 2, "seed": 0, **kwargs}
+    result = genesynth.synthesize(
+        genesynth.parse_prototype(TINY), constraint, data=digits, out=tmp_path / "run",
+        listeners=[events.append], **settings,
+    )
+    return result, events
+
+
+def test_tiny_synthesis_end_to_end(tmp_path: Path, digits: Any) -> None:
+    rule = Constraint(min_accuracy=10.0, max_macs=200_000, max_params=None, max_latency_ms=None)
+    result, events = _run(tmp_path, digits, rule)
+    out = tmp_path / "run"
+    states = Counter(t.user_attrs["state"] for t in result.trials)
+    assert sum(states.values()) == 8
+    assert isinstance(events[0], RunStarted) and isinstance(events[-1], RunFinished)
+    finished = [e for e in events if isinstance(e, TrialFinished)]
+    assert [e.number for e in finished] == list(range(8))
+    assert Counter(e.state for e in finished) == states
+    family = json.loads((out / "family.json").read_text())["members"]
+    assert [m["label"] for m in family] == [m.label for m in result.family]
+    assert 1 <= len(family) <= 2
+    for member in family:
+        assert member["macs"] <= 200_000 and member["feasible"] == (member["accuracy"] >= 10.0)
+        arch = genesynth.Architecture.from_json((out / member["arch"]).read_text())
+        assert genesynth.parse_prototype((out / member["text"]).read_text()).sample() == arch
+        assert (out / member["weights"]).exists()
+    assert len([e for e in events if isinstance(e, MemberDone)]) == len(family)
+    recorded = (out / "events.jsonl").read_text().splitlines()
+    assert len(recorded) == len(events)
+
+
+def test_static_bounds_reject_before_training(tmp_path: Path, digits: Any) -> None:
+    class NeverCalled:
+        def evaluate(self, arch: Any, report: Report) -> Measurement:
+            raise AssertionError("an infeasible candidate was trained")
+
+    rule = Constraint(min_accuracy=None, max_macs=1, max_params=None, max_latency_ms=None)
+    result, _ = _run(tmp_path, digits, rule, evaluator=NeverCalled(), trials=5)
+    assert {t.user_attrs["state"] for t in result.trials} == {"infeasible"}
+    assert all(t.user_attrs["reason"].startswith("MACs ") for t in result.trials)
+    assert all(t.user_attrs["seconds"] < 1.0 for t in result.trials)
+    assert result.family == []
+
+
+def test_the_same_network_is_evaluated_once(tmp_path: Path, digits: Any) -> None:
+    calls: list[str] = []
+
+    class Counting:
+        def evaluate(self, arch: Any, report: Report) -> Measurement:
+            calls.append(arch.key)
+            c = genesynth.cost(arch)
+            return Measurement(50.0, c.params, c.macs)
+
+    rule = Constraint(min_accuracy=None, max_macs=None, max_params=None, max_latency_ms=None)
+    # 8 slot widths x strides x kernels = 32 architectures; 40 random trials must repeat some.
+    result, _ = _run(tmp_path, digits, rule, evaluator=Counting(), trials=40, sampler="random",
+                     family_size=1)
+    assert len(calls) == len(set(calls))
+    keys = [t.user_attrs["key"] for t in result.trials]
+    duplicates = [t for t in result.trials if t.user_attrs["state"] == "duplicate"]
+    assert len(calls) == len(set(keys)) and len(duplicates) == len(keys) - len(set(keys)) > 0
+    first = {t.user_attrs["key"]: t for t in reversed(result.trials)}
+    for t in duplicates:
+        assert t.value == first[t.user_attrs["key"]].value
+        assert t.user_attrs["reason"] == f"same network as trial {first[t.user_attrs['key']].number}"
+
+
+def test_a_failing_candidate_is_recorded_and_the_run_goes_on(tmp_path: Path, digits: Any) -> None:
+    class FailsWide:
+        def evaluate(self, arch: Any, report: Report) -> Measurement:
+            c = genesynth.cost(arch)
+            if c.params > 3000:
+                raise CandidateFailed("loss became nan in epoch 1")
+            return Measurement(60.0, c.params, c.macs)
+
+    rule = Constraint(min_accuracy=None, max_macs=None, max_params=None, max_latency_ms=None)
+    result, _ = _run(tmp_path, digits, rule, evaluator=FailsWide(), trials=10, sampler="random")
+    failed = [t for t in result.trials if t.user_attrs["state"] == "failed"]
+    assert failed and all(t.state == optuna.trial.TrialState.FAIL for t in failed)
+    assert {t.user_attrs["reason"] for t in failed} == {"loss became nan in epoch 1"}
+    assert len(result.trials) == 10
+
+
+def test_hopeless_candidates_are_pruned_after_an_epoch(tmp_path: Path, digits: Any) -> None:
+    class Curves:
+        """Even trials learn; odd trials stay at chance for every epoch."""
+
+        def evaluate(self, arch: Any, report: Report) -> Measurement:
+            good = len(calls) % 2 == 0
+            calls.append(good)
+            for epoch in range(1, 4):
+                report(epoch, 1.0, 80.0 + epoch if good else 10.0)
+            c = genesynth.cost(arch)
+            return Measurement(83.0 if good else 10.0, c.params, c.macs)
+
+    calls: list[bool] = []
+    rule = Constraint(min_accuracy=None, max_macs=None, max_params=None, max_latency_ms=None)
+    pruner = optuna.pruners.MedianPruner(n_startup_trials=2, n_warmup_steps=0)
+    result, _ = _run(tmp_path, digits, rule, evaluator=Curves(), trials=10, sampler="random",
+                     pruner=pruner, family_size=1)
+    pruned = [t for t in result.trials if t.user_attrs["state"] == "pruned"]
+    assert pruned and all(t.user_attrs["accuracy"] == 10.0 for t in pruned)
+    assert all(t.user_attrs["reason"] == "pruned after epoch 1 at 10.00%" for t in pruned)
+
+
+def test_resume_after_the_process_is_killed_mid_trial(tmp_path: Path) -> None:
+    proto = tmp_path / "tiny.gs"
+    proto.write_text(TINY)
+    rules = tmp_path / "rules.toml"
+    rules.write_text("[bounds]\nmin_accuracy = 10.0\n")
+    out = tmp_path / "run"
+    command = [sys.executable, "-m", "genesynth.cli", "synthesize", str(proto), "--constraint",
+               str(rules), "--trials", "6", "--epochs", "3", "--full-epochs", "1", "--family",
+               "1", "--out", str(out), "--plain", "--sampler", "random"]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        victim = _wait_for_a_running_trial_after_two_finished(out / "events.jsonl")
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait(timeout=30)
+    finally:
+        process.kill()
+    study = optuna.load_study(study_name="genesynth", storage=f"sqlite:///{out / 'study.db'}")
+    before = {t.number: t.values for t in study.get_trials() if "state" in t.user_attrs}
+    victim_params = study.trials[victim].params
+    assert study.trials[victim].state == optuna.trial.TrialState.RUNNING
+
+    result = genesynth.synthesize(proto, rules, trials=6, out=out, resume=True, seed=0,
+                                  sampler="random", epochs=3, full_epochs=1, family_size=1)
+    trials = result.trials
+    kept = {t.number: t.values for t in trials if t.number in before}
+    assert kept == before  # no finished trial was lost or changed
+    counted = [t for t in trials if "state" in t.user_attrs]
+    assert len(counted) == 6
+    assert trials[victim].state == optuna.trial.TrialState.FAIL
+    assert "state" not in trials[victim].user_attrs  # interrupted: not counted
+    retried = [t for t in trials if t.number > victim and t.params == victim_params]
+    assert retried, "the interrupted candidate was not tried again"
+    assert json.loads((out / "family.json").read_text())["members"]
+
+
+def _wait_for_a_running_trial_after_two_finished(events: Path) -> int:
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if events.exists():
+            lines = [json.loads(x) for x in events.read_text().splitlines() if x.strip()]
+            finished = {e["number"] for e in lines if e["event"] == "TrialFinished"}
+            started = [e["number"] for e in lines if e["event"] == "TrialStarted"]
+            running = [n for n in started if n not in finished]
+            if len(finished) >= 2 and running:
+                return running[-1]
+        time.sleep(0.05)
+    raise AssertionError("the run did not reach its third trial in time")
