@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
@@ -37,12 +39,14 @@ class TrainConfig:
     schedule: str = "cosine"
     label_smoothing: float = 0.0
     zero_init_residual: bool = True  # each residual body starts as zero: deep stacks train fast
+    threads: int = 1  # torch intra-op threads while training; more only pays for large maps
     seed: int = 0
 
     def __post_init__(self) -> None:
         _positive(self, "epochs", self.epochs)
         _positive(self, "batch_size", self.batch_size)
         _positive(self, "lr", self.lr)
+        _positive(self, "threads", self.threads)
         if self.optimizer not in OPTIMIZERS:
             raise ValueError(
                 f"`optimizer` must be one of {OPTIMIZERS}, but got optimizer={self.optimizer!r}"
@@ -123,6 +127,24 @@ def train(
     Raises CandidateFailed when the loss is not finite. ``report(epoch, loss, accuracy)``
     is called after each epoch and may raise to stop training.
     """
+    with _threads(config.threads):
+        return _train(model, train_data, val_data, config, report)
+
+
+@contextmanager
+def _threads(count: int) -> Iterator[None]:
+    before = torch.get_num_threads()
+    torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def _train(
+    model: nn.Module, train_data: Tensors, val_data: Tensors, config: TrainConfig,
+    report: Report | None,
+) -> tuple[list[float], float]:
     generator = torch.Generator().manual_seed(config.seed)
     if config.zero_init_residual:
         zero_init_residual(model)

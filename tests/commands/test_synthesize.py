@@ -1,0 +1,97 @@
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import optuna
+import pytest
+
+from genesynth.cli import main
+from tests.synth.test_engine import TINY
+
+
+@pytest.fixture
+def files(tmp_path: Path) -> tuple[Path, Path]:
+    proto = tmp_path / "tiny.gs"
+    proto.write_text(TINY)
+    rules = tmp_path / "rules.toml"
+    rules.write_text("[bounds]\nmin_accuracy = 10.0\n")
+    return proto, rules
+
+
+def test_plain_run_prints_one_line_per_event_and_the_family(
+    files: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    proto, rules = files
+    code = main(["synthesize", str(proto), "--constraint", str(rules), "--trials", "3",
+                 "--epochs", "1", "--full-epochs", "1", "--family", "1",
+                 "--out", str(tmp_path / "run"), "--plain"])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "\x1b" not in out
+    assert out.count("\ntrial ") + out.startswith("trial ") >= 3
+    assert f"run directory: {tmp_path / 'run'}\n  A: top-1 " in out
+
+
+def test_a_second_start_in_the_same_directory_is_refused(
+    files: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    proto, rules = files
+    args = ["synthesize", str(proto), "--constraint", str(rules), "--trials", "1", "--epochs",
+            "1", "--full-epochs", "1", "--family", "1", "--out", str(tmp_path / "run"), "--plain"]
+    assert main(args) == 0
+    capsys.readouterr()
+    assert main(args) == 2
+    assert capsys.readouterr().err == (
+        f"error: {tmp_path / 'run'} already holds this run; pass --resume to continue it, "
+        "or choose another --out\n"
+    )
+
+
+def test_a_missing_constraint_file_is_a_clear_error(
+    files: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    proto, _ = files
+    code = main(["synthesize", str(proto), "--constraint", str(tmp_path / "nope.toml"),
+                 "--out", str(tmp_path / "run")])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.startswith(f"error: {tmp_path / 'nope.toml'}: ")
+    assert "Traceback" not in err
+
+
+def test_ctrl_c_keeps_finished_trials_and_says_how_to_resume(
+    files: tuple[Path, Path], tmp_path: Path
+) -> None:
+    proto, rules = files
+    out = tmp_path / "run"
+    command = [sys.executable, "-m", "genesynth.cli", "synthesize", str(proto), "--constraint",
+               str(rules), "--trials", "50", "--epochs", "3", "--out", str(out), "--plain"]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        _wait_for_finished_trials(out / "events.jsonl", 2)
+        process.send_signal(signal.SIGINT)
+        stdout, stderr = process.communicate(timeout=60)
+    finally:
+        process.kill()
+    assert process.returncode == 130
+    assert "Traceback" not in stderr
+    assert f"interrupted: finished trials are kept in {out}." in stderr
+    assert "resume with: genesynth synthesize" in stderr and f"--resume --out {out}" in stderr
+    study = optuna.load_study(study_name="genesynth", storage=f"sqlite:///{out / 'study.db'}")
+    assert len([t for t in study.trials if "state" in t.user_attrs]) >= 2
+    last = json.loads((out / "events.jsonl").read_text().splitlines()[-1])
+    assert last["event"] == "RunFinished" and last["interrupted"] is True
+
+
+def _wait_for_finished_trials(events: Path, count: int) -> None:
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if events.exists() and events.read_text().count('"TrialFinished"') >= count:
+            return
+        time.sleep(0.05)
+    raise AssertionError("no trials finished in time")
