@@ -1,0 +1,13 @@
+"""The prototype language: grammar, parser, checks, sampling and writing back.
+
+``parse`` (text -> syntax tree), ``resolve`` (syntax tree -> checked model) and
+``architecture_to_text`` are pure; :mod:`genesynth.space` wraps them as a ``Prototype``.
+"""
+
+from __future__ import annotations
+
+from genesynth.dsl.parser import parse
+from genesynth.dsl.resolve import Model, resolve
+from genesynth.dsl.writer import architecture_to_text
+
+__all__ = ["Model", "architecture_to_text", "parse", "resolve"]

@@ -1,0 +1,150 @@
+"""Bounds of the cost over a search space: by enumeration where it is small or decomposes per
+part, otherwise from extreme assignments and random samples (then ``exact`` is False).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING
+
+from genesynth.arch import Value
+from genesynth.costs import PartCost, breakdown
+from genesynth.dsl.choices import Alternatives, Domain, Node, Product, count, space_tree
+from genesynth.dsl.choosers import Chooser, FirstChooser, LastChooser, RandomChooser
+from genesynth.errors import ShapeError
+
+if TYPE_CHECKING:
+    from genesynth.space import CostRange, Prototype
+
+ENUMERATE_LIMIT = 512
+RANDOM_SAMPLES = 200
+
+
+class Odometer:
+    """A chooser that walks every assignment of the choices ``mine`` accepts, in turn.
+
+    Other choices take their value from ``base`` (or the first option). Call :meth:`advance`
+    after each sample; it returns False when every assignment has been seen.
+    """
+
+    def __init__(self, mine: Callable[[str], bool], base: Mapping[str, Value]) -> None:
+        self.mine = mine
+        self.base = base
+        self.forced: list[int] = []
+        self.taken: list[tuple[int, int]] = []
+
+    def _index(self, size: int) -> int:
+        pos = len(self.taken)
+        index = self.forced[pos] if pos < len(self.forced) else 0
+        self.taken.append((index, size))
+        return index
+
+    def categorical(self, name: str, options: Sequence[Value]) -> Value:
+        if not self.mine(name):
+            return self.base.get(name, options[0])
+        return options[self._index(len(options))]
+
+    def integer(self, name: str, low: int, high: int, step: int) -> int:
+        if not self.mine(name):
+            return int(self.base.get(name, low))
+        return low + step * self._index((high - low) // step + 1)
+
+    def advance(self) -> bool:
+        for pos in range(len(self.taken) - 1, -1, -1):
+            index, size = self.taken[pos]
+            if index + 1 < size:
+                self.forced = [i for i, _ in self.taken[:pos]] + [index + 1]
+                self.taken = []
+                return True
+        return False
+
+
+def _parts(proto: Prototype, chooser: Chooser) -> tuple[list[PartCost], dict[str, Value]] | None:
+    try:
+        arch, values = proto.sample_with_choices(chooser=chooser)
+    except ShapeError:
+        return None
+    return breakdown(arch), values
+
+
+def _enumerate(proto: Prototype, mine: Callable[[str], bool], base: Mapping[str, Value]
+               ) -> list[list[PartCost]]:
+    odometer = Odometer(mine, base)
+    found: list[list[PartCost]] = []
+    while True:
+        got = _parts(proto, odometer)
+        if got is not None:
+            found.append(got[0])
+        if not odometer.advance():
+            return found
+
+
+def _has_ties(node: Node) -> bool:
+    if isinstance(node, Domain):
+        return node.tie is not None
+    if isinstance(node, Alternatives) and node.tie is not None:
+        return True
+    children = node.parts if isinstance(node, Product) else node.options
+    return any(_has_ties(child) for child in children)
+
+
+def _part_size(node: Product, index: int) -> int:
+    return count(node.parts[index])
+
+
+def cost_range(proto: Prototype) -> CostRange:
+
+    if proto.space_size <= ENUMERATE_LIMIT:
+        found = _enumerate(proto, lambda name: True, {})
+        if found:
+            totals = [_total(parts) for parts in found]
+            return _bounds(totals, exact=True)
+    decomposed = _per_part(proto)
+    if decomposed is not None:
+        return decomposed
+    totals = []
+    choosers: list[Chooser] = [FirstChooser(), LastChooser()]
+    choosers += [RandomChooser(seed) for seed in range(RANDOM_SAMPLES)]
+    for chooser in choosers:
+        got = _parts(proto, chooser)
+        if got is not None:
+            totals.append(_total(got[0]))
+    return _bounds(totals or [(0, 0)], exact=False)
+
+
+def _per_part(proto: Prototype) -> CostRange | None:
+    """Exact bounds when each part's output shape does not depend on its own choices."""
+    from genesynth.space import CostRange  # a cycle: space imports this module lazily
+
+    tree = space_tree(proto.model)
+    reference = _parts(proto, FirstChooser())
+    if _has_ties(tree) or reference is None:
+        return None
+    ref_parts, base = reference
+    lows, highs = [0, 0], [0, 0]
+    for index, part in enumerate(ref_parts):
+        if _part_size(tree, index) > ENUMERATE_LIMIT:
+            return None
+        scope = part.part
+
+        def mine(name: str, scope: str = scope) -> bool:
+            return name == scope or name.startswith(scope + ".")
+
+        found = [parts[index] for parts in _enumerate(proto, mine, base)]
+        if not found or any(p.out_shape != part.out_shape for p in found):
+            return None
+        lows = [lows[0] + min(p.params for p in found), lows[1] + min(p.macs for p in found)]
+        highs = [highs[0] + max(p.params for p in found), highs[1] + max(p.macs for p in found)]
+    return CostRange(lows[0], highs[0], lows[1], highs[1], exact=True)
+
+
+def _total(parts: list[PartCost]) -> tuple[int, int]:
+    return sum(p.params for p in parts), sum(p.macs for p in parts)
+
+
+def _bounds(totals: list[tuple[int, int]], exact: bool) -> CostRange:
+    from genesynth.space import CostRange
+
+    params = [t[0] for t in totals]
+    macs = [t[1] for t in totals]
+    return CostRange(min(params), max(params), min(macs), max(macs), exact)

@@ -1,0 +1,143 @@
+"""A prototype as a search space: load, list and count choices, sample, bound the cost.
+
+``load_prototype`` / ``parse_prototype`` read prototype text (no torch involved);
+:meth:`Prototype.sample` turns it into an :class:`~genesynth.arch.Architecture` with a
+:class:`Chooser` (an Optuna trial wrapped by the engine, a seeded RNG, or a replay).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+from genesynth.arch import Architecture, Value
+from genesynth.dsl.choices import ChoiceInfo, count, list_choices, space_tree
+from genesynth.dsl.choosers import Chooser, FirstChooser, FixedChooser, RandomChooser
+from genesynth.dsl.instantiate import Sampler
+from genesynth.dsl.parser import parse
+from genesynth.dsl.resolve import Model, resolve
+from genesynth.errors import GenesynthError, ShapeError
+
+__all__ = [
+    "ChoiceInfo", "Chooser", "CostRange", "FixedChooser", "Prototype", "RandomChooser",
+    "load_prototype", "parse_prototype",
+]
+
+LOAD_SEEDS = 8
+ENUMERATE_LIMIT = 4096
+RANDOM_SAMPLES = 256
+
+
+@dataclass(frozen=True)
+class CostRange:
+    """Bounds of parameters and MACs over a space; ``exact`` when found by enumeration."""
+
+    min_params: int
+    max_params: int
+    min_macs: int
+    max_macs: int
+    exact: bool
+
+
+@dataclass(frozen=True)
+class Prototype:
+    """A checked prototype: the search space of one network."""
+
+    name: str
+    input_shape: tuple[int, int, int]
+    classes: int
+    path: str
+    text: str
+    model: Model = field(repr=False, compare=False)
+
+    # -- the space --------------------------------------------------------------------------
+
+    @cached_property
+    def _choices(self) -> list[ChoiceInfo]:
+        return list_choices(space_tree(self.model), self.text)
+
+    def choices(self) -> list[ChoiceInfo]:
+        """Every choice once (tied choices under their tie name), in network order."""
+        return list(self._choices)
+
+    @cached_property
+    def space_size(self) -> int:
+        """Distinct assignments of the choices that matter."""
+        return count(space_tree(self.model))
+
+    @property
+    def is_fixed(self) -> bool:
+        return self.space_size == 1
+
+    # -- sampling ---------------------------------------------------------------------------
+
+    def sample(self, seed: int | None = None, chooser: Chooser | None = None) -> Architecture:
+        """One architecture; raises ShapeError when the choices do not fit the shapes."""
+        return self.sample_with_choices(seed, chooser)[0]
+
+    def sample_with_choices(
+        self, seed: int | None = None, chooser: Chooser | None = None
+    ) -> tuple[Architecture, dict[str, Value]]:
+        """One architecture and the choices made for it (replay with FixedChooser)."""
+        sampler = Sampler(self.model, chooser or RandomChooser(seed))
+        arch = sampler.architecture()
+        return arch, dict(sampler.values)
+
+    def with_overrides(
+        self, input_shape: tuple[int, int, int] | None = None, classes: int | None = None
+    ) -> Prototype:
+        """The same prototype at another input shape or class count (checked again)."""
+        return parse_prototype(
+            self.text, self.path, input_shape or self.input_shape,
+            classes if classes is not None else self.classes,
+        )
+
+    def cost_range(self) -> CostRange:
+        """Bounds of parameters and MACs over the valid samples of this space."""
+        from genesynth.dsl.bounds import cost_range
+
+        return cost_range(self)
+
+
+def parse_prototype(
+    text: str,
+    path: str = "<string>",
+    input_shape: tuple[int, int, int] | None = None,
+    classes: int | None = None,
+) -> Prototype:
+    """Parse and check prototype text; raises PrototypeSyntaxError, PrototypeError, ShapeError."""
+    model = resolve(parse(text, path), input_shape, classes)
+    proto = Prototype(model.network.name, model.input_shape, model.classes, path, text, model)
+    proto.choices()  # checks that choice names are unique
+    _check_samples(proto)
+    return proto
+
+
+def load_prototype(
+    path: str | Path,
+    input_shape: tuple[int, int, int] | None = None,
+    classes: int | None = None,
+) -> Prototype:
+    """Read a ``.gs`` file; see :func:`parse_prototype`."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as error:
+        raise GenesynthError(f"cannot read prototype {path}: {error.strerror}") from None
+    return parse_prototype(text, str(path), input_shape, classes)
+
+
+def _check_samples(proto: Prototype) -> None:
+    """A prototype none of whose first samples fits the shapes is an error (the first one)."""
+    first: ShapeError | None = None
+    choosers: list[Chooser] = [FirstChooser()]
+    if not proto.is_fixed:
+        choosers += [RandomChooser(seed) for seed in range(LOAD_SEEDS)]
+    for chooser in choosers:
+        try:
+            proto.sample(chooser=chooser)
+            return
+        except ShapeError as error:
+            first = first or error
+    if first is not None:
+        raise first
