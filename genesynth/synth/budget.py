@@ -151,25 +151,32 @@ def _run_one(study: optuna.Study, trial: optuna.Trial, objective: Callable[[optu
                      trial.number)
 
 
-def family_claim(study: optuna.Study) -> dict[str, Any] | None:
-    """Who claimed the family and when, or None."""
+def family_claim(study: optuna.Study, total: int | None = None) -> dict[str, Any] | None:
+    """Who claimed the family, when, and for which budget; None if nobody did (for a budget
+    of ``total`` trials: a family made before the budget was raised does not count)."""
     claim = study.user_attrs.get(FAMILY_ATTR)
     if not claim:
         return None
-    return claim if isinstance(claim, dict) else {"worker": "", "time": 0.0}
+    if not isinstance(claim, dict):  # a run from before claims were recorded
+        return {"worker": "", "time": 0.0}
+    if total is not None and int(claim.get("trials", total)) < total:
+        return None
+    return claim
 
 
 def claim_family(study: optuna.Study, total: int | None = None, force: bool = False) -> bool:
     """True for the one process that selects and retrains the family.
 
     Atomic across processes (the study's lock). With ``total``, the family is only claimed
-    once the budget is spent. ``force`` takes over a claim whose process died.
+    once the budget is spent, and claimed again when a resume raised the budget. ``force``
+    takes over a claim whose process died.
     """
     guard = guard_for(study)
     with guard.lock():
         if total is not None and done_count(study) < total:
             return False
-        if family_claim(study) is not None and not force:
+        if family_claim(study, total) is not None and not force:
             return False
-        study.set_user_attr(FAMILY_ATTR, {"worker": worker_id(), "time": time.time()})
+        claim = {"worker": worker_id(), "time": time.time(), "trials": total}
+        study.set_user_attr(FAMILY_ATTR, claim)
         return True

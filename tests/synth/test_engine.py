@@ -115,7 +115,8 @@ def test_the_same_network_is_evaluated_once(tmp_path: Path, digits: Any) -> None
     first = {t.user_attrs["key"]: t for t in reversed(result.trials)}
     for t in duplicates:
         assert t.value == first[t.user_attrs["key"]].value
-        assert t.user_attrs["reason"] == f"same network as trial {first[t.user_attrs['key']].number}"
+        earlier = first[t.user_attrs["key"]].number
+        assert t.user_attrs["reason"] == f"same network as trial {earlier}"
 
 
 def test_a_failing_candidate_is_recorded_and_the_run_goes_on(tmp_path: Path, digits: Any) -> None:

@@ -1,0 +1,47 @@
+"""``genesynth worker``: join a synthesis in a shared storage and run its trials."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def add(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "worker", help="join a synthesis in a shared storage (--storage, --study)",
+        description="Run trials of a synthesis started with `genesynth synthesize --storage "
+        "URL --study NAME`, on this machine, until the study's trial budget is spent. The "
+        "worker that spends it selects and retrains the family. See docs/scale-out.md.",
+    )
+    p.add_argument("--storage", required=True,
+                   help="postgresql://…, mysql://… or journal:///path/run.log")
+    p.add_argument("--study", required=True, help="study name in --storage")
+    p.add_argument("--trials", type=int, help="run at most this many trials in this worker")
+    p.add_argument("--out", type=Path,
+                   help="run directory for the family (default: the directory the run was "
+                   "started with)")
+    p.add_argument("--prototype", type=Path, help="refuse to work unless the run uses this "
+                   "prototype file")
+    p.add_argument("--constraint", type=Path, help="refuse to work unless the run uses this "
+                   "constraint file")
+    p.add_argument("--plain", action="store_true", help="plain log lines, no live dashboard")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from genesynth.dashboard import open_view
+    from genesynth.synth.worker import work
+
+    with open_view(plain=args.plain or None) as listener:
+        result = work(args.storage, args.study, trials=args.trials, listeners=[listener],
+                      out=args.out, prototype=args.prototype, constraint=args.constraint)
+    print(f"worker ran {result.ran} trials; the study has {result.counted} of "
+          f"{result.total}")
+    if result.family_here:
+        print(f"family written to {result.out}")
+        for m in result.family:
+            print(f"  {m.label}: top-1 {m.accuracy:.2f}%  params {m.params:,}  "
+                  f"MACs {m.macs:,}  NetScore {m.utility:.2f}")
+    elif result.counted >= result.total:
+        print("the family is made by the worker that finished the study")
+    return 0

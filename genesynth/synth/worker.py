@@ -1,0 +1,286 @@
+"""A worker: join a synthesis whose study lives in a shared storage, and help finish it.
+
+Everything a worker needs is stored with the study (``user_attrs["run"]``, see
+docs/run-directory.md): the prototype text, the constraint, the data description, the
+evaluator settings, the sampler name, the seed and the trial budget. A worker is started with
+nothing but the storage URL and the study name (and the data at the same path as the first
+process); it rebuilds the run, refuses to work when what it was given differs from the stored
+run, and runs trials until the study's budget is spent (:mod:`genesynth.synth.budget`). The
+process that completes the budget claims the family, selects it and retrains it, writing
+``family.json`` in its run directory: ``--out``, by default the directory the run was started
+with (recorded in the study).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+import zlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import optuna
+
+from genesynth.errors import RunError
+from genesynth.evaluate.base import CandidateFailed, Evaluator
+from genesynth.events import Emitter, Listener, RunFinished, RunStarted
+from genesynth.synth import family as fam
+from genesynth.synth.budget import claim_family, done_count, family_claim, run_trials
+from genesynth.synth.engine import EventRecorder, Setup, finish
+from genesynth.synth.guard import worker_id
+from genesynth.synth.objective import Objective
+from genesynth.synth.run import EVENTS_FILE, RUN_FILE, RunSpec, read_run
+from genesynth.synth.samplers import MULTI_OBJECTIVE, SAMPLERS, default_pruner, resolve_sampler
+from genesynth.synth.storage import DEFAULT_HEARTBEAT, SHARED_RDB, check_shared, kind, open_storage
+
+
+@dataclass(frozen=True)
+class WorkResult:
+    """What one worker did: trials it ran, where the study stands, the family if it made it."""
+
+    out: Path
+    study: optuna.Study
+    ran: int
+    counted: int
+    total: int
+    family: list[fam.Member]
+    family_here: bool
+
+
+def work(
+    storage: str, study: str, trials: int | None = None, listeners: Sequence[Listener] = (),
+    out: str | Path | None = None, prototype: str | Path | None = None,
+    constraint: str | Path | None = None,
+) -> WorkResult:
+    """Join study ``study`` in ``storage`` and run trials until its budget is spent (or this
+    worker ran ``trials``); the worker that spends the budget makes the family.
+
+    ``prototype`` / ``constraint`` (files), when given, must match the stored run. Raises
+    RunError when the study cannot be used as asked.
+    """
+    if trials is not None and (not isinstance(trials, int) or trials < 1):
+        raise RunError(f"`trials` must be a positive integer, but got trials={trials!r}")
+    check_shared(storage)
+    loaded, spec = load_run(storage, study, worker=True)
+    check_given(spec, loaded.study_name, prototype, constraint)
+    setup = rebuild(loaded, spec, out)
+    emit = Emitter([EventRecorder(setup.out / EVENTS_FILE), *listeners])
+    emit(RunStarted(spec.prototype_path, spec.constraint.get("path", ""),
+                    spec.data.get("spec", ""), spec.sampler, spec.seed, str(setup.out),
+                    spec.trials, time=time.time()))
+    objective = Objective(setup.prototype, setup.constraint, setup.evaluator, emit,
+                          multi_objective=spec.sampler in MULTI_OBJECTIVE, epochs=setup.epochs,
+                          latency=setup.latency)
+    try:
+        ran = run_trials(loaded, objective, spec.trials, catch=(CandidateFailed,), limit=trials)
+        here = claim_family(loaded, spec.trials)
+        members = finish(loaded, setup, emit) if here else []
+    except KeyboardInterrupt:
+        emit(RunFinished(str(setup.out), 0, interrupted=True, time=time.time()))
+        raise
+    if not here:
+        emit(RunFinished(str(setup.out), 0, time=time.time()))
+    return WorkResult(setup.out, loaded, ran, done_count(loaded), spec.trials, members, here)
+
+
+@dataclass(frozen=True)
+class FamilyResult:
+    """``produce_family``: the family made now, or where and by whom it was made before."""
+
+    out: Path
+    family: list[fam.Member]
+    made_now: bool
+    by: str = ""
+    where: str = ""
+
+
+def produce_family(
+    storage: str, study: str, out: str | Path | None = None,
+    listeners: Sequence[Listener] = (), force: bool = False,
+) -> FamilyResult:
+    """Select and retrain the family of a finished study, unless a process already did.
+
+    Refused while the budget is not spent. ``force`` makes it again even when another process
+    claimed it (e.g. that process died while retraining).
+    """
+    loaded, spec = load_run(storage, study, worker=False)
+    counted = done_count(loaded)
+    if counted < spec.trials:
+        raise RunError(
+            f"study {study!r} has {counted} of its {spec.trials} trials; start workers to "
+            f"finish it (genesynth worker --storage URL --study {study}), they make the family"
+        )
+    claim = family_claim(loaded, spec.trials)
+    if claim is not None and not force:
+        return _made_before(loaded, claim, spec, out)
+    setup = rebuild(loaded, spec, out)
+    if not claim_family(loaded, spec.trials, force=force):
+        return _made_before(loaded, family_claim(loaded, spec.trials) or {}, spec, out)
+    emit = Emitter([EventRecorder(setup.out / EVENTS_FILE), *listeners])
+    return FamilyResult(setup.out, finish(loaded, setup, emit), made_now=True)
+
+
+def _made_before(loaded: optuna.Study, claim: dict[str, Any], spec: RunSpec,
+                 out: str | Path | None) -> FamilyResult:
+    where = str(loaded.user_attrs.get("family_out", ""))
+    folder = Path(out or where or spec.extra.get("out", "."))
+    return FamilyResult(folder, [], made_now=False, by=str(claim.get("worker", "")), where=where)
+
+
+def load_run(storage: str, study: str, worker: bool) -> tuple[optuna.Study, RunSpec]:
+    """The study (opened with heartbeats on PostgreSQL/MySQL when ``worker``) and its run."""
+    opened = open_storage(storage, create=False)
+    names = optuna.get_all_study_names(storage=opened)
+    if study not in names:
+        found = ", ".join(repr(n) for n in names) or "none"
+        raise RunError(
+            f"{storage}: no study {study!r} (studies found: {found}); start it with "
+            f"genesynth synthesize PROTOTYPE --constraint FILE --storage URL --study {study}"
+        )
+    stored = optuna.load_study(study_name=study, storage=opened).user_attrs.get("run")
+    if not isinstance(stored, dict):
+        raise RunError(f"study {study!r} in {storage} holds no genesynth run; it was not "
+                       "started by genesynth synthesize")
+    spec = RunSpec.from_dict(stored)
+    if worker and kind(storage) in SHARED_RDB:
+        opened = open_storage(storage, heartbeat=int(spec.extra.get("heartbeat",
+                                                                   DEFAULT_HEARTBEAT)))
+    sampler, pruner = _sampler_and_pruner(spec)
+    return optuna.load_study(study_name=study, storage=opened, sampler=sampler,
+                             pruner=pruner), spec
+
+
+def _sampler_and_pruner(spec: RunSpec) -> tuple[optuna.samplers.BaseSampler,
+                                                 optuna.pruners.BasePruner]:
+    if spec.sampler not in SAMPLERS:
+        raise RunError(f"the run's sampler {spec.sampler!r} was given as an object; a worker "
+                       f"can only rebuild the named ones ({', '.join(SAMPLERS)})")
+    # Each worker gets its own seed: equal seeds would propose equal first trials everywhere.
+    seed = zlib.crc32(f"{spec.seed}:{worker_id()}".encode())
+    sampler, _ = resolve_sampler(spec.sampler, seed, spec.trials)
+    if spec.sampler in MULTI_OBJECTIVE:
+        return sampler, optuna.pruners.NopPruner()
+    return sampler, default_pruner(_epochs(spec))
+
+
+def _epochs(spec: RunSpec) -> int:
+    return int(spec.evaluator.get("proxy", {}).get("epochs", 1))
+
+
+def check_given(spec: RunSpec, study: str, prototype: str | Path | None,
+                constraint: str | Path | None) -> None:
+    """Refuse a worker whose prototype or constraint files differ from the stored run."""
+    from genesynth.space import load_prototype
+    from genesynth.utility import load_constraint
+
+    problems: list[str] = []
+    if prototype is not None:
+        text = load_prototype(prototype).text
+        if text != spec.prototype_text:
+            problems.append(f"prototype: {prototype} is not the run's prototype "
+                            f"({spec.prototype_path}): {_first_change(spec.prototype_text, text)}")
+    if constraint is not None:
+        mine = load_constraint(constraint).describe()
+        problems += [f"constraint {where}" for where in _changes(spec.constraint, mine)]
+    if problems:
+        listed = "\n  ".join(problems)
+        raise RunError(f"this worker differs from the run stored in study {study!r}:\n  "
+                       f"{listed}\nstart it without --prototype/--constraint to use the "
+                       "stored run")
+
+
+def _first_change(stored: str, given: str) -> str:
+    old, new = stored.splitlines(), given.splitlines()
+    for number, (a, b) in enumerate(zip(old, new, strict=False), start=1):
+        if a != b:
+            return f"line {number} is {b.strip()!r} here, {a.strip()!r} in the run"
+    return f"{len(new)} lines here, {len(old)} in the run"
+
+
+def _changes(stored: dict[str, Any], given: dict[str, Any], prefix: str = "") -> list[str]:
+    """``key: value here, value in the run`` for each leaf that differs (``path`` ignored)."""
+    found = []
+    for key in sorted(set(stored) | set(given)):
+        if not prefix and key == "path":
+            continue
+        a, b = stored.get(key), given.get(key)
+        if isinstance(a, dict) and isinstance(b, dict):
+            found += _changes(a, b, f"{prefix}{key}.")
+        elif json.dumps(a, sort_keys=True) != json.dumps(b, sort_keys=True):
+            found.append(f"{prefix}{key}: {b!r} here, {a!r} in the run")
+    return found
+
+
+def rebuild(study: optuna.Study, spec: RunSpec, out: str | Path | None) -> Setup:
+    """The run's prototype, constraint, data, evaluator and run directory, from its spec."""
+    from genesynth.constraint import Constraint
+    from genesynth.space import parse_prototype
+    from genesynth.synth.api import _latency
+
+    proto = parse_prototype(spec.prototype_text, spec.prototype_path or "<run>",
+                            spec.input_shape, spec.classes)
+    rule = Constraint.from_dict(spec.constraint, source=f"the constraint of {study.study_name}")
+    folder = _run_dir(spec, out)
+    return Setup(
+        spec=spec, prototype=proto, constraint=rule, evaluator=_evaluator(spec), out=folder,
+        sampler=study.sampler, pruner=study.pruner, epochs=_epochs(spec),
+        latency=_latency(rule.latency_threads),
+    )
+
+
+def _evaluator(spec: RunSpec) -> Evaluator:
+    from genesynth.evaluate.table import TableEvaluator
+    from genesynth.evaluate.train import TrainConfig, TrainingEvaluator
+
+    described = spec.evaluator
+    if described.get("kind") == "table":
+        return TableEvaluator(described["path"], delay=float(described.get("delay", 0.0)))
+    if described.get("kind") != "train":
+        raise RunError(f"the run's evaluator {described.get('kind')!r} cannot be rebuilt by "
+                       "a worker; workers rebuild the train and table evaluators")
+    try:
+        proxy, full = TrainConfig(**described["proxy"]), TrainConfig(**described["full"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise RunError(f"the run's training settings are damaged ({exc})") from None
+    return TrainingEvaluator(_dataset(spec), proxy, full)
+
+
+def _dataset(spec: RunSpec) -> Any:
+    """The run's data, loaded here the same way; refused when it is not the same data."""
+    from genesynth.data import load_data
+
+    stored = spec.data
+    shape = stored.get("input_shape")
+    wanted = tuple(shape) if shape and shape != stored.get("native_shape") else None
+    dataset = load_data(stored["spec"], input_shape=wanted, seed=spec.seed,
+                        val_fraction=stored.get("val_fraction", 0.15),
+                        test_fraction=stored.get("test_fraction", 0.15),
+                        limit=stored.get("limit"))
+    changes = _changes(stored, dataset.describe())
+    if changes:
+        raise RunError(f"the data at {stored['spec']} is not the run's data: "
+                       + "; ".join(changes))
+    return dataset
+
+
+def _run_dir(spec: RunSpec, out: str | Path | None) -> Path:
+    """``out`` or the run's own directory: created with run.json, or checked to hold it."""
+    folder = Path(out) if out is not None else Path(spec.extra.get("out", ""))
+    if not str(folder) or str(folder) == ".":
+        raise RunError("the run records no directory for its results; pass --out DIR")
+    folder.mkdir(parents=True, exist_ok=True)
+    here = read_run(folder)
+    if here is None:
+        if any(not p.name.startswith(".") for p in folder.iterdir()):
+            raise RunError(f"{folder}: the directory is not empty and holds no genesynth run; "
+                           "choose another --out")
+        partial = folder / f".{RUN_FILE}.{os.getpid()}"  # other workers see all of it or none
+        partial.write_text(json.dumps(spec.to_dict(), indent=2) + "\n")
+        os.replace(partial, folder / RUN_FILE)
+    elif here.differences(spec):
+        raise RunError(f"{folder} holds a different run ({', '.join(here.differences(spec))} "
+                       "differ); choose another --out")
+    return folder
