@@ -1,8 +1,9 @@
 """Reading a run back from its Optuna study: locate it, load it read-only, make a snapshot.
 
 ``genesynth watch`` and ``genesynth report`` find a run either by its directory (``run.json``
-and ``study.db``, or the storage URL ``run.json`` records under ``"storage"``) or by a storage
-URL and a study name. Nothing here creates or changes a study: a missing study or file is a
+and its study: ``study.log``, ``study.db`` of older runs, or the storage URL ``run.json``
+records under ``"storage"``) or by a storage URL and a study name. Nothing here creates or
+changes a study: a missing study or file is a
 :class:`~genesynth.errors.RunError` that names what is missing.
 """
 
@@ -17,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from genesynth.errors import GenesynthError, RunError
 from genesynth.events import TRIAL_STATES
+from genesynth.synth.run import study_url
 
 if TYPE_CHECKING:
     import optuna
@@ -86,7 +88,7 @@ def locate(
     if run_dir is None:
         if storage is None:
             raise RunError("name a run directory, or a storage URL with --storage")
-        _check_sqlite(storage, "the storage")
+        _check_file(storage, "the storage")
         return RunSource(storage, study)
     path = Path(run_dir)
     if not path.is_dir():
@@ -94,18 +96,18 @@ def locate(
     run = read_json(path / "run.json", required=False)
     if run is None:
         raise RunError(f"{path} is not a run directory: run.json is missing")
-    url = storage or run.get("storage") or f"sqlite:///{path / 'study.db'}"
-    _check_sqlite(str(url), f"the study of {path}")
+    url = storage or run.get("storage") or study_url(path)
+    _check_file(str(url), f"the study of {path}")
     return RunSource(str(url), study, path, run)
 
 
-def _check_sqlite(url: str, what: str) -> None:
-    """Refuse a SQLite URL whose file is absent: opening it would create an empty study."""
-    prefix = "sqlite:///"
-    if url.startswith(prefix):
-        file = Path(url[len(prefix):].split("?", 1)[0])
-        if not file.is_file():
-            raise RunError(f"{what} is missing: {file} does not exist")
+def _check_file(url: str, what: str) -> None:
+    """Refuse a SQLite or journal URL whose file is absent: opening it would create it."""
+    for prefix in ("sqlite:///", "journal://"):
+        if url.startswith(prefix):
+            file = Path(url[len(prefix):].split("?", 1)[0])
+            if not file.is_file():
+                raise RunError(f"{what} is missing: {file} does not exist")
 
 
 # -- snapshot from trials -------------------------------------------------------------------------

@@ -103,9 +103,11 @@ def claim_trial(study: optuna.Study, total: int, guard: Guard) -> optuna.Trial |
 
 
 def run_trials(study: optuna.Study, objective: Callable[[optuna.Trial], Any], total: int,
-               catch: tuple[type[Exception], ...], *, limit: int | None = None) -> int:
+               catch: tuple[type[Exception], ...], *, limit: int | None = None,
+               told: Callable[[optuna.Trial], None] | None = None) -> int:
     """Run trials in this process until the study has ``total`` counted trials, or this
-    process has run ``limit``; returns how many this process ran."""
+    process has run ``limit``; returns how many this process ran. ``told(trial)`` is
+    called once a trial's result is stored."""
     guard = guard_for(study)
     ran = 0
     while limit is None or ran < limit:
@@ -116,14 +118,17 @@ def run_trials(study: optuna.Study, objective: Callable[[optuna.Trial], Any], to
             time.sleep(guard.poll)
             continue
         with guard.beat(study, claim):
-            _run_one(study, claim, objective, catch, guard)
+            stored = _run_one(study, claim, objective, catch, guard)
+        if stored and told is not None:
+            told(claim)
         ran += 1
     return ran
 
 
 def _run_one(study: optuna.Study, trial: optuna.Trial, objective: Callable[[optuna.Trial], Any],
-             catch: tuple[type[Exception], ...], guard: Guard) -> None:
-    """Evaluate and tell, as ``study.optimize`` would; an interrupt hands the trial back."""
+             catch: tuple[type[Exception], ...], guard: Guard) -> bool:
+    """Evaluate and tell, as ``study.optimize`` would; an interrupt hands the trial back.
+    True when this process stored the trial's result."""
     values: Any = None
     try:
         values = objective(trial)
@@ -133,7 +138,7 @@ def _run_one(study: optuna.Study, trial: optuna.Trial, objective: Callable[[optu
     except optuna.exceptions.UpdateFinishedTrialError:
         _log.warning("trial %d was declared dead by another worker; it is run again",
                      trial.number)
-        return
+        return False
     except catch as error:
         _log.info("trial %d failed: %s", trial.number, error)
         state = TrialState.FAIL
@@ -149,6 +154,8 @@ def _run_one(study: optuna.Study, trial: optuna.Trial, objective: Callable[[optu
     except optuna.exceptions.UpdateFinishedTrialError:
         _log.warning("trial %d was declared dead by another worker; it is run again",
                      trial.number)
+        return False
+    return True
 
 
 def family_claim(study: optuna.Study, total: int | None = None) -> dict[str, Any] | None:

@@ -10,19 +10,21 @@ from pathlib import Path
 from typing import Any
 
 import optuna
-from optuna.trial import TrialState
+from optuna.study import StudyDirection
 
 from genesynth.errors import RunError
 from genesynth.evaluate.base import CandidateFailed, Evaluator
 from genesynth.events import Emitter, Listener, RunFinished, RunStarted, event_to_dict
 from genesynth.synth import family as fam
 from genesynth.synth.budget import claim_family, run_trials
+from genesynth.synth.local import LocalStorage
 from genesynth.synth.objective import Objective
-from genesynth.synth.run import EVENTS_FILE, STUDY_FILE, RunSpec, prepare_run_dir
+from genesynth.synth.run import EVENTS_FILE, RunSpec, prepare_run_dir, study_url
 from genesynth.synth.samplers import MULTI_OBJECTIVE
 from genesynth.synth.storage import is_shared, open_storage
 
 STUDY_NAME = "genesynth"
+MAXIMIZE, MINIMIZE = StudyDirection.MAXIMIZE, StudyDirection.MINIMIZE
 
 
 class RunInterrupted(Exception):
@@ -72,14 +74,19 @@ class Setup:
 
 
 def open_study(setup: Setup, resume: bool = False) -> optuna.Study:
-    url = setup.spec.storage or f"sqlite:///{setup.out / STUDY_FILE}"
+    """The run's study: on a shared storage as it is; in the run directory (or SQLite) held in
+    memory with each finished trial written once (LocalStorage)."""
+    url = setup.spec.storage or study_url(setup.out)
     multi = setup.spec.sampler in MULTI_OBJECTIVE
+    name = setup.spec.study or STUDY_NAME
+    directions = [MAXIMIZE, MINIMIZE, MINIMIZE] if multi else [MAXIMIZE]
+    storage = open_storage(url, heartbeat=setup.spec.extra.get("heartbeat"))
+    if not setup.spec.storage or not is_shared(url):
+        storage = LocalStorage(storage, name, directions)
     study = optuna.create_study(
-        storage=open_storage(url, heartbeat=setup.spec.extra.get("heartbeat")),
-        study_name=setup.spec.study or STUDY_NAME, sampler=setup.sampler,
+        storage=storage, study_name=name, sampler=setup.sampler,
         pruner=setup.pruner if not multi else optuna.pruners.NopPruner(),
-        directions=["maximize", "minimize", "minimize"] if multi else ["maximize"],
-        load_if_exists=True,
+        directions=directions, load_if_exists=True,
     )
     stored = study.user_attrs.get("run")
     if stored is None:
@@ -103,30 +110,11 @@ def _check_stored(study: optuna.Study, spec: RunSpec, stored: RunSpec, resume: b
         study.set_user_attr("run", {**stored.to_dict(), "trials": spec.trials})
 
 
-def requeue_interrupted(study: optuna.Study) -> int:
-    """Fail trials an interrupted process left running and queue their choices again."""
-    retried = set(study.user_attrs.get("retried", []))
-    count = 0
-    for t in study.get_trials(deepcopy=False):
-        if t.state == TrialState.RUNNING:
-            study._storage.set_trial_state_values(t._trial_id, state=TrialState.FAIL)
-        elif t.state != TrialState.FAIL or "state" in t.user_attrs:
-            continue
-        if t.number not in retried and t.params:
-            study.enqueue_trial(t.params, skip_if_exists=False)
-            retried.add(t.number)
-            count += 1
-    study.set_user_attr("retried", sorted(retried))
-    return count
-
-
 def run(setup: Setup, listeners: Sequence[Listener] = (), resume: bool = False) -> SynthesisResult:
     """Search, select and retrain; resumable from the run directory."""
     setup.spec = prepare_run_dir(setup.out, setup.spec, resume)
     emit = Emitter([EventRecorder(setup.out / EVENTS_FILE), *listeners])
     study = open_study(setup, resume)
-    if resume and not is_shared(setup.spec.storage or "sqlite://"):
-        requeue_interrupted(study)  # shared storages retry the trials of dead workers
     spec = setup.spec
     emit(RunStarted(spec.prototype_path, spec.constraint.get("path", ""),
                     spec.data.get("spec", ""), spec.sampler, spec.seed, str(setup.out),
@@ -135,7 +123,7 @@ def run(setup: Setup, listeners: Sequence[Listener] = (), resume: bool = False) 
                           multi_objective=spec.sampler in MULTI_OBJECTIVE, epochs=setup.epochs,
                           latency=setup.latency)
     try:
-        run_trials(study, objective, spec.trials, catch=(CandidateFailed,))
+        run_trials(study, objective, spec.trials, catch=(CandidateFailed,), told=objective.told)
         here = claim_family(study, spec.trials)
         members = finish(study, setup, emit) if here else []
     except KeyboardInterrupt:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import optuna
@@ -54,7 +54,12 @@ class CandidateOutcome(Exception):
 
 @dataclass
 class Objective:
-    """Callable given to ``study.optimize``; returns the utility (or the Pareto objectives)."""
+    """Called once per trial; returns the utility (or the Pareto objectives).
+
+    Its TrialFinished event waits until the result is stored: the trial loop calls
+    :meth:`told` after ``study.tell``, so a listener never hears of a trial that an interrupt
+    kept out of the storage.
+    """
 
     prototype: Any  # genesynth.space.Prototype
     constraint: Any  # genesynth.utility.Constraint
@@ -63,6 +68,7 @@ class Objective:
     multi_objective: bool = False
     epochs: int = 0
     latency: Any = None  # callable(arch) -> ms, used when the constraint bounds latency
+    finished: dict[int, TrialFinished] = field(default_factory=dict)  # sent once stored
 
     def __call__(self, trial: optuna.Trial) -> float | tuple[float, float, float]:
         start = time.perf_counter()
@@ -171,13 +177,19 @@ class Objective:
         trial.set_user_attr("reason", reason)
         trial.set_user_attr("seconds", seconds)
         attrs = trial.user_attrs
-        self.emit(TrialFinished(
+        self.finished[trial.number] = TrialFinished(
             trial.number, state, key=attrs.get("key", ""), accuracy=attrs.get("accuracy"),
             params=attrs.get("params"), macs=attrs.get("macs"),
             latency_ms=attrs.get("latency_ms"), utility=attrs.get("utility"),
             feasible=bool(attrs.get("feasible", False)), reason=reason, seconds=seconds,
             time=time.time(),
-        ))
+        )
+
+    def told(self, trial: optuna.Trial) -> None:
+        """The storage holds ``trial``'s result: now its TrialFinished event can be sent."""
+        event = self.finished.pop(trial.number, None)
+        if event is not None:
+            self.emit(event)
 
 
 class _Reporter:

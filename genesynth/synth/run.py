@@ -15,7 +15,8 @@ from typing import Any
 from genesynth.errors import RunError
 
 RUN_FILE = "run.json"
-STUDY_FILE = "study.db"
+STUDY_FILE = "study.log"  # an Optuna journal file
+LEGACY_STUDY_FILE = "study.db"  # SQLite, as earlier runs kept it
 EVENTS_FILE = "events.jsonl"
 FAMILY_FILE = "family.json"
 
@@ -78,6 +79,13 @@ class RunSpec:
 
 def _normal(value: Any) -> str:
     return json.dumps(value, sort_keys=True)
+
+
+def study_url(out: Path) -> str:
+    """The storage URL of the study a run directory keeps (its journal, or an older SQLite)."""
+    if not (out / STUDY_FILE).exists() and (out / LEGACY_STUDY_FILE).exists():
+        return f"sqlite:///{(out / LEGACY_STUDY_FILE).resolve()}"
+    return f"journal://{(out / STUDY_FILE).resolve()}"
 
 
 def read_run(out: Path) -> RunSpec | None:

@@ -75,7 +75,8 @@ def work(
                           multi_objective=spec.sampler in MULTI_OBJECTIVE, epochs=setup.epochs,
                           latency=setup.latency)
     try:
-        ran = run_trials(loaded, objective, spec.trials, catch=(CandidateFailed,), limit=trials)
+        ran = run_trials(loaded, objective, spec.trials, catch=(CandidateFailed,), limit=trials,
+                         told=objective.told)
         here = claim_family(loaded, spec.trials)
         members = finish(loaded, setup, emit) if here else []
     except KeyboardInterrupt:

@@ -11,6 +11,8 @@ import optuna
 import pytest
 
 from genesynth.cli import main
+from genesynth.synth.run import study_url
+from genesynth.synth.storage import open_storage
 from tests.synth.test_engine import TINY
 
 
@@ -82,7 +84,7 @@ def test_ctrl_c_keeps_finished_trials_and_says_how_to_resume(
     assert "Traceback" not in stderr
     assert f"interrupted: finished trials are kept in {out}." in stderr
     assert "resume with: genesynth synthesize" in stderr and f"--resume --out {out}" in stderr
-    study = optuna.load_study(study_name="genesynth", storage=f"sqlite:///{out / 'study.db'}")
+    study = optuna.load_study(study_name="genesynth", storage=open_storage(study_url(out)))
     assert len([t for t in study.trials if "state" in t.user_attrs]) >= 2
     last = json.loads((out / "events.jsonl").read_text().splitlines()[-1])
     assert last["event"] == "RunFinished" and last["interrupted"] is True

@@ -104,7 +104,7 @@ def test_storage_and_study_name(tmp_path: Path, capsys: pytest.CaptureFixture[st
 @pytest.mark.parametrize("setup, message", [
     (lambda p: None, "does not exist"),
     (lambda p: p.mkdir(), "run.json is missing"),
-    (lambda p: (p.mkdir(), (p / "run.json").write_text("{}")), "study.db does not exist"),
+    (lambda p: (p.mkdir(), (p / "run.json").write_text("{}")), "study.log does not exist"),
 ])
 def test_missing_pieces_are_clear_errors(tmp_path: Path, setup: object, message: str,
                                          capsys: pytest.CaptureFixture[str]) -> None:
