@@ -52,6 +52,7 @@ _EXPORTS = {
     "PrototypeError": "genesynth.errors", "ShapeError": "genesynth.errors",
     "ArchitectureError": "genesynth.errors", "ConstraintError": "genesynth.errors",
     "DataError": "genesynth.errors", "RunError": "genesynth.errors",
+    "ExportError": "genesynth.errors",
 }
 
 __all__ = sorted(_EXPORTS)
@@ -65,6 +66,7 @@ if TYPE_CHECKING:  # real imports for type checkers and editors; lazy at run tim
         ArchitectureError,
         ConstraintError,
         DataError,
+        ExportError,
         GenesynthError,
         PrototypeError,
         PrototypeSyntaxError,

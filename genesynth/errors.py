@@ -81,6 +81,10 @@ class RunError(GenesynthError):
     """A run directory or study cannot be used as asked (exists, differs, missing, ...)."""
 
 
+class ExportError(GenesynthError):
+    """An export cannot be made as asked (format, missing extra) or does not match torch."""
+
+
 def did_you_mean(word: str, candidates: Iterable[str]) -> str:
     """Return ``"; did you mean 'x'?"`` for the closest candidate, or ``""``."""
     close = difflib.get_close_matches(word, sorted(candidates), n=1, cutoff=0.6)

@@ -69,6 +69,17 @@ class TrialFinished:
 
 
 @dataclass(frozen=True)
+class SearchExtended:
+    """The family is short of members: more trials below the smallest member's MACs."""
+
+    trials: int  # the trials now planned in all
+    max_macs: int  # the tightened MACs bound of this phase
+    members: int  # family members found so far
+    phase: int  # 1, 2, ...
+    time: float = 0.0
+
+
+@dataclass(frozen=True)
 class FamilyStarted:
     members: tuple[str, ...]  # labels "A", "B", ...
     epochs: int
@@ -117,16 +128,16 @@ class RunFinished:
 
 
 Event = (
-    RunStarted | TrialStarted | EpochDone | TrialFinished | FamilyStarted | MemberStarted
-    | MemberEpoch | MemberDone | RunFinished
+    RunStarted | TrialStarted | EpochDone | TrialFinished | SearchExtended | FamilyStarted
+    | MemberStarted | MemberEpoch | MemberDone | RunFinished
 )
 Listener = Callable[[Event], None]
 
 EVENT_TYPES: dict[str, type] = {
     cls.__name__: cls
     for cls in (
-        RunStarted, TrialStarted, EpochDone, TrialFinished, FamilyStarted, MemberStarted,
-        MemberEpoch, MemberDone, RunFinished,
+        RunStarted, TrialStarted, EpochDone, TrialFinished, SearchExtended, FamilyStarted,
+        MemberStarted, MemberEpoch, MemberDone, RunFinished,
     )
 }
 

@@ -26,16 +26,12 @@ import torch
 from genesynth.arch import Architecture
 from genesynth.blocks.torch_modules import Network
 from genesynth.builder import build
-from genesynth.errors import GenesynthError, RunError, did_you_mean
+from genesynth.errors import ExportError, RunError, did_you_mean
 
 FORMATS = ("pytorch", "onnx", "json", "text")
 SUFFIXES = {"pytorch": ".py", "onnx": ".onnx", "json": ".json", "text": ".gs"}
 OPSET = 17
 ONNX_ATOL = 1e-4
-
-
-class ExportError(GenesynthError):
-    """An export cannot be made as asked (format, missing extra) or does not match torch."""
 
 
 def export_architecture(
@@ -57,7 +53,7 @@ def export_architecture(
         path.write_text(arch.to_json() + "\n", encoding="utf-8")
         return [path]
     if fmt == "text":
-        path.write_text(_text(arch), encoding="utf-8")
+        path.write_text(arch.to_text(), encoding="utf-8")
         return [path]
     if fmt == "onnx":
         return [_export_onnx(arch, path, state_dict)]
@@ -169,15 +165,6 @@ def _load_weights(path: Path, run_dir: Path, member: str) -> dict[str, torch.Ten
 
 
 # -- formats --------------------------------------------------------------------------------
-
-
-def _text(arch: Architecture) -> str:
-    try:
-        return arch.to_text()
-    except ModuleNotFoundError as exc:  # the prototype writer is an optional part of a build
-        if exc.name not in ("genesynth.dsl", "genesynth.dsl.writer"):
-            raise
-        raise ExportError("text export needs genesynth.dsl.writer, which is missing") from None
 
 
 def _export_pytorch(

@@ -14,8 +14,8 @@ from safetensors.torch import save_file
 
 from genesynth.arch import Architecture, LayerSpec, ModuleSpec
 from genesynth.builder import build
-from genesynth.errors import GenesynthError, RunError
-from genesynth.export import ExportError, export_architecture, export_member
+from genesynth.errors import ExportError, GenesynthError, RunError
+from genesynth.export import export_architecture, export_member
 
 L = LayerSpec.of
 

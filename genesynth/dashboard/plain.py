@@ -23,6 +23,7 @@ from genesynth.events import (
     MemberStarted,
     RunFinished,
     RunStarted,
+    SearchExtended,
     TrialFinished,
     TrialStarted,
 )
@@ -109,6 +110,9 @@ class PlainLog:
             case TrialFinished():
                 row = state.trials[-1]
                 return f"{trial_line(row, state.utility_name)} {_progress(state)}"
+            case SearchExtended():
+                return (f"family: {event.members} member(s) so far; phase {event.phase} searches "
+                        f"up to trial {event.trials} with MACs <= {fmt.count(event.max_macs)}")
             case FamilyStarted():
                 return (f"family: retraining {', '.join(event.members)} "
                         f"for {event.epochs} epochs")

@@ -27,6 +27,7 @@ from genesynth.events import (
     MemberStarted,
     RunFinished,
     RunStarted,
+    SearchExtended,
     TrialFinished,
     TrialStarted,
 )
@@ -192,6 +193,8 @@ class RunState:
                 self._epoch_done(event)
             case TrialFinished():
                 self._trial_finished(event)
+            case SearchExtended():
+                self.planned = event.trials
             case FamilyStarted():
                 self.family_epochs = event.epochs
                 self.family = {label: Member(label, epochs=event.epochs) for label in event.members}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -14,9 +14,16 @@ from optuna.study import StudyDirection
 
 from genesynth.errors import RunError
 from genesynth.evaluate.base import CandidateFailed, Evaluator
-from genesynth.events import Emitter, Listener, RunFinished, RunStarted, event_to_dict
+from genesynth.events import (
+    Emitter,
+    Listener,
+    RunFinished,
+    RunStarted,
+    SearchExtended,
+    event_to_dict,
+)
 from genesynth.synth import family as fam
-from genesynth.synth.budget import claim_family, run_trials
+from genesynth.synth.budget import claim_family, done_count, run_trials
 from genesynth.synth.local import LocalStorage
 from genesynth.synth.objective import Objective
 from genesynth.synth.run import EVENTS_FILE, RunSpec, prepare_run_dir, study_url
@@ -119,9 +126,7 @@ def run(setup: Setup, listeners: Sequence[Listener] = (), resume: bool = False) 
     emit(RunStarted(spec.prototype_path, spec.constraint.get("path", ""),
                     spec.data.get("spec", ""), spec.sampler, spec.seed, str(setup.out),
                     spec.trials, utility=_utility_name(setup.constraint), time=time.time()))
-    objective = Objective(setup.prototype, setup.constraint, setup.evaluator, emit,
-                          multi_objective=spec.sampler in MULTI_OBJECTIVE, epochs=setup.epochs,
-                          latency=setup.latency)
+    objective = make_objective(setup, emit, setup.constraint)
     try:
         run_trials(study, objective, spec.trials, catch=(CandidateFailed,), told=objective.told)
         here = claim_family(study, spec.trials)
@@ -132,16 +137,49 @@ def run(setup: Setup, listeners: Sequence[Listener] = (), resume: bool = False) 
     return SynthesisResult(setup.out, study, members, here)
 
 
+def make_objective(setup: Setup, emit: Listener, constraint: Any, phase: int = 0) -> Objective:
+    return Objective(setup.prototype, constraint, setup.evaluator, emit,
+                     multi_objective=setup.spec.sampler in MULTI_OBJECTIVE, epochs=setup.epochs,
+                     latency=setup.latency, phase=phase)
+
+
 def _utility_name(constraint: Any) -> str:
     return type(constraint.utility).__name__  # NetScore, MnasReward, ...
 
 
 def finish(study: optuna.Study, setup: Setup, emit: Emitter) -> list[fam.Member]:
-    """Select and retrain the family once, then mark the study finished."""
-    chosen = fam.select(fam.candidates(study), setup.spec.family_size)
+    """Select (widening a short family) and retrain it once, then mark the study finished."""
+    chosen = widen_family(study, setup, emit)
     members = fam.retrain_family(chosen, setup.evaluator, setup.constraint, setup.out, emit,
                                  setup.spec.full_epochs, setup.latency)
     study.set_user_attr("finished", True)
     study.set_user_attr("family_out", str(setup.out.resolve()))
     emit(RunFinished(str(setup.out), len(members), time=time.time()))
     return members
+
+
+def widen_family(study: optuna.Study, setup: Setup, emit: Listener) -> list[fam.Candidate]:
+    """Fill a short family the way AttoNets were made: search again with the MACs bound below
+    the smallest member, until the family has its size or a phase adds no member.
+
+    At most ``family_size - 1`` phases of ``max(4, trials // family_size)`` trials each, run
+    by this process only (the one that makes the family); their trials carry ``phase``.
+    """
+    size = setup.spec.family_size
+    chosen = fam.select(fam.candidates(study), size)
+    per_phase = max(4, setup.spec.trials // size)
+    phase = max((int(t.user_attrs.get("phase", 0)) for t in study.trials), default=0)
+    while chosen and len(chosen) < size and phase < size - 1:
+        phase += 1
+        bound = setup.constraint.max_macs
+        cap = int((1 - fam.MIN_GAP) * chosen[-1].macs)
+        tighter = replace(setup.constraint, max_macs=cap if bound is None else min(bound, cap))
+        total = done_count(study) + per_phase
+        emit(SearchExtended(total, tighter.max_macs, len(chosen), phase, time.time()))
+        objective = make_objective(setup, emit, tighter, phase)
+        run_trials(study, objective, total, catch=(CandidateFailed,), told=objective.told)
+        found = fam.select(fam.candidates(study), size)
+        if len(found) <= len(chosen):
+            return found
+        chosen = found
+    return chosen

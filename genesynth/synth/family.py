@@ -75,7 +75,10 @@ def candidates(study: optuna.Study) -> list[Candidate]:
     return found
 
 
-def select(found: list[Candidate], size: int = 4, min_gap: float = 0.2) -> list[Candidate]:
+MIN_GAP = 0.2  # each member has at most 80 % of the MACs of the one above
+
+
+def select(found: list[Candidate], size: int = 4, min_gap: float = MIN_GAP) -> list[Candidate]:
     """Best utility per log-MACs band, largest first, each clearly smaller than the last."""
     if not found or size < 1:
         return []

@@ -68,6 +68,7 @@ class Objective:
     multi_objective: bool = False
     epochs: int = 0
     latency: Any = None  # callable(arch) -> ms, used when the constraint bounds latency
+    phase: int = 0  # 0: the search; 1, 2, ...: phases that widen a short family
     finished: dict[int, TrialFinished] = field(default_factory=dict)  # sent once stored
 
     def __call__(self, trial: optuna.Trial) -> float | tuple[float, float, float]:
@@ -83,6 +84,8 @@ class Objective:
             raise
 
     def _run(self, trial: optuna.Trial, start: float) -> float | tuple[float, float, float]:
+        if self.phase:
+            trial.set_user_attr("phase", self.phase)
         arch = self._sample(trial)
         c = cost(arch)
         trial.set_user_attr("key", arch.key)

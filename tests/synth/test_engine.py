@@ -19,7 +19,7 @@ import pytest
 import genesynth
 from genesynth.evaluate.base import CandidateFailed, Measurement, Report
 from genesynth.evaluate.train import TrainConfig
-from genesynth.events import MemberDone, RunFinished, RunStarted, TrialFinished
+from genesynth.events import MemberDone, RunFinished, RunStarted, SearchExtended, TrialFinished
 from genesynth.synth.run import study_url
 from genesynth.synth.storage import open_storage
 from genesynth.utility import Constraint
@@ -82,6 +82,41 @@ def test_tiny_synthesis_end_to_end(tmp_path: Path, digits: Any) -> None:
     assert len([e for e in events if isinstance(e, MemberDone)]) == len(family)
     recorded = (out / "events.jsonl").read_text().splitlines()
     assert len(recorded) == len(events)
+
+
+def test_the_same_seed_gives_the_same_run(tmp_path: Path, digits: Any) -> None:
+    rule = Constraint(min_accuracy=10.0, max_macs=None, max_params=None, max_latency_ms=None)
+    first, _ = _run(tmp_path / "a", digits, rule, trials=5, family_size=1)
+    again, _ = _run(tmp_path / "b", digits, rule, trials=5, family_size=1)
+    assert [(t.params, t.values) for t in first.trials] == [
+        (t.params, t.values) for t in again.trials
+    ]
+    assert [(m.key, m.accuracy) for m in first.family] == [
+        (m.key, m.accuracy) for m in again.family
+    ]
+
+
+def test_a_short_family_is_widened_below_its_smallest_member(
+    tmp_path: Path, digits: Any
+) -> None:
+    class Fixed:
+        def evaluate(self, arch: Any, report: Report) -> Measurement:
+            c = genesynth.cost(arch)
+            return Measurement(90.0, c.params, c.macs)
+
+    rule = Constraint(min_accuracy=50.0, max_macs=None, max_params=None, max_latency_ms=None)
+    result, events = _run(tmp_path, digits, rule, evaluator=Fixed(), trials=2, family_size=4,
+                          sampler="random")
+    search = [t for t in result.trials if "phase" not in t.user_attrs]
+    assert len(search) == 2
+    phases = [e for e in events if isinstance(e, SearchExtended)]
+    assert [e.phase for e in phases] == list(range(1, len(phases) + 1)) and phases
+    for event in phases:
+        trained = [t for t in result.trials if t.user_attrs.get("phase") == event.phase
+                   and t.user_attrs["state"] == "complete"]
+        assert all(t.user_attrs["macs"] <= event.max_macs for t in trained)
+    macs = [m.macs for m in result.family]
+    assert len(macs) > 1 and all(b <= 0.8 * a for a, b in zip(macs, macs[1:], strict=False))
 
 
 def test_static_bounds_reject_before_training(tmp_path: Path, digits: Any) -> None:
