@@ -103,8 +103,10 @@ def test_shipped_constraints_load_and_round_trip(name: str) -> None:
     assert rule.needs_latency == (name == "latency")
 
 
-def test_constraint_checks() -> None:
-    rule = load_constraint(ROOT / "constraints" / "digits.toml")
+def test_constraint_checks(tmp_path: Path) -> None:
+    path = tmp_path / "rule.toml"
+    path.write_text('[bounds]\nmin_accuracy = 95.0\nmax_macs = "5M"\nmax_params = "200K"\n')
+    rule = load_constraint(path)
     assert rule.bound_names == ("min_accuracy", "max_macs", "max_params")
     assert rule.static_violations(250_000, 7_200_000) == ["MACs 7.2M > 5M", "params 250K > 200K"]
     assert rule.static_violations(1000, 1000) == []
