@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from genesynth.data.dataset import Dataset, Split
 from genesynth.data.loader import as_tensors, batches
-from genesynth.data.prepare import READERS, load_data, stratified_order
+from genesynth.data.prepare import READERS, data_format, load_data, stratified_order
 
-__all__ = ["READERS", "Dataset", "Split", "as_tensors", "batches", "load_data",
+__all__ = ["READERS", "Dataset", "Split", "as_tensors", "batches", "data_format", "load_data",
            "stratified_order"]

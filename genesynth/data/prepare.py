@@ -93,6 +93,11 @@ def _check_settings(
         raise DataError(f"`limit` must be a positive integer, but got limit={limit}")
 
 
+def data_format(spec: str) -> str:
+    """The format of ``spec``: digits, idx, cifar10-binary, image-folder or npz."""
+    return _reader_for(spec).format
+
+
 def _reader_for(spec: str) -> Reader:
     path = Path(spec).expanduser()
     expected = "".join(f"\n  - {r.expects}" for r in READERS)

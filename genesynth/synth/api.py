@@ -64,7 +64,6 @@ def make_setup(
     study: str | None, family_size: int, proxy: TrainConfig | None, full: TrainConfig | None,
     epochs: int | None = None, full_epochs: int | None = None, heartbeat: int | None = None,
 ) -> Setup:
-    from genesynth.data import load_data
     from genesynth.space import load_prototype
     from genesynth.utility import load_constraint
 
@@ -72,7 +71,7 @@ def make_setup(
     _check_positive("family_size", family_size)
     proto = load_prototype(prototype) if isinstance(prototype, str | Path) else prototype
     rule = load_constraint(constraint) if isinstance(constraint, str | Path) else constraint
-    dataset = _load(data, proto, seed, load_data)
+    dataset = _load(data, proto, seed)
     proto = proto.with_overrides(input_shape=dataset.input_shape, classes=dataset.classes)
     proxy_default, full_default = budgets_for(dataset.name)
     proxy = proxy or replace(proxy_default, seed=seed, epochs=epochs or proxy_default.epochs)
@@ -108,18 +107,15 @@ def _shared_extra(storage: str | None, out: Path, heartbeat: int | None) -> dict
     return {"out": str(out.resolve()), "heartbeat": beat}
 
 
-def _load(data: Any, proto: Any, seed: int, load_data: Any) -> Any:
+def _load(data: Any, proto: Any, seed: int) -> Any:
+    """A loaded Dataset as it is; a spec loaded at its native shape, except an image folder,
+    which is decoded at the prototype's input size."""
+    from genesynth.data import data_format, load_data
+
     if not isinstance(data, str | Path):
         return data
-    return load_data(str(data), input_shape=_wanted_shape(data, proto), seed=seed)
-
-
-def _wanted_shape(data: str | Path, proto: Any) -> tuple[int, int, int] | None:
-    """Image folders are resized to the prototype's input; array formats keep their shape."""
-    path = Path(data)
-    if str(data) != "digits" and path.is_dir() and any(p.is_dir() for p in path.iterdir()):
-        return tuple(proto.input_shape)
-    return None
+    folder = data_format(str(data)) == "image-folder"
+    return load_data(str(data), input_shape=proto.input_shape if folder else None, seed=seed)
 
 
 def _latency(threads: int) -> Any:
