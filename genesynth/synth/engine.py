@@ -125,7 +125,7 @@ def run(setup: Setup, listeners: Sequence[Listener] = (), resume: bool = False) 
     spec = setup.spec
     emit(RunStarted(spec.prototype_path, spec.constraint.get("path", ""),
                     spec.data.get("spec", ""), spec.sampler, spec.seed, str(setup.out),
-                    spec.trials, utility=_utility_name(setup.constraint), time=time.time()))
+                    spec.trials, utility=utility_name(setup.constraint), time=time.time()))
     objective = make_objective(setup, emit, setup.constraint)
     try:
         run_trials(study, objective, spec.trials, catch=(CandidateFailed,), told=objective.told)
@@ -143,7 +143,7 @@ def make_objective(setup: Setup, emit: Listener, constraint: Any, phase: int = 0
                      latency=setup.latency, phase=phase)
 
 
-def _utility_name(constraint: Any) -> str:
+def utility_name(constraint: Any) -> str:
     return type(constraint.utility).__name__  # NetScore, MnasReward, ...
 
 

@@ -29,9 +29,8 @@ from genesynth.evaluate.base import CandidateFailed, Evaluator
 from genesynth.events import Emitter, Listener, RunFinished, RunStarted
 from genesynth.synth import family as fam
 from genesynth.synth.budget import claim_family, done_count, family_claim, run_trials
-from genesynth.synth.engine import EventRecorder, Setup, finish
+from genesynth.synth.engine import EventRecorder, Setup, finish, make_objective, utility_name
 from genesynth.synth.guard import worker_id
-from genesynth.synth.objective import Objective
 from genesynth.synth.run import EVENTS_FILE, RUN_FILE, RunSpec, read_run
 from genesynth.synth.samplers import MULTI_OBJECTIVE, SAMPLERS, default_pruner, resolve_sampler
 from genesynth.synth.storage import DEFAULT_HEARTBEAT, SHARED_RDB, check_shared, kind, open_storage
@@ -70,10 +69,8 @@ def work(
     emit = Emitter([EventRecorder(setup.out / EVENTS_FILE), *listeners])
     emit(RunStarted(spec.prototype_path, spec.constraint.get("path", ""),
                     spec.data.get("spec", ""), spec.sampler, spec.seed, str(setup.out),
-                    spec.trials, time=time.time()))
-    objective = Objective(setup.prototype, setup.constraint, setup.evaluator, emit,
-                          multi_objective=spec.sampler in MULTI_OBJECTIVE, epochs=setup.epochs,
-                          latency=setup.latency)
+                    spec.trials, utility=utility_name(setup.constraint), time=time.time()))
+    objective = make_objective(setup, emit, setup.constraint)
     try:
         ran = run_trials(loaded, objective, spec.trials, catch=(CandidateFailed,), limit=trials,
                          told=objective.told)
