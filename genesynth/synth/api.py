@@ -69,6 +69,9 @@ def make_setup(
 
     _check_positive("trials", trials)
     _check_positive("family_size", family_size)
+    for name, value in (("epochs", epochs), ("full_epochs", full_epochs)):
+        if value is not None:
+            _check_positive(name, value)
     proto = load_prototype(prototype) if isinstance(prototype, str | Path) else prototype
     rule = load_constraint(constraint) if isinstance(constraint, str | Path) else constraint
     dataset = _load(data, proto, seed)

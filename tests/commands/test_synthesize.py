@@ -97,3 +97,23 @@ def _wait_for_finished_trials(events: Path, count: int) -> None:
             return
         time.sleep(0.05)
     raise AssertionError("no trials finished in time")
+
+
+@pytest.mark.parametrize(
+    ("flag", "message"),
+    [
+        ("--epochs", "error: `epochs` must be a positive integer, but got epochs=0\n"),
+        ("--full-epochs",
+         "error: `full_epochs` must be a positive integer, but got full_epochs=0\n"),
+        ("--family", "error: `family_size` must be a positive integer, but got family_size=0\n"),
+    ],
+)
+def test_a_zero_budget_is_refused_before_anything_runs(
+    files: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str], flag: str,
+    message: str,
+) -> None:
+    proto, rules = files
+    code = main(["synthesize", str(proto), "--constraint", str(rules), flag, "0",
+                 "--out", str(tmp_path / "run")])
+    assert (code, capsys.readouterr().err) == (2, message)
+    assert not (tmp_path / "run").exists()
