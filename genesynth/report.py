@@ -19,11 +19,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from genesynth import fmt
 from genesynth.arch import Architecture
-from genesynth.dashboard import fmt
-from genesynth.dashboard.state import RunState
-from genesynth.dashboard.study import RunSource, locate
 from genesynth.errors import GenesynthError, RunError
+from genesynth.record.reader import RunSource, locate
+from genesynth.record.snapshot import RunState
 
 REPORT_FILE, PARETO_FILE, HISTORY_FILE = "report.md", "pareto.png", "history.png"
 PLOTS_NEED = "the plots need matplotlib: pip install 'genesynth[report]'"

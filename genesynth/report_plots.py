@@ -15,8 +15,8 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
-from genesynth.dashboard import fmt
-from genesynth.dashboard.state import RunState, TrialRow
+from genesynth import fmt
+from genesynth.record.snapshot import RunState, TrialRow
 from genesynth.report import HISTORY_FILE, PARETO_FILE, Entry
 
 Triple = tuple[list[float], list[float], list[float]]

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from genesynth.cli import main
-from genesynth.dashboard.demo import demo_family, demo_trials
 from genesynth.errors import RunError
 from genesynth.report import write_report
 from tests.commands.demo_runs import copy_run
+from tests.demo_run import demo_family, demo_trials
 
 PNG = b"\x89PNG\r\n\x1a\n"
 

@@ -15,8 +15,8 @@ from pathlib import Path
 
 from rich.console import Console
 
-from genesynth.dashboard.state import RunState
-from genesynth.dashboard.study import RunSource, locate
+from genesynth.record.reader import RunSource, locate
+from genesynth.record.snapshot import RunState
 
 
 def add(subparsers: argparse._SubParsersAction) -> None:

@@ -18,8 +18,8 @@ from rich.console import Console
 
 from genesynth.dashboard.live import Dashboard
 from genesynth.dashboard.plain import PlainLog
-from genesynth.dashboard.state import RunState
 from genesynth.events import Listener
+from genesynth.record.snapshot import RunState
 
 __all__ = ["Dashboard", "PlainLog", "RunState", "open_view", "wants_plain"]
 

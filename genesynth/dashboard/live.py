@@ -23,8 +23,8 @@ from rich.live import Live
 
 from genesynth.dashboard import panels
 from genesynth.dashboard.pareto import LABEL_WIDTH
-from genesynth.dashboard.state import RunState
 from genesynth.events import Event, MemberDone, RunFinished, RunStarted, TrialFinished
+from genesynth.record.snapshot import RunState
 
 #: Events worth a refresh as soon as they arrive; others wait for the throttle.
 URGENT = (RunStarted, TrialFinished, MemberDone, RunFinished)

@@ -13,9 +13,9 @@ from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
 
-from genesynth.dashboard import fmt
+from genesynth import fmt
 from genesynth.dashboard.pareto import scatter
-from genesynth.dashboard.state import Member, RunState
+from genesynth.record.snapshot import Member, RunState
 
 STATE_STYLES = {
     "complete": "green", "pruned": "yellow", "infeasible": "magenta", "failed": "red",

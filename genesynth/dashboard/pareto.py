@@ -11,8 +11,8 @@ from collections.abc import Sequence
 
 from rich.text import Text
 
-from genesynth.dashboard import fmt
-from genesynth.dashboard.state import Point
+from genesynth import fmt
+from genesynth.record.snapshot import Point
 
 FEASIBLE, INFEASIBLE, BEST = "●", "×", "★"
 STYLES = {FEASIBLE: "green", INFEASIBLE: "red", BEST: "bold yellow"}

@@ -12,8 +12,7 @@ from __future__ import annotations
 from types import TracebackType
 from typing import TextIO
 
-from genesynth.dashboard import fmt
-from genesynth.dashboard.state import RunState, TrialRow
+from genesynth import fmt
 from genesynth.events import (
     EpochDone,
     Event,
@@ -27,6 +26,7 @@ from genesynth.events import (
     TrialFinished,
     TrialStarted,
 )
+from genesynth.record.snapshot import RunState, TrialRow
 
 
 def _acc(value: float | None) -> str:

@@ -13,8 +13,8 @@ from genesynth.builder import build
 from genesynth.evaluate.base import Evaluator
 from genesynth.evaluate.train import TrainConfig, TrainingEvaluator, budgets_for
 from genesynth.events import Listener
+from genesynth.record.run import RunSpec
 from genesynth.synth.engine import Setup, SynthesisResult, run
-from genesynth.synth.run import RunSpec
 from genesynth.synth.samplers import default_pruner, resolve_sampler
 
 

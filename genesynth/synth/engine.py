@@ -22,11 +22,11 @@ from genesynth.events import (
     SearchExtended,
     event_to_dict,
 )
+from genesynth.record.run import EVENTS_FILE, RunSpec, prepare_run_dir, study_url
 from genesynth.synth import family as fam
 from genesynth.synth.budget import claim_family, done_count, run_trials
 from genesynth.synth.local import LocalStorage
 from genesynth.synth.objective import Objective
-from genesynth.synth.run import EVENTS_FILE, RunSpec, prepare_run_dir, study_url
 from genesynth.synth.samplers import MULTI_OBJECTIVE
 from genesynth.synth.storage import is_shared, open_storage
 

@@ -27,11 +27,11 @@ import optuna
 from genesynth.errors import RunError
 from genesynth.evaluate.base import CandidateFailed, Evaluator
 from genesynth.events import Emitter, Listener, RunFinished, RunStarted
+from genesynth.record.run import EVENTS_FILE, RUN_FILE, RunSpec, read_run
 from genesynth.synth import family as fam
 from genesynth.synth.budget import claim_family, done_count, family_claim, run_trials
 from genesynth.synth.engine import EventRecorder, Setup, finish, make_objective, utility_name
 from genesynth.synth.guard import worker_id
-from genesynth.synth.run import EVENTS_FILE, RUN_FILE, RunSpec, read_run
 from genesynth.synth.samplers import MULTI_OBJECTIVE, SAMPLERS, default_pruner, resolve_sampler
 from genesynth.synth.storage import DEFAULT_HEARTBEAT, SHARED_RDB, check_shared, kind, open_storage
 

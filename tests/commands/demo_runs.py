@@ -6,7 +6,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from genesynth.dashboard.demo import write_demo_run
+from tests.demo_run import write_demo_run
 
 _TEMPLATES: dict[bool, Path] = {}
 

@@ -11,7 +11,7 @@ import optuna
 import pytest
 
 from genesynth.cli import main
-from genesynth.synth.run import study_url
+from genesynth.record.run import study_url
 from genesynth.synth.storage import open_storage
 from tests.synth.test_engine import TINY
 

@@ -13,9 +13,9 @@ from rich.console import Console
 
 from genesynth.cli import main
 from genesynth.commands import watch
-from genesynth.dashboard.state import RunState
-from genesynth.dashboard.study import locate
 from genesynth.errors import RunError
+from genesynth.record.reader import locate
+from genesynth.record.snapshot import RunState
 from tests.commands.demo_runs import copy_run
 
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from genesynth.dashboard import fmt, panels
+from genesynth import fmt
+from genesynth.dashboard import panels
 from genesynth.dashboard.pareto import BEST, FEASIBLE, INFEASIBLE, scatter
-from genesynth.dashboard.state import Point, RunState
 from genesynth.events import Event
+from genesynth.record.snapshot import Point, RunState
 from tests.dashboard.recorded import render
-from tests.dashboard.test_state import build
+from tests.record.test_snapshot import build
 
 
 def test_numbers_for_humans() -> None:

@@ -8,7 +8,7 @@ import pytest
 
 from genesynth.dashboard.plain import PlainLog, summary_lines
 from genesynth.events import EpochDone, Event, RunFinished
-from tests.dashboard.test_state import build
+from tests.record.test_snapshot import build
 
 
 def log_of(events: list[Event]) -> list[str]:

@@ -20,7 +20,7 @@ import genesynth
 from genesynth.evaluate.base import CandidateFailed, Measurement, Report
 from genesynth.evaluate.train import TrainConfig
 from genesynth.events import MemberDone, RunFinished, RunStarted, SearchExtended, TrialFinished
-from genesynth.synth.run import study_url
+from genesynth.record.run import study_url
 from genesynth.synth.storage import open_storage
 from genesynth.utility import Constraint
 

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from genesynth.errors import RunError
-from genesynth.synth.run import RunSpec, prepare_run_dir, read_run
+from genesynth.record.run import RunSpec, prepare_run_dir, read_run
 
 SPEC = RunSpec(
     prototype_path="p.gs", prototype_text="network p {}", input_shape=(1, 8, 8), classes=10,

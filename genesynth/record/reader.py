@@ -18,12 +18,12 @@ from typing import TYPE_CHECKING, Any
 
 from genesynth.errors import GenesynthError, RunError
 from genesynth.events import TRIAL_STATES
-from genesynth.synth.run import study_url
+from genesynth.record.run import study_url
 
 if TYPE_CHECKING:
     import optuna
 
-    from genesynth.dashboard.state import Candidate, RunState, TrialRow
+    from genesynth.record.snapshot import Candidate, RunState, TrialRow
 
 
 @dataclass
@@ -170,7 +170,7 @@ def _number(value: Any) -> Any:
 
 
 def _candidate(trial: optuna.trial.FrozenTrial, epochs: int, state: str) -> Candidate:
-    from genesynth.dashboard.state import Candidate
+    from genesynth.record.snapshot import Candidate
 
     attrs = trial.user_attrs
     curve = [v for _, v in sorted(trial.intermediate_values.items())] or list(
@@ -186,7 +186,7 @@ def _candidate(trial: optuna.trial.FrozenTrial, epochs: int, state: str) -> Cand
 def _row(trial: optuna.trial.FrozenTrial) -> TrialRow:
     from optuna.trial import TrialState
 
-    from genesynth.dashboard.state import TrialRow
+    from genesynth.record.snapshot import TrialRow
 
     attrs = trial.user_attrs
     fallback = {TrialState.COMPLETE: "complete", TrialState.PRUNED: "pruned"}.get(
@@ -207,7 +207,7 @@ def _row(trial: optuna.trial.FrozenTrial) -> TrialRow:
 
 def apply_family(state: RunState, family: Mapping[str, Any]) -> None:
     """Members of ``family.json`` as done members."""
-    from genesynth.dashboard.state import Member
+    from genesynth.record.snapshot import Member
 
     for item in family.get("members") or []:
         if not isinstance(item, Mapping) or "label" not in item:

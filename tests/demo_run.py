@@ -1,6 +1,6 @@
 """A made-up run, for looking at the dashboard and for tests of the views that read runs.
 
-``python -m genesynth.dashboard.demo [--plain] [--delay S]`` replays :func:`demo_events`
+``python -m tests.demo_run [--plain] [--delay S]`` replays :func:`demo_events`
 through :func:`genesynth.dashboard.open_view`. :func:`write_demo_run` writes a small but real
 run directory (``run.json``, an Optuna SQLite study with the documented ``user_attrs``,
 ``family.json`` and ``family/<L>/arch.json``, ``baselines.json``) without training anything.

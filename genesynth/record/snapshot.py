@@ -269,7 +269,7 @@ class RunState:
         exists. The run counts as finished when ``family`` is given or the study's
         ``user_attrs["finished"]`` is true.
         """
-        from genesynth.dashboard.study import state_from_trials
+        from genesynth.record.reader import state_from_trials
 
         trials = study.get_trials(deepcopy=False) if hasattr(study, "get_trials") else study
         attrs = getattr(study, "user_attrs", {}) or {}

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from genesynth.dashboard.state import RunState
 from genesynth.events import Event, RunFinished
+from genesynth.record.snapshot import RunState
 
 
 def build(events: list[Event]) -> RunState:
