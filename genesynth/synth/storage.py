@@ -27,6 +27,7 @@ from optuna.storages import BaseStorage, RDBStorage, RetryHeartbeatStaleTrialCal
 from optuna.storages.journal import JournalFileBackend, JournalStorage
 
 from genesynth.errors import RunError
+from genesynth.synth.journal import check_journal
 
 #: Seconds between two heartbeats of a running trial (RDB storages); a trial is declared dead
 #: after two missed intervals.
@@ -134,10 +135,14 @@ def _journal(url: str, create: bool) -> JournalStorage:
             raise RunError(f"{url}: the journal file {path} does not exist")
         if not path.parent.is_dir():
             raise RunError(f"{url}: the folder {path.parent} does not exist")
+    check_journal(path, repair=create)
     try:
         storage = JournalStorage(JournalFileBackend(str(path)))
     except OSError as exc:
         raise RunError(f"{url}: cannot open the journal file {path}: {exc.strerror}") from None
+    except (KeyError, TypeError, ValueError, AssertionError, IndexError) as exc:
+        raise RunError(f"{path}: damaged journal: an entry does not fit the study it belongs "
+                       f"to ({type(exc).__name__}: {exc})") from None
     _JOURNALS[storage] = path
     return storage
 
