@@ -35,15 +35,24 @@ _SIMPLE = (
 )
 
 
-def generate_source(arch: Architecture, weights_name: str = "model.pt") -> str:
-    """The standalone model file for ``arch``; ``load()`` reads ``weights_name`` beside it."""
+Normalization = tuple[tuple[float, ...], tuple[float, ...]]
+"""Per-channel ``(mean, std)`` of the training data, in the data's own units."""
+
+
+def generate_source(arch: Architecture, weights_name: str = "model.pt",
+                    normalization: Normalization | None = None) -> str:
+    """The standalone model file for ``arch``; ``load()`` reads ``weights_name`` beside it.
+
+    With ``normalization`` the network takes data in its own units and normalises it first.
+    """
     net = build(arch)
     parts = trace_parts(arch)
     writer = _Writer()
     builder = writer.build_function(arch, net, parts)
     classes = [TEMPLATES[name] for name in CLASS_ORDER if name in writer.used]
-    network = _network_class(arch, parts)
-    blocks = [_header(arch, weights_name), *classes, network, builder, LOAD, MAIN]
+    network = _network_class(arch, parts, normalization is not None)
+    header = _header(arch, weights_name, normalization)
+    blocks = [header, *classes, network, builder, LOAD, MAIN]
     return "\n\n\n".join(blocks).rstrip() + "\n"
 
 
@@ -75,7 +84,22 @@ def _version() -> str:
         return "unknown"
 
 
-def _header(arch: Architecture, weights_name: str) -> str:
+def _input_doc(normalization: Normalization | None) -> tuple[str, str]:
+    """The header's note on what the input is, and the constants that normalise it."""
+    if normalization is None:
+        return ("Values:       already normalised as in training (no normalisation was stored "
+                "with\n              this network: apply your data's own before calling it)", "")
+    mean, std = (tuple(round(float(v), 6) for v in values) for values in normalization)
+    note = ("Values:       the data in its own units (e.g. pixel values 0-255), resized to the "
+            "input\n              size; forward() normalises them first with MEAN and STD")
+    constants = (f"\nMEAN = {mean!r}  # per input channel, of the training split\n"
+                 f"STD = {std!r}")
+    return note, constants
+
+
+def _header(arch: Architecture, weights_name: str,
+            normalization: Normalization | None = None) -> str:
+    values, constants = _input_doc(normalization)
     c = cost(arch)
     c_in, h, w = arch.input_shape
     softmax = bool(arch.head) and arch.head[-1].kind == "softmax"
@@ -85,6 +109,7 @@ def _header(arch: Architecture, weights_name: str) -> str:
 
 Architecture: {name} (key {arch.key})
 Input:        {c_in}x{h}x{w} (channels x height x width)
+{values}
 Classes:      {arch.classes}; forward() returns {returns}
 Parameters:   {c.params:,}
 MACs:         {c.macs:,} per image
@@ -104,10 +129,18 @@ from torch import nn
 NAME = {_literal(arch.name)}
 INPUT_SHAPE = {tuple(arch.input_shape)!r}  # (C, H, W), batch excluded
 CLASSES = {arch.classes}
-WEIGHTS = Path(__file__).with_name({_literal(weights_name)})'''
+WEIGHTS = Path(__file__).with_name({_literal(weights_name)}){constants}'''
 
 
-def _network_class(arch: Architecture, parts: list[Part]) -> str:
+_NORMALIZE_INIT = """
+        # the training data's normalisation; buffers, not part of the saved weights
+        self.register_buffer("mean", torch.tensor(MEAN).view(1, -1, 1, 1), persistent=False)
+        self.register_buffer("std", torch.tensor(STD).view(1, -1, 1, 1), persistent=False)"""
+_NORMALIZE_STEP = """
+        x = (x - self.mean) / self.std  # normalised as in training"""
+
+
+def _network_class(arch: Architecture, parts: list[Part], normalizes: bool = False) -> str:
     softmax = bool(arch.head) and arch.head[-1].kind == "softmax"
     stem, head = parts[0], parts[-1]
     body = parts[-2] if len(parts) > 2 else stem
@@ -121,6 +154,7 @@ def _network_class(arch: Architecture, parts: list[Part]) -> str:
     else:
         tail = f"        return self.forward_logits(x)  # {_shape(head.out_shape)} logits"
         doc = "stem -> body -> head; forward() returns logits, as forward_logits() does."
+    init, step = (_NORMALIZE_INIT, _NORMALIZE_STEP) if normalizes else ("", "")
     return f'''class Network(nn.Module):
     """{doc}"""
 
@@ -128,9 +162,9 @@ def _network_class(arch: Architecture, parts: list[Part]) -> str:
         super().__init__()
         self.stem = stem  # layers before the first module
         self.body = body  # {modules}
-        self.head = head  # pooling and classifier
+        self.head = head  # pooling and classifier{init}
 
-    def forward_logits(self, x: torch.Tensor) -> torch.Tensor:
+    def forward_logits(self, x: torch.Tensor) -> torch.Tensor:{step}
         x = self.stem(x)  # {_shape(stem.out_shape)}
         x = self.body(x)  # {_shape(body.out_shape)}
         return self.head(x)  # {_shape(head.out_shape)}

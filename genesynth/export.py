@@ -10,6 +10,11 @@
 
 Weights are always loaded with ``strict=True``: weights that do not fit the architecture are
 an error, never silently dropped.
+
+A network is trained on inputs normalised with the training split's per-channel mean and
+standard deviation (see :mod:`genesynth.data`). An exported member takes the data in its own
+units instead (pixel values 0-255, digits 0-16, ...): its first step is that normalisation,
+read from the run's ``run.json``, so the file is all a user needs to classify raw data.
 """
 
 from __future__ import annotations
@@ -18,13 +23,14 @@ import importlib.util
 import json
 import warnings
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
 
 from genesynth.arch import Architecture
-from genesynth.blocks.torch_modules import Network
+from genesynth.blocks.torch_modules import Network, Normalize
 from genesynth.builder import build
 from genesynth.errors import ExportError, RunError, did_you_mean
 
@@ -34,17 +40,47 @@ OPSET = 17
 ONNX_ATOL = 1e-4
 
 
+@dataclass(frozen=True)
+class InputNormalization:
+    """``(x - mean) / std`` per input channel, in the data's own units (the training split's)."""
+
+    mean: tuple[float, ...]
+    std: tuple[float, ...]
+
+    @staticmethod
+    def of_run(run_dir: Path) -> InputNormalization | None:
+        """The normalisation ``run.json`` records for the run's data (None without data)."""
+        from genesynth.synth.run import read_run
+
+        spec = read_run(run_dir)
+        data = spec.data if spec is not None else {}
+        mean, std = data.get("mean"), data.get("std")
+        if not mean or not std:
+            return None
+        try:
+            norm = InputNormalization(tuple(float(m) for m in mean), tuple(float(s) for s in std))
+        except (TypeError, ValueError):
+            raise RunError(f"{run_dir / 'run.json'}: data.mean and data.std must be lists of "
+                           f"numbers, but got mean={mean!r}, std={std!r}") from None
+        if len(norm.mean) != len(norm.std) or not all(s > 0 for s in norm.std):
+            raise RunError(f"{run_dir / 'run.json'}: data.mean and data.std must have one "
+                           f"entry per channel and std > 0, but got mean={mean!r}, std={std!r}")
+        return norm
+
+
 def export_architecture(
     arch: Architecture,
     path: Path,
     fmt: str,
     state_dict: Mapping[str, torch.Tensor] | None = None,
+    normalization: InputNormalization | None = None,
 ) -> list[Path]:
     """Write ``arch`` to ``path`` in format ``fmt``; returns every file written.
 
     ``state_dict`` holds the weights of ``genesynth.build(arch)`` (``pytorch`` writes them to
     ``path`` with suffix ``.pt``; ``onnx`` bakes them in); without it, fresh weights are
-    exported for ``onnx`` and none are written for ``pytorch``.
+    exported for ``onnx`` and none are written for ``pytorch``. With ``normalization`` the
+    exported network (``pytorch``, ``onnx``) normalises its input itself, as its first step.
     """
     check_format(fmt)
     path = Path(path)
@@ -55,9 +91,12 @@ def export_architecture(
     if fmt == "text":
         path.write_text(arch.to_text(), encoding="utf-8")
         return [path]
+    if normalization is not None and len(normalization.mean) != arch.input_shape[0]:
+        raise ExportError(f"the input normalisation has {len(normalization.mean)} channels; "
+                          f"{arch.name} takes {arch.input_shape[0]}")
     if fmt == "onnx":
-        return [_export_onnx(arch, path, state_dict)]
-    return _export_pytorch(arch, path, state_dict)
+        return [_export_onnx(arch, path, state_dict, normalization)]
+    return _export_pytorch(arch, path, state_dict, normalization)
 
 
 def export_member(
@@ -81,7 +120,7 @@ def export_member(
     target = member_dir / f"model{SUFFIXES[fmt]}" if out is None else Path(out)
     if target.is_dir():
         target = target / f"model{SUFFIXES[fmt]}"
-    return export_architecture(arch, target, fmt, state)
+    return export_architecture(arch, target, fmt, state, InputNormalization.of_run(run_dir))
 
 
 def check_format(fmt: str) -> None:
@@ -168,14 +207,16 @@ def _load_weights(path: Path, run_dir: Path, member: str) -> dict[str, torch.Ten
 
 
 def _export_pytorch(
-    arch: Architecture, path: Path, state_dict: Mapping[str, torch.Tensor] | None
+    arch: Architecture, path: Path, state_dict: Mapping[str, torch.Tensor] | None,
+    normalization: InputNormalization | None,
 ) -> list[Path]:
     from genesynth.codegen import generate_source
 
     weights = path.with_suffix(".pt")
     if state_dict is not None:
         built_with(arch, state_dict)  # the weights fit, or a clear error before writing
-    path.write_text(generate_source(arch, weights.name), encoding="utf-8")
+    norm = (normalization.mean, normalization.std) if normalization else None
+    path.write_text(generate_source(arch, weights.name, norm), encoding="utf-8")
     if state_dict is None:
         return [path]
     torch.save({k: v.detach().cpu().contiguous() for k, v in state_dict.items()}, weights)
@@ -183,14 +224,17 @@ def _export_pytorch(
 
 
 def _export_onnx(
-    arch: Architecture, path: Path, state_dict: Mapping[str, torch.Tensor] | None
+    arch: Architecture, path: Path, state_dict: Mapping[str, torch.Tensor] | None,
+    normalization: InputNormalization | None,
 ) -> Path:
     if importlib.util.find_spec("onnx") is None:
         raise ExportError(
             "ONNX export needs the 'onnx' package: pip install 'genesynth[onnx]' "
             "(installs onnx and onnxruntime)"
         )
-    net = built_with(arch, state_dict)
+    net: torch.nn.Module = built_with(arch, state_dict)
+    if normalization is not None:
+        net = torch.nn.Sequential(Normalize(normalization.mean, normalization.std), net).eval()
     example = torch.randn(2, *arch.input_shape, generator=torch.Generator().manual_seed(0))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)  # the legacy exporter's notice
@@ -205,7 +249,7 @@ def _export_onnx(
     return path
 
 
-def _check_onnx(net: Network, path: Path, arch: Architecture) -> None:
+def _check_onnx(net: torch.nn.Module, path: Path, arch: Architecture) -> None:
     """Run the exported file with onnxruntime (batch 3) and compare with torch."""
     import onnxruntime
 

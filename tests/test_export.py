@@ -268,3 +268,74 @@ def test_weights_that_do_not_fit_are_refused(tmp_path: Path) -> None:
     with pytest.raises(ExportError, match="do not fit"):
         export_architecture(logits_only(), tmp_path / "m.py", "pytorch", state)
     assert not (tmp_path / "m.py").exists()
+
+
+def test_exported_members_take_raw_data(tmp_path: Path) -> None:
+    """A real digits run: the exported PyTorch file and ONNX model, given the data in its own
+    units (digits 0-16), classify the test split as the run measured it."""
+    import numpy as np
+
+    import genesynth
+    from genesynth.evaluate.train import TrainConfig
+    from genesynth.utility import Constraint
+
+    data = genesynth.load_data("digits", limit=400)
+    proto = genesynth.parse_prototype(
+        "network t { input 1x8x8 classes 10 stem { conv(out=16) bn relu }\n"
+        "modules { m } head { gap linear(out=classes) softmax } }\n"
+        "module m: residual(shortcut=auto) { conv(out=16) bn relu conv(out=16) bn } then { relu }"
+    )
+    rule = Constraint(min_accuracy=0.0, max_macs=None, max_params=None, max_latency_ms=None)
+    result = genesynth.synthesize(
+        proto, rule, data=data, trials=1, out=tmp_path / "run", family_size=1,
+        proxy=TrainConfig(epochs=1, batch_size=64), full=TrainConfig(epochs=6, batch_size=64),
+    )
+    (member,) = result.family
+    mean = np.array(data.mean, dtype=np.float32)[:, None, None]
+    std = np.array(data.std, dtype=np.float32)[:, None, None]
+    raw = np.round(data.test.x * std + mean)  # the digits as the source holds them: 0..16
+    assert raw.min() == 0 and raw.max() == 16
+    x = torch.from_numpy(raw.astype(np.float32))
+    want = torch.from_numpy(data.test.y)
+    tolerance = 100 / len(want) + 1e-9  # one image: mean/std are stored rounded to 6 digits
+
+    export_member(tmp_path / "run", member.label, "pytorch", out=tmp_path / "m.py")
+    assert "forward() normalises them first with MEAN and STD" in (tmp_path / "m.py").read_text()
+    spec = importlib.util.spec_from_file_location("exported_raw", tmp_path / "m.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    with torch.no_grad():
+        top1 = float((module.load()(x).argmax(1) == want).float().mean()) * 100
+    assert abs(top1 - member.accuracy) <= tolerance
+    assert top1 > 50  # 14 % (chance level) when the normalisation was left out
+
+    pytest.importorskip("onnx")
+    ort = pytest.importorskip("onnxruntime")
+    (onnx_path,) = export_member(tmp_path / "run", member.label, "onnx", out=tmp_path / "m.onnx")
+    session = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
+    (probs,) = session.run(None, {"input": x.numpy()})
+    assert abs(float((probs.argmax(1) == data.test.y).mean()) * 100 - member.accuracy) <= tolerance
+
+
+def test_the_normalisation_is_the_first_step(tmp_path: Path) -> None:
+    arch = every_kind()
+    run = make_run(tmp_path / "run", {"A": arch})
+    mean, std = [10.0, 20.0, 30.0], [2.0, 4.0, 8.0]
+    (run / "run.json").write_text(json.dumps({
+        "prototype_path": "", "prototype_text": "", "input_shape": [3, 16, 16], "classes": 5,
+        "constraint": {}, "data": {"mean": mean, "std": std}, "seed": 0, "sampler": "tpe",
+        "evaluator": {}, "trials": 1, "family_size": 1, "full_epochs": 1,
+    }), encoding="utf-8")
+    export_member(run, "A", "pytorch", out=tmp_path / "out" / "net.py")
+    raw = torch.rand(4, *arch.input_shape, generator=torch.Generator().manual_seed(3)) * 255
+    normalised = (raw - torch.tensor(mean).view(1, 3, 1, 1)) / torch.tensor(std).view(1, 3, 1, 1)
+    out, keys, _ = run_isolated(tmp_path / "out" / "net.py", raw, tmp_path / "iso")
+    assert keys == sorted(build(arch).state_dict())  # buffers stay out of the weights
+    want = reference(arch, trained_state(arch), normalised)
+    torch.testing.assert_close(out["forward"], want, atol=1e-5, rtol=0)
+    bad = {"prototype_path": "", "data": {"mean": [1.0], "std": [0.0]}}
+    (run / "run.json").write_text(json.dumps({**json.loads((run / "run.json").read_text()),
+                                              **bad}), encoding="utf-8")
+    with pytest.raises(RunError, match=r"std > 0, but got mean=\[1.0\], std=\[0.0\]"):
+        export_member(run, "A", "pytorch", out=tmp_path / "out2.py")

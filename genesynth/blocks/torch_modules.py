@@ -6,6 +6,21 @@ import torch
 from torch import nn
 
 
+class Normalize(nn.Module):
+    """``(x - mean) / std`` per channel: raw data in, what the network was trained on out."""
+
+    mean: torch.Tensor
+    std: torch.Tensor
+
+    def __init__(self, mean: tuple[float, ...], std: tuple[float, ...]) -> None:
+        super().__init__()
+        self.register_buffer("mean", torch.tensor(mean).view(1, -1, 1, 1), persistent=False)
+        self.register_buffer("std", torch.tensor(std).view(1, -1, 1, 1), persistent=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return (x - self.mean) / self.std
+
+
 class ChannelShuffle(nn.Module):
     """Interleave channels across ``groups`` (ShuffleNet)."""
 

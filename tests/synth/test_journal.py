@@ -52,12 +52,16 @@ def test_a_whole_journal_is_not_touched(tmp_path: Path) -> None:
     assert path.read_bytes() == before
 
 
+NOT_JSON = "damaged journal line: not a JSON object"
+NOT_OP = "damaged journal line: not an Optuna journal operation"
+
+
 @pytest.mark.parametrize(("line", "expected"), [
-    (b"this is not json\n", "damaged journal line: not a JSON object"),
-    (b"\xff\xfe\x00garbage\n", "damaged journal line: not a JSON object"),
-    (b'{"op_code": 99, "worker_id": "w"}\n', "damaged journal line: not an Optuna journal operation (op_code 99)"),
-    (b'{"op_code": "4", "worker_id": "w"}\n', "damaged journal line: not an Optuna journal operation (op_code '4')"),
-    (b"[1, 2]\n", "damaged journal line: not an Optuna journal operation (op_code None)"),
+    (b"this is not json\n", NOT_JSON),
+    (b"\xff\xfe\x00garbage\n", NOT_JSON),
+    (b'{"op_code": 99, "worker_id": "w"}\n', f"{NOT_OP} (op_code 99)"),
+    (b'{"op_code": "4", "worker_id": "w"}\n', f"{NOT_OP} (op_code '4')"),
+    (b"[1, 2]\n", f"{NOT_OP} (op_code None)"),
 ])
 @pytest.mark.parametrize("create", [False, True])
 def test_a_damaged_line_is_a_located_error(tmp_path: Path, line: bytes, expected: str,
