@@ -50,7 +50,7 @@ class InputNormalization:
     @staticmethod
     def of_run(run_dir: Path) -> InputNormalization | None:
         """The normalisation ``run.json`` records for the run's data (None without data)."""
-        from genesynth.synth.run import read_run
+        from genesynth.record.run import read_run
 
         spec = read_run(run_dir)
         data = spec.data if spec is not None else {}
