@@ -33,6 +33,7 @@ from genesynth.arch import Architecture
 from genesynth.blocks.torch_modules import Network, Normalize
 from genesynth.builder import build
 from genesynth.errors import ExportError, RunError, did_you_mean
+from genesynth.record.run import inside, read_run
 
 FORMATS = ("pytorch", "onnx", "json", "text")
 SUFFIXES = {"pytorch": ".py", "onnx": ".onnx", "json": ".json", "text": ".gs"}
@@ -50,7 +51,6 @@ class InputNormalization:
     @staticmethod
     def of_run(run_dir: Path) -> InputNormalization | None:
         """The normalisation ``run.json`` records for the run's data (None without data)."""
-        from genesynth.record.run import read_run
 
         spec = read_run(run_dir)
         data = spec.data if spec is not None else {}
@@ -84,6 +84,9 @@ def export_architecture(
     """
     check_format(fmt)
     path = Path(path)
+    if fmt == "pytorch" and path.suffix == ".pt":
+        raise ExportError(f"{path}: a PyTorch export is a source file (model.py) with its "
+                          "weights beside it (model.pt); name the .py file")
     path.parent.mkdir(parents=True, exist_ok=True)
     if fmt == "json":
         path.write_text(arch.to_json() + "\n", encoding="utf-8")
@@ -100,27 +103,41 @@ def export_architecture(
 
 
 def export_member(
-    run_dir: Path, member: str = "A", fmt: str = "pytorch", out: Path | None = None
+    run_dir: Path, member: str = "A", fmt: str = "pytorch", out: Path | None = None,
+    overwrite: bool = False,
 ) -> list[Path]:
     """Export one member of the family in ``run_dir`` (see docs/run-directory.md).
 
     ``out`` is a file, or an existing directory to write ``model.<ext>`` into; by default
     the files go into the member's directory (``family/A/model.py``, ``model.pt``, ...).
+    Files that exist are refused unless ``overwrite``.
     """
     check_format(fmt)
     run_dir = Path(run_dir)
     entry = _member_entry(run_dir, member)
-    member_dir = run_dir / "family" / member
-    arch_path = run_dir / str(entry.get("arch", f"family/{member}/arch.json"))
+    member_dir = inside(run_dir, f"family/{member}", f"member {member!r}'s folder")
+    arch_path = inside(run_dir, entry.get("arch", f"family/{member}/arch.json"),
+                       f"member {member!r}'s arch")
     arch = Architecture.from_json(_read(arch_path, run_dir, member), where=str(arch_path))
     state = None
     if fmt in ("pytorch", "onnx"):
         weights = entry.get("weights", f"family/{member}/weights.safetensors")
-        state = _load_weights(run_dir / str(weights), run_dir, member)
+        state = _load_weights(inside(run_dir, weights, f"member {member!r}'s weights"),
+                              run_dir, member)
     target = member_dir / f"model{SUFFIXES[fmt]}" if out is None else Path(out)
     if target.is_dir():
         target = target / f"model{SUFFIXES[fmt]}"
+    if not overwrite:
+        _refuse_existing(target, fmt)
     return export_architecture(arch, target, fmt, state, InputNormalization.of_run(run_dir))
+
+
+def _refuse_existing(target: Path, fmt: str) -> None:
+    written = [target, target.with_suffix(".pt")] if fmt == "pytorch" else [target]
+    existing = [str(path) for path in written if path.exists()]
+    if existing:
+        raise ExportError(f"{', '.join(existing)} already exist{'s' if len(existing) == 1 else ''}"
+                          "; pass --force to overwrite, or choose another --out")
 
 
 def check_format(fmt: str) -> None:

@@ -23,7 +23,9 @@ from genesynth import fmt
 from genesynth.arch import Architecture
 from genesynth.errors import GenesynthError, RunError
 from genesynth.record.reader import RunSource, locate
+from genesynth.record.run import inside
 from genesynth.record.snapshot import RunState
+from genesynth.urls import redact
 
 REPORT_FILE, PARETO_FILE, HISTORY_FILE = "report.md", "pareto.png", "history.png"
 PLOTS_NEED = "the plots need matplotlib: pip install 'genesynth[report]'"
@@ -61,7 +63,8 @@ def family_entries(run_dir: Path, family: Mapping[str, Any] | None) -> list[Entr
     entries = []
     for item in (family or {}).get("members") or []:
         label = str(item.get("label", "?"))
-        path = run_dir / str(item.get("arch") or f"family/{label}/arch.json")
+        path = inside(run_dir, item.get("arch") or f"family/{label}/arch.json",
+                      f"family member {label}'s arch")
         arch = None
         if path.is_file():
             try:
@@ -122,9 +125,9 @@ def header_section(state: RunState, source: RunSource) -> list[str]:
         ("data", state.data), ("sampler", state.sampler),
         ("seed", "" if state.seed is None else str(state.seed)),
         ("trials", f"{state.done} of {state.planned} planned"),
-        ("storage", source.storage), ("status", status),
+        ("storage", redact(source.storage)), ("status", status),
     ]
-    title = state.out or (str(source.run_dir) if source.run_dir else source.storage)
+    title = state.out or (str(source.run_dir) if source.run_dir else redact(source.storage))
     return [f"# genesynth report: {title}", "",
             *_table(("", ""), [(k, f"`{v}`" if v else fmt.DASH) for k, v in rows], "ll")]
 

@@ -339,3 +339,41 @@ def test_the_normalisation_is_the_first_step(tmp_path: Path) -> None:
                                               **bad}), encoding="utf-8")
     with pytest.raises(RunError, match=r"std > 0, but got mean=\[1.0\], std=\[0.0\]"):
         export_member(run, "A", "pytorch", out=tmp_path / "out2.py")
+
+
+def test_untrusted_paths_stay_inside_the_run_directory(tmp_path: Path) -> None:
+    run = make_run(tmp_path / "run", {"A": logits_only()})
+    family = json.loads((run / "family.json").read_text())
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "arch.json").write_text(logits_only().to_json(), encoding="utf-8")
+    for bad in (str(outside / "arch.json"), "../outside/arch.json", "family/../../outside/arch.json"):
+        family["members"][0]["arch"] = bad
+        (run / "family.json").write_text(json.dumps(family), encoding="utf-8")
+        with pytest.raises(RunError, match="points outside the run directory; refusing"):
+            export_member(run, "A", "json", out=tmp_path / "a.json")
+    family["members"][0].update(arch="family/A/arch.json", weights="../../w.safetensors")
+    (run / "family.json").write_text(json.dumps(family), encoding="utf-8")
+    with pytest.raises(RunError, match="member 'A''s weights '../../w.safetensors' points outside"):
+        export_member(run, "A", "pytorch", out=tmp_path / "a.py")
+    # a crafted label: the member's folder (where exports go by default) must stay inside too
+    family["members"][0].update(label="../../../x", weights="family/A/weights.safetensors")
+    (run / "family.json").write_text(json.dumps(family), encoding="utf-8")
+    with pytest.raises(RunError, match="member '../../../x''s folder"):
+        export_member(run, "../../../x", "json")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["outside", "run"]
+
+
+def test_export_never_overwrites_silently(tmp_path: Path) -> None:
+    run = make_run(tmp_path / "run", {"A": logits_only()})
+    target = tmp_path / "m.py"
+    assert export_member(run, "A", "pytorch", out=target) == [target, tmp_path / "m.pt"]
+    (tmp_path / "m.py").unlink()  # the weights beside it are enough to refuse
+    with pytest.raises(ExportError, match=r"m.pt already exists; pass --force to overwrite"):
+        export_member(run, "A", "pytorch", out=target)
+    assert export_member(run, "A", "pytorch", out=target, overwrite=True)[0] == target
+    with pytest.raises(ExportError, match=r"m.py, .*m.pt already exist; pass --force"):
+        export_member(run, "A", "pytorch", out=target)
+    with pytest.raises(ExportError, match=r"weights.pt: a PyTorch export is a source file"):
+        export_member(run, "A", "pytorch", out=tmp_path / "weights.pt")
+    assert not (tmp_path / "weights.pt").exists()

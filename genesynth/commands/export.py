@@ -25,13 +25,14 @@ def add(sub: argparse._SubParsersAction) -> None:
         help="output file or existing directory (default DIR/family/MEMBER/model."
         + "|".join(s.lstrip(".") for s in SUFFIXES.values()) + ")",
     )
+    p.add_argument("--force", action="store_true", help="overwrite files that exist")
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from genesynth.export import export_member
 
-    written = export_member(args.run_dir, args.member, args.fmt, args.out)
+    written = export_member(args.run_dir, args.member, args.fmt, args.out, args.force)
     for path in written:
         print(f"wrote {path}")
     if args.fmt == "pytorch":

@@ -17,6 +17,7 @@ from rich.console import Console
 
 from genesynth.record.reader import RunSource, locate
 from genesynth.record.snapshot import RunState
+from genesynth.urls import redact
 
 
 def add(subparsers: argparse._SubParsersAction) -> None:
@@ -37,7 +38,7 @@ def snapshot(source: RunSource, study: object) -> RunState:
     """The run as it stands: trials, run.json and family.json when written."""
     state = RunState.from_study(study, source.run, source.family())
     if not state.out:
-        state.out = str(source.run_dir) if source.run_dir else source.storage
+        state.out = str(source.run_dir) if source.run_dir else redact(source.storage)
     return state
 
 

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from genesynth.errors import GenesynthError, RunError
 from genesynth.events import TRIAL_STATES
 from genesynth.record.run import study_url
+from genesynth.urls import redact, scrub
 
 if TYPE_CHECKING:
     import optuna
@@ -52,14 +53,15 @@ class RunSource:
         try:
             names = optuna.get_all_study_names(storage=storage)
         except Exception as exc:  # a bad URL or an unreadable database, in the user's words
-            raise RunError(f"cannot read the study storage {self.storage}: {exc}") from None
+            raise RunError(f"cannot read the study storage {redact(self.storage)}: "
+                           f"{scrub(str(exc), self.storage)}") from None
         name = self.study_name or self.run.get("study") or None
         if name is None and len(names) == 1:
             name = names[0]
         if name is None or name not in names:
             found = ", ".join(repr(n) for n in names) or "none"
             problem = f"no study {name!r}" if name else "name the study with --study"
-            raise RunError(f"{self.storage}: {problem}; studies found: {found}")
+            raise RunError(f"{redact(self.storage)}: {problem}; studies found: {found}")
         study = optuna.load_study(study_name=name, storage=storage)
         if not self.run:
             self.run = dict(study.user_attrs.get("run") or {})
@@ -96,9 +98,25 @@ def locate(
     run = read_json(path / "run.json", required=False)
     if run is None:
         raise RunError(f"{path} is not a run directory: run.json is missing")
-    url = storage or run.get("storage") or study_url(path)
+    url = storage or _recorded_storage(path, run.get("storage")) or study_url(path)
     _check_file(str(url), f"the study of {path}")
     return RunSource(str(url), study, path, run)
+
+
+def _recorded_storage(run_dir: Path, url: object) -> str:
+    """The storage ``run.json`` names: a database as it is (the study of a shared run; no
+    password is ever recorded), a study file only when it lies inside the run directory."""
+    if not url:
+        return ""
+    if not isinstance(url, str):
+        raise RunError(f"{run_dir / 'run.json'}: storage must be a URL, but got {url!r}")
+    for prefix in ("sqlite:///", "journal://"):
+        if url.startswith(prefix):
+            file = Path(url[len(prefix):].split("?", 1)[0])
+            if not file.resolve().is_relative_to(run_dir.resolve()):
+                raise RunError(f"{run_dir / 'run.json'} names a study file outside the run "
+                               f"directory ({file}); refusing to follow it")
+    return url
 
 
 def _check_file(url: str, what: str) -> None:

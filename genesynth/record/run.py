@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from genesynth.errors import RunError
+from genesynth.urls import without_password
 
 RUN_FILE = "run.json"
 STUDY_FILE = "study.log"  # an Optuna journal file
@@ -52,7 +53,7 @@ class RunSpec:
             "constraint": self.constraint, "data": self.data, "seed": self.seed,
             "sampler": self.sampler, "evaluator": self.evaluator, "trials": self.trials,
             "family_size": self.family_size, "full_epochs": self.full_epochs,
-            "storage": self.storage, "study": self.study, "extra": self.extra,
+            "storage": without_password(self.storage), "study": self.study, "extra": self.extra,
         }
 
     @staticmethod
@@ -86,6 +87,23 @@ def study_url(out: Path) -> str:
     if not (out / STUDY_FILE).exists() and (out / LEGACY_STUDY_FILE).exists():
         return f"sqlite:///{(out / LEGACY_STUDY_FILE).resolve()}"
     return f"journal://{(out / STUDY_FILE).resolve()}"
+
+
+def inside(run_dir: Path, relative: object, what: str) -> Path:
+    """``run_dir / relative``, refused unless it stays inside ``run_dir``.
+
+    A run directory may come from anyone: the paths its files name (``family.json``'s
+    ``arch`` and ``weights``, a member's label) are followed only where they stay inside it.
+    """
+    if not isinstance(relative, str) or not relative:
+        raise RunError(f"{run_dir}: {what} must be a path inside the run directory, "
+                       f"but got {relative!r}")
+    path = run_dir / relative
+    root = run_dir.resolve()
+    if Path(relative).is_absolute() or not path.resolve().is_relative_to(root):
+        raise RunError(f"{run_dir}: {what} {relative!r} points outside the run directory; "
+                       "refusing to follow it")
+    return path
 
 
 def read_run(out: Path) -> RunSpec | None:
@@ -123,7 +141,7 @@ def prepare_run_dir(out: Path, spec: RunSpec, resume: bool) -> RunSpec:
             f"{out} already holds this run; pass --resume to continue it, "
             "or choose another --out"
         )
-    if spec.trials != stored.trials or spec.storage != stored.storage:
+    if spec.trials != stored.trials or without_password(spec.storage) != stored.storage:
         write_run(out, spec)
     return spec
 

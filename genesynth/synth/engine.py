@@ -29,6 +29,7 @@ from genesynth.synth.local import LocalStorage
 from genesynth.synth.objective import Objective
 from genesynth.synth.samplers import MULTI_OBJECTIVE
 from genesynth.synth.storage import is_shared, open_storage
+from genesynth.urls import redact
 
 STUDY_NAME = "genesynth"
 MAXIMIZE, MINIMIZE = StudyDirection.MAXIMIZE, StudyDirection.MINIMIZE
@@ -105,7 +106,7 @@ def open_study(setup: Setup, resume: bool = False) -> optuna.Study:
 
 def _check_stored(study: optuna.Study, spec: RunSpec, stored: RunSpec, resume: bool) -> None:
     """A study in a named storage that already holds a run: the same run, on --resume only."""
-    where = f"study {study.study_name!r} in {spec.storage}"
+    where = f"study {study.study_name!r} in {redact(spec.storage)}"
     differences = spec.differences(stored)
     if differences:
         raise RunError(f"{where} holds a different run ({', '.join(differences)} differ); "

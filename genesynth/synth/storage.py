@@ -28,6 +28,7 @@ from optuna.storages.journal import JournalFileBackend, JournalStorage
 
 from genesynth.errors import RunError
 from genesynth.synth.journal import check_journal
+from genesynth.urls import redact, scrub
 
 #: Seconds between two heartbeats of a running trial (RDB storages); a trial is declared dead
 #: after two missed intervals.
@@ -48,7 +49,7 @@ def kind(url: str) -> str:
     dialect = scheme.split("+", 1)[0]
     if dialect in (*SHARED_RDB, "sqlite"):
         return dialect
-    raise RunError(f"unsupported storage URL {_safe(url)!r}; expected {KINDS}")
+    raise RunError(f"unsupported storage URL {redact(url)!r}; expected {KINDS}")
 
 
 def is_shared(url: str) -> bool:
@@ -60,7 +61,7 @@ def check_shared(url: str) -> None:
     """Refuse a storage that cannot hold several workers (SQLite), naming the alternatives."""
     if not is_shared(url):
         raise RunError(
-            f"{_safe(url)}: SQLite holds a study for one process only; to share a study "
+            f"{redact(url)}: SQLite holds a study for one process only; to share a study "
             "between workers use postgresql://… or mysql://… (many machines) or "
             "journal:///path/to/run.log (one machine or a shared file system)"
         )
@@ -95,10 +96,11 @@ def open_storage(url: str, heartbeat: int | None = None, create: bool = True) ->
     except ImportError:
         driver = "pip install 'genesynth[postgres]'" if which == "postgresql" else (
             "pip install pymysql" if which == "mysql" else "its Python driver")
-        raise RunError(f"{_safe(url)}: the database driver is not installed; install it: "
+        raise RunError(f"{redact(url)}: the database driver is not installed; install it: "
                        f"{driver}") from None
     except Exception as exc:  # SQLAlchemy's errors: bad URL, refused connection, bad login
-        raise RunError(f"cannot open the storage {_safe(url)}: {_first_line(exc)}") from None
+        raise RunError(f"cannot open the storage {redact(url)}: "
+                       f"{scrub(_first_line(exc), url)}") from None
 
 
 #: Drivers SQLAlchemy can use for a URL that names none, in order of preference.
@@ -156,18 +158,6 @@ def _check_sqlite_file(url: str) -> None:
     file = url.split(":///", 1)[-1].split("?", 1)[0]
     if file and file != ":memory:" and not Path(file).is_file():
         raise RunError(f"{url}: the database file {file} does not exist")
-
-
-def _safe(url: str) -> str:
-    """The URL with its password hidden."""
-    if url.startswith(JOURNAL) or "@" not in url:
-        return url
-    try:
-        from sqlalchemy.engine import make_url
-
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:  # an unparsable URL has nothing worth hiding we could find
-        return url.split("://", 1)[0] + "://***"
 
 
 def _first_line(exc: Exception) -> str:

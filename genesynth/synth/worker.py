@@ -34,6 +34,7 @@ from genesynth.synth.engine import EventRecorder, Setup, finish, make_objective,
 from genesynth.synth.guard import worker_id
 from genesynth.synth.samplers import MULTI_OBJECTIVE, SAMPLERS, default_pruner, resolve_sampler
 from genesynth.synth.storage import DEFAULT_HEARTBEAT, SHARED_RDB, check_shared, kind, open_storage
+from genesynth.urls import redact
 
 
 @dataclass(frozen=True)
@@ -135,12 +136,12 @@ def load_run(storage: str, study: str, worker: bool) -> tuple[optuna.Study, RunS
     if study not in names:
         found = ", ".join(repr(n) for n in names) or "none"
         raise RunError(
-            f"{storage}: no study {study!r} (studies found: {found}); start it with "
+            f"{redact(storage)}: no study {study!r} (studies found: {found}); start it with "
             f"genesynth synthesize PROTOTYPE --constraint FILE --storage URL --study {study}"
         )
     stored = optuna.load_study(study_name=study, storage=opened).user_attrs.get("run")
     if not isinstance(stored, dict):
-        raise RunError(f"study {study!r} in {storage} holds no genesynth run; it was not "
+        raise RunError(f"study {study!r} in {redact(storage)} holds no genesynth run; it was not "
                        "started by genesynth synthesize")
     spec = RunSpec.from_dict(stored)
     if worker and kind(storage) in SHARED_RDB:
