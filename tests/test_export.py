@@ -347,7 +347,8 @@ def test_untrusted_paths_stay_inside_the_run_directory(tmp_path: Path) -> None:
     outside = tmp_path / "outside"
     outside.mkdir()
     (outside / "arch.json").write_text(logits_only().to_json(), encoding="utf-8")
-    for bad in (str(outside / "arch.json"), "../outside/arch.json", "family/../../outside/arch.json"):
+    escapes = (str(outside / "arch.json"), "../outside/arch.json", "family/../../outside/a.json")
+    for bad in escapes:
         family["members"][0]["arch"] = bad
         (run / "family.json").write_text(json.dumps(family), encoding="utf-8")
         with pytest.raises(RunError, match="points outside the run directory; refusing"):

@@ -81,3 +81,24 @@ def test_an_entry_that_fits_no_study_is_a_clear_error(tmp_path: Path) -> None:
     path.write_bytes(path.read_bytes() + b'{"op_code":4,"worker_id":"w"}\n')
     with pytest.raises(RunError, match=r"study.log: damaged journal: an entry does not fit"):
         open_storage(url, create=False)
+
+
+def test_a_run_whose_journal_was_cut_resumes_and_reports(tmp_path: Path) -> None:
+    import genesynth
+    from genesynth.cli import main
+    from tests.synth.test_engine import FAST, TINY
+
+    rule = genesynth.Constraint(min_accuracy=10.0, max_macs=None, max_params=None,
+                                max_latency_ms=None)
+    data = genesynth.load_data("digits", limit=200)
+    settings = dict(data=data, out=tmp_path / "run", family_size=1, seed=0, **FAST)
+    proto = genesynth.parse_prototype(TINY)
+    genesynth.synthesize(proto, rule, trials=3, **settings)
+    log = tmp_path / "run" / "study.log"
+    log.write_bytes(log.read_bytes()[:-25])  # killed while writing its last entry
+    assert main(["report", str(tmp_path / "run")]) == 0  # readable as it is
+    result = genesynth.synthesize(proto, rule, trials=5, resume=True, **settings)
+    assert len(result.trials) == 5
+    assert main(["report", str(tmp_path / "run")]) == 0
+    study = optuna.load_study(study_name="genesynth", storage=open_storage(f"journal://{log}"))
+    assert len(study.trials) == 5
