@@ -15,6 +15,9 @@ from typing import Any
 
 #: Final state of a trial, as the dashboard counts them.
 TRIAL_STATES = ("complete", "pruned", "infeasible", "failed", "duplicate", "invalid")
+#: A sample outside the static bounds (params, MACs, latency measured without training): drawn
+#: again at no cost to the trial budget, and counted apart from the trials.
+SKIPPED = "skipped"
 
 
 @dataclass(frozen=True)
@@ -55,7 +58,7 @@ class EpochDone:
 @dataclass(frozen=True)
 class TrialFinished:
     number: int
-    state: str  # one of TRIAL_STATES
+    state: str  # one of TRIAL_STATES, or SKIPPED
     key: str = ""
     accuracy: float | None = None  # validation top-1, percent
     params: int | None = None

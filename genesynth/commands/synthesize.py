@@ -17,7 +17,9 @@ def add(sub: argparse._SubParsersAction) -> None:
                        "retrain a family of networks of decreasing complexity.")
     p.add_argument("prototype", help="prototype file (.gs)")
     p.add_argument("--constraint", required=True, help="constraint file (.toml)")
-    p.add_argument("--data", default="digits", help="'digits' (embedded) or a dataset path")
+    p.add_argument("--data", help="'digits' (embedded, the default for training) or a "
+                   "dataset path; with --table no data is needed and the prototype keeps "
+                   "its own input")
     p.add_argument("--trials", type=int, default=30, help="search trials (default 30)")
     p.add_argument("--out", type=Path, help="run directory (default runs/<prototype name>)")
     p.add_argument("--resume", action="store_true", help="continue the run in --out")

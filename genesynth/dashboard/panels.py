@@ -97,6 +97,7 @@ def progress_panel(state: RunState) -> Panel:
         ("elapsed", fmt.duration(state.elapsed)),
         ("ETA", _eta(state)),
         ("per trial", fmt.duration(mean) if mean else fmt.DASH),
+        *((("skipped", f"{state.skipped} samples"),) if state.skipped else ()),
     )
     best = state.best
     best_line = (

@@ -14,6 +14,7 @@ from typing import TextIO
 
 from genesynth import fmt
 from genesynth.events import (
+    SKIPPED,
     EpochDone,
     Event,
     FamilyStarted,
@@ -108,6 +109,8 @@ class PlainLog:
                 return self._epoch(f"trial {event.number}", event.epoch, event.epochs,
                                    event.loss, event.accuracy)
             case TrialFinished():
+                if event.state == SKIPPED:  # counted in the summary, not a trial of its own
+                    return None
                 row = state.trials[-1]
                 return f"{trial_line(row, state.utility_name)} {_progress(state)}"
             case SearchExtended():
@@ -151,7 +154,7 @@ def summary_lines(state: RunState, top: int = 5) -> list[str]:
         header_line(state),
         f"{status}: {state.done}/{state.planned} trials, elapsed "
         f"{fmt.duration(state.elapsed)}{eta}",
-        f"trials: {counts}",
+        f"trials: {counts}" + (f"; skipped samples {state.skipped}" if state.skipped else ""),
     ]
     for cand in state.running.values():
         lines.append(f"running: trial {cand.number} epoch {cand.epoch}/{cand.epochs} "

@@ -22,9 +22,18 @@ from genesynth.costs import cost
 from genesynth.errors import DataError
 from genesynth.evaluate.base import CandidateFailed, Measurement, Report
 
+#: Networks sampled from the prototype when checking that the table was made for its space.
+CHECK_SAMPLES = 256
+
 
 class TableEvaluator:
-    """Looks each candidate up by its canonical key; an absent key fails the candidate."""
+    """Looks each candidate up by its canonical key; an absent key fails the candidate.
+
+    It needs no data (the prototype keeps its own input) and has no intermediate steps worth
+    pruning on: a lookup is a finished measurement.
+    """
+
+    prunable = False
 
     def __init__(self, path: str | Path, delay: float = 0.0) -> None:
         if isinstance(delay, bool) or not isinstance(delay, int | float) or not delay >= 0:
@@ -45,6 +54,30 @@ class TableEvaluator:
         return Measurement(
             accuracy=accuracy, params=c.params, macs=c.macs, curve=(accuracy,),
             seconds=time.perf_counter() - start,
+        )
+
+    def check_space(self, prototype: Any) -> None:
+        """Raise DataError when none of a few hundred networks sampled from ``prototype``
+        is in the table: it was made for another space or input shape, and every lookup
+        would fail."""
+        from genesynth.errors import ShapeError
+        from genesynth.space import RandomChooser
+
+        tried = 0
+        for seed in range(CHECK_SAMPLES):
+            try:
+                arch = prototype.sample(chooser=RandomChooser(seed))
+            except ShapeError:
+                continue
+            tried += 1
+            if arch.key in self.table:
+                return
+        shape = "x".join(str(n) for n in prototype.input_shape)
+        raise DataError(
+            f"{self.path}: none of {tried} networks sampled from the prototype "
+            f"'{prototype.name}' at input {shape} is in the table ({len(self.table)} keys); "
+            "was it made for this prototype and input? (a table maps Architecture.key of "
+            "each network, at the input it was made for, to its accuracy)"
         )
 
     def retrain(self, arch: Architecture, report: Report) -> tuple[Measurement, None]:

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from genesynth.errors import GenesynthError, RunError
-from genesynth.events import TRIAL_STATES
+from genesynth.events import SKIPPED, TRIAL_STATES
 from genesynth.record.run import study_url
 from genesynth.urls import redact, scrub
 
@@ -259,6 +259,8 @@ def state_from_trials(
             starts.append(start)
         if trial.state == TrialState.RUNNING:
             state.running[trial.number] = _candidate(trial, epochs, "running")
+        elif trial.user_attrs.get("state") == SKIPPED:
+            state.skipped += 1
         elif trial.state != TrialState.WAITING:
             row = _row(trial)
             state.counts[row.state] += 1

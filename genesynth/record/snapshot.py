@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from genesynth.events import (
+    SKIPPED,
     TRIAL_STATES,
     EpochDone,
     Event,
@@ -109,6 +110,7 @@ class RunState:
     started_at: float = 0.0
     now: float = 0.0
     counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(TRIAL_STATES, 0))
+    skipped: int = 0  # samples outside the static bounds: drawn again, not trials
     trials: list[TrialRow] = field(default_factory=list)
     running: dict[int, Candidate] = field(default_factory=dict)
     last: Candidate | None = None
@@ -222,6 +224,10 @@ class RunState:
         cand.loss, cand.accuracy = event.loss, event.accuracy
 
     def _trial_finished(self, event: TrialFinished) -> None:
+        if event.state == SKIPPED:
+            self.skipped += 1
+            self.running.pop(event.number, None)
+            return
         state = event.state if event.state in self.counts else "failed"
         self.counts[state] += 1
         row = TrialRow(

@@ -11,6 +11,7 @@ import optuna
 
 from genesynth.builder import build
 from genesynth.evaluate.base import Evaluator
+from genesynth.evaluate.table import TableEvaluator
 from genesynth.evaluate.train import TrainConfig, TrainingEvaluator, budgets_for
 from genesynth.events import Listener
 from genesynth.record.run import RunSpec
@@ -21,7 +22,7 @@ from genesynth.synth.samplers import default_pruner, resolve_sampler
 def synthesize(
     prototype: Any,
     constraint: Any,
-    data: Any = "digits",
+    data: Any = None,
     trials: int = 30,
     out: str | Path | None = None,
     sampler: str | optuna.samplers.BaseSampler | None = None,
@@ -44,10 +45,13 @@ def synthesize(
     ``prototype`` is a Prototype or a path; ``constraint`` a Constraint or a path; ``data``
     ``"digits"`` (embedded), a path in a supported format, or a loaded Dataset. The
     prototype takes the data's input shape and class count. ``evaluator`` defaults to proxy
-    training (``proxy`` budget; the family is retrained with ``full``; ``epochs`` and
-    ``full_epochs`` change only the epochs of the per-dataset defaults); ``sampler`` is a name
-    (``tpe`` default, ``nsga2``, ``random``) or any Optuna sampler; ``pruner`` any Optuna
-    pruner (median pruning by default). Results live in ``out`` (default ``runs/<name>``).
+    training on ``data`` (``"digits"`` when none is given; ``proxy`` budget; the family is
+    retrained with ``full``; ``epochs`` and ``full_epochs`` change only the epochs of the
+    per-dataset defaults); an evaluator passed without ``data`` (a benchmark table) needs none,
+    and the prototype keeps its own input shape. ``sampler`` is a name (``tpe`` default,
+    ``nsga2``, ``random``) or any Optuna sampler; ``pruner`` any Optuna pruner (median pruning
+    by default; never a finished measurement, nor an evaluator that is not ``prunable``).
+    Results live in ``out`` (default ``runs/<name>``).
     ``storage``/``study`` put the study in a shared Optuna storage that ``genesynth worker``
     processes may join (see docs/scale-out.md); ``heartbeat`` is their heartbeat interval in
     seconds on PostgreSQL/MySQL.
@@ -74,12 +78,17 @@ def make_setup(
             _check_positive(name, value)
     proto = load_prototype(prototype) if isinstance(prototype, str | Path) else prototype
     rule = load_constraint(constraint) if isinstance(constraint, str | Path) else constraint
-    dataset = _load(data, proto, seed)
-    proto = proto.with_overrides(input_shape=dataset.input_shape, classes=dataset.classes)
-    proxy_default, full_default = budgets_for(dataset.name)
+    dataset = None
+    if evaluator is None or data is not None:  # an evaluator of its own may need no data
+        dataset = _load("digits" if data is None else data, proto, seed)
+        proto = proto.with_overrides(input_shape=dataset.input_shape, classes=dataset.classes)
+    proxy_default, full_default = budgets_for(dataset.name if dataset is not None else "")
     proxy = proxy or replace(proxy_default, seed=seed, epochs=epochs or proxy_default.epochs)
     full = full or replace(full_default, seed=seed, epochs=full_epochs or full_default.epochs)
-    evaluator = evaluator or TrainingEvaluator(dataset, proxy, full)
+    if evaluator is None:
+        evaluator = TrainingEvaluator(dataset, proxy, full)
+    if isinstance(evaluator, TableEvaluator):
+        evaluator.check_space(proto)
     sampler_obj, sampler_name = resolve_sampler(sampler, seed, trials)
     epochs = getattr(getattr(evaluator, "config", None), "epochs", 1)
     describe = getattr(evaluator, "describe", lambda: {"kind": type(evaluator).__name__})
@@ -87,7 +96,8 @@ def make_setup(
     spec = RunSpec(
         prototype_path=str(getattr(proto, "path", "")), prototype_text=proto.text,
         input_shape=proto.input_shape, classes=proto.classes, constraint=rule.describe(),
-        data=dataset.describe(), seed=seed, sampler=sampler_name, evaluator=describe(),
+        data=dataset.describe() if dataset is not None else {}, seed=seed,
+        sampler=sampler_name, evaluator=describe(),
         trials=trials, family_size=family_size, full_epochs=full.epochs,
         storage=storage or "", study=study or "",
         extra=_shared_extra(storage, out_dir, heartbeat),

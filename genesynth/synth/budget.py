@@ -1,9 +1,10 @@
 """The trial budget of a study and the one-time family claim, exact across processes.
 
 A trial *counts* against the budget once it finished with a genesynth state (complete,
-pruned, infeasible, failed, duplicate, invalid: the ``state`` user attr) and was not replaced
-by a retry. A trial an interrupted or killed process left behind does not count; its choices
-are tried again (a WAITING trial made by Optuna's ``RetryHeartbeatStaleTrialCallback``).
+pruned, failed, duplicate, invalid: the ``state`` user attr) and was not replaced by a retry.
+A ``skipped`` sample (outside the static bounds, known before any evaluation) never counts.
+A trial an interrupted or killed process left behind does not count; its choices are tried
+again (a WAITING trial made by Optuna's ``RetryHeartbeatStaleTrialCallback``).
 
 Why the budget is exact with any number of workers. Every worker takes the study's claim lock
 (:mod:`genesynth.synth.guard`) around::
@@ -33,6 +34,7 @@ from typing import Any
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
+from genesynth.events import SKIPPED
 from genesynth.synth.guard import Guard, guard_for, worker_id
 
 #: Study user attr: ``{"worker": ..., "time": ...}`` once a process has claimed the family.
@@ -53,7 +55,7 @@ def counted(trial: FrozenTrial, replaced_numbers: frozenset[int] = frozenset()) 
     """A trial that used up budget: finished with a genesynth state, and not retried."""
     return (
         trial.state in (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
-        and "state" in trial.user_attrs
+        and trial.user_attrs.get("state", SKIPPED) != SKIPPED
         and trial.number not in replaced_numbers
     )
 

@@ -28,6 +28,7 @@ from genesynth.synth.budget import claim_family, done_count, run_trials
 from genesynth.synth.local import LocalStorage
 from genesynth.synth.objective import Objective
 from genesynth.synth.samplers import MULTI_OBJECTIVE
+from genesynth.synth.static import check_reachable
 from genesynth.synth.storage import is_shared, open_storage
 from genesynth.urls import redact
 
@@ -120,6 +121,7 @@ def _check_stored(study: optuna.Study, spec: RunSpec, stored: RunSpec, resume: b
 
 def run(setup: Setup, listeners: Sequence[Listener] = (), resume: bool = False) -> SynthesisResult:
     """Search, select and retrain; resumable from the run directory."""
+    check_reachable(setup.prototype, setup.constraint)
     setup.spec = prepare_run_dir(setup.out, setup.spec, resume)
     emit = Emitter([EventRecorder(setup.out / EVENTS_FILE), *listeners])
     study = open_study(setup, resume)

@@ -1,10 +1,12 @@
 """One Optuna trial: sample, cost, reject early, de-duplicate, evaluate, score.
 
 The order keeps wasted work small: a sample that does not fit the shapes is ``invalid``; a
-candidate over a static bound (params, MACs, measured latency) is ``infeasible`` and costs
-milliseconds; a candidate that builds the same network as an earlier trial (equal canonical
-key) is a ``duplicate`` and reuses that trial's result; only then is it trained. Every trial
-records the user_attrs described in docs/run-directory.md.
+candidate over a static bound (params, MACs, latency measured without training) is
+``skipped``: it costs milliseconds and does not count against the trial budget (the
+sampler simply draws again, at most ``MAX_SKIPS_IN_A_ROW`` times in a row); a candidate that
+builds the same network as an earlier trial (equal canonical key) is a ``duplicate`` and
+reuses that trial's result; only then is it evaluated. Every trial records the user_attrs
+described in docs/run-directory.md.
 """
 
 from __future__ import annotations
@@ -19,12 +21,16 @@ from optuna.trial import TrialState
 
 from genesynth.arch import Architecture, Value
 from genesynth.costs import cost
-from genesynth.errors import ShapeError
+from genesynth.errors import RunError, ShapeError
 from genesynth.evaluate.base import CandidateFailed, Evaluator, Measurement, Pruned
 from genesynth.events import EpochDone, Listener, TrialFinished, TrialStarted
 from genesynth.summary import module_lines
 
 FAILED_VALUES = 1.0  # constraint value recorded for invalid samples: violated
+
+#: Samples outside the static bounds tolerated one after another before the run stops with an
+#: error: the sampler keeps proposing what the bounds exclude (or the space holds nothing else).
+MAX_SKIPS_IN_A_ROW = 1000
 
 
 class TrialChooser:
@@ -70,6 +76,7 @@ class Objective:
     latency: Any = None  # callable(arch) -> ms, used when the constraint bounds latency
     phase: int = 0  # 0: the search; 1, 2, ...: phases that widen a short family
     finished: dict[int, TrialFinished] = field(default_factory=dict)  # sent once stored
+    skips_in_a_row: int = 0
 
     def __call__(self, trial: optuna.Trial) -> float | tuple[float, float, float]:
         start = time.perf_counter()
@@ -78,10 +85,26 @@ class Objective:
             return self._run(trial, start)
         except CandidateOutcome as outcome:
             self._finish(trial, outcome.state, start, reason=outcome.reason)
+            self._count_skip(outcome)
             raise optuna.TrialPruned(outcome.reason) from None
         except CandidateFailed as failure:
             self._finish(trial, "failed", start, reason=str(failure))
             raise
+
+    def _count_skip(self, outcome: CandidateOutcome) -> None:
+        """Bound the samples outside the static bounds: they cost no budget, so a sampler that
+        proposes nothing else would otherwise run forever."""
+        if outcome.state != "skipped":
+            self.skips_in_a_row = 0
+            return
+        self.skips_in_a_row += 1
+        if self.skips_in_a_row >= MAX_SKIPS_IN_A_ROW:
+            raise RunError(
+                f"{self.skips_in_a_row} samples in a row were outside the constraint's static "
+                f"bounds (the last: {outcome.reason}); the sampler finds next to nothing inside "
+                "them: loosen the bounds, or use the default sampler ('bayes'), which draws "
+                "only from inside them"
+            )
 
     def _run(self, trial: optuna.Trial, start: float) -> float | tuple[float, float, float]:
         if self.phase:
@@ -92,15 +115,17 @@ class Objective:
         trial.set_user_attr("arch", arch.to_json(indent=None))
         trial.set_user_attr("params", c.params)
         trial.set_user_attr("macs", c.macs)
+        self._reject_statically(trial, arch, c.params, c.macs)
         self.emit(TrialStarted(trial.number, arch.key, module_lines(arch), c.params, c.macs,
                                self.epochs, time.time()))
-        self._reject_statically(trial, arch, c.params, c.macs)
         latency = trial.user_attrs.get("latency_ms")
+        self.skips_in_a_row = 0
         earlier = self._duplicate_of(trial, arch.key)
         if earlier is not None:
             return self._copy(trial, earlier, start)
         try:
-            reporter = _Reporter(trial, self.emit, self.epochs, not self.multi_objective)
+            prune = not self.multi_objective and bool(getattr(self.evaluator, "prunable", True))
+            reporter = _Reporter(trial, self.emit, self.epochs, prune)
             m = self.evaluator.evaluate(arch, reporter)
         except Pruned as pruned:
             so_far = Measurement(pruned.accuracy, c.params, c.macs, latency)
@@ -134,12 +159,12 @@ class Objective:
         if violations:
             best_case = Measurement(100.0, params, macs, latency)
             self._constrain(trial, self.constraint.optuna_values(best_case))
-            raise CandidateOutcome("infeasible", "; ".join(violations))
+            raise CandidateOutcome("skipped", "; ".join(violations))
 
     def _duplicate_of(self, trial: optuna.Trial, key: str) -> optuna.trial.FrozenTrial | None:
         for other in trial.study.get_trials(deepcopy=False):
             if other.number < trial.number and other.user_attrs.get("key") == key and (
-                other.user_attrs.get("state") not in (None, "invalid", "infeasible")
+                other.user_attrs.get("state") not in (None, "invalid", "infeasible", "skipped")
             ):
                 return other
         return None
@@ -196,7 +221,11 @@ class Objective:
 
 
 class _Reporter:
-    """``report(epoch, loss, accuracy)`` for an evaluator: Optuna pruning plus an event."""
+    """``report(epoch, loss, accuracy)`` for an evaluator: Optuna pruning plus an event.
+
+    A finished measurement is never pruned: the last epoch, and every report of an evaluator
+    without intermediate steps (``prunable`` False, e.g. a table lookup), only emit the event.
+    """
 
     def __init__(self, trial: optuna.Trial, emit: Listener, epochs: int, prune: bool) -> None:
         self.trial = trial
@@ -206,7 +235,7 @@ class _Reporter:
 
     def __call__(self, epoch: int, loss: float, accuracy: float) -> None:
         self.emit(EpochDone(self.trial.number, epoch, self.epochs, loss, accuracy, time.time()))
-        if not self.prune:
+        if not self.prune or epoch >= self.epochs:
             return
         self.trial.report(accuracy, epoch)
         if self.trial.should_prune():

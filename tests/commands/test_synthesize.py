@@ -117,3 +117,20 @@ def test_a_zero_budget_is_refused_before_anything_runs(
                  "--out", str(tmp_path / "run")])
     assert (code, capsys.readouterr().err) == (2, message)
     assert not (tmp_path / "run").exists()
+
+
+def test_a_table_that_matches_none_of_the_prototypes_networks_is_refused(
+    files: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    proto, rules = files
+    table = tmp_path / "table.json"
+    table.write_text(json.dumps({"0123456789abcdef": 91.0}))
+    code = main(["synthesize", str(proto), "--constraint", str(rules), "--table", str(table),
+                 "--out", str(tmp_path / "run"), "--plain"])
+    assert code == 2
+    assert capsys.readouterr().err == (
+        f"error: {table}: none of 256 networks sampled from the prototype 'tiny' at input "
+        "1x8x8 is in the table (1 keys); was it made for this prototype and input? (a table "
+        "maps Architecture.key of each network, at the input it was made for, to its "
+        "accuracy)\n"
+    )

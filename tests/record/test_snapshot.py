@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+
 import pytest
 
 from genesynth.events import Event, RunFinished
@@ -80,3 +82,19 @@ def test_unknown_state_counts_as_failed(events: list[Event]) -> None:
 
     state = build([events[0], TrialFinished(1, "weird")])
     assert state.counts["failed"] == 1
+
+
+def test_skipped_samples_are_counted_apart_from_the_trials(events: list[Event]) -> None:
+    from genesynth.dashboard.plain import PlainLog, summary_lines
+    from genesynth.events import SKIPPED, TrialFinished
+
+    skipped = TrialFinished(10, SKIPPED, key="k", params=9, macs=60_000_000,
+                            reason="MACs 60.0M > 50.0M")
+    state = build([*events[:-1], skipped, skipped, events[-1]])
+    assert state.skipped == 2 and state.done == 10 and len(state.trials) == 10
+    assert "trials: complete 5 pruned 1 infeasible 1 failed 1 duplicate 1 invalid 1; skipped "\
+        "samples 2" in summary_lines(state)
+    log = PlainLog(io.StringIO())
+    for event in [*events[:-1], skipped]:
+        log(event)
+    assert "skipped" not in log.stream.getvalue()  # type: ignore[attr-defined]

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 import genesynth
 from genesynth.evaluate.base import Measurement, Report
@@ -38,3 +41,39 @@ def test_array_formats_keep_their_native_shape(tmp_path: Path) -> None:
     write_cifar(tmp_path / "cifar")
     arch = _first_arch(str(tmp_path / "cifar"), tmp_path / "run")
     assert (arch.input_shape, arch.classes) == ((3, 32, 32), 10)
+
+
+CIFAR_TINY = TINY.replace("input 1x8x8", "input 3x32x32")
+
+
+def _keys(proto: genesynth.Prototype, seeds: range) -> dict[str, float]:
+    return {proto.sample(seed=seed).key: 90.0 + seed % 5 for seed in seeds}
+
+
+def test_a_table_evaluator_keeps_the_prototypes_own_input(tmp_path: Path) -> None:
+    proto = genesynth.parse_prototype(CIFAR_TINY)
+    table = tmp_path / "table.json"
+    table.write_text(json.dumps(_keys(proto, range(200))))
+    result = genesynth.synthesize(proto, RULE, trials=4, out=tmp_path / "run", family_size=1,
+                                  evaluator=genesynth.TableEvaluator(table), sampler="random")
+    states = {t.user_attrs["state"] for t in result.trials}
+    assert states <= {"complete", "duplicate"}
+    arch = genesynth.Architecture.from_json(result.trials[0].user_attrs["arch"])
+    assert (arch.input_shape, arch.classes) == ((3, 32, 32), 10)
+    run = json.loads((tmp_path / "run" / "run.json").read_text())
+    assert run["input_shape"] == [3, 32, 32] and run["data"] == {}
+
+
+def test_a_table_made_for_another_input_is_a_clear_error(tmp_path: Path) -> None:
+    other = genesynth.parse_prototype(TINY)  # the same space at 1x8x8: other keys
+    table = tmp_path / "table.json"
+    table.write_text(json.dumps(_keys(other, range(200))))
+    with pytest.raises(genesynth.DataError) as caught:
+        genesynth.synthesize(genesynth.parse_prototype(CIFAR_TINY), RULE, trials=4,
+                             out=tmp_path / "run", evaluator=genesynth.TableEvaluator(table))
+    assert str(caught.value) == (
+        f"{table}: none of 256 networks sampled from the prototype 'tiny' at input 3x32x32 is "
+        "in the table (32 keys); was it made for this prototype and input? (a table maps "
+        "Architecture.key of each network, at the input it was made for, to its accuracy)"
+    )
+    assert not (tmp_path / "run").exists()

@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+import warnings
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,14 @@ import pytest
 import genesynth
 from genesynth.evaluate.base import CandidateFailed, Measurement, Report
 from genesynth.evaluate.train import TrainConfig
-from genesynth.events import MemberDone, RunFinished, RunStarted, SearchExtended, TrialFinished
+from genesynth.events import (
+    MemberDone,
+    RunFinished,
+    RunStarted,
+    SearchExtended,
+    TrialFinished,
+    TrialStarted,
+)
 from genesynth.record.run import study_url
 from genesynth.synth.storage import open_storage
 from genesynth.utility import Constraint
@@ -66,10 +74,10 @@ def test_tiny_synthesis_end_to_end(tmp_path: Path, digits: Any) -> None:
     result, events = _run(tmp_path, digits, rule)
     out = tmp_path / "run"
     states = Counter(t.user_attrs["state"] for t in result.trials)
-    assert sum(states.values()) == 8
+    assert sum(states.values()) - states["skipped"] == 8
     assert isinstance(events[0], RunStarted) and isinstance(events[-1], RunFinished)
     finished = [e for e in events if isinstance(e, TrialFinished)]
-    assert [e.number for e in finished] == list(range(8))
+    assert [e.number for e in finished] == list(range(len(result.trials)))
     assert Counter(e.state for e in finished) == states
     family = json.loads((out / "family.json").read_text())["members"]
     assert [m["label"] for m in family] == [m.label for m in result.family]
@@ -119,17 +127,63 @@ def test_a_short_family_is_widened_below_its_smallest_member(
     assert len(macs) > 1 and all(b <= 0.8 * a for a, b in zip(macs, macs[1:], strict=False))
 
 
-def test_static_bounds_reject_before_training(tmp_path: Path, digits: Any) -> None:
+def test_a_space_with_nothing_inside_the_static_bounds_is_refused(
+    tmp_path: Path, digits: Any
+) -> None:
     class NeverCalled:
         def evaluate(self, arch: Any, report: Report) -> Measurement:
-            raise AssertionError("an infeasible candidate was trained")
+            raise AssertionError("a candidate outside the bounds was evaluated")
 
-    rule = Constraint(min_accuracy=None, max_macs=1, max_params=None, max_latency_ms=None)
-    result, _ = _run(tmp_path, digits, rule, evaluator=NeverCalled(), trials=5)
-    assert {t.user_attrs["state"] for t in result.trials} == {"infeasible"}
-    assert all(t.user_attrs["reason"].startswith("MACs ") for t in result.trials)
-    assert all(t.user_attrs["seconds"] < 1.0 for t in result.trials)
-    assert result.family == []
+    rule = Constraint(min_accuracy=None, max_macs=1000, max_params=1000, max_latency_ms=None)
+    with pytest.raises(genesynth.ConstraintError) as caught:
+        _run(tmp_path, digits, rule, evaluator=NeverCalled(), trials=5)
+    assert str(caught.value) == (
+        "the prototype 'tiny' at input 1x8x8 holds no network inside the constraint's bounds: "
+        "its smallest network has 16K MACs, above max_macs = 1K; its smallest network "
+        "has 1.03K params, above max_params = 1K"
+    )
+    assert not (tmp_path / "run").exists()
+
+
+def test_samples_outside_the_static_bounds_never_spend_the_budget(
+    tmp_path: Path, digits: Any
+) -> None:
+    evaluated: list[int] = []
+
+    class Macs:
+        def evaluate(self, arch: Any, report: Report) -> Measurement:
+            c = genesynth.cost(arch)
+            evaluated.append(c.macs)
+            return Measurement(50.0, c.params, c.macs)
+
+    rule = Constraint(min_accuracy=None, max_macs=60_000, max_params=None, max_latency_ms=None)
+    result, events = _run(tmp_path, digits, rule, evaluator=Macs(), trials=6, sampler="random",
+                          family_size=1)
+    states = Counter(t.user_attrs["state"] for t in result.trials)
+    assert states["skipped"] > 0 and sum(states.values()) - states["skipped"] == 6
+    assert evaluated and all(macs <= 60_000 for macs in evaluated)
+    skipped = [t for t in result.trials if t.user_attrs["state"] == "skipped"]
+    assert all(t.user_attrs["macs"] > 60_000 for t in skipped)
+    assert all(t.user_attrs["reason"].startswith("MACs ") for t in skipped)
+    started = {e.number for e in events if isinstance(e, TrialStarted)}
+    assert started.isdisjoint(t.number for t in skipped)
+
+
+def test_a_sampler_that_keeps_proposing_outside_the_bounds_is_stopped(
+    tmp_path: Path, digits: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from genesynth.synth import objective
+
+    monkeypatch.setattr(objective, "MAX_SKIPS_IN_A_ROW", 3)
+    with warnings.catch_warnings():  # PartialFixedSampler is marked experimental
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        always_big = optuna.samplers.PartialFixedSampler(
+            {"m01.stride": 1, "m02.out": 32}, optuna.samplers.RandomSampler(seed=0)
+        )
+    rule = Constraint(min_accuracy=None, max_macs=60_000, max_params=None, max_latency_ms=None)
+    with pytest.raises(genesynth.RunError, match="3 samples in a row were outside the "
+                       "constraint's static bounds"):
+        _run(tmp_path, digits, rule, trials=4, sampler=always_big, family_size=1)
 
 
 def test_the_same_network_is_evaluated_once(tmp_path: Path, digits: Any) -> None:
@@ -185,6 +239,7 @@ def test_hopeless_candidates_are_pruned_after_an_epoch(tmp_path: Path, digits: A
             return Measurement(83.0 if good else 10.0, c.params, c.macs)
 
     calls: list[bool] = []
+    Curves.config = TrainConfig(epochs=3)  # type: ignore[attr-defined]
     rule = Constraint(min_accuracy=None, max_macs=None, max_params=None, max_latency_ms=None)
     pruner = optuna.pruners.MedianPruner(n_startup_trials=2, n_warmup_steps=0)
     result, _ = _run(tmp_path, digits, rule, evaluator=Curves(), trials=10, sampler="random",
@@ -192,6 +247,39 @@ def test_hopeless_candidates_are_pruned_after_an_epoch(tmp_path: Path, digits: A
     pruned = [t for t in result.trials if t.user_attrs["state"] == "pruned"]
     assert pruned and all(t.user_attrs["accuracy"] == 10.0 for t in pruned)
     assert all(t.user_attrs["reason"] == "pruned after epoch 1 at 10.00%" for t in pruned)
+
+
+@pytest.mark.parametrize("prunable", [True, False])
+def test_a_finished_measurement_is_never_pruned(
+    tmp_path: Path, digits: Any, prunable: bool
+) -> None:
+    class Alternating:
+        """Odd candidates end far below the median: on their last epoch, or in their only
+        report when the evaluator has no steps worth pruning on (a table)."""
+
+        config = TrainConfig(epochs=1 if not prunable else 2)
+
+        def __init__(self) -> None:
+            self.prunable = prunable
+            self.calls = 0
+
+        def evaluate(self, arch: Any, report: Report) -> Measurement:
+            self.calls += 1
+            final = 90.0 if self.calls % 2 else 10.0
+            if prunable:
+                report(1, 1.0, 50.0)
+            report(self.config.epochs, 1.0, final)
+            c = genesynth.cost(arch)
+            return Measurement(final, c.params, c.macs)
+
+    rule = Constraint(min_accuracy=None, max_macs=None, max_params=None, max_latency_ms=None)
+    pruner = optuna.pruners.MedianPruner(n_startup_trials=1, n_warmup_steps=0)
+    result, _ = _run(tmp_path, digits, rule, evaluator=Alternating(), trials=8,
+                     sampler="random", pruner=pruner, family_size=1)
+    states = Counter(t.user_attrs["state"] for t in result.trials)
+    assert states["pruned"] == 0 and states["complete"] >= 6
+    assert {t.user_attrs["accuracy"] for t in result.trials
+            if t.user_attrs["state"] == "complete"} == {90.0, 10.0}
 
 
 def test_resume_after_the_process_is_killed_mid_trial(tmp_path: Path) -> None:
