@@ -34,12 +34,15 @@ def parser() -> argparse.ArgumentParser:
                 raise
             continue
         module.add(sub)
+    for command in sub.choices.values():
+        command.add_argument("--verbose", action="store_true",
+                             help="also show the libraries' own log (Optuna's INFO lines)")
     return root
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    _quiet_libraries()
+    _quiet_libraries(args.verbose)
     try:
         return int(args.run(args))
     except GenesynthError as error:
@@ -50,11 +53,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
-def _quiet_libraries() -> None:
-    """Optuna logs every trial at INFO to stderr; genesynth's own views say it better."""
+def _quiet_libraries(verbose: bool = False) -> None:
+    """Optuna logs every trial at INFO to stderr; genesynth's own views say it better, so
+    its INFO lines are shown only with ``--verbose``."""
     import logging
 
-    logging.getLogger("optuna").setLevel(logging.WARNING)
+    logging.getLogger("optuna").setLevel(logging.INFO if verbose else logging.WARNING)
 
 
 if __name__ == "__main__":

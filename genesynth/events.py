@@ -32,6 +32,15 @@ class RunStarted:
     objectives: tuple[str, ...] = ("utility",)
     utility: str = "NetScore"
     time: float = 0.0
+    # The constraint's bounds (None: not bounded), for the header and the accuracy line.
+    min_accuracy: float | None = None  # top-1 %
+    max_macs: int | None = None
+    max_params: int | None = None
+    max_latency_ms: float | None = None
+    # The plan beyond the search, for the estimate of the whole job's time.
+    epochs: int = 0  # proxy training epochs per trial (0: the evaluator does not train)
+    family_size: int = 0  # family members wanted
+    full_epochs: int = 0  # retraining epochs per member
 
 
 @dataclass(frozen=True)

@@ -54,6 +54,31 @@ def duration(seconds: float | None) -> str:
     return f"{hours}h {minutes:02d}m"
 
 
+#: How each bound reads: its quantity, its sign and how its value is written.
+BOUND_WORDS = {
+    "min_accuracy": ("top-1", "≥", lambda v: percent(v, digits=0 if v == int(v) else 1)),
+    "max_macs": ("MACs", "≤", count),
+    "max_params": ("params", "≤", count),
+    "max_latency_ms": ("latency", "≤", latency),
+}
+
+
+def bounds(values: dict[str, float]) -> list[tuple[str, str, str]]:
+    """``[("top-1", "≥", "90 %"), ("MACs", "≤", "5.00M")]`` for the bounds that are set."""
+    return [(name, sign, write(values[key]))
+            for key, (name, sign, write) in BOUND_WORDS.items() if values.get(key) is not None]
+
+
+def bounds_text(values: dict[str, float]) -> str:
+    """``top-1 ≥ 90 %, MACs ≤ 5.00M, params ≤ 200K`` (``no bounds`` when none is set)."""
+    return ", ".join(" ".join(word) for word in bounds(values)) or "no bounds"
+
+
+def plural(n: int, noun: str, nouns: str | None = None) -> str:
+    """``1 family member``, ``0 family members``, ``3 family members``."""
+    return f"{n} {noun if n == 1 else nouns or noun + 's'}"
+
+
 def shape(dims: tuple[int, ...]) -> str:
     """A tensor shape without the batch: ``24x16x16``."""
     return "x".join(str(d) for d in dims)

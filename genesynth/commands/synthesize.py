@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from genesynth.errors import GenesynthError
 from genesynth.synth import RunInterrupted, synthesize
 
 
@@ -25,9 +26,12 @@ def add(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--resume", action="store_true", help="continue the run in --out")
     p.add_argument("--seed", type=int, default=0, help="seed for sampler, splits, training")
     p.add_argument("--sampler", default="tpe", help="tpe (default), nsga2 or random")
-    p.add_argument("--family", type=int, default=4, help="family members (default 4)")
-    p.add_argument("--epochs", type=int, help="proxy training epochs per candidate")
-    p.add_argument("--full-epochs", type=int, help="training epochs for family members")
+    p.add_argument("--family", type=int, default=4, metavar="K",
+                   help="family members (default 4)")
+    p.add_argument("--epochs", type=int, help="proxy training epochs per candidate "
+                   f"(default per dataset: {epoch_defaults(proxy=True)})")
+    p.add_argument("--full-epochs", type=int, help="training epochs for family members "
+                   f"(default per dataset: {epoch_defaults(proxy=False)})")
     p.add_argument("--table", type=Path, help="look accuracy up in a JSON benchmark table")
     p.add_argument("--table-delay", type=float, default=0.0, metavar="SECONDS",
                    help="with --table: seconds each lookup takes, standing in for training")
@@ -39,6 +43,15 @@ def add(sub: argparse._SubParsersAction) -> None:
                    "worker silent for twice as long is dead and its trial is run again")
     p.add_argument("--plain", action="store_true", help="plain log lines, no live dashboard")
     p.set_defaults(run=run)
+
+
+def epoch_defaults(proxy: bool) -> str:
+    """``digits 4, other data 5``: the default epochs of each dataset's training budget."""
+    from genesynth.evaluate.train import BUDGETS, DEFAULT_BUDGET
+
+    pick = 0 if proxy else 1
+    named = [f"{name} {budgets[pick].epochs}" for name, budgets in BUDGETS.items()]
+    return ", ".join([*named, f"other data {DEFAULT_BUDGET[pick].epochs}"])
 
 
 def run(args: argparse.Namespace) -> int:
@@ -70,10 +83,15 @@ def run(args: argparse.Namespace) -> int:
 def _engine_arguments(args: argparse.Namespace) -> dict[str, Any]:
     from genesynth.evaluate.table import TableEvaluator
 
+    for flag, value in (("--trials", args.trials), ("--family", args.family),
+                        ("--epochs", args.epochs), ("--full-epochs", args.full_epochs)):
+        if value is not None and value < 1:  # named as the user typed it, not as the API does
+            raise GenesynthError(f"`{flag}` must be a positive integer, but got {flag}={value}")
     kwargs: dict[str, Any] = dict(
         data=args.data, trials=args.trials, out=args.out, resume=args.resume, seed=args.seed,
         sampler=args.sampler, family_size=args.family, storage=args.storage, study=args.study,
         epochs=args.epochs, full_epochs=args.full_epochs, heartbeat=args.heartbeat,
+        verbose=args.verbose,
     )
     if args.table is not None:
         kwargs["evaluator"] = TableEvaluator(args.table, delay=args.table_delay)

@@ -17,6 +17,10 @@ from genesynth import fmt
 from genesynth.dashboard.pareto import scatter
 from genesynth.record.snapshot import Member, RunState
 
+#: How the counts name a state where the engine's word would mean something else on screen:
+#: "infeasible" trials were rejected by the analytic cost before training (× in the plot
+#: marks a trained network that misses a bound).
+COUNT_LABELS = {"infeasible": "rejected"}
 STATE_STYLES = {
     "complete": "green", "pruned": "yellow", "infeasible": "magenta", "failed": "red",
     "duplicate": "cyan", "invalid": "bright_black", "running": "bold blue",
@@ -34,6 +38,24 @@ def _pairs(*items: tuple[str, str]) -> Text:
     return text
 
 
+def flow(items: list[tuple[str, str]], width: int | None) -> Text:
+    """``label value`` items on as few lines of ``width`` cells as fit, never cut inside one."""
+    text = Text()
+    used = 0
+    for label, value in items:
+        size = len(label) + 1 + len(value or fmt.DASH)
+        if used and width is not None and used + 3 + size > width:
+            text.append("\n")
+            used = 0
+        elif used:
+            text.append("   ")
+            used += 3
+        text.append(f"{label} ", style="dim")
+        text.append(value or fmt.DASH)
+        used += size
+    return text
+
+
 def status(state: RunState) -> Text:
     if state.interrupted:
         return Text("interrupted", style="bold red")
@@ -44,46 +66,52 @@ def status(state: RunState) -> Text:
     return Text("searching", style="bold blue")
 
 
-def header_panel(state: RunState) -> Panel:
-    """Prototype, constraint, dataset, sampler, seed and run directory."""
-    body = Group(
-        _pairs(("prototype", state.prototype), ("constraint", state.constraint),
-               ("data", state.data)),
-        _pairs(("sampler", state.sampler),
-               ("seed", "" if state.seed is None else str(state.seed)),
-               ("utility", state.utility_name), ("run", state.out)),
-    )
+def header_panel(state: RunState, width: int | None = None) -> Panel:
+    """Prototype, constraint with its bounds, dataset, sampler, seed and run directory."""
+    inner = None if width is None else max(10, width - 4)
+    items = [("prototype", state.prototype), ("data", state.data), ("sampler", state.sampler),
+             ("seed", "" if state.seed is None else str(state.seed)),
+             ("constraint", state.constraint)]
+    items += [(f"{name} {sign}", value) for name, sign, value in fmt.bounds(state.bounds)]
+    items += [("utility", state.utility_name), ("run", state.out)]
     title = Text.assemble(("genesynth", "bold"), " · generative synthesis · ", status(state))
-    return Panel(body, title=title, title_align="left", box=box.ROUNDED)
+    return Panel(flow(items, inner), title=title, title_align="left", box=box.ROUNDED)
 
 
-def _counts(state: RunState) -> Table:
-    """Trials by final state, three to a row."""
+def _counts(state: RunState, per_row: int = 3) -> Table:
+    """Trials by final state, ``per_row`` to a row ("rejected": over a cost bound, untrained)."""
     grid = Table.grid(padding=(0, 2))
     names = list(state.counts)
-    for _ in range(3):
+    for _ in range(per_row):
         grid.add_column(no_wrap=True)
-    for row in range(0, len(names), 3):
+    for row in range(0, len(names), per_row):
         cells = []
-        for name in names[row:row + 3]:
+        for name in names[row:row + per_row]:
             n = state.counts[name]
-            cells.append(Text.assemble((f"{name} ", STATE_STYLES[name] if n else "dim"),
+            cells.append(Text.assemble((f"{COUNT_LABELS.get(name, name)} ",
+                                        STATE_STYLES[name] if n else "dim"),
                                        (str(n), "bold" if n else "dim")))
         grid.add_row(*cells)
     return grid
 
 
-def _eta(state: RunState) -> str:
+def eta_items(state: RunState) -> list[tuple[str, str]]:
+    """``ETA ~3m 05s``, then what it is made of: the search's part and the family's."""
     if state.finished:
-        return "done"
-    if state.planned and state.done >= state.planned:
-        return "search done"
-    eta = state.eta
-    return "~" + fmt.duration(eta) if eta else fmt.DASH
+        return [("ETA", "done")]
+    est = state.estimate
+    total = est.total
+    items = [("ETA", "~" + fmt.duration(total) if total is not None else fmt.DASH)]
+    if est.search:
+        items.append(("search", "~" + fmt.duration(est.search)))
+    if est.family is not None and state.family_size:
+        items.append(("family", "~" + fmt.duration(est.family)))
+    return items
 
 
-def progress_panel(state: RunState) -> Panel:
-    """Trials done of planned, elapsed time, ETA, counts by state and the best so far."""
+def progress_panel(state: RunState, width: int | None = None) -> Panel:
+    """Trials done of planned, elapsed time, ETA of the whole job, counts and the best."""
+    inner = None if width is None else max(10, width - 4)
     planned = max(state.planned, state.done, 1)
     bar = Table.grid(expand=True, padding=(0, 1))
     bar.add_column(ratio=1)
@@ -93,19 +121,18 @@ def progress_panel(state: RunState) -> Panel:
         Text(f"{state.done}/{state.planned} trials", style="bold"),
     )
     mean = state.mean_seconds
-    timing = _pairs(
-        ("elapsed", fmt.duration(state.elapsed)),
-        ("ETA", _eta(state)),
-        ("per trial", fmt.duration(mean) if mean else fmt.DASH),
-        *((("skipped", f"{state.skipped} samples"),) if state.skipped else ()),
-    )
+    timing = flow([("elapsed", fmt.duration(state.elapsed)), *eta_items(state),
+                   ("per trained trial", fmt.duration(mean) if mean else fmt.DASH),
+                   *((("skipped", f"{state.skipped} samples"),) if state.skipped else ())],
+                  inner)
     best = state.best
     best_line = (
-        _pairs(("best trial", str(best.number)), (state.utility_name, fmt.score(best.utility)),
-               ("top-1", fmt.percent(best.accuracy)))
+        flow([("best trial", str(best.number)), (state.utility_name, fmt.score(best.utility)),
+              ("top-1", fmt.percent(best.accuracy))], inner)
         if best else Text("best: no feasible candidate yet", style="dim")
     )
-    return Panel(Group(bar, timing, _counts(state), best_line), title="progress",
+    per_row = 6 if inner is not None and inner >= 72 else 3
+    return Panel(Group(bar, timing, _counts(state, per_row), best_line), title="progress",
                  title_align="left")
 
 
@@ -132,41 +159,53 @@ def candidate_panel(state: RunState, max_modules: int = 16) -> Panel:
         _pairs(("loss", "" if cand.loss is None else f"{cand.loss:.3f}"),
                ("val", fmt.percent(cand.accuracy))),
     )
-    lines = list(cand.modules[:max_modules])
-    if len(cand.modules) > max_modules:
-        lines.append(f"… {len(cand.modules) - max_modules} more modules")
+    lines = list(cand.modules)
+    if len(lines) > max_modules:  # the last line says how many are left out
+        shown = max(0, max_modules - 1)
+        lines = lines[:shown] + [f"… {fmt.plural(len(lines) - shown, 'more module')}"]
     modules = Text("\n".join(lines), no_wrap=True, overflow="ellipsis", style="cyan")
+    word = COUNT_LABELS.get(cand.state, cand.state)
     title = Text.assemble("candidate · trial ", (str(cand.number), "bold"), " · ",
-                          (cand.state, STATE_STYLES.get(cand.state, "")))
-    parts: list[RenderableType] = [head, epochs]
+                          (word, STATE_STYLES.get(cand.state, "")))
+    parts: list[RenderableType] = [epochs, head]  # the epoch first: shown in a short region
     if cand.reason and cand.state != "running":
-        parts.append(Text(cand.reason, style="dim italic", overflow="ellipsis", no_wrap=True))
-    parts.append(modules)
+        parts.append(Text(cand.reason, style="dim italic"))
+    if max_modules:
+        parts.append(modules)
     return Panel(Group(*parts), title=title, title_align="left")
 
 
-def leaderboard_panel(state: RunState, limit: int = 8) -> Panel:
-    """The best feasible candidates by utility, as a table."""
+def _columns(table: Table, names: list[str]) -> None:
+    for name in names:
+        table.add_column(name, justify="left" if name in ("#", "", "status") else "right",
+                         no_wrap=True)
+
+
+def leaderboard_panel(state: RunState, limit: int = 8, width: int | None = None) -> Panel:
+    """The best feasible candidates by utility, as a table; the latency column only when a
+    latency was measured, the rank only where there is room."""
     rows = state.leaderboard(limit)
     if not rows:
         return Panel(Text("no feasible candidate yet", style="dim"), title="leaderboard",
                      title_align="left")
     table = Table(box=box.SIMPLE_HEAD, expand=True, show_edge=False, collapse_padding=True)
-    for name in ("#", "trial", state.utility_name, "top-1", "params", "MACs", "latency"):
-        table.add_column(name, justify="left" if name == "#" else "right", no_wrap=True)
-    for rank, row in enumerate(rows, 1):
-        table.add_row(
-            str(rank), str(row.number), fmt.score(row.utility), fmt.percent(row.accuracy),
-            fmt.count(row.params), fmt.count(row.macs), fmt.latency(row.latency_ms),
-            style="bold green" if rank == 1 else None,
-        )
+    latency = any(row.latency_ms is not None for row in rows)
+    rank = width is None or width >= 50 + 10 * latency
+    _columns(table, ["#"] * rank + ["trial", state.utility_name, "top-1", "params", "MACs"]
+             + ["latency"] * latency)
+    for place, row in enumerate(rows, 1):
+        cells = [str(place)] * rank + [
+            str(row.number), fmt.score(row.utility), fmt.percent(row.accuracy),
+            fmt.count(row.params), fmt.count(row.macs)] + [fmt.latency(row.latency_ms)] * latency
+        table.add_row(*cells, style="bold green" if place == 1 else None)
     return Panel(table, title="leaderboard", title_align="left")
 
 
 def pareto_panel(state: RunState, width: int = 48, height: int = 10) -> Panel:
-    """Accuracy against MACs (log scale) of every measured candidate."""
+    """Accuracy against MACs (log scale) of every measured candidate, with the accuracy bound."""
     best = state.best
-    plot = scatter(state.points, best.number if best else None, width, height)
+    plot = scatter(state.points, best.number if best else None, width, height,
+                   bound=state.bounds.get("min_accuracy"))
     return Panel(plot, title="accuracy vs MACs", title_align="left")
 
 
@@ -180,15 +219,32 @@ def _member_progress(member: Member) -> RenderableType:
     return Text(member.status, style=style)
 
 
-def family_panel(state: RunState) -> Panel:
-    """Members A, B, ... with status, accuracy, params, MACs and utility."""
-    if not state.family:
-        return Panel(Text("retrained after the search: A, B, C, D of decreasing complexity",
-                          style="dim"), title="family", title_align="left")
+def forming_panel(state: RunState) -> Panel:
+    """During the search: the current leader of each complexity band, the family to be."""
+    size = state.family_size or 4
+    leaders = state.forming(size)
+    title = f"family forming · best of {fmt.plural(size, 'MACs band')}"
+    if not leaders:
+        return Panel(Text("no feasible candidate yet; the family forms from them", style="dim"),
+                     title=title, title_align="left")
     table = Table(box=box.SIMPLE_HEAD, expand=True, show_edge=False, collapse_padding=True)
-    for name in ("", "trial", "status", "top-1", "params", "MACs", state.utility_name):
-        table.add_column(name, justify="left" if name in ("", "status") else "right",
-                         no_wrap=True)
+    _columns(table, ["", "trial", "val", "params", "MACs", state.utility_name])
+    for label, row in zip(labels(len(leaders)), leaders, strict=False):
+        table.add_row(Text(label, style="bold"), str(row.number), fmt.percent(row.accuracy),
+                      fmt.count(row.params), fmt.count(row.macs), fmt.score(row.utility))
+    return Panel(table, title=title, title_align="left")
+
+
+def family_panel(state: RunState) -> Panel:
+    """Members A, B, ... with status, accuracy, params, MACs and utility; while the search
+    runs, the family forming (:func:`forming_panel`)."""
+    if not state.family:
+        if state.finished:
+            return Panel(Text("no family: no feasible candidate", style="dim"), title="family",
+                         title_align="left")
+        return forming_panel(state)
+    table = Table(box=box.SIMPLE_HEAD, expand=True, show_edge=False, collapse_padding=True)
+    _columns(table, ["", "trial", "status", "top-1", "params", "MACs", state.utility_name])
     marks = {True: ("✓", "green"), False: ("✗", "red"), None: (" ", "")}
     for member in state.family.values():
         accuracy = fmt.percent(member.accuracy)
@@ -199,4 +255,9 @@ def family_panel(state: RunState) -> Panel:
             Text(accuracy, style="italic dim") if member.status == "training" else accuracy,
             fmt.count(member.params), fmt.count(member.macs), fmt.score(member.utility),
         )
-    return Panel(table, title=f"family · {state.family_epochs} epochs", title_align="left")
+    return Panel(table, title=f"family · {fmt.plural(state.family_epochs, 'epoch')}",
+                 title_align="left")
+
+
+def labels(count: int) -> list[str]:
+    return [chr(ord("A") + i) for i in range(min(count, 26))]

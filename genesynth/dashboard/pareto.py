@@ -1,7 +1,9 @@
 """A terminal scatter plot: accuracy (y) against MACs (x, log scale) in a fixed character grid.
 
-Feasible trials draw as ``●``, infeasible ones as ``×``, the best feasible trial as ``★``; when
-several trials share a cell the more important mark wins (best > feasible > infeasible).
+Feasible trials draw as ``●``, trained ones that miss a bound as ``×``, the best feasible trial
+as ``★``; when several trials share a cell the more important mark wins (best > feasible >
+misses a bound). The constraint's accuracy bound is a dotted line ``┄``. The legend names only
+the marks that are drawn.
 """
 
 from __future__ import annotations
@@ -14,9 +16,10 @@ from rich.text import Text
 from genesynth import fmt
 from genesynth.record.snapshot import Point
 
-FEASIBLE, INFEASIBLE, BEST = "●", "×", "★"
-STYLES = {FEASIBLE: "green", INFEASIBLE: "red", BEST: "bold yellow"}
-_RANK = {" ": 0, INFEASIBLE: 1, FEASIBLE: 2, BEST: 3}
+FEASIBLE, INFEASIBLE, BEST, BOUND = "●", "×", "★", "┄"
+STYLES = {FEASIBLE: "green", INFEASIBLE: "red", BEST: "bold yellow", BOUND: "dim red"}
+_RANK = {" ": 0, BOUND: 0, INFEASIBLE: 1, FEASIBLE: 2, BEST: 3}
+LEGEND = {FEASIBLE: "feasible", INFEASIBLE: "misses a bound", BEST: "best"}
 LABEL_WIDTH = 8  # "100.0 % " on the y axis
 
 
@@ -33,20 +36,26 @@ def _cell(value: float, low: float, high: float, cells: int) -> int:
 
 
 def scatter(
-    points: Sequence[Point], best: int | None = None, width: int = 48, height: int = 10
+    points: Sequence[Point], best: int | None = None, width: int = 48, height: int = 10,
+    bound: float | None = None,
 ) -> Text:
-    """The plot as rich Text of ``height + 3`` lines, ``LABEL_WIDTH + width`` columns wide.
+    """The plot as rich Text: ``height`` rows, the axis, its labels and the legend (one or
+    more lines), ``LABEL_WIDTH + width`` columns wide.
 
-    ``best`` is the trial number to highlight. With no point the grid says so.
+    ``best`` is the trial number to highlight; ``bound`` the accuracy bound (% top-1) drawn
+    as a line. With no point the grid says so.
     """
     if not points:
         return Text("no measured candidate yet", style="dim")
     xs = [math.log10(p.macs) for p in points]
     ys = [p.accuracy for p in points]
+    shown = ys + ([bound] if bound is not None else [])
     x_low, x_high = _span(min(xs), max(xs), 0.04)
-    y_low, y_high = _span(min(ys), max(ys), 0.06)
+    y_low, y_high = _span(min(shown), max(shown), 0.06)
     y_low, y_high = max(y_low, 0.0), min(y_high, max(100.0, max(ys)))  # percent stays 0..100
     grid = [[" "] * width for _ in range(height)]
+    if bound is not None:
+        grid[height - 1 - _cell(bound, y_low, y_high, height)] = [BOUND] * width
     for point, x, y in zip(points, xs, ys, strict=True):
         mark = BEST if point.number == best else FEASIBLE if point.feasible else INFEASIBLE
         row = height - 1 - _cell(y, y_low, y_high, height)
@@ -63,12 +72,14 @@ def scatter(
         for mark in cells:
             text.append(mark, style=STYLES.get(mark, ""))
         text.append("\n")
+    drawn = {mark for row in grid for mark in row}
     text.append_text(_x_axis(x_low, x_high, width))
+    text.append_text(_legend(drawn, bound, LABEL_WIDTH + width))
     return text
 
 
 def _x_axis(low: float, high: float, width: int) -> Text:
-    """The axis line with three ticks and their MAC counts, then the legend."""
+    """The axis line with three ticks and their MAC counts."""
     ticks = [0, (width - 1) // 2, width - 1]
     line = ["─"] * width
     for t in ticks:
@@ -81,12 +92,27 @@ def _x_axis(low: float, high: float, width: int) -> Text:
         labels[start:start + len(word)] = list(word)
     text = Text(" " * (LABEL_WIDTH - 1) + "└" + "".join(line) + "\n", style="dim")
     text.append("".join(labels).rstrip() + "\n", style="dim")
-    text.append(" " * LABEL_WIDTH)
-    text.append(FEASIBLE, style=STYLES[FEASIBLE])
-    text.append(" feasible  ")
-    text.append(INFEASIBLE, style=STYLES[INFEASIBLE])
-    text.append(" infeasible  ")
-    text.append(BEST, style=STYLES[BEST])
-    text.append(" best   ")
-    text.append("MACs (log)", style="dim")
+    return text
+
+
+def _legend(drawn: set[str], bound: float | None, width: int) -> Text:
+    """The marks that are drawn and what they mean, wrapped at ``width`` cells."""
+    items = [(mark, LEGEND[mark]) for mark in (FEASIBLE, INFEASIBLE, BEST) if mark in drawn]
+    if bound is not None:
+        items.append((BOUND, fmt.bounds_text({"min_accuracy": bound})))
+    items.append(("", "MACs (log)"))
+    text = Text(" " * LABEL_WIDTH)
+    used = LABEL_WIDTH
+    for i, (mark, words) in enumerate(items):
+        size = len(mark) + 1 + len(words) if mark else len(words)
+        if i and used + 2 + size > width:
+            text.append("\n" + " " * LABEL_WIDTH)
+            used = LABEL_WIDTH
+        elif i:
+            text.append("  ")
+            used += 2
+        if mark:
+            text.append(mark + " ", style=STYLES[mark])
+        text.append(words, style="dim" if not mark else "")
+        used += size
     return text

@@ -114,11 +114,14 @@ class PlainLog:
                 row = state.trials[-1]
                 return f"{trial_line(row, state.utility_name)} {_progress(state)}"
             case SearchExtended():
-                return (f"family: {event.members} member(s) so far; phase {event.phase} searches "
-                        f"up to trial {event.trials} with MACs <= {fmt.count(event.max_macs)}")
+                return (f"family: {fmt.plural(event.members, 'member')} so far; phase "
+                        f"{event.phase} searches up to trial {event.trials} with MACs <= "
+                        f"{fmt.count(event.max_macs)}")
             case FamilyStarted():
+                if not event.members:
+                    return "family: no feasible candidate to retrain"
                 return (f"family: retraining {', '.join(event.members)} "
-                        f"for {event.epochs} epochs")
+                        f"for {fmt.plural(event.epochs, 'epoch')}")
             case MemberStarted():
                 return (f"member {event.label} start (trial {event.trial}) params "
                         f"{fmt.count(event.params)} MACs {fmt.count(event.macs)}")
@@ -134,8 +137,9 @@ class PlainLog:
             case RunFinished():
                 if event.interrupted:
                     return f"interrupted after {state.done}/{state.planned} trials ({event.out})"
-                return (f"finished: {state.done} trials, {event.family} family members "
-                        f"in {event.out} ({fmt.duration(state.elapsed)})")
+                return (f"finished: {fmt.plural(state.done, 'trial')}, "
+                        f"{fmt.plural(event.family, 'family member')} in {event.out} "
+                        f"({fmt.duration(state.elapsed)})")
         return None
 
     def _epoch(self, who: str, epoch: int, epochs: int, loss: float, acc: float) -> str | None:

@@ -220,6 +220,7 @@ def _row(trial: optuna.trial.FrozenTrial) -> TrialRow:
         _number(attrs.get("macs")), _number(attrs.get("latency_ms")),
         _number(attrs.get("utility")), bool(attrs.get("feasible", False)),
         str(attrs.get("reason", "")), float(seconds),
+        len(trial.intermediate_values) or len(attrs.get("curve") or []) if seconds else 0,
     )
 
 

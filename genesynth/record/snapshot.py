@@ -32,6 +32,10 @@ from genesynth.events import (
     TrialFinished,
     TrialStarted,
 )
+from genesynth.record import eta
+
+#: The constraint's bounds, as RunStarted and run.json's ``constraint.bounds`` name them.
+BOUNDS = ("min_accuracy", "max_macs", "max_params", "max_latency_ms")
 
 
 @dataclass
@@ -49,6 +53,8 @@ class Candidate:
     accuracy: float | None = None  # validation top-1 after the last epoch, percent
     state: str = "running"
     reason: str = ""
+    started: float = 0.0  # when the trial started (event time; 0 when unknown)
+    updated: float = 0.0  # when its last epoch ended
 
 
 @dataclass(frozen=True)
@@ -65,6 +71,7 @@ class TrialRow:
     feasible: bool = False
     reason: str = ""
     seconds: float = 0.0
+    epochs: int = 0  # epochs it trained (0: rejected before training, or not known)
 
 
 @dataclass(frozen=True)
@@ -93,6 +100,8 @@ class Member:
     latency_ms: float | None = None
     utility: float | None = None
     feasible: bool | None = None
+    started: float = 0.0  # when its retraining started (event time; 0 when unknown)
+    updated: float = 0.0  # when its last epoch ended
 
 
 @dataclass
@@ -116,6 +125,9 @@ class RunState:
     last: Candidate | None = None
     family: dict[str, Member] = field(default_factory=dict)
     family_epochs: int = 0
+    family_size: int = 0  # members wanted (0: not known)
+    epochs: int = 0  # proxy epochs per trial (0: not known)
+    bounds: dict[str, float] = field(default_factory=dict)  # the constraint's bounds that are set
     finished: bool = False
     interrupted: bool = False
 
@@ -132,19 +144,18 @@ class RunState:
 
     @property
     def mean_seconds(self) -> float | None:
-        """Mean wall time of a finished trial (elapsed / done when trials report none)."""
-        if not self.trials:
-            return None
-        mean = sum(t.seconds for t in self.trials) / len(self.trials)
-        return mean if mean > 0 else (self.elapsed / len(self.trials) or None)
+        """Mean wall time of a trial that trained; rejections (about 0 s) are left out."""
+        return eta.mean_trial_seconds(self.trials)
+
+    @property
+    def estimate(self) -> eta.Estimate:
+        """Seconds left in the search and in the retraining (:mod:`genesynth.record.eta`)."""
+        return eta.estimate(self)
 
     @property
     def eta(self) -> float | None:
-        """Seconds until the search's last trial, from the mean trial time; None if unknown."""
-        if self.finished or self.done >= self.planned:
-            return 0.0 if self.planned else None
-        mean = self.mean_seconds
-        return None if mean is None else mean * (self.planned - self.done)
+        """Seconds until the whole job ends (search, announced extra phases, retraining)."""
+        return 0.0 if self.finished else self.estimate.total
 
     @property
     def candidate(self) -> Candidate | None:
@@ -166,6 +177,31 @@ class RunState:
     def best(self) -> TrialRow | None:
         top = self.leaderboard(1)
         return top[0] if top else None
+
+    def forming(self, size: int, min_gap: float = 0.2) -> list[TrialRow]:
+        """The family as it forms during the search, largest first.
+
+        The feasible complete trials' MACs range is cut into ``size`` bands of equal width
+        on a log scale; each band's leader is its best utility, at most ``1 - min_gap`` of the
+        MACs of the leader above; a leader beaten on accuracy, params and MACs by a smaller
+        one is dropped. The engine makes the real family after the search, the same way.
+        """
+        rows = [t for t in self.leaderboard(limit=len(self.trials)) if t.macs]
+        if not rows or size < 1:
+            return []
+        logs = {t.number: math.log(t.macs or 1) for t in rows}
+        low, high = min(logs.values()), max(logs.values())
+        width = (high - low) / size or 1.0
+        bands: list[list[TrialRow]] = [[] for _ in range(size)]
+        for row in rows:  # best utility first within each band
+            bands[min(size - 1, int((high - logs[row.number]) / width))].append(row)
+        chosen: list[TrialRow] = []
+        for band in bands:
+            for row in band:
+                if not chosen or (row.macs or 0) <= (1 - min_gap) * (chosen[-1].macs or 0):
+                    chosen = [c for c in chosen if not _dominates(row, c)] + [row]
+                    break
+        return chosen
 
     @property
     def points(self) -> list[Point]:
@@ -189,7 +225,7 @@ class RunState:
             case TrialStarted():
                 self.running[event.number] = Candidate(
                     event.number, event.key, event.modules, event.params, event.macs,
-                    event.epochs,
+                    event.epochs, started=event.time, updated=event.time,
                 )
             case EpochDone():
                 self._epoch_done(event)
@@ -213,6 +249,12 @@ class RunState:
         self.sampler, self.seed, self.out = event.sampler, event.seed, event.out
         self.planned = event.trials
         self.utility_name = event.utility
+        self.epochs, self.family_size = event.epochs, event.family_size
+        self.family_epochs = event.full_epochs or self.family_epochs
+        self.bounds = {
+            name: value for name in BOUNDS
+            if (value := getattr(event, name)) is not None
+        }
         if event.time:
             self.started_at = event.time
 
@@ -222,6 +264,7 @@ class RunState:
             cand = self.running[event.number] = Candidate(event.number, epochs=event.epochs)
         cand.epoch, cand.epochs = event.epoch, event.epochs
         cand.loss, cand.accuracy = event.loss, event.accuracy
+        cand.updated = event.time
 
     def _trial_finished(self, event: TrialFinished) -> None:
         if event.state == SKIPPED:
@@ -230,12 +273,13 @@ class RunState:
             return
         state = event.state if event.state in self.counts else "failed"
         self.counts[state] += 1
+        cand = self.running.pop(event.number, None) or Candidate(event.number)
         row = TrialRow(
             event.number, state, event.accuracy, event.params, event.macs, event.latency_ms,
             event.utility, event.feasible, event.reason, event.seconds,
+            cand.epoch if event.seconds > 0 else 0,
         )
         self.trials.append(row)
-        cand = self.running.pop(event.number, None) or Candidate(event.number)
         cand.state, cand.reason = state, event.reason
         if event.accuracy is not None:
             cand.accuracy = event.accuracy
@@ -248,9 +292,11 @@ class RunState:
         if isinstance(event, MemberStarted):
             member.status, member.trial, member.epochs = "training", event.trial, event.epochs
             member.params, member.macs = event.params, event.macs
+            member.started = member.updated = event.time
         elif isinstance(event, MemberEpoch):
             member.status, member.epoch, member.epochs = "training", event.epoch, event.epochs
             member.loss, member.accuracy = event.loss, event.accuracy
+            member.updated = event.time
         else:
             member.status, member.trial, member.accuracy = "done", event.trial, event.accuracy
             member.params, member.macs = event.params, event.macs
@@ -281,3 +327,11 @@ class RunState:
         attrs = getattr(study, "user_attrs", {}) or {}
         finished = bool(attrs.get("finished")) or family is not None
         return state_from_trials(cls(), list(trials), run, family, finished, now)
+
+
+def _dominates(a: TrialRow, b: TrialRow) -> bool:
+    """``a`` is at least as good as ``b`` on accuracy, params and MACs, and not the same."""
+    pairs = ((a.accuracy, b.accuracy), (b.params, a.params), (b.macs, a.macs))
+    if any(x is None or y is None for x, y in pairs):
+        return False
+    return all(x >= y for x, y in pairs) and any(x > y for x, y in pairs)  # type: ignore[operator]

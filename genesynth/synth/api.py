@@ -16,6 +16,7 @@ from genesynth.evaluate.train import TrainConfig, TrainingEvaluator, budgets_for
 from genesynth.events import Listener
 from genesynth.record.run import RunSpec
 from genesynth.synth.engine import Setup, SynthesisResult, run
+from genesynth.synth.quiet import optuna_log
 from genesynth.synth.samplers import default_pruner, resolve_sampler
 
 
@@ -39,6 +40,7 @@ def synthesize(
     epochs: int | None = None,
     full_epochs: int | None = None,
     heartbeat: int | None = None,
+    verbose: bool = False,
 ) -> SynthesisResult:
     """Synthesize a family of networks from ``prototype`` under ``constraint``.
 
@@ -54,12 +56,13 @@ def synthesize(
     Results live in ``out`` (default ``runs/<name>``).
     ``storage``/``study`` put the study in a shared Optuna storage that ``genesynth worker``
     processes may join (see docs/scale-out.md); ``heartbeat`` is their heartbeat interval in
-    seconds on PostgreSQL/MySQL.
+    seconds on PostgreSQL/MySQL. Optuna's own INFO log is silenced unless ``verbose``.
     """
     setup = make_setup(prototype, constraint, data, trials, out, sampler, pruner, evaluator,
                        seed, storage, study, family_size, proxy, full, epochs, full_epochs,
                        heartbeat)
-    return run(setup, listeners, resume)
+    with optuna_log(verbose):
+        return run(setup, listeners, resume)
 
 
 def make_setup(

@@ -126,9 +126,7 @@ def run(setup: Setup, listeners: Sequence[Listener] = (), resume: bool = False) 
     emit = Emitter([EventRecorder(setup.out / EVENTS_FILE), *listeners])
     study = open_study(setup, resume)
     spec = setup.spec
-    emit(RunStarted(spec.prototype_path, spec.constraint.get("path", ""),
-                    spec.data.get("spec", ""), spec.sampler, spec.seed, str(setup.out),
-                    spec.trials, utility=utility_name(setup.constraint), time=time.time()))
+    emit(run_started(setup))
     objective = make_objective(setup, emit, setup.constraint)
     try:
         run_trials(study, objective, spec.trials, catch=(CandidateFailed,), told=objective.told)
@@ -144,6 +142,19 @@ def make_objective(setup: Setup, emit: Listener, constraint: Any, phase: int = 0
     return Objective(setup.prototype, constraint, setup.evaluator, emit,
                      multi_objective=setup.spec.sampler in MULTI_OBJECTIVE, epochs=setup.epochs,
                      latency=setup.latency, phase=phase)
+
+
+def run_started(setup: Setup) -> RunStarted:
+    """The first event of a run (or of a worker): what runs, under which bounds, how long."""
+    spec, rule = setup.spec, setup.constraint
+    return RunStarted(
+        spec.prototype_path, spec.constraint.get("path", ""), spec.data.get("spec", ""),
+        spec.sampler, spec.seed, str(setup.out), spec.trials, utility=utility_name(rule),
+        time=time.time(), min_accuracy=rule.min_accuracy, max_macs=rule.max_macs,
+        max_params=rule.max_params, max_latency_ms=rule.max_latency_ms,
+        epochs=setup.epochs if isinstance(setup.epochs, int) else 0,
+        family_size=spec.family_size, full_epochs=spec.full_epochs,
+    )
 
 
 def utility_name(constraint: Any) -> str:

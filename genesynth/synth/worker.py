@@ -26,11 +26,11 @@ import optuna
 
 from genesynth.errors import RunError
 from genesynth.evaluate.base import CandidateFailed, Evaluator
-from genesynth.events import Emitter, Listener, RunFinished, RunStarted
+from genesynth.events import Emitter, Listener, RunFinished
 from genesynth.record.run import EVENTS_FILE, RUN_FILE, RunSpec, read_run
 from genesynth.synth import family as fam
 from genesynth.synth.budget import claim_family, done_count, family_claim, run_trials
-from genesynth.synth.engine import EventRecorder, Setup, finish, make_objective, utility_name
+from genesynth.synth.engine import EventRecorder, Setup, finish, make_objective, run_started
 from genesynth.synth.guard import worker_id
 from genesynth.synth.samplers import MULTI_OBJECTIVE, SAMPLERS, default_pruner, resolve_sampler
 from genesynth.synth.storage import DEFAULT_HEARTBEAT, SHARED_RDB, check_shared, kind, open_storage
@@ -68,9 +68,7 @@ def work(
     check_given(spec, loaded.study_name, prototype, constraint)
     setup = rebuild(loaded, spec, out)
     emit = Emitter([EventRecorder(setup.out / EVENTS_FILE), *listeners])
-    emit(RunStarted(spec.prototype_path, spec.constraint.get("path", ""),
-                    spec.data.get("spec", ""), spec.sampler, spec.seed, str(setup.out),
-                    spec.trials, utility=utility_name(setup.constraint), time=time.time()))
+    emit(run_started(setup))
     objective = make_objective(setup, emit, setup.constraint)
     try:
         ran = run_trials(loaded, objective, spec.trials, catch=(CandidateFailed,), limit=trials,

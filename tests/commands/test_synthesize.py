@@ -102,10 +102,11 @@ def _wait_for_finished_trials(events: Path, count: int) -> None:
 @pytest.mark.parametrize(
     ("flag", "message"),
     [
-        ("--epochs", "error: `epochs` must be a positive integer, but got epochs=0\n"),
+        ("--epochs", "error: `--epochs` must be a positive integer, but got --epochs=0\n"),
         ("--full-epochs",
-         "error: `full_epochs` must be a positive integer, but got full_epochs=0\n"),
-        ("--family", "error: `family_size` must be a positive integer, but got family_size=0\n"),
+         "error: `--full-epochs` must be a positive integer, but got --full-epochs=0\n"),
+        ("--family", "error: `--family` must be a positive integer, but got --family=0\n"),
+        ("--trials", "error: `--trials` must be a positive integer, but got --trials=0\n"),
     ],
 )
 def test_a_zero_budget_is_refused_before_anything_runs(
@@ -134,3 +135,15 @@ def test_a_table_that_matches_none_of_the_prototypes_networks_is_refused(
         "maps Architecture.key of each network, at the input it was made for, to its "
         "accuracy)\n"
     )
+
+
+def test_help_states_epoch_defaults_per_dataset(capsys: pytest.CaptureFixture[str]) -> None:
+    from genesynth.evaluate.train import BUDGETS, DEFAULT_BUDGET
+
+    with pytest.raises(SystemExit):
+        main(["synthesize", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    for name, (proxy, full) in BUDGETS.items():
+        assert f"{name} {proxy.epochs}" in text and f"{name} {full.epochs}" in text
+    assert f"other data {DEFAULT_BUDGET[0].epochs}" in text
+    assert "--verbose" in text

@@ -37,7 +37,9 @@ def _trial(number: int, state: str, t: float, epochs: list[tuple[float, float]],
 def recorded_events() -> tuple[list[Event], int]:
     """The whole run, and the index just after trial 8's first epoch (mid-run)."""
     events: list[Event] = [RunStarted("prototypes/atto.gs", "constraints/digits.toml",
-                                      "digits", "tpe", 7, "runs/t", 10, time=1000.0)]
+                                      "digits", "tpe", 7, "runs/t", 10, time=1000.0,
+                                      min_accuracy=90.0, max_macs=50_000_000, epochs=2,
+                                      family_size=2, full_epochs=3)]
     events += _trial(0, "complete", 1000, [(0.9, 80.0), (0.5, 97.22)], accuracy=97.22,
                      utility=71.4, feasible=True, seconds=8.2, latency_ms=0.41)
     events += _trial(1, "pruned", 1010, [(1.2, 40.0)], accuracy=40.0,

@@ -41,9 +41,9 @@ def test_mid_run_frame(midrun: list[Event]) -> None:
     with Dashboard(console, clock=None) as dashboard:
         dashboard.replay(midrun)
     frame = last_frame(console)
-    assert "searching" in frame and "8/10 trials" in frame and "ETA ~7.0 s" in frame
+    assert "searching" in frame and "8/10 trials" in frame and "ETA ~30.2 s" in frame
     assert "running" in frame and "epoch 1/2" in frame and "val 90.0 %" in frame
-    assert "retrained after the search" in frame
+    assert "family forming" in frame
 
 
 def test_small_terminal_still_fits(events: list[Event]) -> None:
@@ -79,3 +79,34 @@ def test_open_view_picks_the_view() -> None:
         assert isinstance(view, PlainLog)
     with open_view(plain=True, console=capture_console()) as view:
         assert isinstance(view, PlainLog)
+
+
+def frame_at(events: list[Event], width: int, height: int) -> list[str]:
+    """The last frame's lines on a ``width`` x ``height`` terminal."""
+    console = Console(width=width, height=height, record=True, file=io.StringIO(),
+                      force_terminal=True)
+    with Dashboard(console, clock=None) as dashboard:
+        dashboard.replay(events)
+    frame = last_frame(console)
+    return frame[frame.index("╭─ genesynth"):].splitlines()
+
+
+@pytest.mark.parametrize(("width", "height"), [(80, 24), (120, 40)])
+def test_the_layout_fits_the_terminal_without_cutting(
+    events: list[Event], midrun: list[Event], width: int, height: int
+) -> None:
+    for run in (midrun, events):
+        lines = frame_at(run, width, height)
+        text = "\n".join(lines)
+        assert len(lines) == height - 1 and max(len(line) for line in lines) == width
+        assert "…" not in text.replace("… 2 more modules", "")  # no label or value cut
+        assert "top-1 ≥ 90 %   MACs ≤ 50.0M" in text  # the constraint's bounds
+        assert "family" in text and "progress" in text and "ETA" in text
+    mid = "\n".join(frame_at(midrun, width, height))
+    assert "family forming · best of 2 MACs bands" in mid and "ETA ~30.2 s" in mid
+    assert "candidate · trial 8 · running" in mid
+
+
+def test_narrow_and_tall_shows_the_leaderboard_and_the_plot(events: list[Event]) -> None:
+    text = "\n".join(frame_at(events, 80, 44))
+    assert "leaderboard" in text and "accuracy vs MACs" in text and "┄ top-1 ≥ 90 %" in text

@@ -28,8 +28,10 @@ def test_header(events: list[Event]) -> None:
 
 def test_progress_mid_run(midrun: list[Event]) -> None:
     text = render(panels.progress_panel(build(midrun)))
-    assert "8/10 trials" in text and "ETA ~7.0 s" in text and "elapsed 1m 21s" in text
-    assert "complete 3" in text and "infeasible 1" in text and "invalid 1" in text
+    assert "8/10 trials" in text and "elapsed 1m 21s" in text
+    assert "ETA ~30.2 s" in text and "search ~7.5 s" in text and "family ~22.7 s" in text
+    assert "per trained trial 6.5 s" in text
+    assert "complete 3" in text and "rejected 1" in text and "invalid 1" in text
     assert "best trial 3" in text and "NetScore 75.0" in text and "95.0 %" in text
 
 
@@ -48,7 +50,9 @@ def test_candidate(midrun: list[Event]) -> None:
 
 def test_candidate_cuts_long_module_lists(midrun: list[Event]) -> None:
     text = render(panels.candidate_panel(build(midrun), max_modules=1))
-    assert "m02" not in text and "… 1 more modules" in text
+    assert "m0" not in text and "… 2 more modules" in text
+    text = render(panels.candidate_panel(build(midrun), max_modules=2))
+    assert "m01" in text and "m02" in text and "more" not in text
 
 
 def test_leaderboard_order(events: list[Event]) -> None:
@@ -74,7 +78,7 @@ def test_scatter_grid_is_fixed_size() -> None:
     points = [Point(0, 1_000, 50.0, False), Point(1, 1_000_000, 90.0, True),
               Point(2, 10_000, 70.0, True)]
     lines = scatter(points, best=1, width=30, height=6).plain.splitlines()
-    assert len(lines) == 6 + 3
+    assert len(lines) == 6 + 2 + 2  # the legend takes two lines at this width
     assert all(len(line) <= 8 + 30 for line in lines[:7])
     assert BEST in lines[0] and INFEASIBLE in lines[5]  # highest and lowest accuracy
     assert lines[0].index(BEST) > lines[5].index(INFEASIBLE)  # more MACs to the right
@@ -92,8 +96,12 @@ def test_family(events: list[Event]) -> None:
     assert "✓" in a
 
 
-def test_family_before_retraining(midrun: list[Event]) -> None:
-    assert "retrained after the search" in render(panels.family_panel(build(midrun)))
+def test_family_forms_during_the_search(midrun: list[Event]) -> None:
+    text = render(panels.family_panel(build(midrun)))
+    assert "family forming · best of 2 MACs bands" in text
+    rows = [line.split() for line in text.splitlines() if "%" in line]
+    assert rows == [["│", "A", "0", "97.2", "%", "45.1K", "1.20M", "71.4", "│"],
+                    ["│", "B", "3", "95.0", "%", "20.0K", "500K", "75.0", "│"]]
 
 
 def test_empty_state_renders_every_panel() -> None:
@@ -101,3 +109,26 @@ def test_empty_state_renders_every_panel() -> None:
     for panel in (panels.header_panel, panels.progress_panel, panels.candidate_panel,
                   panels.leaderboard_panel, panels.pareto_panel, panels.family_panel):
         assert render(panel(state)).strip()
+
+
+def test_leaderboard_hides_latency_when_none_was_measured(events: list[Event]) -> None:
+    assert "0.41 ms" in render(panels.leaderboard_panel(build(events)))
+    unmeasured = [e for e in events if getattr(e, "number", None) != 0]
+    text = render(panels.leaderboard_panel(build(unmeasured)))
+    assert "latency" not in text and " ms" not in text and "NetScore" in text
+
+
+def test_header_shows_the_constraints_bounds(events: list[Event]) -> None:
+    text = render(panels.header_panel(build(events), width=80), width=80)
+    assert "constraint constraints/digits.toml   top-1 ≥ 90 %   MACs ≤ 50.0M" in text
+    assert fmt.bounds_text({"min_accuracy": 65.0, "max_params": 200_000, "max_latency_ms": 1.0}
+                           ) == "top-1 ≥ 65 %, params ≤ 200K, latency ≤ 1.00 ms"
+
+
+def test_plot_draws_the_accuracy_bound_and_names_only_drawn_marks() -> None:
+    points = [Point(0, 1_000, 50.0, True), Point(1, 1_000_000, 90.0, True)]
+    lines = scatter(points, best=1, width=30, height=9, bound=70.0).plain.splitlines()
+    assert lines[4] == " 70.0 %┤" + "┄" * 30  # 70 % halfway between 50 and 90
+    legend = "\n".join(lines[-2:])
+    assert "● feasible" in legend and "★ best" in legend and "┄ top-1 ≥ 70 %" in legend
+    assert "×" not in legend  # no trained network missed a bound

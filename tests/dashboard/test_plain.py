@@ -61,9 +61,20 @@ def test_ctrl_c_without_event(midrun: list[Event]) -> None:
 
 def test_summary(midrun: list[Event]) -> None:
     lines = summary_lines(build(midrun))
-    assert lines[1].startswith("running: 8/10 trials, elapsed 1m 21s, ETA 7.0 s")
+    assert lines[1].startswith("running: 8/10 trials, elapsed 1m 21s, ETA 30.2 s")
     assert "trials: complete 3 pruned 1 infeasible 1 failed 1 duplicate 1 invalid 1" in lines
     assert any(line.startswith("running: trial 8 epoch 1/2") for line in lines)
     assert lines.index("leaderboard:") < next(
         i for i, line in enumerate(lines) if line.startswith("  1. trial 3 complete"))
     assert "\x1b" not in "\n".join(lines)
+
+
+def test_counts_read_as_english(events: list[Event]) -> None:
+    from genesynth.events import FamilyStarted, SearchExtended
+
+    lines = log_of([events[0], SearchExtended(14, 400_000, 1, 1), FamilyStarted((), 30),
+                    RunFinished("runs/t", 1)])
+    assert lines[1] == "family: 1 member so far; phase 1 searches up to trial 14 with MACs <= 400K"
+    assert lines[2] == "family: no feasible candidate to retrain"
+    assert lines[3].startswith("finished: 0 trials, 1 family member in runs/t")
+    assert log_of([events[0], FamilyStarted(("A",), 1)])[1] == "family: retraining A for 1 epoch"

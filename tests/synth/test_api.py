@@ -77,3 +77,19 @@ def test_a_table_made_for_another_input_is_a_clear_error(tmp_path: Path) -> None
         "Architecture.key of each network, at the input it was made for, to its accuracy)"
     )
     assert not (tmp_path / "run").exists()
+
+
+def test_optunas_log_is_quiet_unless_verbose(tmp_path: Path) -> None:
+    import optuna
+
+    before = optuna.logging.get_verbosity()
+    seen: list[int] = []
+    for verbose in (False, True):
+        genesynth.synthesize(genesynth.parse_prototype(TINY), RULE, trials=1,
+                             out=tmp_path / str(verbose), evaluator=_Fixed(), family_size=1,
+                             listeners=[lambda _: seen.append(optuna.logging.get_verbosity())],
+                             verbose=verbose)
+    quiet, loud = seen[0], seen[-1]
+    assert quiet == max(before, optuna.logging.WARNING)
+    assert loud == min(before, optuna.logging.INFO)
+    assert optuna.logging.get_verbosity() == before  # restored after the run

@@ -1,0 +1,154 @@
+"""How long the whole job still takes: the rest of the search, then the family's retraining.
+
+The estimate is made from what training has cost in this run so far, never from a guess:
+
+- **Trials that trained.** A finished trial that trained took ``seconds`` for ``epochs``
+  epochs of a network of ``macs`` MACs. Trials rejected before training (over an analytic
+  bound, duplicates, invalid prototypes) take about 0 s and are left out of every average, so
+  they do not make a trial look cheaper than training one is.
+- **Cost of an epoch.** An epoch of a network with ``m`` MACs is taken to cost ``a + b·m``
+  seconds (a fixed part: data, optimiser, validation; a part that grows with the network),
+  fitted by least squares on the trained trials' seconds per epoch. With fewer than two
+  distinct MAC counts, or a fit that would make bigger networks cheaper, it is their mean
+  seconds per epoch (``b = 0``).
+- **The search.** Each planned trial not started yet costs the mean time of a trained trial
+  (pruned ones included, as the pruner will stop some of the rest too): the estimate assumes
+  the remaining trials train. A running trial costs its remaining epochs at its own measured
+  pace (the model's, before its first epoch ends). Extra search phases are counted from the
+  moment the engine announces them (``SearchExtended`` raises the planned trials).
+- **Retraining.** Each family member still to train costs ``full_epochs`` epochs of the
+  model at its MACs; a member in training its remaining epochs at its own pace. Before the
+  family is chosen, the members are the current leaders of the complexity bands
+  (:meth:`RunState.forming`), padded to the family's size with the smallest leader.
+
+Everything is a pure function of a :class:`~genesynth.record.snapshot.RunState`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from genesynth.record.snapshot import RunState, TrialRow
+
+
+@dataclass(frozen=True)
+class EpochCost:
+    """Seconds per training epoch of a network with ``macs`` MACs: ``fixed + per_mac·macs``."""
+
+    fixed: float
+    per_mac: float = 0.0
+
+    def __call__(self, macs: int | None) -> float:
+        return self.fixed + self.per_mac * (macs or 0)
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """Seconds left in the search and in the retraining; None where nothing was measured."""
+
+    search: float | None
+    family: float | None
+
+    @property
+    def total(self) -> float | None:
+        if self.search is None or self.family is None:
+            return None
+        return self.search + self.family
+
+
+def trained(rows: Sequence[TrialRow]) -> list[TrialRow]:
+    """The finished trials that trained: a measured time and at least one epoch."""
+    return [t for t in rows if t.seconds > 0 and t.epochs > 0]
+
+
+def mean_trial_seconds(rows: Sequence[TrialRow]) -> float | None:
+    """Mean wall time of a trial that trained (rejections left out); None before one did."""
+    done = trained(rows)
+    return sum(t.seconds for t in done) / len(done) if done else None
+
+
+def epoch_cost(rows: Sequence[TrialRow]) -> EpochCost | None:
+    """The least-squares ``a + b·MACs`` model of an epoch's seconds (see the module doc)."""
+    points = [(float(t.macs or 0), t.seconds / t.epochs) for t in trained(rows)]
+    if not points:
+        return None
+    n = len(points)
+    mean_x = sum(x for x, _ in points) / n
+    mean_y = sum(y for _, y in points) / n
+    spread = sum((x - mean_x) ** 2 for x, _ in points)
+    if spread <= 0:
+        return EpochCost(mean_y)
+    slope = sum((x - mean_x) * (y - mean_y) for x, y in points) / spread
+    fixed = mean_y - slope * mean_x
+    if slope <= 0:
+        return EpochCost(mean_y)
+    if fixed < 0:  # the fit crosses zero: keep it through the origin instead
+        return EpochCost(0.0, sum(x * y for x, y in points) / sum(x * x for x, _ in points))
+    return EpochCost(fixed, slope)
+
+
+def _own_pace(started: float, updated: float, epoch: int) -> float | None:
+    """Seconds per epoch measured on the network itself, once an epoch has ended."""
+    if epoch < 1 or not started or updated <= started:
+        return None
+    return (updated - started) / epoch
+
+
+def search_left(state: RunState, cost: EpochCost | None) -> float | None:
+    """Seconds until the last planned trial ends (0 once the search is over)."""
+    if state.finished or state.family or (state.planned and state.done >= state.planned):
+        return 0.0
+    mean = mean_trial_seconds(state.trials)
+    waiting = max(0, state.planned - state.done - len(state.running))
+    left = 0.0
+    for cand in state.running.values():
+        pace = _own_pace(cand.started, cand.updated, cand.epoch)
+        if pace is None and cost is None:
+            return None
+        pace = pace if pace is not None else cost(cand.macs) if cost else 0.0
+        left += pace * max(0, cand.epochs - cand.epoch)
+    if waiting and mean is None:
+        return None
+    return left + waiting * (mean or 0.0)
+
+
+def family_left(state: RunState, cost: EpochCost | None) -> float | None:
+    """Seconds of retraining left: members in training, then those still waiting."""
+    if state.finished:
+        return 0.0
+    epochs = state.family_epochs
+    size = len(state.family) or state.family_size
+    if not size or not epochs:
+        return None  # the plan is not known (a run recorded before it was)
+    leaders = [row.macs for row in state.forming(size)]
+    members = list(state.family.values())
+    left = 0.0
+    for index in range(size):
+        member = members[index] if index < len(members) else None
+        if member is None or member.status == "waiting":
+            macs, todo, pace = _pick(leaders, index), epochs, None
+        elif member.status == "training":
+            macs, todo = member.macs, max(0, member.epochs - member.epoch)
+            pace = _own_pace(member.started, member.updated, member.epoch)
+        else:
+            continue
+        if pace is None and cost is None:
+            return None
+        left += todo * (pace if pace is not None else cost(macs) if cost else 0.0)
+    return left
+
+
+def _pick(macs: list[int | None], index: int) -> int | None:
+    """The ``index``-th leader's MACs; past the last leader, the smallest one's."""
+    if not macs:
+        return None
+    return macs[min(index, len(macs) - 1)]
+
+
+def estimate(state: RunState) -> Estimate:
+    """The time left in the search and in the retraining (see the module doc)."""
+    cost = epoch_cost(state.trials)
+    return Estimate(search_left(state, cost), family_left(state, cost))
