@@ -81,6 +81,16 @@ class TrialFinished:
 
 
 @dataclass(frozen=True)
+class WarmStarted:
+    """Earlier runs' architectures queued first (``synthesize --warm-start``)."""
+
+    offered: int  # family members and best candidates of the earlier runs
+    fitted: int  # those that fit the new prototype's space, queued
+    message: str  # e.g. "warm start: 4 of 12 earlier architectures fit ..."
+    time: float = 0.0
+
+
+@dataclass(frozen=True)
 class SearchExtended:
     """The family is short of members: more trials below the smallest member's MACs."""
 
@@ -141,7 +151,7 @@ class RunFinished:
 
 Event = (
     RunStarted | TrialStarted | EpochDone | TrialFinished | SearchExtended | FamilyStarted
-    | MemberStarted | MemberEpoch | MemberDone | RunFinished
+    | MemberStarted | MemberEpoch | MemberDone | RunFinished | WarmStarted
 )
 Listener = Callable[[Event], None]
 
@@ -149,7 +159,7 @@ EVENT_TYPES: dict[str, type] = {
     cls.__name__: cls
     for cls in (
         RunStarted, TrialStarted, EpochDone, TrialFinished, SearchExtended, FamilyStarted,
-        MemberStarted, MemberEpoch, MemberDone, RunFinished,
+        MemberStarted, MemberEpoch, MemberDone, RunFinished, WarmStarted,
     )
 }
 

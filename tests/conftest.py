@@ -1,6 +1,9 @@
-"""Fixtures: the recorded run of :mod:`tests.dashboard.recorded`, whole and cut mid-run."""
+"""Fixtures: the recorded run of :mod:`tests.dashboard.recorded`, whole and cut mid-run; a
+private evaluation cache for every test."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import pytest
 
@@ -17,3 +20,11 @@ def events() -> list[Event]:
 def midrun() -> list[Event]:
     events, mid = recorded_events()
     return events[:mid]
+
+
+@pytest.fixture(autouse=True)
+def _private_evaluation_cache(tmp_path_factory: pytest.TempPathFactory,
+                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """The CLI caches measurements in the user's cache folder by default: never in tests."""
+    folder: Path = tmp_path_factory.mktemp("evaluation-cache")
+    monkeypatch.setenv("GENESYNTH_CACHE", str(folder))

@@ -41,6 +41,14 @@ def add(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--heartbeat", type=int, metavar="SECONDS",
                    help="heartbeat interval of workers on PostgreSQL/MySQL (default 10); a "
                    "worker silent for twice as long is dead and its trial is run again")
+    p.add_argument("--warm-start", nargs="+", type=Path, metavar="RUN", default=[],
+                   help="earlier run directories: their family members and best candidates "
+                   "are tried first where they fit this prototype's space")
+    p.add_argument("--cache", type=Path, metavar="DIR",
+                   help="evaluation cache shared across runs (default $GENESYNTH_CACHE, else "
+                   "~/.cache/genesynth): a network measured there with the same data, "
+                   "evaluator settings and seed is not trained again")
+    p.add_argument("--no-cache", action="store_true", help="measure every network afresh")
     p.add_argument("--plain", action="store_true", help="plain log lines, no live dashboard")
     p.set_defaults(run=run)
 
@@ -56,17 +64,27 @@ def epoch_defaults(proxy: bool) -> str:
 
 def run(args: argparse.Namespace) -> int:
     from genesynth.dashboard import open_view
+    from genesynth.events import WarmStarted
 
     kwargs = _engine_arguments(args)
+    said: list[str] = []
+
+    def remember(event: Any) -> None:
+        if isinstance(event, WarmStarted):
+            said.append(event.message)
+
     try:
         with open_view(plain=args.plain or None) as listener:
-            result = synthesize(args.prototype, args.constraint, listeners=[listener], **kwargs)
+            result = synthesize(args.prototype, args.constraint,
+                                listeners=[listener, remember], **kwargs)
     except RunInterrupted as stop:
         command = " ".join(shlex.quote(a) for a in sys.argv[1:] if a != "--resume")
         print(f"interrupted: finished trials are kept in {stop.out}.\n"
               f"resume with: genesynth {command} --resume --out {shlex.quote(str(stop.out))}",
               file=sys.stderr)
         return 130
+    for line in said:
+        print(line)
     print(f"run directory: {result.out}")
     for m in result.family:
         mark = "feasible" if m.feasible else "INFEASIBLE on test"
@@ -81,6 +99,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _engine_arguments(args: argparse.Namespace) -> dict[str, Any]:
+    from genesynth.cache import default_cache_dir
     from genesynth.evaluate.table import TableEvaluator
 
     for flag, value in (("--trials", args.trials), ("--family", args.family),
@@ -92,6 +111,8 @@ def _engine_arguments(args: argparse.Namespace) -> dict[str, Any]:
         sampler=args.sampler, family_size=args.family, storage=args.storage, study=args.study,
         epochs=args.epochs, full_epochs=args.full_epochs, heartbeat=args.heartbeat,
         verbose=args.verbose,
+        warm_start=args.warm_start,
+        cache=None if args.no_cache else (args.cache or default_cache_dir()),
     )
     if args.table is not None:
         kwargs["evaluator"] = TableEvaluator(args.table, delay=args.table_delay)

@@ -26,6 +26,7 @@ from genesynth.events import (
     SearchExtended,
     TrialFinished,
     TrialStarted,
+    WarmStarted,
 )
 from genesynth.record.snapshot import RunState, TrialRow
 
@@ -113,6 +114,8 @@ class PlainLog:
                     return None
                 row = state.trials[-1]
                 return f"{trial_line(row, state.utility_name)} {_progress(state)}"
+            case WarmStarted():
+                return event.message
             case SearchExtended():
                 return (f"family: {fmt.plural(event.members, 'member')} so far; phase "
                         f"{event.phase} searches up to trial {event.trials} with MACs <= "

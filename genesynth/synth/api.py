@@ -41,6 +41,8 @@ def synthesize(
     full_epochs: int | None = None,
     heartbeat: int | None = None,
     verbose: bool = False,
+    cache: str | Path | None = None,
+    warm_start: Sequence[str | Path] = (),
 ) -> SynthesisResult:
     """Synthesize a family of networks from ``prototype`` under ``constraint``.
 
@@ -57,10 +59,17 @@ def synthesize(
     ``storage``/``study`` put the study in a shared Optuna storage that ``genesynth worker``
     processes may join (see docs/scale-out.md); ``heartbeat`` is their heartbeat interval in
     seconds on PostgreSQL/MySQL. Optuna's own INFO log is silenced unless ``verbose``.
+
+    ``cache`` is an evaluation-cache folder (``genesynth.cache.default_cache_dir()`` is where
+    the CLI keeps it): a network already measured there with the same data, evaluator
+    settings and seed is not trained again (None: no cache). ``warm_start`` names earlier run
+    directories whose family members and best candidates are tried first where they fit this
+    prototype's space.
     """
     setup = make_setup(prototype, constraint, data, trials, out, sampler, pruner, evaluator,
                        seed, storage, study, family_size, proxy, full, epochs, full_epochs,
-                       heartbeat)
+                       heartbeat, cache)
+    setup.warm_start = tuple(Path(w) for w in warm_start)
     with optuna_log(verbose):
         return run(setup, listeners, resume)
 
@@ -70,6 +79,7 @@ def make_setup(
     sampler: Any, pruner: Any, evaluator: Evaluator | None, seed: int, storage: str | None,
     study: str | None, family_size: int, proxy: TrainConfig | None, full: TrainConfig | None,
     epochs: int | None = None, full_epochs: int | None = None, heartbeat: int | None = None,
+    cache: str | Path | None = None,
 ) -> Setup:
     from genesynth.space import load_prototype
     from genesynth.utility import load_constraint
@@ -109,7 +119,30 @@ def make_setup(
         spec=spec, prototype=proto, constraint=rule, evaluator=evaluator, out=out_dir,
         sampler=sampler_obj, pruner=pruner or default_pruner(epochs), epochs=epochs,
         latency=_latency(rule.latency_threads),
+        cache=_cache(cache, spec.data, spec.evaluator, seed),
     )
+
+
+def _cache(folder: str | Path | None, data: dict[str, Any], evaluator: dict[str, Any],
+           seed: int) -> Any:
+    """The evaluation cache bound to this run's data, evaluator settings and seed.
+
+    An evaluator that does not describe its settings (``describe()``) cannot be cached: two
+    of its measurements could differ for reasons the key would not see.
+    """
+    from genesynth.cache import EvaluationCache, context_of
+
+    if folder is None:
+        return None
+    if set(evaluator) <= {"kind"}:
+        import warnings
+
+        from genesynth.cache import CacheWarning
+
+        warnings.warn(f"evaluation cache off: the evaluator {evaluator.get('kind')!r} does not "
+                      "describe its settings (describe())", CacheWarning, stacklevel=3)
+        return None
+    return EvaluationCache(folder, context_of(data, evaluator, seed))
 
 
 def _shared_extra(storage: str | None, out: Path, heartbeat: int | None) -> dict[str, Any]:

@@ -20,10 +20,12 @@ from genesynth.events import (
     RunFinished,
     RunStarted,
     SearchExtended,
+    WarmStarted,
     event_to_dict,
 )
 from genesynth.record.run import EVENTS_FILE, RunSpec, prepare_run_dir, study_url
 from genesynth.synth import family as fam
+from genesynth.synth import warm
 from genesynth.synth.budget import claim_family, done_count, run_trials
 from genesynth.synth.local import LocalStorage
 from genesynth.synth.objective import Objective
@@ -80,6 +82,8 @@ class Setup:
     pruner: optuna.pruners.BasePruner | None
     epochs: int
     latency: Any = None
+    cache: Any = None  # genesynth.cache.EvaluationCache, or None: measure everything
+    warm_start: tuple[Path, ...] = ()  # earlier run directories to start from
 
 
 def open_study(setup: Setup, resume: bool = False) -> optuna.Study:
@@ -122,11 +126,16 @@ def _check_stored(study: optuna.Study, spec: RunSpec, stored: RunSpec, resume: b
 def run(setup: Setup, listeners: Sequence[Listener] = (), resume: bool = False) -> SynthesisResult:
     """Search, select and retrain; resumable from the run directory."""
     check_reachable(setup.prototype, setup.constraint)
+    started = warm.plan(setup.prototype, list(setup.warm_start)) if setup.warm_start else None
     setup.spec = prepare_run_dir(setup.out, setup.spec, resume)
     emit = Emitter([EventRecorder(setup.out / EVENTS_FILE), *listeners])
     study = open_study(setup, resume)
     spec = setup.spec
     emit(run_started(setup))
+    if started is not None:
+        warm.enqueue(study, started)
+        emit(WarmStarted(len(started.offers), len(started.fitting), started.message(),
+                         time.time()))
     objective = make_objective(setup, emit, setup.constraint)
     try:
         run_trials(study, objective, spec.trials, catch=(CandidateFailed,), told=objective.told)
@@ -141,7 +150,8 @@ def run(setup: Setup, listeners: Sequence[Listener] = (), resume: bool = False) 
 def make_objective(setup: Setup, emit: Listener, constraint: Any, phase: int = 0) -> Objective:
     return Objective(setup.prototype, constraint, setup.evaluator, emit,
                      multi_objective=setup.spec.sampler in MULTI_OBJECTIVE, epochs=setup.epochs,
-                     latency=setup.latency, phase=phase)
+                     latency=setup.latency, phase=phase, cache=setup.cache,
+                     source=str(setup.out))
 
 
 def run_started(setup: Setup) -> RunStarted:
@@ -164,7 +174,12 @@ def utility_name(constraint: Any) -> str:
 def finish(study: optuna.Study, setup: Setup, emit: Emitter) -> list[fam.Member]:
     """Select (widening a short family) and retrain it once, then mark the study finished."""
     chosen = widen_family(study, setup, emit)
-    members = fam.retrain_family(chosen, setup.evaluator, setup.constraint, setup.out, emit,
+    evaluator = setup.evaluator
+    if setup.cache is not None and hasattr(evaluator, "retrain"):
+        from genesynth.cache import CachedRetrain
+
+        evaluator = CachedRetrain(evaluator, setup.cache, f"{setup.out} family")
+    members = fam.retrain_family(chosen, evaluator, setup.constraint, setup.out, emit,
                                  setup.spec.full_epochs, setup.latency)
     study.set_user_attr("finished", True)
     study.set_user_attr("family_out", str(setup.out.resolve()))

@@ -75,6 +75,8 @@ class Objective:
     epochs: int = 0
     latency: Any = None  # callable(arch) -> ms, used when the constraint bounds latency
     phase: int = 0  # 0: the search; 1, 2, ...: phases that widen a short family
+    cache: Any = None  # genesynth.cache.EvaluationCache: measurements shared across runs
+    source: str = ""  # how cache entries name this run (its directory)
     finished: dict[int, TrialFinished] = field(default_factory=dict)  # sent once stored
     skips_in_a_row: int = 0
 
@@ -123,6 +125,9 @@ class Objective:
         earlier = self._duplicate_of(trial, arch.key)
         if earlier is not None:
             return self._copy(trial, earlier, start)
+        reused = self.cache.lookup(arch.key) if self.cache is not None else None
+        if reused is not None:
+            return self._reuse(trial, reused, latency, start)
         try:
             prune = not self.multi_objective and bool(getattr(self.evaluator, "prunable", True))
             reporter = _Reporter(trial, self.emit, self.epochs, prune)
@@ -133,7 +138,21 @@ class Objective:
             self._constrain(trial, self.constraint.optuna_values(so_far))
             raise CandidateOutcome("pruned", str(pruned)) from None
         m = Measurement(m.accuracy, c.params, c.macs, latency, m.curve, m.loss, m.seconds)
+        if self.cache is not None:
+            self.cache.store(arch.key, m, f"{self.source} trial {trial.number}".strip())
         return self._score(trial, m, start)
+
+    def _reuse(self, trial: optuna.Trial, reused: Any, latency: float | None, start: float
+               ) -> float | tuple[float, float, float]:
+        """Score a measurement from the evaluation cache: no training; ``reused`` says whence."""
+        m = reused.measurement
+        trial.set_user_attr("reused", reused.source or "the evaluation cache")
+        if not self.multi_objective:  # the pruner's statistics see the curve, nothing is pruned
+            for epoch, accuracy in enumerate(m.curve, start=1):
+                trial.report(accuracy, epoch)
+        m = Measurement(m.accuracy, trial.user_attrs["params"], trial.user_attrs["macs"],
+                        latency, m.curve, m.loss, m.seconds)
+        return self._score(trial, m, start, note=f"reused: {reused.source or 'cache'}")
 
     def _sample(self, trial: optuna.Trial) -> Architecture:
         try:
@@ -184,7 +203,7 @@ class Objective:
         values = earlier.values
         return tuple(values) if self.multi_objective else values[0]
 
-    def _score(self, trial: optuna.Trial, m: Measurement, start: float
+    def _score(self, trial: optuna.Trial, m: Measurement, start: float, note: str = ""
                ) -> float | tuple[float, float, float]:
         utility = float(self.constraint.utility(m))
         feasible = bool(self.constraint.feasible(m))
@@ -193,7 +212,8 @@ class Objective:
         trial.set_user_attr("utility", utility)
         trial.set_user_attr("feasible", feasible)
         self._constrain(trial, self.constraint.optuna_values(m))
-        reason = "" if feasible else "; ".join(self.constraint.violations(m))
+        violations = [] if feasible else list(self.constraint.violations(m))
+        reason = "; ".join([note, *violations] if note else violations)
         self._finish(trial, "complete", start, reason=reason)
         if self.multi_objective:
             return (m.accuracy, float(m.macs), float(m.params))

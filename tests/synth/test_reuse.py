@@ -1,0 +1,83 @@
+"""Measurements reused across runs through the evaluation cache: no network is trained twice."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import genesynth
+from genesynth.cache import CacheWarning
+from genesynth.evaluate.base import Measurement, Report
+from genesynth.events import TrialFinished
+from genesynth.utility import Constraint
+from tests.synth.test_engine import TINY
+
+RULE = Constraint(min_accuracy=10.0, max_macs=None, max_params=None, max_latency_ms=None)
+
+
+class Counting:
+    """A deterministic evaluator that counts how often each network is measured."""
+
+    def __init__(self) -> None:
+        self.calls: Counter[str] = Counter()
+
+    def evaluate(self, arch: Any, report: Report) -> Measurement:
+        self.calls[arch.key] += 1
+        accuracy = 50.0 + int(arch.key[:2], 16) / 10
+        report(1, 1.0, accuracy)
+        c = genesynth.cost(arch)
+        return Measurement(accuracy, c.params, c.macs, curve=(accuracy,))
+
+    def describe(self) -> dict[str, Any]:
+        return {"kind": "counting", "version": 1}
+
+
+def _synthesize(out: Path, evaluator: Any, cache: Path | None, seed: int = 0,
+                events: list[Any] | None = None) -> Any:
+    return genesynth.synthesize(
+        genesynth.parse_prototype(TINY), RULE, data="digits", trials=6, family_size=2,
+        out=out, seed=seed, evaluator=evaluator, cache=cache,
+        listeners=[events.append] if events is not None else [],
+    )
+
+
+def test_a_second_run_trains_none_of_the_networks_the_first_measured(tmp_path: Path) -> None:
+    first, second = Counting(), Counting()
+    _synthesize(tmp_path / "a", first, tmp_path / "cache")
+    events: list[Any] = []
+    result = _synthesize(tmp_path / "b", second, tmp_path / "cache", events=events)
+    assert set(second.calls) & set(first.calls) == set()
+    reused = [t for t in result.trials if "reused" in t.user_attrs]
+    assert reused, "the same seed samples the same networks: some must be reused"
+    for t in reused:
+        assert t.user_attrs["state"] == "complete"
+        assert t.user_attrs["reused"].startswith(f"{tmp_path / 'a'} trial ")
+        assert t.user_attrs["key"] in first.calls
+    finished = {e.number: e for e in events if isinstance(e, TrialFinished)}
+    assert all(finished[t.number].reason.startswith("reused: ") for t in reused)
+
+
+def test_another_seed_does_not_reuse(tmp_path: Path) -> None:
+    _synthesize(tmp_path / "a", Counting(), tmp_path / "cache")
+    result = _synthesize(tmp_path / "b", Counting(), tmp_path / "cache", seed=1)
+    assert [t.number for t in result.trials if "reused" in t.user_attrs] == []
+
+
+def test_without_a_cache_every_run_measures(tmp_path: Path) -> None:
+    first, second = Counting(), Counting()
+    _synthesize(tmp_path / "a", first, None)
+    _synthesize(tmp_path / "b", second, None)
+    assert second.calls == first.calls
+
+
+def test_an_evaluator_that_does_not_describe_itself_is_not_cached(tmp_path: Path) -> None:
+    class Anonymous:
+        def evaluate(self, arch: Any, report: Report) -> Measurement:
+            return Counting().evaluate(arch, report)
+
+    with pytest.warns(CacheWarning, match="does not describe its settings"):
+        _synthesize(tmp_path / "a", Anonymous(), tmp_path / "cache")
+    assert not (tmp_path / "cache").exists()
