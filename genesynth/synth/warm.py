@@ -96,7 +96,7 @@ def _fit(prototype: Any, params: dict[str, Any], key: str) -> dict[str, Value] |
 
 def _earlier(run: Path) -> list[tuple[FrozenTrial, str]]:
     """The family members' trials (with their labels), then the best other candidates."""
-    from genesynth.dashboard.study import locate
+    from genesynth.record.reader import locate
 
     source = locate(run)
     study = source.load_study()

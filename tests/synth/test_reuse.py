@@ -11,7 +11,7 @@ import pytest
 import genesynth
 from genesynth.cache import CacheWarning
 from genesynth.evaluate.base import Measurement, Report
-from genesynth.events import TrialFinished
+from genesynth.events import TrialFinished, WarmStarted
 from genesynth.utility import Constraint
 from tests.synth.test_engine import TINY
 
@@ -81,3 +81,58 @@ def test_an_evaluator_that_does_not_describe_itself_is_not_cached(tmp_path: Path
     with pytest.warns(CacheWarning, match="does not describe its settings"):
         _synthesize(tmp_path / "a", Anonymous(), tmp_path / "cache")
     assert not (tmp_path / "cache").exists()
+
+
+OTHER = """
+network other {
+  input 1x8x8
+  classes 10
+  stem { conv(out=8) bn relu }
+  modules { blk(out=[8, 12]) }
+  head { gap linear(out=classes) }
+}
+module blk(out): seq { conv(out=out, kernel=[3, 5]) bn relu }
+"""
+
+
+def test_warm_start_queues_the_earlier_family_and_best_first(tmp_path: Path) -> None:
+    first = _synthesize(tmp_path / "a", Counting(), None)
+    events: list[Any] = []
+    result = genesynth.synthesize(
+        genesynth.parse_prototype(TINY), RULE, data="digits", trials=6, family_size=2,
+        out=tmp_path / "b", seed=5, evaluator=Counting(), warm_start=[tmp_path / "a"],
+        listeners=[events.append],
+    )
+    members = [m.key for m in first.family]
+    keys = {t.user_attrs["key"] for t in first.trials if t.user_attrs.get("state") == "complete"}
+    said = [e for e in events if isinstance(e, WarmStarted)]
+    assert len(said) == 1 and said[0].fitted == said[0].offered == len(keys)
+    assert said[0].message == (f"warm start: {len(keys)} of {len(keys)} earlier architectures "
+                               f"fit this prototype's space ({tmp_path / 'a'}: "
+                               f"{len(keys)} of {len(keys)})")
+    second = result.trials
+    assert [t.user_attrs["key"] for t in second[:len(members)]] == members
+    assert {t.user_attrs["key"] for t in second[:len(keys)]} == keys
+    assert second[0].user_attrs["warm_start"] == f"{tmp_path / 'a'} trial {first.family[0].trial}"
+
+
+def test_warm_start_from_another_prototype_family_says_none_fit_and_runs(tmp_path: Path) -> None:
+    _synthesize(tmp_path / "a", Counting(), None)
+    events: list[Any] = []
+    result = genesynth.synthesize(
+        genesynth.parse_prototype(OTHER), RULE, data="digits", trials=3, family_size=1,
+        out=tmp_path / "b", evaluator=Counting(), warm_start=[tmp_path / "a"],
+        listeners=[events.append],
+    )
+    said = [e for e in events if isinstance(e, WarmStarted)]
+    assert said[0].fitted == 0 and said[0].offered > 0
+    assert said[0].message.endswith("; none fits: the earlier runs searched another prototype "
+                                    "family. Running without them")
+    assert len(result.trials) == 3
+
+
+def test_warm_start_from_a_directory_without_a_run_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(genesynth.GenesynthError, match="is not a run directory"):
+        genesynth.synthesize(genesynth.parse_prototype(TINY), RULE, data="digits", trials=2,
+                             out=tmp_path / "b", evaluator=Counting(), warm_start=[tmp_path])
+    assert not (tmp_path / "b").exists()
