@@ -17,7 +17,8 @@ from genesynth.dsl.choosers import Chooser, FirstChooser, FixedChooser, RandomCh
 from genesynth.dsl.instantiate import Sampler
 from genesynth.dsl.parser import parse
 from genesynth.dsl.resolve import Model, resolve
-from genesynth.errors import GenesynthError, ShapeError
+from genesynth.errors import ShapeError
+from genesynth.limits import read_text
 
 __all__ = [
     "ChoiceInfo", "Chooser", "CostRange", "FixedChooser", "Prototype", "RandomChooser",
@@ -120,10 +121,7 @@ def load_prototype(
     classes: int | None = None,
 ) -> Prototype:
     """Read a ``.gs`` file; see :func:`parse_prototype`."""
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as error:
-        raise GenesynthError(f"cannot read prototype {path}: {error.strerror}") from None
+    text = read_text(path, "prototype")
     return parse_prototype(text, str(path), input_shape, classes)
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from genesynth.arch import Value
+from genesynth.limits import MAX_NUMBER, show_number
 
 if TYPE_CHECKING:
     from torch import nn
@@ -67,6 +68,11 @@ class Param:
                 f"'{self.name}' must be one of {names}, but got {self.name}={value}", self.name
             )
         if isinstance(value, int | float) and not isinstance(value, bool):
+            if not -MAX_NUMBER <= value <= MAX_NUMBER:
+                raise LayerProblem(
+                    f"'{self.name}' must be at most {MAX_NUMBER}, but got "
+                    f"{self.name}={show_number(value)}", self.name,
+                )
             if self.minimum is not None and value < self.minimum:
                 raise LayerProblem(
                     f"'{self.name}' must be >= {self.minimum:g}, but got {self.name}={value}",

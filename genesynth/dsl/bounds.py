@@ -18,6 +18,11 @@ if TYPE_CHECKING:
 
 ENUMERATE_LIMIT = 512
 RANDOM_SAMPLES = 200
+RANDOM_WORK = 4000
+"""The most (samples x parts) the random estimate walks: fewer samples for a deep network."""
+DECOMPOSE_WORK = 20_000
+"""The most (samples x parts) a per-part enumeration may walk: each sample walks the whole
+network, so the work grows with the square of its depth (MobileNetV2's space needs 3,268)."""
 
 
 class Odometer:
@@ -104,7 +109,8 @@ def cost_range(proto: Prototype) -> CostRange:
         return decomposed
     totals = []
     choosers: list[Chooser] = [FirstChooser(), LastChooser()]
-    choosers += [RandomChooser(seed) for seed in range(RANDOM_SAMPLES)]
+    samples = max(16, min(RANDOM_SAMPLES, RANDOM_WORK // (len(proto.model.slots) + 2)))
+    choosers += [RandomChooser(seed) for seed in range(samples)]
     for chooser in choosers:
         got = _parts(proto, chooser)
         if got is not None:
@@ -121,9 +127,12 @@ def _per_part(proto: Prototype) -> CostRange | None:
     if _has_ties(tree) or reference is None:
         return None
     ref_parts, base = reference
+    sizes = [_part_size(tree, index) for index in range(len(ref_parts))]
+    if sum(sizes) * len(ref_parts) > DECOMPOSE_WORK:
+        return None  # each enumerated sample walks the whole network: too slow for a deep one
     lows, highs = [0, 0], [0, 0]
     for index, part in enumerate(ref_parts):
-        if _part_size(tree, index) > ENUMERATE_LIMIT:
+        if sizes[index] > ENUMERATE_LIMIT:
             return None
         scope = part.part
 

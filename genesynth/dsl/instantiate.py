@@ -18,6 +18,7 @@ from genesynth.dsl.choosers import Chooser, FirstChooser
 from genesynth.dsl.kinds import MODULE_KINDS, Expansion, layer_node
 from genesynth.dsl.resolve import Model, SlotEntry, literal_value
 from genesynth.errors import PrototypeError, ShapeError, Span
+from genesynth.limits import MAX_VALUE
 
 
 def make_divisible(value: float, divisor: int) -> int:
@@ -156,6 +157,8 @@ class Sampler:
         for arg in mdef.kind_args:
             value, computed = self.value(arg.value, f"{prefix}.{arg.name}")
             spec = next(a for a in kind.args if a.name == arg.name)
+            if spec.problem(value):
+                raise self.shape_error(spec.problem(value), arg.span)
             args[arg.name] = self.convert(value, computed, spec.type, arg.name == "out", arg.span)
         return kind.expand(Expansion(mdef.name, mdef, args, shape, prefix), self)
 
@@ -261,12 +264,10 @@ class Sampler:
 
     def arith(self, op: str, left: Value, right: Value, span: Span) -> Value:
         a, b = self.number(left, span), self.number(right, span)
-        if op == "+":
-            return a + b
-        if op == "-":
-            return a - b
-        if op == "*":
-            return a * b
-        if b == 0:
+        if op == "/" and b == 0:
             raise self.shape_error("division by zero", span)
-        return a / b
+        result = a + b if op == "+" else a - b if op == "-" else a * b if op == "*" else a / b
+        if not -MAX_VALUE <= result <= MAX_VALUE:
+            raise self.shape_error(f"this comes out too large ({result:.3g}); a setting is at "
+                                   f"most {MAX_VALUE:.0e}", span)
+        return result

@@ -28,6 +28,19 @@ class KindArg:
     default: Value | None = None
     choices: tuple[str, ...] = ()
 
+    def problem(self, value: Value) -> str:
+        """What is wrong with ``value`` for this argument, or ``""``."""
+        if self.choices:
+            if isinstance(value, str) and value in self.choices:
+                return ""
+            return (f"'{self.name}' must be one of {', '.join(self.choices)}, but got "
+                    f"{self.name}={_show(value)}")
+        numeric = isinstance(value, int | float) and not isinstance(value, bool)
+        if self.type in (int, float) and not numeric:
+            what = "an integer" if self.type is int else "a number"
+            return f"'{self.name}' must be {what}, but got {self.name}={_show(value)}"
+        return ""
+
 
 class LayerRunner(Protocol):
     """What a kind needs from the sampler: run layers from a shape, fail at a place."""
@@ -143,6 +156,10 @@ def layer_node(kind: str, at: Span, **args: Value) -> s.Layer:
         return s.Word(str(value).lower() if isinstance(value, bool) else str(value), at)
 
     return s.Layer(kind, tuple(s.Arg(k, literal(v), at) for k, v in args.items()), at)
+
+
+def _show(value: Value) -> str:
+    return str(value).lower() if isinstance(value, bool) else str(value)
 
 
 def _fmt(shape: Shape) -> str:

@@ -21,6 +21,7 @@ from lark.exceptions import (
 
 from genesynth.dsl import syntax as s
 from genesynth.errors import PrototypeError, PrototypeSyntaxError, Span
+from genesynth.limits import MAX_DEPTH, MAX_NUMBER
 
 _WORDS = {
     "NAME": "a name", "CALL": "a name", "INT": "an integer", "FLOAT": "a number",
@@ -56,6 +57,7 @@ def parse(text: str, path: str = "<string>") -> s.File:
         tree = _parser().parse(text)
     except UnexpectedInput as error:
         raise _syntax_error(error, text, path) from None
+    _check_depth(tree, text, path)
     try:
         items = _Builder(path, text).transform(tree)
     except VisitError as error:  # a mistake found while building (e.g. a repeated setting)
@@ -65,6 +67,26 @@ def parse(text: str, path: str = "<string>") -> s.File:
     networks = tuple(x for x in items.children if isinstance(x, s.Network))
     templates = tuple(x for x in items.children if isinstance(x, s.ModuleDef))
     return s.File(path, text, networks, templates)
+
+
+#: Tree nodes that nest: a group in a group, an operator over an operator, a choice of slots.
+_NESTING = frozenset({"group", "binop", "neg", "slot_choice", "inline"})
+
+
+def _check_depth(tree: lark.Tree[Token], text: str, path: str) -> None:
+    """Refuse nesting deeper than MAX_DEPTH (groups, arithmetic chains), located at the first
+    node too deep, before any recursive walk of the tree."""
+    stack: list[tuple[lark.Tree[Token], int]] = [(tree, 0)]
+    while stack:
+        node, depth = stack.pop()
+        depth += node.data in _NESTING
+        if depth > MAX_DEPTH:
+            meta = node.meta
+            span = Span(path, getattr(meta, "line", 1), getattr(meta, "column", 1))
+            raise PrototypeSyntaxError(
+                f"nested too deeply: groups and arithmetic nest at most {MAX_DEPTH} deep",
+                span, text)
+        stack.extend((c, depth) for c in node.children if isinstance(c, lark.Tree))
 
 
 def _syntax_error(error: UnexpectedInput, text: str, path: str) -> PrototypeSyntaxError:
@@ -128,10 +150,20 @@ class _Builder(Transformer[Token, Any]):
 
     # -- expressions ------------------------------------------------------------------------
 
+    def number(self, token: Token, limit: int = MAX_NUMBER) -> int:
+        """An integer literal, refused when larger than ``limit`` (before converting it)."""
+        digits = str(token).lstrip("0")
+        if len(digits) > len(str(limit)) or int(digits or "0") > limit:
+            raise PrototypeError(f"number too large: at most {limit}, but got "
+                                 f"{_short(str(token))}", self.at(token), self.text)
+        return int(digits or "0")
+
     def int(self, meta: Any, c: list[Token]) -> s.Number:
-        return s.Number(int(c[0]), self.at(c[0]))
+        return s.Number(self.number(c[0]), self.at(c[0]))
 
     def float(self, meta: Any, c: list[Token]) -> s.Number:
+        whole = str(c[0]).split(".")[0]
+        self.number(Token("INT", whole, line=c[0].line, column=c[0].column))
         return s.Number(float(c[0]), self.at(c[0]))
 
     def word(self, meta: Any, c: list[Token]) -> s.Word:
@@ -148,8 +180,8 @@ class _Builder(Transformer[Token, Any]):
         return s.Values(options, _tie(c), self.span(meta))
 
     def range(self, meta: Any, c: list[Any]) -> s.Range:
-        step = int(c[2]) if c[2] is not None else 1
-        return s.Range(int(c[0]), int(c[1]), step, _tie(c), self.span(meta))
+        step = self.number(c[2]) if c[2] is not None else 1
+        return s.Range(self.number(c[0]), self.number(c[1]), step, _tie(c), self.span(meta))
 
     def tie(self, meta: Any, c: list[Token]) -> _Tie:
         return _Tie(str(c[0]))
@@ -223,7 +255,7 @@ class _Builder(Transformer[Token, Any]):
         return s.Skip(self.at(item)) if isinstance(item, Token) else item
 
     def repeat(self, meta: Any, c: list[Any]) -> s.Repeat:
-        return s.Repeat(self._slot(c[0]), int(c[1]), self.span(meta))
+        return s.Repeat(self._slot(c[0]), self.number(c[1]), self.span(meta))
 
     def optional_slot(self, meta: Any, c: list[Any]) -> s.SlotChoice:
         slot = self._slot(c[0])
@@ -237,14 +269,16 @@ class _Builder(Transformer[Token, Any]):
     # -- the network ------------------------------------------------------------------------
 
     def input(self, meta: Any, c: list[Token]) -> tuple[str, s.Setting]:
-        shape = tuple(int(v) for v in str(c[0]).split("x"))
-        return "input", s.Setting(shape, self.at(c[0]))
+        token = c[0]
+        shape = tuple(self.number(Token("INT", v, line=token.line, column=token.column))
+                      for v in str(token).split("x"))
+        return "input", s.Setting(shape, self.at(token))
 
     def classes(self, meta: Any, c: list[Token]) -> tuple[str, s.Setting]:
-        return "classes", s.Setting((int(c[0]),), self.at(c[0]))
+        return "classes", s.Setting((self.number(c[0]),), self.at(c[0]))
 
     def divisor(self, meta: Any, c: list[Token]) -> tuple[str, s.Setting]:
-        return "divisor", s.Setting((int(c[0]),), self.at(c[0]))
+        return "divisor", s.Setting((self.number(c[0]),), self.at(c[0]))
 
     def stem(self, meta: Any, c: list[Any]) -> tuple[str, Any]:
         return "stem", (tuple(c), self.span(meta))
@@ -269,6 +303,10 @@ class _Builder(Transformer[Token, Any]):
             slots=seen.get("modules", empty)[0], head=seen.get("head", empty)[0],
             head_span=seen.get("head", empty)[1], span=self.span(meta),
         )
+
+
+def _short(digits: str) -> str:
+    return digits if len(digits) <= 20 else f"{digits[:12]}... ({len(digits)} digits)"
 
 
 class _Branch:

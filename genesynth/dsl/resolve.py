@@ -16,6 +16,7 @@ from genesynth.blocks.base import LayerProblem
 from genesynth.dsl import syntax as s
 from genesynth.dsl.kinds import MODULE_KINDS, KindArg
 from genesynth.errors import PrototypeError, Span, did_you_mean
+from genesynth.limits import MAX_MODULES
 
 
 @dataclass(frozen=True)
@@ -167,10 +168,10 @@ class _Checker:
                 raise self.fail(f"{what} needs the argument '{name}'", span)
 
     def kind_value(self, spec: KindArg, value: s.Expr, refs: tuple[str, ...]) -> None:
-        for literal in _literals(value, refs):
-            if spec.choices and literal.name not in spec.choices:
-                raise self.fail(f"'{spec.name}' must be one of {', '.join(spec.choices)}, but "
-                                f"got {spec.name}={literal.name}", literal.span)
+        for literal, span in _literal_values(value, refs):
+            problem = spec.problem(literal)
+            if problem:
+                raise self.fail(problem, span)
 
     # -- slots ------------------------------------------------------------------------------
 
@@ -184,6 +185,9 @@ class _Checker:
                     raise self.fail(f"a slot repeats at least once, but got * {slot.count}",
                                     slot.span)
                 count, slot = slot.count, slot.slot
+            if index + count > MAX_MODULES:
+                raise self.fail(f"a network has at most {MAX_MODULES} module slots, but this "
+                                f"one reaches {index + count}", slot.span)
             self.slot(slot, templates)
             for _ in range(count):
                 index += 1
@@ -308,13 +312,6 @@ def _literal_values(expr: s.Expr, refs: tuple[str, ...]
         yield expr.low, expr.span
     elif _is_literal(expr) and not (isinstance(expr, s.Word) and expr.name in refs):
         yield literal_value(expr), expr.span
-
-
-def _literals(expr: s.Expr, refs: tuple[str, ...]) -> Iterator[s.Word]:
-    options = expr.options if isinstance(expr, s.Values) else (expr,)
-    for option in options:
-        if isinstance(option, s.Word) and option.name not in refs:
-            yield option
 
 
 def _all_layers(file: s.File) -> Iterator[tuple[str, s.Layer]]:
