@@ -11,6 +11,7 @@ alpha=-1"), which a constraint file reports with its path and key.
 from __future__ import annotations
 
 import math
+import sys
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import MISSING, asdict, dataclass, fields
@@ -77,6 +78,8 @@ class Utility(ABC):
 
 
 def _require(ok: bool, key: str, value: float, wording: str) -> None:
+    if not math.isfinite(value):
+        raise UtilityParameterError(key, f"`{key}` must be a finite number, but got {key}={value}")
     if not ok:
         raise UtilityParameterError(key, f"`{key}` must be {wording}, but got {key}={value}")
 
@@ -134,7 +137,11 @@ class MnasReward(Utility):
             raise ValueError("the mnas reward needs a measured latency, but latency_ms is None")
         ratio = max(m.latency_ms, 1e-9) / self.target_ms
         w = self.w if ratio <= 1 or self.w_over is None else self.w_over
-        return m.accuracy * ratio**w
+        try:
+            scale = ratio**w
+        except OverflowError:  # a far-off target with a steep exponent: as large as a float goes
+            scale = sys.float_info.max
+        return m.accuracy * scale
 
 
 def make_utility(kind: str, **params: Any) -> Utility:

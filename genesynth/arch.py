@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from genesynth.errors import ArchitectureError
+from genesynth.limits import MAX_NUMBER
 
 Value = int | float | bool | str
 """A concrete setting of a layer: an integer, a float, a boolean or a name."""
@@ -136,15 +137,17 @@ class Architecture:
 
     @staticmethod
     def from_dict(data: Mapping[str, Any], where: str = "architecture") -> Architecture:
-        return _ArchReader(where).architecture(data)
+        """The architecture ``data`` describes; raises ArchitectureError naming the key path
+        when it is malformed, or when its layers are incomplete or do not fit together."""
+        arch = _ArchReader(where).architecture(data)
+        _check_layers(arch, where)
+        return arch
 
     @staticmethod
     def from_json(text: str, where: str = "architecture") -> Architecture:
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise ArchitectureError(f"{where}: not valid JSON: {exc}") from None
-        return Architecture.from_dict(data, where)
+        from genesynth.limits import load_json
+
+        return Architecture.from_dict(load_json(text, where, ArchitectureError), where)
 
     # -- other views ------------------------------------------------------------------------
 
@@ -194,6 +197,26 @@ def _module_to_dict(module: ModuleSpec, with_label: bool) -> dict[str, Any]:
     return out
 
 
+def _size_ok(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= MAX_NUMBER
+
+
+def _show(value: Any) -> str:
+    """``repr`` for a message, cut short (a value may hold a 4000-digit integer)."""
+    text = repr(value) if not isinstance(value, int) or abs(value) < 10**100 else "a long integer"
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _check_layers(arch: Architecture, where: str) -> None:
+    """The layers are known kinds with valid settings, and their shapes fit together."""
+    from genesynth.blocks.modules import trace
+
+    try:
+        trace(arch)
+    except ArchitectureError as exc:
+        raise ArchitectureError(f"{where}: {exc}") from None
+
+
 class _ArchReader:
     """Reads the JSON form with errors that name the key path."""
 
@@ -210,7 +233,7 @@ class _ArchReader:
             raise self.fail(path, f"missing key '{key}'")
         value = data[key]
         if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-            raise self.fail(f"{path}.{key}", f"expected {kind.__name__}, got {value!r}")
+            raise self.fail(f"{path}.{key}", f"expected {kind.__name__}, got {_show(value)}")
         return value
 
     def architecture(self, data: Mapping[str, Any]) -> Architecture:
@@ -218,13 +241,18 @@ class _ArchReader:
         if fmt != FORMAT_VERSION:
             raise self.fail("$.format", f"expected {FORMAT_VERSION}, got {fmt}")
         shape = self.field(data, "input_shape", list, "$")
-        if len(shape) != 3 or not all(isinstance(v, int) and v > 0 for v in shape):
-            raise self.fail("$.input_shape", f"expected 3 positive integers, got {shape!r}")
+        if len(shape) != 3 or not all(_size_ok(v) for v in shape):
+            raise self.fail("$.input_shape", f"expected 3 integers from 1 to {MAX_NUMBER}, "
+                            f"got {_show(shape)}")
+        classes = self.field(data, "classes", int, "$")
+        if not _size_ok(classes):
+            raise self.fail("$.classes", f"expected an integer from 1 to {MAX_NUMBER}, "
+                            f"got {_show(classes)}")
         modules = self.field(data, "modules", list, "$")
         return Architecture(
             name=self.field(data, "name", str, "$"),
             input_shape=(shape[0], shape[1], shape[2]),
-            classes=self.field(data, "classes", int, "$"),
+            classes=classes,
             stem=self.layers(self.field(data, "stem", list, "$"), "$.stem"),
             modules=tuple(self.module(m, f"$.modules[{i}]") for i, m in enumerate(modules)),
             head=self.layers(self.field(data, "head", list, "$"), "$.head"),
@@ -233,11 +261,12 @@ class _ArchReader:
     def module(self, data: Mapping[str, Any], path: str) -> ModuleSpec:
         kind = self.field(data, "kind", str, path)
         if kind not in MODULE_KINDS:
-            raise self.fail(f"{path}.kind", f"expected one of {MODULE_KINDS}, got {kind!r}")
+            raise self.fail(f"{path}.kind", f"expected one of {MODULE_KINDS}, got {_show(kind)}")
         branches = self.field(data, "branches", list, path)
         shortcut = data.get("shortcut", "none")
         if shortcut not in SHORTCUTS:
-            raise self.fail(f"{path}.shortcut", f"expected one of {SHORTCUTS}, got {shortcut!r}")
+            raise self.fail(f"{path}.shortcut",
+                            f"expected one of {SHORTCUTS}, got {_show(shortcut)}")
         return ModuleSpec(
             label=self.field(data, "label", str, path),
             kind=kind,
@@ -250,7 +279,7 @@ class _ArchReader:
 
     def layers(self, items: Any, path: str) -> tuple[LayerSpec, ...]:
         if not isinstance(items, list):
-            raise self.fail(path, f"expected a list, got {items!r}")
+            raise self.fail(path, f"expected a list, got {_show(items)}")
         return tuple(self.layer(item, f"{path}[{i}]") for i, item in enumerate(items))
 
     def layer(self, data: Any, path: str) -> LayerSpec:
@@ -259,6 +288,6 @@ class _ArchReader:
         for key, value in params.items():
             if not isinstance(value, int | float | bool | str):
                 raise self.fail(
-                    f"{path}.{key}", f"expected a number, boolean or name, got {value!r}"
+                    f"{path}.{key}", f"expected a number, boolean or name, got {_show(value)}"
                 )
         return LayerSpec.of(kind, **params)

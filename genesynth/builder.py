@@ -23,11 +23,19 @@ from genesynth.blocks.modules import (
 )
 from genesynth.blocks.torch_modules import Network, Residual, Split
 from genesynth.errors import ArchitectureError
+from genesynth.limits import MAX_BUILD_PARAMS
 
 
 def build(arch: Architecture) -> Network:
     """Build ``arch`` as a torch module (raises ArchitectureError for an invalid one)."""
     parts = trace_parts(arch)  # validates every shape before any module is made
+    params = sum(layer.params for part in parts for layer in part.layers)
+    if params > MAX_BUILD_PARAMS:
+        from genesynth.constraint import format_count
+
+        raise ArchitectureError(
+            f"{arch.name}: {format_count(params)} parameters cannot be built in memory "
+            f"(at most {format_count(MAX_BUILD_PARAMS)})")
     head = arch.head
     softmax = bool(head) and head[-1].kind == "softmax"
     if softmax:

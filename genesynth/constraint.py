@@ -33,6 +33,7 @@ from genesynth._utility import (
 )
 from genesynth.errors import ConstraintError, SourceError, Span, did_you_mean
 from genesynth.evaluate.base import Measurement
+from genesynth.limits import MAX_BUILD_PARAMS, MAX_VALUE, load_toml, read_text, show_number
 
 TOP_KEYS = ("bounds", "latency", "utility", "description")
 BOUNDS = ("min_accuracy", "max_macs", "max_params", "max_latency_ms")
@@ -47,22 +48,21 @@ class ConstraintSyntaxError(SourceError, ConstraintError):
 
 def parse_count(value: object, key: str) -> int:
     """An int, a whole float, or a string with an optional K/M/G suffix ("1.5M") as an int."""
+    number: float | None = None
     if isinstance(value, bool):
         number = None
-    elif isinstance(value, int):
-        number = float(value)
-    elif isinstance(value, float) and value.is_integer():
+    elif isinstance(value, int) or isinstance(value, float) and value.is_integer():
         number = value
-    elif isinstance(value, str) and (match := COUNT.fullmatch(value)):
+    elif isinstance(value, str) and len(value) <= 40 and (match := COUNT.fullmatch(value)):
         number = float(match.group(1)) * SUFFIXES[match.group(2).upper()]
-    else:
-        number = None
     if number is None:
         raise ConstraintError(
             f"{key}: expected a count such as 5000000 or \"5M\", got {_show(value)}"
         )
     if number <= 0:
         raise ConstraintError(f"{key}: must be positive, got {_show(value)}")
+    if number > MAX_VALUE:
+        raise ConstraintError(f"{key}: must be at most {MAX_VALUE:.0e}, got {_show(value)}")
     return round(number)
 
 
@@ -75,12 +75,17 @@ def format_count(n: float) -> str:
 
 
 def _show(value: object) -> str:
-    return f'"{value}"' if isinstance(value, str) else repr(value)
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return show_number(value)
+    text = f'"{value}"' if isinstance(value, str) else repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
 
 
 def _number(value: object, key: str) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ConstraintError(f"{key}: expected a number, got {_show(value)}")
+    if not -MAX_VALUE <= value <= MAX_VALUE:  # inf, nan, 1e400, a 400-digit integer
+        raise ConstraintError(f"{key}: expected a finite number, got {_show(value)}")
     return float(value)
 
 
@@ -102,7 +107,8 @@ class Constraint:
             ("min_accuracy", self.min_accuracy, lambda v: 0 <= v <= 100, "between 0 and 100"),
             ("max_macs", self.max_macs, lambda v: v > 0, "positive"),
             ("max_params", self.max_params, lambda v: v > 0, "positive"),
-            ("max_latency_ms", self.max_latency_ms, lambda v: v > 0, "positive"),
+            ("max_latency_ms", self.max_latency_ms, lambda v: 0 < v <= MAX_VALUE,
+             "positive and finite"),
             ("latency_threads", self.latency_threads, lambda v: v >= 1, "at least 1"),
         )
         for key, value, ok, wording in checks:
@@ -120,12 +126,19 @@ class Constraint:
         return tuple(b for b in BOUNDS if getattr(self, b) is not None)
 
     def static_violations(self, params: int, macs: int) -> list[str]:
-        """The bounds broken by the analytic cost alone, e.g. ``["MACs 7.2M > 5M"]``."""
+        """The bounds broken by the analytic cost alone, e.g. ``["MACs 7.2M > 5M"]``.
+
+        Without a params bound, more than MAX_BUILD_PARAMS parameters breaks one anyway: such
+        a network cannot be built in memory.
+        """
         out = []
         if self.max_macs is not None and macs > self.max_macs:
             out.append(f"MACs {format_count(macs)} > {format_count(self.max_macs)}")
         if self.max_params is not None and params > self.max_params:
             out.append(f"params {format_count(params)} > {format_count(self.max_params)}")
+        elif params > MAX_BUILD_PARAMS:  # a built-in cap: such a network cannot be built
+            out.append(f"params {format_count(params)} > {format_count(MAX_BUILD_PARAMS)}, "
+                       "the most a network may have to be built")
         return out
 
     def violations(self, m: Measurement) -> list[str]:
@@ -188,14 +201,13 @@ class Constraint:
 def load_constraint(path: str | Path) -> Constraint:
     """Read a constraint file; raises ConstraintError naming the file and the key."""
     name = str(path)
+    text = read_text(path, "constraint file", ConstraintError)
     try:
-        text = Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConstraintError(f"{name}: cannot read the constraint file: {exc}") from exc
-    try:
-        data = tomllib.loads(text)
+        data = load_toml(text)
     except tomllib.TOMLDecodeError as exc:
         raise _syntax_error(name, text, exc) from exc
+    except ValueError as exc:  # nested too deeply, an integer of more than 4300 digits
+        raise ConstraintError(f"{name}: invalid TOML: {str(exc).splitlines()[0]}") from None
     return _parse(data, name, name)
 
 

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 from functools import cache
 from pathlib import Path
 
@@ -9,6 +10,7 @@ from hypothesis import strategies as st
 
 from genesynth import Architecture, Prototype, load_prototype, parse_prototype
 from genesynth.arch import LayerSpec, ModuleSpec
+from genesynth.errors import ArchitectureError
 
 PROTOTYPES = sorted(p.stem for p in Path("prototypes").glob("*.gs"))
 
@@ -48,3 +50,79 @@ def test_hash_equal_for_the_same_network_different_otherwise() -> None:
                          (LayerSpec.of("conv", out=40, kernel=3, stride=2, groups=1, padding=1,
                                        bias=False),) + a.stem[1:], a.modules, a.head)
     assert wider.key != a.key
+
+
+# -- absurd JSON (issue 14) ----------------------------------------------------------------------
+
+
+def _arch_json(**changes: object) -> dict[str, object]:
+    data = load_prototype("prototypes/resnet18.gs", input_shape=(3, 8, 8), classes=4
+                          ).sample().to_dict()
+    data.update(changes)
+    return data
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("[" * 100000 + "]" * 100000, "a.json: not valid JSON: nested too deeply"),
+    ('{"format": ' + "1" * 5000 + "}", "a.json: not valid JSON: Exceeds the limit (4300 digits) "
+     "for integer string conversion: value has 5000 digits; use sys.set_int_max_str_digits() "
+     "to increase the limit"),
+    ('{"format": NaN}', "a.json: not valid JSON: NaN is not a number genesynth accepts"),
+])
+def test_json_too_deep_too_long_or_not_a_number(text: str, message: str) -> None:
+    with pytest.raises(ArchitectureError) as info:
+        Architecture.from_json(text, "a.json")
+    assert str(info.value) == message
+
+
+def test_json_sizes_torch_cannot_take() -> None:
+    with pytest.raises(ArchitectureError) as info:
+        Architecture.from_dict(_arch_json(input_shape=[3, 2**40, 8]), "a.json")
+    assert str(info.value) == (
+        "a.json: $.input_shape: expected 3 integers from 1 to 2147483647, got [3, "
+        "1099511627776, 8]")
+    with pytest.raises(ArchitectureError) as info:
+        Architecture.from_dict(_arch_json(classes=10**3000), "a.json")
+    assert str(info.value) == (
+        "a.json: $.classes: expected an integer from 1 to 2147483647, got a long integer")
+    data = _arch_json()
+    data["stem"][0]["out"] = 10**30  # type: ignore[index]
+    with pytest.raises(ArchitectureError) as info:
+        Architecture.from_dict(data, "a.json")
+    assert str(info.value) == (
+        "a.json: resnet18: stem: 'out' must be at most 2147483647, but got out=a 31-digit number")
+
+
+def test_json_with_a_layer_that_does_not_fit_is_refused_when_read() -> None:
+    data = _arch_json()
+    data["stem"][0]["kind"] = "cnov"  # type: ignore[index]
+    with pytest.raises(ArchitectureError) as info:
+        Architecture.from_dict(data, "a.json")
+    assert str(info.value) == "a.json: resnet18: stem: unknown layer kind 'cnov'"
+
+
+def test_show_an_architecture_json_missing_a_setting(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from genesynth.cli import main
+
+    data = _arch_json()
+    for layer in data["stem"]:  # type: ignore[attr-defined]
+        for key in ("kernel", "groups", "stride", "padding"):
+            layer.pop(key, None)
+    path = tmp_path / "a.json"
+    path.write_text(json.dumps(data))
+    assert main(["show", str(path)]) == 0
+    assert "3x3 64" in capsys.readouterr().out  # the defaults, as the builder takes them
+
+
+def test_an_architecture_json_that_is_not_utf8(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from genesynth.cli import main
+
+    path = tmp_path / "a.json"
+    path.write_bytes(b'{"name": "caf\xe9"}')
+    assert main(["show", str(path)]) == 2
+    assert capsys.readouterr().err == (
+        f"error: {path}:1:14: the architecture is not UTF-8 text (byte 0xe9)\n")

@@ -6,22 +6,41 @@ import argparse
 import re
 
 from genesynth.arch import Architecture
-from genesynth.errors import GenesynthError
+from genesynth.errors import ArchitectureError
+from genesynth.limits import MAX_NUMBER, MAX_SEED, MAX_TRIALS, read_text
 from genesynth.space import Prototype, load_prototype
 
 
 def shape(text: str) -> tuple[int, int, int]:
-    match = re.fullmatch(r"(\d+)x(\d+)x(\d+)", text)
-    if not match or min(int(v) for v in match.groups()) < 1:
+    match = re.fullmatch(r"(\d{1,10})x(\d{1,10})x(\d{1,10})", text)
+    if not match or not all(1 <= int(v) <= MAX_NUMBER for v in match.groups()):
         raise argparse.ArgumentTypeError(f"expected CxHxW such as 3x32x32, but got {text!r}")
     c, h, w = (int(v) for v in match.groups())
     return c, h, w
 
 
-def positive(text: str) -> int:
-    if not text.isdigit() or int(text) < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, but got {text!r}")
+def positive(text: str, most: int = MAX_NUMBER) -> int:
+    if not (text.isascii() and text.isdigit()) or len(text) > 20 or not 1 <= int(text) <= most:
+        raise argparse.ArgumentTypeError(
+            f"expected a positive integer up to {most:,}, but got {_short(text)}")
     return int(text)
+
+
+def trials(text: str) -> int:
+    """A trial count: 1 .. MAX_TRIALS."""
+    return positive(text, MAX_TRIALS)
+
+
+def seed(text: str) -> int:
+    """A seed: 0 .. 2**32 - 1."""
+    if not (text.isascii() and text.isdigit()) or len(text) > 20 or int(text) > MAX_SEED:
+        raise argparse.ArgumentTypeError(
+            f"expected a seed from 0 to {MAX_SEED}, but got {_short(text)}")
+    return int(text)
+
+
+def _short(text: str) -> str:
+    return repr(text) if len(text) <= 30 else repr(text[:20] + "...") + f" ({len(text)} chars)"
 
 
 def add_overrides(p: argparse.ArgumentParser) -> None:
@@ -34,11 +53,7 @@ def load(args: argparse.Namespace) -> Prototype:
 
 
 def load_architecture(path: str) -> Architecture:
-    try:
-        with open(path, encoding="utf-8") as handle:
-            return Architecture.from_json(handle.read(), where=path)
-    except OSError as error:
-        raise GenesynthError(f"cannot read {path}: {error.strerror}") from None
+    return Architecture.from_json(read_text(path, "architecture", ArchitectureError), where=path)
 
 
 def fmt_shape(shape: tuple[int, ...]) -> str:

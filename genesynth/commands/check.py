@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import math
 from typing import Any
 
 from genesynth.commands._common import add_overrides, fmt_shape, load
+from genesynth.constraint import format_count
 from genesynth.errors import ShapeError
+from genesynth.limits import MAX_BUILD_PARAMS
 
 VALID_SAMPLES = 100
 
@@ -35,6 +38,10 @@ def run(args: argparse.Namespace) -> int:
         f"  MACs          {mark}{bounds.min_macs:,} .. {mark}{bounds.max_macs:,}",
         f"  valid samples {share:.0f} %",
     ]
+    if bounds.max_params > MAX_BUILD_PARAMS:
+        lines.append(f"warning: networks of this space reach {format_count(bounds.max_params)} "
+                     f"parameters; above {format_count(MAX_BUILD_PARAMS)} a network cannot be "
+                     "built in memory, and synthesis rejects such candidates")
     print("\n".join(lines))
     return 0
 
@@ -48,4 +55,15 @@ def _valid(proto: Any, seed: int) -> bool:
 
 
 def _size(n: int) -> str:
-    return f"{n:,}" if n < 10**12 else f"{n:.3e}"
+    """A count for people: exact up to 10**12, then as 1.234e+56 (no float: it may overflow)."""
+    if n < 10**12:
+        return f"{n:,}"
+    exponent = int(n.bit_length() * math.log10(2))
+    while 10**exponent > n:
+        exponent -= 1
+    while 10 ** (exponent + 1) <= n:
+        exponent += 1
+    lead = (n * 10**4 // 10**exponent + 5) // 10  # four significant digits, rounded
+    if lead >= 10**4:
+        lead, exponent = lead // 10, exponent + 1
+    return f"{lead // 1000}.{lead % 1000:03d}e+{exponent}"

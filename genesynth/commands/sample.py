@@ -5,14 +5,14 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from genesynth.commands._common import add_overrides, load
+from genesynth.commands._common import add_overrides, load, seed
 from genesynth.costs import cost
 
 
 def add(subparsers: Any) -> None:
     p = subparsers.add_parser("sample", help="draw one architecture from a prototype")
     p.add_argument("file", help="prototype file (.gs)")
-    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--seed", type=seed, default=0, help="random seed (default 0)")
     out = p.add_mutually_exclusive_group()
     out.add_argument("--json", action="store_true", help="print the architecture as JSON")
     out.add_argument("--text", action="store_true", help="print it as fixed prototype text")

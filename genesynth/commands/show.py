@@ -9,14 +9,14 @@ from rich.console import Console
 from rich.table import Table
 
 from genesynth.arch import Architecture, LayerSpec, ModuleSpec
-from genesynth.commands._common import add_overrides, fmt_shape, load, load_architecture
+from genesynth.commands._common import add_overrides, fmt_shape, load, load_architecture, seed
 from genesynth.costs import breakdown
 
 
 def add(subparsers: Any) -> None:
     p = subparsers.add_parser("show", help="show an architecture module by module")
     p.add_argument("file", help="prototype file (.gs) or architecture JSON")
-    p.add_argument("--seed", type=int, default=0, help="seed of the sample shown (default 0)")
+    p.add_argument("--seed", type=seed, default=0, help="seed of the sample shown (default 0)")
     add_overrides(p)
     p.set_defaults(run=run)
 
@@ -71,7 +71,9 @@ def _word(layer: LayerSpec) -> str:
     if layer.kind != "conv":
         out = layer.get("out")
         return f"{layer.kind} {out}" if out is not None else layer.kind
-    k, out, groups, stride = (layer[n] for n in ("kernel", "out", "groups", "stride"))
+    # a hand-written architecture may leave settings at their defaults
+    k, out, groups, stride = (layer.get(n, d) for n, d in
+                              (("kernel", 3), ("out", "in"), ("groups", 1), ("stride", 1)))
     stride_text = f" s{stride}" if stride != 1 else ""
     if k == 1:
         return f"pw {out}{'/' + str(groups) if groups != 1 else ''}{stride_text}"

@@ -8,7 +8,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from genesynth.commands._common import seed
 from genesynth.errors import GenesynthError
+from genesynth.limits import MAX_TRIALS
 from genesynth.synth import RunInterrupted, synthesize
 
 
@@ -24,7 +26,7 @@ def add(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--trials", type=int, default=30, help="search trials (default 30)")
     p.add_argument("--out", type=Path, help="run directory (default runs/<prototype name>)")
     p.add_argument("--resume", action="store_true", help="continue the run in --out")
-    p.add_argument("--seed", type=int, default=0, help="seed for sampler, splits, training")
+    p.add_argument("--seed", type=seed, default=0, help="seed for sampler, splits, training")
     p.add_argument("--sampler", default="tpe", help="tpe (default), nsga2 or random")
     p.add_argument("--family", type=int, default=4, metavar="K",
                    help="family members (default 4)")
@@ -106,6 +108,9 @@ def _engine_arguments(args: argparse.Namespace) -> dict[str, Any]:
                         ("--epochs", args.epochs), ("--full-epochs", args.full_epochs)):
         if value is not None and value < 1:  # named as the user typed it, not as the API does
             raise GenesynthError(f"`{flag}` must be a positive integer, but got {flag}={value}")
+    if args.trials > MAX_TRIALS:
+        raise GenesynthError(f"`--trials` must be at most {MAX_TRIALS:,}, but got "
+                             f"--trials={args.trials:.3g}")
     kwargs: dict[str, Any] = dict(
         data=args.data, trials=args.trials, out=args.out, resume=args.resume, seed=args.seed,
         sampler=args.sampler, family_size=args.family, storage=args.storage, study=args.study,

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from genesynth.commands._common import trials
+
 
 def add(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
@@ -16,7 +18,7 @@ def add(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--storage", required=True,
                    help="postgresql://…, mysql://… or journal:///path/run.log")
     p.add_argument("--study", required=True, help="study name in --storage")
-    p.add_argument("--trials", type=int, help="run at most this many trials in this worker")
+    p.add_argument("--trials", type=trials, help="run at most this many trials in this worker")
     p.add_argument("--out", type=Path,
                    help="run directory for the family (default: the directory the run was "
                    "started with)")

@@ -10,11 +10,13 @@ from typing import Any
 import optuna
 
 from genesynth.builder import build
+from genesynth.errors import GenesynthError, RunError
 from genesynth.evaluate.base import Evaluator
 from genesynth.evaluate.table import TableEvaluator
 from genesynth.evaluate.train import TrainConfig, TrainingEvaluator, budgets_for
 from genesynth.events import Listener
 from genesynth.record.run import RunSpec
+from genesynth.limits import MAX_SEED, MAX_TRIALS, show_number
 from genesynth.synth.engine import Setup, SynthesisResult, run
 from genesynth.synth.quiet import optuna_log
 from genesynth.synth.samplers import default_pruner, resolve_sampler
@@ -84,8 +86,9 @@ def make_setup(
     from genesynth.space import load_prototype
     from genesynth.utility import load_constraint
 
-    _check_positive("trials", trials)
+    _check_positive("trials", trials, MAX_TRIALS)
     _check_positive("family_size", family_size)
+    _check_seed(seed)
     for name, value in (("epochs", epochs), ("full_epochs", full_epochs)):
         if value is not None:
             _check_positive(name, value)
@@ -106,6 +109,7 @@ def make_setup(
     epochs = getattr(getattr(evaluator, "config", None), "epochs", 1)
     describe = getattr(evaluator, "describe", lambda: {"kind": type(evaluator).__name__})
     out_dir = Path(out) if out is not None else Path("runs") / proto.name
+    _check_out(out_dir)
     spec = RunSpec(
         prototype_path=str(getattr(proto, "path", "")), prototype_text=proto.text,
         input_shape=proto.input_shape, classes=proto.classes, constraint=rule.describe(),
@@ -176,8 +180,24 @@ def _latency(threads: int) -> Any:
     return measure
 
 
-def _check_positive(name: str, value: int) -> None:
-    from genesynth.errors import GenesynthError
-
-    if not isinstance(value, int) or value < 1:
+def _check_positive(name: str, value: int, most: int | None = None) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise GenesynthError(f"`{name}` must be a positive integer, but got {name}={value!r}")
+    if most is not None and value > most:
+        raise GenesynthError(f"`{name}` must be at most {most:,}, but got {name}={value:.3g}")
+
+
+def _check_seed(seed: int) -> None:
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
+        raise GenesynthError(f"`seed` must be an integer from 0 to {MAX_SEED}, but got "
+                             f"seed={seed if not isinstance(seed, int) else show_number(seed)}")
+
+
+def _check_out(out: Path) -> None:
+    """The run directory must be a directory or not exist yet (nor its parents be files)."""
+    for path in (out, *out.parents):
+        if path.exists():
+            if not path.is_dir():
+                raise RunError(f"{out}: the run directory must be a directory, but {path} is "
+                               "a file")
+            return

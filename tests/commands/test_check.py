@@ -48,4 +48,4 @@ def test_check_reports_a_mistake_without_traceback(
 def test_check_a_missing_file(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["check", "nope.gs"]) == 2
     assert capsys.readouterr().err == (
-        "error: cannot read prototype nope.gs: No such file or directory\n")
+        "error: nope.gs: cannot read the prototype: No such file or directory\n")
