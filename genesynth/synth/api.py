@@ -15,8 +15,8 @@ from genesynth.evaluate.base import Evaluator
 from genesynth.evaluate.table import TableEvaluator
 from genesynth.evaluate.train import TrainConfig, TrainingEvaluator, budgets_for
 from genesynth.events import Listener
-from genesynth.record.run import RunSpec
 from genesynth.limits import MAX_SEED, MAX_TRIALS, show_number
+from genesynth.record.run import RunSpec
 from genesynth.synth.engine import Setup, SynthesisResult, run
 from genesynth.synth.quiet import optuna_log
 from genesynth.synth.samplers import default_pruner, resolve_sampler
