@@ -217,7 +217,7 @@ def write_report(run_dir: Path) -> list[Path]:
     run_dir = Path(run_dir)
     source = locate(run_dir)
     study = source.load_study()
-    family = source.family()
+    family = source.family(study)
     state = RunState.from_study(study, source.run, family)
     if not state.out:
         state.out = str(run_dir)

@@ -36,7 +36,7 @@ def add(subparsers: argparse._SubParsersAction) -> None:
 
 def snapshot(source: RunSource, study: object) -> RunState:
     """The run as it stands: trials, run.json and family.json when written."""
-    state = RunState.from_study(study, source.run, source.family())
+    state = RunState.from_study(study, source.run, source.family(study))
     if not state.out:
         state.out = str(source.run_dir) if source.run_dir else redact(source.storage)
     return state

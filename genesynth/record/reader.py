@@ -36,11 +36,13 @@ class RunSource:
     run_dir: Path | None = None
     run: dict[str, Any] = field(default_factory=dict)
 
-    def family(self) -> dict[str, Any] | None:
-        """The content of ``family.json``, or None while the family is not written."""
-        if self.run_dir is None:
-            return None
-        return read_json(self.run_dir / "family.json", required=False)
+    def family(self, study: Any = None) -> dict[str, Any] | None:
+        """The content of ``family.json``, or None while the family is not written. A run
+        found by its storage alone (no directory here) reads the copy its study keeps."""
+        if self.run_dir is not None:
+            return read_json(self.run_dir / "family.json", required=False)
+        stored = getattr(study, "user_attrs", {}).get("family") if study is not None else None
+        return dict(stored) if isinstance(stored, Mapping) else None
 
     def load_study(self) -> optuna.Study:
         """Load the study without creating anything; RunError when it is not there."""
@@ -157,6 +159,22 @@ def apply_header(state: RunState, run: Mapping[str, Any]) -> None:
     state.out = _text(run.get("out"))
     state.planned = _int(run.get("trials"), "budget", "n_trials", "trials")
     state.utility_name = _text(run.get("utility")) or state.utility_name
+    state.bounds = constraint_bounds(run.get("constraint"))
+    state.epochs = run_epochs(run)
+    state.family_size = _int(run.get("family_size"))
+    state.family_epochs = _int(run.get("full_epochs"))
+
+
+def constraint_bounds(constraint: Any) -> dict[str, float]:
+    """The bounds a ``run.json`` constraint sets: its ``bounds`` table (or, in runs written
+    before it had one, the same keys at the top)."""
+    from genesynth.record.snapshot import BOUNDS
+
+    if not isinstance(constraint, Mapping):
+        return {}
+    table = constraint.get("bounds")
+    table = table if isinstance(table, Mapping) else constraint
+    return {name: table[name] for name in BOUNDS if _number(table.get(name)) is not None}
 
 
 def run_epochs(run: Mapping[str, Any]) -> int:
@@ -221,6 +239,7 @@ def _row(trial: optuna.trial.FrozenTrial) -> TrialRow:
         _number(attrs.get("utility")), bool(attrs.get("feasible", False)),
         str(attrs.get("reason", "")), float(seconds),
         len(trial.intermediate_values) or len(attrs.get("curve") or []) if seconds else 0,
+        _int(attrs.get("phase")),
     )
 
 
@@ -271,6 +290,9 @@ def state_from_trials(
                 ends.append(end)
     if last is not None:
         state.last = _candidate(last, epochs, state.trials[-1].state)
+    state.phase = max((row.phase for row in state.trials), default=0)
+    if finished:  # every trial planned ran, extra phases included
+        state.planned = max(state.planned, state.done)
     state.started_at = min(starts) if starts else 0.0
     state.now = max(ends) if finished and ends else (now if now is not None else time.time())
     if family is not None:

@@ -72,6 +72,7 @@ class TrialRow:
     reason: str = ""
     seconds: float = 0.0
     epochs: int = 0  # epochs it trained (0: rejected before training, or not known)
+    phase: int = 0  # 0: the search; 1, 2, ...: an extra phase widening the family
 
 
 @dataclass(frozen=True)
@@ -128,6 +129,7 @@ class RunState:
     family_size: int = 0  # members wanted (0: not known)
     epochs: int = 0  # proxy epochs per trial (0: not known)
     bounds: dict[str, float] = field(default_factory=dict)  # the constraint's bounds that are set
+    phase: int = 0  # the search phase now running (see SearchExtended)
     finished: bool = False
     interrupted: bool = False
 
@@ -232,7 +234,7 @@ class RunState:
             case TrialFinished():
                 self._trial_finished(event)
             case SearchExtended():
-                self.planned = event.trials
+                self.planned, self.phase = event.trials, event.phase
             case FamilyStarted():
                 self.family_epochs = event.epochs
                 self.family = {label: Member(label, epochs=event.epochs) for label in event.members}
@@ -277,7 +279,7 @@ class RunState:
         row = TrialRow(
             event.number, state, event.accuracy, event.params, event.macs, event.latency_ms,
             event.utility, event.feasible, event.reason, event.seconds,
-            cand.epoch if event.seconds > 0 else 0,
+            cand.epoch if event.seconds > 0 else 0, self.phase,
         )
         self.trials.append(row)
         cand.state, cand.reason = state, event.reason
@@ -319,14 +321,19 @@ class RunState:
         Finished trials come from their ``user_attrs`` (docs/run-directory.md); RUNNING trials
         are the current candidates. ``family`` is the content of ``family.json`` when it
         exists. The run counts as finished when ``family`` is given or the study's
-        ``user_attrs["finished"]`` is true.
+        ``user_attrs["finished"]`` is true. The trials planned are the run's, or the study's
+        ``planned`` once an extra phase raised them.
         """
         from genesynth.record.reader import state_from_trials
 
         trials = study.get_trials(deepcopy=False) if hasattr(study, "get_trials") else study
         attrs = getattr(study, "user_attrs", {}) or {}
         finished = bool(attrs.get("finished")) or family is not None
-        return state_from_trials(cls(), list(trials), run, family, finished, now)
+        state = state_from_trials(cls(), list(trials), run, family, finished, now)
+        planned = attrs.get("planned")
+        if isinstance(planned, int) and not isinstance(planned, bool):
+            state.planned = max(state.planned, planned)
+        return state
 
 
 def _dominates(a: TrialRow, b: TrialRow) -> bool:

@@ -183,6 +183,8 @@ def finish(study: optuna.Study, setup: Setup, emit: Emitter) -> list[fam.Member]
                                  setup.spec.full_epochs, setup.latency)
     study.set_user_attr("finished", True)
     study.set_user_attr("family_out", str(setup.out.resolve()))
+    # family.json's content in the study too: `genesynth watch --storage` on any machine shows it
+    study.set_user_attr("family", {"members": [m.to_dict() for m in members]})
     emit(RunFinished(str(setup.out), len(members), time=time.time()))
     return members
 
@@ -204,6 +206,7 @@ def widen_family(study: optuna.Study, setup: Setup, emit: Listener) -> list[fam.
         cap = int((1 - fam.MIN_GAP) * chosen[-1].macs)
         tighter = replace(setup.constraint, max_macs=cap if bound is None else min(bound, cap))
         total = done_count(study) + per_phase
+        study.set_user_attr("planned", total)  # the trials now planned, for `genesynth watch`
         emit(SearchExtended(total, tighter.max_macs, len(chosen), phase, time.time()))
         objective = make_objective(setup, emit, tighter, phase)
         run_trials(study, objective, total, catch=(CandidateFailed,), told=objective.told)

@@ -70,7 +70,7 @@ def test_dashboard_of_a_finished_run_shows_once(tmp_path: Path) -> None:
     console = terminal()
     assert watch.run(args(str(run)), console=console) == 0
     text = console.export_text()
-    assert "finished" in text and "12/12 trials" in text and "family · 0 epochs" in text
+    assert "finished" in text and "12/12 trials" in text and "family · 6 epochs" in text
 
 
 def test_polls_until_the_study_is_finished(tmp_path: Path,
@@ -118,3 +118,45 @@ def test_missing_pieces_are_clear_errors(tmp_path: Path, setup: object, message:
 def test_missing_storage_file() -> None:
     with pytest.raises(RunError, match="does not exist"):
         locate(storage="sqlite:////nonexistent/study.db")
+
+
+def _extend(run: Path, phase_trials: int, planned: int, finished: bool) -> None:
+    """Add trials of an extra search phase to the demo run's study, as the engine does."""
+    study = optuna.load_study(study_name="genesynth", storage=f"sqlite:///{run}/study.db")
+    study.set_user_attr("planned", planned)
+    study.set_user_attr("finished", finished)
+    for _ in range(phase_trials):
+        study.add_trial(optuna.trial.create_trial(
+            state=optuna.trial.TrialState.COMPLETE, value=60.0,
+            user_attrs={"state": "complete", "phase": 1, "accuracy": 91.0, "params": 900,
+                        "macs": 90_000, "utility": 60.0, "feasible": True, "seconds": 2.0},
+        ))
+
+
+@pytest.mark.parametrize(("finished", "planned", "shown"),
+                         [(True, 14, "14/14 trials"), (False, 16, "14/16 trials")])
+def test_an_extended_search_is_counted_as_the_run_counts_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], finished: bool, planned: int, shown: str
+) -> None:
+    run = copy_run(tmp_path, finished=False)  # 12 trials planned and done, and one running
+    _extend(run, 2, planned, finished)  # an extra phase: two more done
+    assert main(["watch", str(run), "--plain"]) == 0
+    assert shown in capsys.readouterr().out
+
+
+def test_a_shared_study_shows_its_family_from_any_machine(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import genesynth
+    from tests.synth.test_api import RULE, _Fixed
+    from tests.synth.test_engine import TINY
+
+    url = f"journal:///{tmp_path / 'shared.log'}"
+    result = genesynth.synthesize(genesynth.parse_prototype(TINY), RULE, trials=3,
+                                  out=tmp_path / "maker", evaluator=_Fixed(), family_size=1,
+                                  storage=url, study="shared")
+    assert len(result.family) == 1
+    assert main(["watch", "--storage", url, "--study", "shared", "--plain"]) == 0
+    out = capsys.readouterr().out
+    assert "finished: 3/3 trials" in out
+    assert f"member A done (trial {result.family[0].trial}) acc 80.00%" in out
