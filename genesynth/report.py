@@ -22,7 +22,7 @@ from typing import Any
 from genesynth import fmt
 from genesynth.arch import Architecture
 from genesynth.errors import GenesynthError, RunError
-from genesynth.record.reader import RunSource, locate
+from genesynth.record.reader import RunSource, constraint_bounds, locate
 from genesynth.record.run import inside
 from genesynth.record.snapshot import RunState
 from genesynth.urls import redact
@@ -45,6 +45,7 @@ class Entry:
     trial: int | None = None
     arch: Architecture | None = None
     baseline: bool = False
+    val_accuracy: float | None = None  # a member's validation top-1 in the search
 
 
 def _num(value: Any) -> Any:
@@ -71,7 +72,8 @@ def family_entries(run_dir: Path, family: Mapping[str, Any] | None) -> list[Entr
                 arch = Architecture.from_json(path.read_text(encoding="utf-8"), str(path))
             except GenesynthError as exc:
                 raise RunError(f"family member {label}: {exc}") from None
-        entries.append(_entry(item, label, trial=_num(item.get("trial")), arch=arch))
+        entries.append(_entry(item, label, trial=_num(item.get("trial")), arch=arch,
+                              val_accuracy=_num(item.get("val_accuracy"))))
     return entries
 
 
@@ -109,22 +111,48 @@ def _yes(value: bool | None) -> str:
     return {True: "yes", False: "**no**", None: fmt.DASH}[value]
 
 
-def _constraint(run: Mapping[str, Any]) -> str:
+def constraint_text(run: Mapping[str, Any]) -> str:
+    """``constraints/digits.toml: top-1 ≥ 90 %, MACs ≤ 5.00M; netscore (alpha 2, ...)``."""
     constraint = run.get("constraint")
     if not isinstance(constraint, Mapping):
         return str(constraint or fmt.DASH)
-    bounds = ", ".join(f"{k} {v}" for k, v in constraint.items() if k != "path")
     path = str(constraint.get("path") or "")
-    return f"{path} ({bounds})" if path and bounds else path or bounds or fmt.DASH
+    text = fmt.bounds_text(constraint_bounds(constraint))
+    utility = constraint.get("utility")
+    if isinstance(utility, Mapping) and utility.get("kind"):
+        settings = ", ".join(f"{k} {v:g}" if isinstance(v, float) else f"{k} {v}"
+                             for k, v in utility.items() if k != "kind")
+        text += f"; utility {utility['kind']}" + (f" ({settings})" if settings else "")
+    return f"{path}: {text}" if path else text
+
+
+def trials_text(state: RunState, run: Mapping[str, Any]) -> str:
+    """The trials run against the plan, and why they differ: ``37: 30 planned + 7 in 1 extra
+    phase ...``; samples skipped outside the static bounds are no trials."""
+    stored = run.get("trials")
+    planned = stored if isinstance(stored, int) else state.planned
+    extra = [t.phase for t in state.trials if t.phase > 0]
+    if extra:
+        text = (f"{state.done}: {planned} planned + {len(extra)} in "
+                f"{fmt.plural(max(extra), 'extra phase')} that searched below the smallest "
+                "member's MACs to widen a short family")
+    elif state.done > planned:
+        text = f"{state.done}: {planned} planned + {state.done - planned} more"
+    else:
+        text = f"{state.done} of {planned} planned"
+    if state.skipped:
+        text += (f"; {fmt.plural(state.skipped, 'sample')} outside the static bounds skipped "
+                 "(not counted as trials)")
+    return text
 
 
 def header_section(state: RunState, source: RunSource) -> list[str]:
     status = "finished" if state.finished else "not finished (report of the trials so far)"
     rows = [
-        ("prototype", state.prototype), ("constraint", _constraint(source.run)),
+        ("prototype", state.prototype), ("constraint", constraint_text(source.run)),
         ("data", state.data), ("sampler", state.sampler),
         ("seed", "" if state.seed is None else str(state.seed)),
-        ("trials", f"{state.done} of {state.planned} planned"),
+        ("trials", trials_text(state, source.run)),
         ("storage", redact(source.storage)), ("status", status),
     ]
     title = state.out or (str(source.run_dir) if source.run_dir else redact(source.storage))
@@ -142,8 +170,9 @@ def family_section(members: list[Entry], baselines: list[Entry], utility: str) -
         rows.append((name, fmt.percent(e.accuracy, 2), fmt.count(e.params), fmt.count(e.macs),
                      fmt.latency(e.latency_ms), fmt.score(e.utility), _yes(e.feasible)))
     head = ("Network", "Top-1", "Params", "MACs", "Latency", utility, "Feasible")
-    note = ("Top-1 on the test split after full retraining; latency on CPU at batch 1. "
-            "Baselines were measured with the same budget.")
+    note = "Top-1 on the test split after full retraining; latency on CPU at batch 1."
+    if baselines:
+        note += " Baselines were measured with the same budget."
     return lines + _table(head, rows, "lrrrrrc") + ["", note]
 
 
@@ -202,6 +231,11 @@ def render_markdown(state: RunState, source: RunSource, members: list[Entry],
     lines += search_section(state)
     lines += ["", "## Plots", ""]
     if plots is None:
+        pruned = state.counts.get("pruned", 0)
+        if pruned:
+            lines += [f"The accuracy plot shows the trials that finished their training; "
+                      f"{fmt.plural(pruned, 'pruned trial')} (partial accuracy) "
+                      f"{'is' if pruned == 1 else 'are'} left out.", ""]
         lines += [f"![accuracy against MACs]({PARETO_FILE})", "",
                   f"![best feasible {state.utility_name} over trials]({HISTORY_FILE})"]
     else:

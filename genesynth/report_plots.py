@@ -1,8 +1,12 @@
 """The report's plots, drawn with matplotlib's Agg backend (``genesynth[report]``).
 
-``pareto.png``: top-1 accuracy against MACs on a log axis, marker area by parameters, feasible
-trials in colour and infeasible ones grey, the family as labelled stars, baselines as
-diamonds. ``history.png``: each trial's utility and the best feasible utility so far.
+``pareto.png``: top-1 accuracy against MACs on a log axis, marker area by parameters, for the
+trials that finished their training (a pruned trial's accuracy is partial: it is not drawn):
+feasible ones in colour, those that miss a bound in grey; the accuracy bound as a dashed line;
+each family member twice, joined — its validation accuracy in the search (a ring) and its
+test accuracy after retraining (a labelled star); baselines as diamonds. The legend names only
+the series drawn, below the axes where it covers no point. ``history.png``: each trial's
+utility and the best feasible utility so far.
 """
 
 from __future__ import annotations
@@ -39,25 +43,29 @@ def _label(ax: Axes, names: Sequence[str], x: list[float], y: list[float], **sty
 
 
 def pareto_figure(state: RunState, members: Sequence[Entry], baselines: Sequence[Entry]) -> Figure:
-    """Accuracy (y) against MACs (x, log scale) of every measured trial."""
-    fig = Figure(figsize=(7.5, 5.0), dpi=120)
+    """Accuracy (y) against MACs (x, log scale) of every trial that finished its training."""
+    fig = Figure(figsize=(7.5, 5.6), dpi=120, layout="constrained")
     ax = fig.add_subplot()
-    feasible = _xy([t for t in state.trials if t.feasible])
-    infeasible = _xy([t for t in state.trials if not t.feasible])
-    largest = max(feasible[2] + infeasible[2] + _xy(baselines)[2], default=1.0)
-    ax.scatter(infeasible[0], infeasible[1], s=_sizes(infeasible[2], largest), color="0.75",
-               edgecolors="0.55", linewidths=0.6, alpha=0.7, label="infeasible")
-    ax.scatter(feasible[0], feasible[1], s=_sizes(feasible[2], largest), color="tab:blue",
-               edgecolors="navy", linewidths=0.6, alpha=0.7, label="feasible")
-    shown = [e for e in members if e.macs and e.accuracy is not None]
-    x, y, _ = _xy(shown)
-    ax.scatter(x, y, marker="*", s=260, color="tab:red", edgecolors="darkred", zorder=3,
-               label="family (test)")
-    _label(ax, [e.name for e in shown], x, y, xytext=(6, 6), fontweight="bold", color="darkred")
+    trained = [t for t in state.trials if t.state == "complete"]
+    feasible = _xy([t for t in trained if t.feasible])
+    missed = _xy([t for t in trained if not t.feasible])
+    largest = max(feasible[2] + missed[2] + _xy(baselines)[2], default=1.0)
+    if missed[0]:
+        ax.scatter(missed[0], missed[1], s=_sizes(missed[2], largest), color="0.75",
+                   edgecolors="0.55", linewidths=0.6, alpha=0.7, label="misses a bound")
+    if feasible[0]:
+        ax.scatter(feasible[0], feasible[1], s=_sizes(feasible[2], largest), color="tab:blue",
+                   edgecolors="navy", linewidths=0.6, alpha=0.7, label="feasible")
+    bound = state.bounds.get("min_accuracy")
+    if bound is not None:
+        ax.axhline(bound, color="tab:red", linestyle="--", linewidth=1,
+                   label=f"constraint: {fmt.bounds_text({'min_accuracy': bound})}")
+    _family(ax, members, {t.number: t for t in state.trials})
     marked = [e for e in baselines if e.macs and e.accuracy is not None]
-    x, y, _ = _xy(marked)
-    ax.scatter(x, y, marker="D", s=70, color="black", zorder=3, label="baselines")
-    _label(ax, [e.name for e in marked], x, y, xytext=(6, -12), fontsize=8)
+    if marked:
+        x, y, _ = _xy(marked)
+        ax.scatter(x, y, marker="D", s=70, color="black", zorder=3, label="baselines")
+        _label(ax, [e.name for e in marked], x, y, xytext=(6, -12), fontsize=8)
     ax.set_xscale("log")
     ax.xaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
     ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: fmt.count(v)))
@@ -66,9 +74,38 @@ def pareto_figure(state: RunState, members: Sequence[Entry], baselines: Sequence
     ax.set_ylabel("top-1 accuracy (%)")
     ax.set_title("Accuracy against MACs (marker area: parameters)")
     ax.grid(True, which="major", alpha=0.3)
-    ax.legend(loc="lower right", fontsize=8, markerscale=0.6)
-    fig.tight_layout()
+    if ax.get_legend_handles_labels()[0]:
+        fig.legend(loc="outside lower center", ncols=3, fontsize=8, markerscale=0.6,
+                   frameon=False)
     return fig
+
+
+def _family(ax: Axes, members: Sequence[Entry], trials: dict[int, TrialRow]) -> None:
+    """Each member's search (validation) ring and retrained (test) star, joined by a line."""
+    shown = [e for e in members if e.macs and e.accuracy is not None]
+    if not shown:
+        return
+    x, y, _ = _xy(shown)
+    searched = [(xi, _search_accuracy(e, trials), yi) for e, xi, yi in zip(shown, x, y,
+                                                                          strict=True)]
+    joined = [(xi, v, yi) for xi, v, yi in searched if v is not None]
+    for xi, v, yi in joined:
+        ax.plot([xi, xi], [v, yi], color="darkred", linewidth=1, zorder=2)
+    if joined:
+        ax.scatter([j[0] for j in joined], [j[1] for j in joined], marker="o", s=60,
+                   facecolors="none", edgecolors="darkred", linewidths=1.2, zorder=3,
+                   label="family in the search (validation)")
+    ax.scatter(x, y, marker="*", s=260, color="tab:red", edgecolors="darkred", zorder=4,
+               label="family retrained (test)")
+    _label(ax, [e.name for e in shown], x, y, xytext=(6, 6), fontweight="bold", color="darkred")
+
+
+def _search_accuracy(member: Entry, trials: dict[int, TrialRow]) -> float | None:
+    """The member's validation accuracy in the search: family.json's, else its trial's."""
+    if member.val_accuracy is not None:
+        return member.val_accuracy
+    row = trials.get(member.trial) if member.trial is not None else None
+    return row.accuracy if row is not None else None
 
 
 def history_figure(state: RunState) -> Figure:

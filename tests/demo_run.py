@@ -154,8 +154,10 @@ def write_demo_run(out: Path, epochs: int = 4, finished: bool = True) -> Path:
     run = {
         "prototype_path": "prototypes/atto.gs", "prototype_text": "network atto { ... }",
         "input_shape": [1, 16, 16], "classes": 10,
-        "constraint": {"path": "constraints/digits.toml", "min_accuracy": 85.0,
-                       "max_macs": MAX_MACS},
+        "constraint": {"path": "constraints/digits.toml",
+                       "bounds": {"min_accuracy": 85.0, "max_macs": MAX_MACS},
+                       "latency": {"threads": 1},
+                       "utility": {"kind": "netscore", "alpha": 2.0, "beta": 0.5, "gamma": 0.5}},
         "data": {"spec": "digits"}, "seed": 0, "sampler": "tpe",
         "evaluator": {"kind": "train", "epochs": epochs}, "trials": len(trials),
         "family_size": 4, "full_epochs": 6, "storage": "", "study": "", "extra": {},

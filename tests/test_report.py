@@ -36,7 +36,9 @@ def test_header_and_search(report: tuple[Path, list[Path], str]) -> None:
     text = report[2]
     assert text.startswith("# genesynth report:")
     assert "| prototype | `prototypes/atto.gs` |" in text
-    assert "min_accuracy 85.0, max_macs 1500000" in text
+    assert ("| constraint | `constraints/digits.toml: top-1 ≥ 85 %, MACs ≤ 1.50M; utility "
+            "netscore (alpha 2, beta 0.5, gamma 0.5)` |") in text
+    assert "| trials | `12 of 12 planned` |" in text
     assert "| complete | 7 |" in text and "| invalid | 1 |" in text and "| **total** | 12 |" in text
     assert "Best feasible trial: 0, NetScore" in text
     assert "![accuracy against MACs](pareto.png)" in text
@@ -91,3 +93,34 @@ def test_damaged_member_is_a_run_error(tmp_path: Path) -> None:
 def test_missing_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["report", str(tmp_path / "nothing")]) == 2
     assert "does not exist" in capsys.readouterr().err
+
+
+def test_baselines_are_mentioned_only_when_there_are_some(tmp_path: Path) -> None:
+    run = copy_run(tmp_path)
+    (run / "baselines.json").unlink()
+    write_report(run)
+    text = (run / "report.md").read_text()
+    assert "Top-1 on the test split after full retraining" in text
+    assert "Baselines were measured" not in text and "(baseline)" not in text
+
+
+def test_trials_beyond_the_plan_are_explained(tmp_path: Path) -> None:
+    import optuna
+
+    run = copy_run(tmp_path)
+    study = optuna.load_study(study_name="genesynth", storage=f"sqlite:///{run}/study.db")
+    for phase in (1, 1, 2):
+        study.add_trial(optuna.trial.create_trial(
+            state=optuna.trial.TrialState.COMPLETE, value=60.0,
+            user_attrs={"state": "complete", "phase": phase, "accuracy": 91.0, "params": 900,
+                        "macs": 90_000, "utility": 60.0, "feasible": True, "seconds": 2.0}))
+    write_report(run)
+    assert ("| trials | `15: 12 planned + 3 in 2 extra phases that searched below the smallest "
+            "member's MACs to widen a short family` |") in (run / "report.md").read_text()
+
+
+def test_pruned_trials_are_said_to_be_left_out_of_the_plot(
+    report: tuple[Path, list[Path], str]
+) -> None:
+    assert ("The accuracy plot shows the trials that finished their training; 1 pruned trial "
+            "(partial accuracy) is left out.") in report[2]
