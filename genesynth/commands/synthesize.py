@@ -27,7 +27,8 @@ def add(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", type=Path, help="run directory (default runs/<prototype name>)")
     p.add_argument("--resume", action="store_true", help="continue the run in --out")
     p.add_argument("--seed", type=seed, default=0, help="seed for sampler, splits, training")
-    p.add_argument("--sampler", default="tpe", help="tpe (default), nsga2 or random")
+    p.add_argument("--sampler", default="bayes", help="bayes (default: models accuracy, knows "
+                   "the exact costs, samples inside the static bounds), tpe, nsga2 or random")
     p.add_argument("--family", type=int, default=4, metavar="K",
                    help="family members (default 4)")
     p.add_argument("--epochs", type=int, help="proxy training epochs per candidate "

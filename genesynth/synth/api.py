@@ -54,8 +54,9 @@ def synthesize(
     training on ``data`` (``"digits"`` when none is given; ``proxy`` budget; the family is
     retrained with ``full``; ``epochs`` and ``full_epochs`` change only the epochs of the
     per-dataset defaults); an evaluator passed without ``data`` (a benchmark table) needs none,
-    and the prototype keeps its own input shape. ``sampler`` is a name (``tpe`` default,
-    ``nsga2``, ``random``) or any Optuna sampler; ``pruner`` any Optuna pruner (median pruning
+    and the prototype keeps its own input shape. ``sampler`` is a name (``bayes`` default: a
+    model of accuracy over exact costs, inside the static bounds; ``tpe``, ``nsga2``,
+    ``random``) or any Optuna sampler; ``pruner`` any Optuna pruner (median pruning
     by default; never a finished measurement, nor an evaluator that is not ``prunable``).
     Results live in ``out`` (default ``runs/<name>``).
     ``storage``/``study`` put the study in a shared Optuna storage that ``genesynth worker``

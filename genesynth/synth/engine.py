@@ -29,7 +29,7 @@ from genesynth.synth import warm
 from genesynth.synth.budget import claim_family, done_count, run_trials
 from genesynth.synth.local import LocalStorage
 from genesynth.synth.objective import Objective
-from genesynth.synth.samplers import MULTI_OBJECTIVE
+from genesynth.synth.samplers import MULTI_OBJECTIVE, SpaceAware
 from genesynth.synth.static import check_reachable
 from genesynth.synth.storage import is_shared, open_storage
 from genesynth.urls import redact
@@ -148,6 +148,8 @@ def run(setup: Setup, listeners: Sequence[Listener] = (), resume: bool = False) 
 
 
 def make_objective(setup: Setup, emit: Listener, constraint: Any, phase: int = 0) -> Objective:
+    if isinstance(setup.sampler, SpaceAware):
+        setup.sampler.bind(setup.prototype, constraint)
     return Objective(setup.prototype, constraint, setup.evaluator, emit,
                      multi_objective=setup.spec.sampler in MULTI_OBJECTIVE, epochs=setup.epochs,
                      latency=setup.latency, phase=phase, cache=setup.cache,

@@ -1,16 +1,33 @@
 """Samplers and pruners by name.
 
-Callers may pass any Optuna sampler or pruner object; a name is resolved here, once.
+Callers may pass any Optuna sampler or pruner object; a name is resolved here, once. The
+default, ``bayes`` (:class:`~genesynth.synth.bayes.BayesSampler`), is :class:`SpaceAware`:
+the engine binds it to the prototype and the constraint of each search phase.
 """
 
 from __future__ import annotations
 
 import warnings
 from collections.abc import Callable
+from typing import Any, Protocol, runtime_checkable
 
 import optuna
 
 from genesynth.errors import GenesynthError
+
+
+@runtime_checkable
+class SpaceAware(Protocol):
+    """A sampler that samples better knowing the space and the constraint (static bounds,
+    exact costs). ``bind`` is called before the first trial of each search phase."""
+
+    def bind(self, prototype: Any, constraint: Any) -> None: ...
+
+
+def _bayes(seed: int, trials: int) -> optuna.samplers.BaseSampler:
+    from genesynth.synth.bayes import BayesSampler
+
+    return BayesSampler(seed=seed)
 
 
 def _tpe(seed: int, trials: int) -> optuna.samplers.BaseSampler:
@@ -33,8 +50,9 @@ def _random(seed: int, trials: int) -> optuna.samplers.BaseSampler:
 
 
 SAMPLERS: dict[str, Callable[[int, int], optuna.samplers.BaseSampler]] = {
-    "tpe": _tpe, "nsga2": _nsga2, "random": _random,
+    "bayes": _bayes, "tpe": _tpe, "nsga2": _nsga2, "random": _random,
 }
+DEFAULT_SAMPLER = "bayes"
 MULTI_OBJECTIVE = {"nsga2"}
 
 
@@ -42,7 +60,7 @@ def resolve_sampler(sampler: str | optuna.samplers.BaseSampler | None, seed: int
                     ) -> tuple[optuna.samplers.BaseSampler, str]:
     """A sampler object and the name recorded for the run."""
     if sampler is None:
-        sampler = "tpe"
+        sampler = DEFAULT_SAMPLER
     if isinstance(sampler, str):
         if sampler not in SAMPLERS:
             raise GenesynthError(

@@ -3,6 +3,7 @@ trials of dead workers, the one-time family claim, and a worker refused for a di
 
 from __future__ import annotations
 
+import json
 import socket
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,6 +14,7 @@ from optuna.trial import TrialState
 
 from genesynth.errors import RunError
 from genesynth.evaluate.table import TableEvaluator
+from genesynth.space import load_prototype
 from genesynth.synth.api import make_setup
 from genesynth.synth.budget import Claim, Tally, claim_family, claim_trial, done_count
 from genesynth.synth.engine import open_study
@@ -116,7 +118,9 @@ def _start(tmp_path: Path) -> str:
     """A shared study holding a run (nothing run yet), as `synthesize --storage` makes it."""
     (tmp_path / "tiny.gs").write_text(PROTOTYPE)
     (tmp_path / "c.toml").write_text(CONSTRAINT)
-    (tmp_path / "table.json").write_text("{}")
+    proto = load_prototype(tmp_path / "tiny.gs")
+    table = {proto.sample(seed=seed).key: 50.0 for seed in range(20)}  # made for this space
+    (tmp_path / "table.json").write_text(json.dumps(table))
     url = f"journal://{tmp_path / 'run.log'}"
     setup = make_setup(tmp_path / "tiny.gs", tmp_path / "c.toml", "digits", 4, tmp_path / "run",
                        "random", None, TableEvaluator(tmp_path / "table.json"), 0, url,
