@@ -41,6 +41,9 @@ class RunStarted:
     epochs: int = 0  # proxy training epochs per trial (0: the evaluator does not train)
     family_size: int = 0  # family members wanted
     full_epochs: int = 0  # retraining epochs per member
+    done: int = 0  # trials a resumed run had finished before
+    input_shape: tuple[int, ...] = ()  # the shape the run builds its networks for (C, H, W)
+    declared_shape: tuple[int, ...] = ()  # the prototype's own ``input``, when it differs
 
 
 @dataclass(frozen=True)
@@ -99,6 +102,17 @@ class SearchExtended:
     members: int  # family members found so far
     phase: int  # 1, 2, ...
     time: float = 0.0
+    wanted: int = 0  # the family size asked for
+
+
+@dataclass(frozen=True)
+class SearchNotExtended:
+    """The family is short of members, and no further phase can help: why."""
+
+    members: int
+    wanted: int
+    reason: str
+    time: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -142,6 +156,28 @@ class MemberDone:
 
 
 @dataclass(frozen=True)
+class MemberDropped:
+    """A retrained member beaten or equalled on accuracy, params and MACs by another."""
+
+    label: str
+    trial: int
+    by: str  # the label of the member that dominates it
+    reason: str
+    replacement: int | None = None  # the trial retrained in its place, if any
+    time: float = 0.0
+
+
+@dataclass(frozen=True)
+class MemberRenamed:
+    """After a member was dropped, the ones below move up a letter."""
+
+    label: str
+    new: str
+    trial: int
+    time: float = 0.0
+
+
+@dataclass(frozen=True)
 class RunFinished:
     out: str
     family: int  # members produced
@@ -150,16 +186,18 @@ class RunFinished:
 
 
 Event = (
-    RunStarted | TrialStarted | EpochDone | TrialFinished | SearchExtended | FamilyStarted
-    | MemberStarted | MemberEpoch | MemberDone | RunFinished | WarmStarted
+    RunStarted | TrialStarted | EpochDone | TrialFinished | SearchExtended | SearchNotExtended
+    | FamilyStarted | MemberStarted | MemberEpoch | MemberDone | MemberDropped | MemberRenamed
+    | RunFinished | WarmStarted
 )
 Listener = Callable[[Event], None]
 
 EVENT_TYPES: dict[str, type] = {
     cls.__name__: cls
     for cls in (
-        RunStarted, TrialStarted, EpochDone, TrialFinished, SearchExtended, FamilyStarted,
-        MemberStarted, MemberEpoch, MemberDone, RunFinished, WarmStarted,
+        RunStarted, TrialStarted, EpochDone, TrialFinished, SearchExtended, SearchNotExtended,
+        FamilyStarted, MemberStarted, MemberEpoch, MemberDone, MemberDropped, MemberRenamed,
+        RunFinished, WarmStarted,
     )
 }
 

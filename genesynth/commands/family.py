@@ -29,6 +29,10 @@ def run(args: argparse.Namespace) -> int:
     with open_view(plain=args.plain or None) as listener:
         result = produce_family(args.storage, args.study, out=args.out, listeners=[listener],
                                 force=args.force)
+    if result.in_progress:
+        print(f"the family of study {args.study!r} is being made by worker {result.by}; "
+              "pass --force to make it again if that worker is stuck")
+        return 0
     if not result.made_now:
         where = f" in {result.where}" if result.where else ""
         by = f" by worker {result.by}" if result.by else ""

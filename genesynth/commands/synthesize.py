@@ -81,11 +81,14 @@ def run(args: argparse.Namespace) -> int:
             result = synthesize(args.prototype, args.constraint,
                                 listeners=[listener, remember], **kwargs)
     except RunInterrupted as stop:
-        command = " ".join(shlex.quote(a) for a in sys.argv[1:] if a != "--resume")
         print(f"interrupted: finished trials are kept in {stop.out}.\n"
-              f"resume with: genesynth {command} --resume --out {shlex.quote(str(stop.out))}",
-              file=sys.stderr)
+              f"resume with: {resume_command(sys.argv[1:], stop.out)}", file=sys.stderr)
         return 130
+    if result.finished_before:
+        where = result.family_out or result.out
+        count = len(result.trials)
+        print(f"the run in {result.out} is finished ({count} trial{'s' * (count != 1)}); its "
+              f"family is in {where / 'family.json'}")
     for line in said:
         print(line)
     print(f"run directory: {result.out}")
@@ -93,12 +96,27 @@ def run(args: argparse.Namespace) -> int:
         mark = "feasible" if m.feasible else "INFEASIBLE on test"
         print(f"  {m.label}: top-1 {m.accuracy:.2f}%  params {m.params:,}  MACs {m.macs:,}  "
               f"NetScore {m.utility:.2f}  {mark}")
-    if not result.family_here:
+    if not result.family_here and not result.finished_before:
         print("  the family is selected and retrained by the worker that finishes the study "
               "(genesynth family --storage URL --study NAME makes it if none did)")
     elif not result.family:
         print("  no feasible candidate was found: relax the constraint or run more trials")
     return 0
+
+
+def resume_command(argv: list[str], out: Path) -> str:
+    """``genesynth <argv> --resume --out OUT``: the user's command, with one ``--out``."""
+    kept: list[str] = []
+    skip = False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg == "--out":
+            skip = True
+        elif arg != "--resume" and not arg.startswith("--out="):
+            kept.append(arg)
+    words = ["genesynth", *kept, "--resume", "--out", str(out)]
+    return " ".join(shlex.quote(w) for w in words)
 
 
 def _engine_arguments(args: argparse.Namespace) -> dict[str, Any]:

@@ -37,6 +37,11 @@ def run(args: argparse.Namespace) -> int:
     with open_view(plain=args.plain or None) as listener:
         result = work(args.storage, args.study, trials=args.trials, listeners=[listener],
                       out=args.out, prototype=args.prototype, constraint=args.constraint)
+    if result.finished_before:
+        by = f", made by worker {result.family_by}" if result.family_by else ""
+        print(f"study {args.study!r} is done ({result.counted} of {result.total} trials); its "
+              f"family is in {result.out / 'family.json'}{by}")
+        return 0
     print(f"worker ran {result.ran} trials; the study has {result.counted} of "
           f"{result.total}")
     if result.family_here:

@@ -67,15 +67,19 @@ def status(state: RunState) -> Text:
 
 
 def header_panel(state: RunState, width: int | None = None) -> Panel:
-    """Prototype, constraint with its bounds, dataset, sampler, seed and run directory."""
+    """Prototype, constraint with its bounds, dataset, input shape, sampler, seed and run
+    directory; the last word on widening the family below."""
     inner = None if width is None else max(10, width - 4)
-    items = [("prototype", state.prototype), ("data", state.data), ("sampler", state.sampler),
+    items = [("prototype", state.prototype), ("data", state.data),
+             ("input", state.input_shape), ("sampler", state.sampler),
              ("seed", "" if state.seed is None else str(state.seed)),
              ("constraint", state.constraint)]
     items += [(f"{name} {sign}", value) for name, sign, value in fmt.bounds(state.bounds)]
     items += [("utility", state.utility_name), ("run", state.out)]
     title = Text.assemble(("genesynth", "bold"), " · generative synthesis · ", status(state))
-    return Panel(flow(items, inner), title=title, title_align="left", box=box.ROUNDED)
+    notice = Text(state.notice, style="yellow") if state.notice else None
+    return Panel(flow(items, inner), title=title, title_align="left", subtitle=notice,
+                 subtitle_align="left", box=box.ROUNDED)
 
 
 def _counts(state: RunState, per_row: int = 3) -> Table:

@@ -19,11 +19,14 @@ from genesynth.events import (
     Event,
     FamilyStarted,
     MemberDone,
+    MemberDropped,
     MemberEpoch,
+    MemberRenamed,
     MemberStarted,
     RunFinished,
     RunStarted,
     SearchExtended,
+    SearchNotExtended,
     TrialFinished,
     TrialStarted,
     WarmStarted,
@@ -41,6 +44,8 @@ def header_line(state: RunState) -> str:
         f"run {state.out or fmt.DASH}: prototype {state.prototype or fmt.DASH} "
         f"constraint {state.constraint or fmt.DASH} data {state.data or fmt.DASH} "
         f"sampler {state.sampler or fmt.DASH} seed {seed or fmt.DASH} trials {state.planned}"
+        + (f" input {state.input_shape}" if state.input_shape else "")
+        + (f" (resumed after {state.earlier} trials)" if state.earlier else "")
     )
 
 
@@ -116,10 +121,15 @@ class PlainLog:
                 return f"{trial_line(row, state.utility_name)} {_progress(state)}"
             case WarmStarted():
                 return event.message
-            case SearchExtended():
-                return (f"family: {fmt.plural(event.members, 'member')} so far; phase "
-                        f"{event.phase} searches up to trial {event.trials} with MACs <= "
-                        f"{fmt.count(event.max_macs)}")
+            case SearchExtended() | SearchNotExtended():
+                return f"family: {state.notice}"
+            case MemberDropped():
+                instead = (f"; retraining trial {event.replacement} of its band instead"
+                           if event.replacement is not None else "; dropped")
+                return (f"member {event.label} (trial {event.trial}) is dominated: "
+                        f"{event.reason}{instead}")
+            case MemberRenamed():
+                return f"member {event.label} (trial {event.trial}) is now {event.new}"
             case FamilyStarted():
                 if not event.members:
                     return "family: no feasible candidate to retrain"

@@ -45,6 +45,8 @@ class RunSpec:
     storage: str = ""
     study: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+    #: The prototype's own ``input`` line when the data's shape replaced it, else ().
+    declared_input_shape: tuple[int, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -54,6 +56,7 @@ class RunSpec:
             "sampler": self.sampler, "evaluator": self.evaluator, "trials": self.trials,
             "family_size": self.family_size, "full_epochs": self.full_epochs,
             "storage": without_password(self.storage), "study": self.study, "extra": self.extra,
+            "declared_input_shape": list(self.declared_input_shape),
         }
 
     @staticmethod
@@ -68,6 +71,7 @@ class RunSpec:
                 family_size=data["family_size"], full_epochs=data["full_epochs"],
                 storage=data.get("storage", ""), study=data.get("study", ""),
                 extra=data.get("extra", {}),
+                declared_input_shape=tuple(data.get("declared_input_shape", ())),
             )
         except (KeyError, TypeError, IndexError) as exc:
             raise RunError(f"the run description is incomplete or damaged ({exc})") from None

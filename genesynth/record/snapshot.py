@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from genesynth import fmt
 from genesynth.events import (
     SKIPPED,
     TRIAL_STATES,
@@ -24,11 +25,14 @@ from genesynth.events import (
     Event,
     FamilyStarted,
     MemberDone,
+    MemberDropped,
     MemberEpoch,
+    MemberRenamed,
     MemberStarted,
     RunFinished,
     RunStarted,
     SearchExtended,
+    SearchNotExtended,
     TrialFinished,
     TrialStarted,
 )
@@ -105,6 +109,29 @@ class Member:
     updated: float = 0.0  # when its last epoch ended
 
 
+def shape_text(shape: tuple[int, ...], declared: tuple[int, ...] = ()) -> str:
+    """``1x8x8``, or ``1x8x8 (the data's; the prototype declares 3x32x32)``."""
+    used = "x".join(str(n) for n in shape)
+    if declared and tuple(declared) != tuple(shape):
+        mine = "x".join(str(n) for n in declared)
+        return f"{used} (the data's; the prototype declares {mine})"
+    return used
+
+
+def search_extended_text(event: SearchExtended) -> str:
+    """Why the search goes on after its budget, and with which bound."""
+    has = (f"{event.members} of {event.wanted} members" if event.wanted
+           else fmt.plural(event.members, "member"))
+    return (f"search extended (phase {event.phase}): the family has {has}; up to trial "
+            f"{event.trials} with MACs <= {event.max_macs:,}")
+
+
+def search_not_extended_text(event: SearchNotExtended) -> str:
+    """Why a short family is not searched for further."""
+    return (f"the family has {event.members} of {event.wanted} members; no further search: "
+            f"{event.reason}")
+
+
 @dataclass
 class RunState:
     """Everything the dashboard shows, updated event by event."""
@@ -132,13 +159,16 @@ class RunState:
     phase: int = 0  # the search phase now running (see SearchExtended)
     finished: bool = False
     interrupted: bool = False
+    earlier: int = 0  # trials a resumed run had finished before its RunStarted
+    input_shape: str = ""  # "1x8x8", with the prototype's own when the data's replaced it
+    notice: str = ""  # the last word on widening the family (extended, or why not)
 
     # -- derived views ----------------------------------------------------------------------
 
     @property
     def done(self) -> int:
-        """Trials finished, in any state."""
-        return sum(self.counts.values())
+        """Trials finished, in any state (with those a resumed run had finished before)."""
+        return sum(self.counts.values()) + self.earlier
 
     @property
     def elapsed(self) -> float:
@@ -235,6 +265,16 @@ class RunState:
                 self._trial_finished(event)
             case SearchExtended():
                 self.planned, self.phase = event.trials, event.phase
+                self.notice = search_extended_text(event)
+            case SearchNotExtended():
+                self.notice = search_not_extended_text(event)
+            case MemberDropped():
+                self.family.pop(event.label, None)
+            case MemberRenamed():
+                member = self.family.pop(event.label, None)
+                if member is not None:
+                    member.label = event.new
+                    self.family[event.new] = member
             case FamilyStarted():
                 self.family_epochs = event.epochs
                 self.family = {label: Member(label, epochs=event.epochs) for label in event.members}
@@ -257,6 +297,8 @@ class RunState:
             name: value for name in BOUNDS
             if (value := getattr(event, name)) is not None
         }
+        self.earlier = event.done
+        self.input_shape = shape_text(event.input_shape, event.declared_shape)
         if event.time:
             self.started_at = event.time
 

@@ -96,6 +96,7 @@ def make_setup(
     proto = load_prototype(prototype) if isinstance(prototype, str | Path) else prototype
     rule = load_constraint(constraint) if isinstance(constraint, str | Path) else constraint
     dataset = None
+    declared = proto.input_shape
     if evaluator is None or data is not None:  # an evaluator of its own may need no data
         dataset = _load("digits" if data is None else data, proto, seed)
         proto = proto.with_overrides(input_shape=dataset.input_shape, classes=dataset.classes)
@@ -119,6 +120,7 @@ def make_setup(
         trials=trials, family_size=family_size, full_epochs=full.epochs,
         storage=storage or "", study=study or "",
         extra=_shared_extra(storage, out_dir, heartbeat),
+        declared_input_shape=declared if declared != proto.input_shape else (),
     )
     return Setup(
         spec=spec, prototype=proto, constraint=rule, evaluator=evaluator, out=out_dir,

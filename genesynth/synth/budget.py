@@ -161,13 +161,14 @@ def _run_one(study: optuna.Study, trial: optuna.Trial, objective: Callable[[optu
 
 
 def family_claim(study: optuna.Study, total: int | None = None) -> dict[str, Any] | None:
-    """Who claimed the family, when, and for which budget; None if nobody did (for a budget
-    of ``total`` trials: a family made before the budget was raised does not count)."""
+    """Who claimed the family, when, for which budget, and whether it is ``done``; None if
+    nobody did (for a budget of ``total`` trials: a family made before the budget was raised
+    does not count)."""
     claim = study.user_attrs.get(FAMILY_ATTR)
     if not claim:
         return None
     if not isinstance(claim, dict):  # a run from before claims were recorded
-        return {"worker": "", "time": 0.0}
+        return {"worker": "", "time": 0.0, "done": bool(study.user_attrs.get("finished"))}
     if total is not None and int(claim.get("trials", total)) < total:
         return None
     return claim
@@ -177,15 +178,25 @@ def claim_family(study: optuna.Study, total: int | None = None, force: bool = Fa
     """True for the one process that selects and retrains the family.
 
     Atomic across processes (the study's lock). With ``total``, the family is only claimed
-    once the budget is spent, and claimed again when a resume raised the budget. ``force``
-    takes over a claim whose process died.
+    once the budget is spent, and claimed again when a resume raised the budget. A claim whose
+    holder is gone (killed while retraining) is taken over; a family made is not made again.
+    ``force`` takes over any claim.
     """
     guard = guard_for(study)
     with guard.lock():
         if total is not None and done_count(study) < total:
             return False
-        if family_claim(study, total) is not None and not force:
+        held = family_claim(study, total)
+        if held is not None and not force and (
+            held.get("done") or guard.holds(str(held.get("worker", "")))
+        ):
             return False
-        claim = {"worker": worker_id(), "time": time.time(), "trials": total}
+        claim = {"worker": worker_id(), "time": time.time(), "trials": total, "done": False}
         study.set_user_attr(FAMILY_ATTR, claim)
         return True
+
+
+def family_made(study: optuna.Study, total: int | None = None) -> None:
+    """Mark this process's family claim done: the family is written."""
+    claim = family_claim(study, total) or {"worker": worker_id(), "trials": total}
+    study.set_user_attr(FAMILY_ATTR, {**claim, "time": time.time(), "done": True})

@@ -19,19 +19,25 @@ from genesynth.events import (
     Listener,
     RunFinished,
     RunStarted,
-    SearchExtended,
     WarmStarted,
     event_to_dict,
 )
 from genesynth.record.run import EVENTS_FILE, RunSpec, prepare_run_dir, study_url
 from genesynth.synth import family as fam
 from genesynth.synth import warm
-from genesynth.synth.budget import claim_family, done_count, run_trials
+from genesynth.synth.budget import (
+    claim_family,
+    done_count,
+    family_claim,
+    family_made,
+    run_trials,
+)
 from genesynth.synth.local import LocalStorage
 from genesynth.synth.objective import Objective
-from genesynth.synth.samplers import MULTI_OBJECTIVE, SpaceAware
+from genesynth.synth.samplers import MULTI_OBJECTIVE, SAMPLERS, SpaceAware
 from genesynth.synth.static import check_reachable
 from genesynth.synth.storage import is_shared, open_storage
+from genesynth.synth.widen import Phase, widen_family
 from genesynth.urls import redact
 
 STUDY_NAME = "genesynth"
@@ -52,6 +58,8 @@ class SynthesisResult:
     study: optuna.Study
     family: list[fam.Member]
     family_here: bool = True  # False when another worker of a shared study made the family
+    finished_before: bool = False  # a resumed run whose family was already made
+    family_out: Path | None = None  # where family.json is, when finished before
 
     @property
     def trials(self) -> list[optuna.trial.FrozenTrial]:
@@ -124,27 +132,58 @@ def _check_stored(study: optuna.Study, spec: RunSpec, stored: RunSpec, resume: b
 
 
 def run(setup: Setup, listeners: Sequence[Listener] = (), resume: bool = False) -> SynthesisResult:
-    """Search, select and retrain; resumable from the run directory."""
+    """Search, select and retrain; resumable from the run directory.
+
+    A resumed run continues where it stopped: a named sampler is seeded per trial number or
+    never proposes what the study holds (``samplers``), an object is re-seeded; a family
+    whose retraining was killed is made again; a run whose family is made returns it without
+    starting anything (``finished_before``).
+    """
     check_reachable(setup.prototype, setup.constraint)
     started = warm.plan(setup.prototype, list(setup.warm_start)) if setup.warm_start else None
     setup.spec = prepare_run_dir(setup.out, setup.spec, resume)
-    emit = Emitter([EventRecorder(setup.out / EVENTS_FILE), *listeners])
     study = open_study(setup, resume)
     spec = setup.spec
-    emit(run_started(setup))
+    if resume:
+        made = made_family(study, setup)
+        if made is not None:
+            return made
+        if spec.sampler not in SAMPLERS and done_count(study):
+            study.sampler.reseed_rng()  # an object: at least never its first trials again
+    emit = Emitter([EventRecorder(setup.out / EVENTS_FILE), *listeners])
+    emit(run_started(setup, done_count(study)))
     if started is not None:
         warm.enqueue(study, started)
         emit(WarmStarted(len(started.offers), len(started.fitting), started.message(),
                          time.time()))
     objective = make_objective(setup, emit, setup.constraint)
+    local = not spec.storage or not is_shared(spec.storage)
     try:
         run_trials(study, objective, spec.trials, catch=(CandidateFailed,), told=objective.told)
-        here = claim_family(study, spec.trials)
+        # A local run has no other process that could hold the family claim.
+        here = claim_family(study, spec.trials, force=local)
         members = finish(study, setup, emit) if here else []
     except KeyboardInterrupt:
         emit(RunFinished(str(setup.out), 0, interrupted=True, time=time.time()))
         raise RunInterrupted(setup.out) from None
     return SynthesisResult(setup.out, study, members, here)
+
+
+def made_family(study: optuna.Study, setup: Setup) -> SynthesisResult | None:
+    """A run whose family is made (for its budget, and ``family.json`` still there): the
+    family as written, without starting anything; None when there is work left."""
+    claim = family_claim(study, setup.spec.trials)
+    if claim is None or not claim.get("done"):
+        return None
+    shared = bool(setup.spec.storage) and is_shared(setup.spec.storage)
+    where = Path(str(study.user_attrs.get("family_out") or setup.out)) if shared else setup.out
+    members = fam.read_family(where)
+    if members is None and where.resolve() == setup.out.resolve():
+        return None  # family.json was deleted: make it again
+    if members is None:  # made on another machine: the study keeps its content too
+        members = fam.parse_family(study.user_attrs.get("family"))
+    return SynthesisResult(setup.out, study, members or [], family_here=False,
+                           finished_before=True, family_out=where)
 
 
 def make_objective(setup: Setup, emit: Listener, constraint: Any, phase: int = 0) -> Objective:
@@ -156,8 +195,9 @@ def make_objective(setup: Setup, emit: Listener, constraint: Any, phase: int = 0
                      source=str(setup.out))
 
 
-def run_started(setup: Setup) -> RunStarted:
-    """The first event of a run (or of a worker): what runs, under which bounds, how long."""
+def run_started(setup: Setup, done: int = 0) -> RunStarted:
+    """The first event of a run (or of a worker): what runs, under which bounds, how long,
+    for which input shape, and how many trials a resumed run had already finished."""
     spec, rule = setup.spec, setup.constraint
     return RunStarted(
         spec.prototype_path, spec.constraint.get("path", ""), spec.data.get("spec", ""),
@@ -166,6 +206,8 @@ def run_started(setup: Setup) -> RunStarted:
         max_params=rule.max_params, max_latency_ms=rule.max_latency_ms,
         epochs=setup.epochs if isinstance(setup.epochs, int) else 0,
         family_size=spec.family_size, full_epochs=spec.full_epochs,
+        done=done, input_shape=tuple(spec.input_shape),
+        declared_shape=tuple(spec.declared_input_shape),
     )
 
 
@@ -173,47 +215,34 @@ def utility_name(constraint: Any) -> str:
     return type(constraint.utility).__name__  # NetScore, MnasReward, ...
 
 
-def finish(study: optuna.Study, setup: Setup, emit: Emitter) -> list[fam.Member]:
-    """Select (widening a short family) and retrain it once, then mark the study finished."""
-    chosen = widen_family(study, setup, emit)
+def finish(study: optuna.Study, setup: Setup, emit: Emitter, search: bool = True
+           ) -> list[fam.Member]:
+    """Select (widening a short family, unless ``search`` is False: then no trial is added)
+    and retrain it once, then mark the family made and the study finished."""
+    if search:
+        chosen = widen_family(study, setup, emit, lambda phase: _search(study, setup, emit,
+                                                                          phase))
+    else:
+        chosen = fam.select(fam.candidates(study), setup.spec.family_size)
     evaluator = setup.evaluator
     if setup.cache is not None and hasattr(evaluator, "retrain"):
         from genesynth.cache import CachedRetrain
 
         evaluator = CachedRetrain(evaluator, setup.cache, f"{setup.out} family")
-    members = fam.retrain_family(chosen, evaluator, setup.constraint, setup.out, emit,
+    spares = fam.alternates(fam.candidates(study), chosen, setup.spec.family_size)
+    members = fam.retrain_family(chosen, spares, evaluator, setup.constraint, setup.out, emit,
                                  setup.spec.full_epochs, setup.latency)
-    study.set_user_attr("finished", True)
     study.set_user_attr("family_out", str(setup.out.resolve()))
     # family.json's content in the study too: `genesynth watch --storage` on any machine shows it
     study.set_user_attr("family", {"members": [m.to_dict() for m in members]})
+    family_made(study, setup.spec.trials)
+    study.set_user_attr("finished", True)
     emit(RunFinished(str(setup.out), len(members), time=time.time()))
     return members
 
 
-def widen_family(study: optuna.Study, setup: Setup, emit: Listener) -> list[fam.Candidate]:
-    """Fill a short family the way AttoNets were made: search again with the MACs bound below
-    the smallest member, until the family has its size or a phase adds no member.
-
-    At most ``family_size - 1`` phases of ``max(4, trials // family_size)`` trials each, run
-    by this process only (the one that makes the family); their trials carry ``phase``.
-    """
-    size = setup.spec.family_size
-    chosen = fam.select(fam.candidates(study), size)
-    per_phase = max(4, setup.spec.trials // size)
-    phase = max((int(t.user_attrs.get("phase", 0)) for t in study.trials), default=0)
-    while chosen and len(chosen) < size and phase < size - 1:
-        phase += 1
-        bound = setup.constraint.max_macs
-        cap = int((1 - fam.MIN_GAP) * chosen[-1].macs)
-        tighter = replace(setup.constraint, max_macs=cap if bound is None else min(bound, cap))
-        total = done_count(study) + per_phase
-        study.set_user_attr("planned", total)  # the trials now planned, for `genesynth watch`
-        emit(SearchExtended(total, tighter.max_macs, len(chosen), phase, time.time()))
-        objective = make_objective(setup, emit, tighter, phase)
-        run_trials(study, objective, total, catch=(CandidateFailed,), told=objective.told)
-        found = fam.select(fam.candidates(study), size)
-        if len(found) <= len(chosen):
-            return found
-        chosen = found
-    return chosen
+def _search(study: optuna.Study, setup: Setup, emit: Listener, phase: Phase) -> None:
+    """One widening phase: trials until the study counts ``phase.trials``, MACs tightened."""
+    tighter = replace(setup.constraint, max_macs=phase.max_macs)
+    objective = make_objective(setup, emit, tighter, phase.number)
+    run_trials(study, objective, phase.trials, catch=(CandidateFailed,), told=objective.told)

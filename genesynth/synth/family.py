@@ -1,28 +1,45 @@
 """The family: K networks of clearly decreasing complexity (AttoNet-A ... D).
 
-Selection splits the feasible candidates' MACs range into K bands of equal width on a log
-scale and takes the best utility in each; members must be at least ``min_gap`` apart in MACs
-(each at most ``1 - min_gap`` of the one above). Each member is then retrained with the full
-budget by the evaluator's ``retrain`` (when it has one), measured on the test split, and
-re-checked against the constraint.
+What the family promises: each member has at most ``1 - MIN_GAP`` (80 %) of the MACs of the
+one above, and no member is beaten or equalled on every measure (top-1, params and MACs) by
+another member.
+
+Selection keeps the feasible candidates that no other candidate beats or equals on validation
+top-1, params and MACs (the Pareto front), splits their MACs range into K bands of equal
+width on a log scale and takes the best utility in each, each member clearly smaller than the
+last. Each member is then retrained with the full budget by the evaluator's ``retrain`` (when
+it has one), measured on the test split, and re-checked against the constraint. Test top-1
+can reorder what validation ranked: a retrained member that another member now beats or
+equals on every measure is replaced by the next candidate of its band (at most
+``REPLACEMENTS`` times) or dropped, and the members below it move up a letter; each such step
+is an event (``MemberDropped``, ``MemberRenamed``).
 """
 
 from __future__ import annotations
 
 import json
 import math
+import shutil
 import string
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import optuna
 from optuna.trial import TrialState
 
 from genesynth.arch import Architecture
 from genesynth.evaluate.base import Measurement
-from genesynth.events import FamilyStarted, Listener, MemberDone, MemberEpoch, MemberStarted
+from genesynth.events import (
+    FamilyStarted,
+    Listener,
+    MemberDone,
+    MemberDropped,
+    MemberEpoch,
+    MemberRenamed,
+    MemberStarted,
+)
 
 
 @dataclass(frozen=True)
@@ -76,25 +93,67 @@ def candidates(study: optuna.Study) -> list[Candidate]:
 
 
 MIN_GAP = 0.2  # each member has at most 80 % of the MACs of the one above
+REPLACEMENTS = 1  # retrainings of the next candidate of a band, per dominated member
+
+
+class Measured(Protocol):
+    """What dominance compares: top-1 accuracy, params and MACs (Candidate and Member)."""
+
+    @property
+    def accuracy(self) -> float: ...
+    @property
+    def params(self) -> int: ...
+    @property
+    def macs(self) -> int: ...
+
+
+def beats(a: Measured, b: Measured) -> bool:
+    """``a`` beats or equals ``b`` on every measure: top-1, params and MACs."""
+    return a.accuracy >= b.accuracy and a.params <= b.params and a.macs <= b.macs
+
+
+def front(found: list[Candidate]) -> list[Candidate]:
+    """The candidates no other one beats or equals on every measure (of equal ones, the
+    first trial)."""
+
+    def loses(c: Candidate, o: Candidate) -> bool:
+        return o is not c and beats(o, c) and (not beats(c, o) or o.trial < c.trial)
+
+    return [c for c in found if not any(loses(c, o) for o in found)]
+
+
+def bands(found: list[Candidate], size: int) -> list[list[Candidate]]:
+    """The Pareto front in ``size`` log-MACs bands, largest first, best utility first."""
+    kept = front(found)
+    if not kept or size < 1:
+        return []
+    low = math.log(min(c.macs for c in kept))
+    high = math.log(max(c.macs for c in kept))
+    width = (high - low) / size or 1.0
+    split: list[list[Candidate]] = [[] for _ in range(size)]
+    for c in kept:
+        split[min(size - 1, int((high - math.log(c.macs)) / width))].append(c)
+    return [sorted(band, key=lambda c: (-c.utility, c.trial)) for band in split]
 
 
 def select(found: list[Candidate], size: int = 4, min_gap: float = MIN_GAP) -> list[Candidate]:
-    """Best utility per log-MACs band, largest first, each clearly smaller than the last."""
-    if not found or size < 1:
-        return []
-    low = math.log(min(c.macs for c in found))
-    high = math.log(max(c.macs for c in found))
-    width = (high - low) / size or 1.0
-    bands: list[list[Candidate]] = [[] for _ in range(size)]
-    for c in found:
-        bands[min(size - 1, int((high - math.log(c.macs)) / width))].append(c)
+    """Best utility per log-MACs band of the Pareto front, largest first, each clearly
+    smaller than the last."""
     chosen: list[Candidate] = []
-    for band in bands:
-        for c in sorted(band, key=lambda c: -c.utility):
+    for band in bands(found, size):
+        for c in band:
             if not chosen or c.macs <= (1 - min_gap) * chosen[-1].macs:
                 chosen.append(c)
                 break
     return chosen
+
+
+def alternates(found: list[Candidate], chosen: list[Candidate], size: int
+               ) -> list[list[Candidate]]:
+    """For each chosen member, the other candidates of its band, best utility first."""
+    by_band = bands(found, size)
+    return [next(([o for o in band if o is not c] for band in by_band if c in band), [])
+            for c in chosen]
 
 
 def labels(count: int) -> list[str]:
@@ -102,18 +161,77 @@ def labels(count: int) -> list[str]:
 
 
 def retrain_family(
-    chosen: list[Candidate], evaluator: Any, constraint: Any, out: Path, emit: Listener,
-    epochs: int, latency: Any = None,
+    chosen: list[Candidate], spares: list[list[Candidate]], evaluator: Any, constraint: Any,
+    out: Path, emit: Listener, epochs: int, latency: Any = None,
 ) -> list[Member]:
-    """Retrain and measure each chosen candidate; writes family/<L>/ and family.json."""
+    """Retrain and measure each chosen candidate (``spares``: the rest of its band, see
+    :func:`alternates`); replace or drop dominated members; writes family/<L>/ and
+    family.json."""
     names = labels(len(chosen))
     emit(FamilyStarted(tuple(names), epochs, time.time()))
-    members = [
-        _retrain_one(label, c, evaluator, constraint, out, emit, epochs, latency)
-        for label, c in zip(names, chosen, strict=True)
-    ]
+
+    def retrain(label: str, c: Candidate) -> Member:
+        return _retrain_one(label, c, evaluator, constraint, out, emit, epochs, latency)
+
+    members = [retrain(label, c) for label, c in zip(names, chosen, strict=True)]
+    spare = [list(s) for s in spares] + [[] for _ in range(len(chosen) - len(spares))]
+    tries = [0] * len(members)
+    while (pair := _dominated(members)) is not None:
+        i, j = pair
+        loser, winner = members[i], members[j]
+        above = members[i - 1].macs if i else None
+        below = members[i + 1].macs if i + 1 < len(members) else 0
+        nxt = _fits(spare[i], above, below) if tries[i] < REPLACEMENTS else None
+        emit(MemberDropped(loser.label, loser.trial, winner.label, _why(winner, loser),
+                           nxt.trial if nxt else None, time.time()))
+        shutil.rmtree(out / "family" / loser.label, ignore_errors=True)
+        if nxt is not None:
+            spare[i].remove(nxt)
+            tries[i] += 1
+            members[i] = retrain(loser.label, nxt)
+        else:
+            del members[i], spare[i], tries[i]
+    members = _relabel(members, out, emit)
     write_family(out, members)
     return members
+
+
+def _dominated(members: list[Member]) -> tuple[int, int] | None:
+    """The first member (largest first) that another beats or equals on every measure, and
+    that other one."""
+    for i, loser in enumerate(members):
+        for j, winner in enumerate(members):
+            if i != j and beats(winner, loser):
+                return i, j
+    return None
+
+
+def _fits(spare: list[Candidate], above: int | None, below: int) -> Candidate | None:
+    """The best spare that keeps the MACs gap to the members above and below."""
+    for c in spare:
+        fits_above = above is None or c.macs <= (1 - MIN_GAP) * above
+        if fits_above and below <= (1 - MIN_GAP) * c.macs:
+            return c
+    return None
+
+
+def _why(winner: Member, loser: Member) -> str:
+    return (f"{winner.label} has top-1 {winner.accuracy:.2f}% >= {loser.accuracy:.2f}%, params "
+            f"{winner.params:,} <= {loser.params:,}, MACs {winner.macs:,} <= {loser.macs:,}")
+
+
+def _relabel(members: list[Member], out: Path, emit: Listener) -> list[Member]:
+    """Consecutive labels again after a drop: folders renamed in order (each target is free)."""
+    renamed = []
+    for member, label in zip(members, labels(len(members)), strict=True):
+        if member.label != label:
+            (out / "family" / member.label).rename(out / "family" / label)
+            emit(MemberRenamed(member.label, label, member.trial, time.time()))
+            weights = f"family/{label}/weights.safetensors" if member.weights else None
+            member = replace(member, label=label, arch=f"family/{label}/arch.json",
+                             text=f"family/{label}/arch.gs", weights=weights)
+        renamed.append(member)
+    return renamed
 
 
 def _retrain_one(label: str, c: Candidate, evaluator: Any, constraint: Any, out: Path,
@@ -153,3 +271,20 @@ def _retrain_one(label: str, c: Candidate, evaluator: Any, constraint: Any, out:
 def write_family(out: Path, members: list[Member]) -> None:
     data = {"members": [m.to_dict() for m in members]}
     (out / "family.json").write_text(json.dumps(data, indent=2) + "\n")
+
+
+def read_family(out: Path) -> list[Member] | None:
+    """The members of ``out/family.json``; None when it is missing or unreadable."""
+    try:
+        return parse_family(json.loads((out / "family.json").read_text()))
+    except (OSError, ValueError):
+        return None
+
+
+def parse_family(data: Any) -> list[Member] | None:
+    """The members of ``family.json``'s content; None when it is not one."""
+    names = {f.name for f in fields(Member)}
+    try:
+        return [Member(**{k: v for k, v in m.items() if k in names}) for m in data["members"]]
+    except (TypeError, KeyError, AttributeError):
+        return None

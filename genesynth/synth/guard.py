@@ -97,6 +97,13 @@ class Guard:
         """An interrupted worker's trial: failed, and queued again when the study is shared."""
         _fail_and_retry(study, trial._trial_id, retry=self.shared)
 
+    def holds(self, worker: str) -> bool:
+        """Whether ``worker`` (e.g. the holder of the family claim) is a live process.
+
+        One process alone uses this storage: only this one can be alive.
+        """
+        return worker == worker_id()
+
 
 class RDBGuard(Guard):
     """PostgreSQL or MySQL: an advisory lock, and Optuna's heartbeats."""
@@ -130,6 +137,12 @@ class RDBGuard(Guard):
                 yield
             finally:
                 connection.execute(text(give), values)
+
+    def holds(self, worker: str) -> bool:
+        """Unknown on a database (its workers have no liveness of their own, only their
+        trials): taken as alive; ``genesynth family --force`` takes over a dead worker's
+        claim."""
+        return True
 
     def reap(self, study: optuna.Study) -> list[int]:
         if not self.interval:
@@ -205,6 +218,9 @@ class JournalGuard(Guard):
             if dead_owner and _fail_and_retry(study, t._trial_id, retry=True):
                 dead.append(t.number)
         return dead
+
+    def holds(self, worker: str) -> bool:
+        return worker == self.me or self._is_alive(worker)
 
     def _is_alive(self, owner: Any) -> bool:
         # Adoption happens under the claim lock: a RUNNING trial seen without an owner under

@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 import os
 import time
-import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,7 +30,7 @@ from genesynth.record.run import EVENTS_FILE, RUN_FILE, RunSpec, read_run
 from genesynth.synth import family as fam
 from genesynth.synth.budget import claim_family, done_count, family_claim, run_trials
 from genesynth.synth.engine import EventRecorder, Setup, finish, make_objective, run_started
-from genesynth.synth.guard import worker_id
+from genesynth.synth.guard import guard_for
 from genesynth.synth.samplers import MULTI_OBJECTIVE, SAMPLERS, default_pruner, resolve_sampler
 from genesynth.synth.storage import DEFAULT_HEARTBEAT, SHARED_RDB, check_shared, kind, open_storage
 from genesynth.urls import redact
@@ -48,6 +47,8 @@ class WorkResult:
     total: int
     family: list[fam.Member]
     family_here: bool
+    finished_before: bool = False  # the study was done when the worker joined
+    family_by: str = ""  # the worker that made its family, when finished before
 
 
 def work(
@@ -66,9 +67,14 @@ def work(
     check_shared(storage)
     loaded, spec = load_run(storage, study, worker=True)
     check_given(spec, loaded.study_name, prototype, constraint)
+    claim = family_claim(loaded, spec.trials)
+    if claim is not None and claim.get("done"):  # nothing left to do: say where it is
+        made = _made_before(loaded, claim, spec, out)
+        return WorkResult(made.out, loaded, 0, done_count(loaded), spec.trials, [], False,
+                          finished_before=True, family_by=made.by)
     setup = rebuild(loaded, spec, out)
     emit = Emitter([EventRecorder(setup.out / EVENTS_FILE), *listeners])
-    emit(run_started(setup))
+    emit(run_started(setup, done_count(loaded)))
     objective = make_objective(setup, emit, setup.constraint)
     try:
         ran = run_trials(loaded, objective, spec.trials, catch=(CandidateFailed,), limit=trials,
@@ -85,23 +91,25 @@ def work(
 
 @dataclass(frozen=True)
 class FamilyResult:
-    """``produce_family``: the family made now, or where and by whom it was made before."""
+    """``produce_family``: the family made now, or where and by whom it was (being) made."""
 
     out: Path
     family: list[fam.Member]
     made_now: bool
     by: str = ""
     where: str = ""
+    in_progress: bool = False  # ``by`` is alive and making it now
 
 
 def produce_family(
     storage: str, study: str, out: str | Path | None = None,
     listeners: Sequence[Listener] = (), force: bool = False,
 ) -> FamilyResult:
-    """Select and retrain the family of a finished study, unless a process already did.
+    """Select and retrain the family of a finished study, unless a process did or does.
 
-    Refused while the budget is not spent. ``force`` makes it again even when another process
-    claimed it (e.g. that process died while retraining).
+    Refused while the budget is not spent. Never adds a trial (no widening phase: selecting
+    and retraining only). A claim whose holder is gone (killed while retraining) is taken
+    over; ``force`` makes the family again even when it was made or a live process claimed it.
     """
     loaded, spec = load_run(storage, study, worker=False)
     counted = done_count(loaded)
@@ -112,12 +120,17 @@ def produce_family(
         )
     claim = family_claim(loaded, spec.trials)
     if claim is not None and not force:
-        return _made_before(loaded, claim, spec, out)
+        holder = str(claim.get("worker", ""))
+        if claim.get("done"):
+            return _made_before(loaded, claim, spec, out)
+        if guard_for(loaded).holds(holder):
+            return FamilyResult(Path(out or spec.extra.get("out", ".")), [], made_now=False,
+                                by=holder, in_progress=True)
     setup = rebuild(loaded, spec, out)
     if not claim_family(loaded, spec.trials, force=force):
         return _made_before(loaded, family_claim(loaded, spec.trials) or {}, spec, out)
     emit = Emitter([EventRecorder(setup.out / EVENTS_FILE), *listeners])
-    return FamilyResult(setup.out, finish(loaded, setup, emit), made_now=True)
+    return FamilyResult(setup.out, finish(loaded, setup, emit, search=False), made_now=True)
 
 
 def _made_before(loaded: optuna.Study, claim: dict[str, Any], spec: RunSpec,
@@ -155,9 +168,9 @@ def _sampler_and_pruner(spec: RunSpec) -> tuple[optuna.samplers.BaseSampler,
     if spec.sampler not in SAMPLERS:
         raise RunError(f"the run's sampler {spec.sampler!r} was given as an object; a worker "
                        f"can only rebuild the named ones ({', '.join(SAMPLERS)})")
-    # Each worker gets its own seed: equal seeds would propose equal first trials everywhere.
-    seed = zlib.crc32(f"{spec.seed}:{worker_id()}".encode())
-    sampler, _ = resolve_sampler(spec.sampler, seed, spec.trials)
+    # Seeded per trial number (PerTrialSeed): workers' trials have different numbers, so
+    # they never propose in lock-step, and the run stays reproducible from its seed.
+    sampler, _ = resolve_sampler(spec.sampler, spec.seed, spec.trials)
     if spec.sampler in MULTI_OBJECTIVE:
         return sampler, optuna.pruners.NopPruner()
     return sampler, default_pruner(_epochs(spec))

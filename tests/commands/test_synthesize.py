@@ -11,6 +11,7 @@ import optuna
 import pytest
 
 from genesynth.cli import main
+from genesynth.commands.synthesize import resume_command
 from genesynth.record.run import study_url
 from genesynth.synth.storage import open_storage
 from tests.synth.test_engine import TINY
@@ -84,6 +85,7 @@ def test_ctrl_c_keeps_finished_trials_and_says_how_to_resume(
     assert "Traceback" not in stderr
     assert f"interrupted: finished trials are kept in {out}." in stderr
     assert "resume with: genesynth synthesize" in stderr and f"--resume --out {out}" in stderr
+    assert stderr.count("--out") == 1
     study = optuna.load_study(study_name="genesynth", storage=open_storage(study_url(out)))
     assert len([t for t in study.trials if "state" in t.user_attrs]) >= 2
     last = json.loads((out / "events.jsonl").read_text().splitlines()[-1])
@@ -147,3 +149,30 @@ def test_help_states_epoch_defaults_per_dataset(capsys: pytest.CaptureFixture[st
         assert f"{name} {proxy.epochs}" in text and f"{name} {full.epochs}" in text
     assert f"other data {DEFAULT_BUDGET[0].epochs}" in text
     assert "--verbose" in text
+
+
+def test_the_resume_hint_names_the_run_directory_once() -> None:
+    assert resume_command(["synthesize", "p.gs", "--out", "runs/x", "--trials", "9"],
+                          Path("runs/x")) == (
+        "genesynth synthesize p.gs --trials 9 --resume --out runs/x")
+    assert resume_command(["synthesize", "p.gs", "--out=my run", "--resume"],
+                          Path("my run")) == (
+        "genesynth synthesize p.gs --resume --out 'my run'")
+
+
+def test_resuming_a_finished_run_says_where_its_family_is(
+    files: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    proto, rules = files
+    out = tmp_path / "run"
+    args = ["synthesize", str(proto), "--constraint", str(rules), "--trials", "1", "--epochs",
+            "1", "--full-epochs", "1", "--family", "1", "--out", str(out), "--plain"]
+    assert main(args) == 0
+    first = capsys.readouterr().out
+    events = (out / "events.jsonl").read_text()
+    assert main([*args, "--resume"]) == 0
+    again = capsys.readouterr().out
+    member = first[first.index("  A: top-1"):]
+    assert again == (f"the run in {out} is finished (1 trial); its family is in "
+                     f"{out / 'family.json'}\nrun directory: {out}\n{member}")
+    assert (out / "events.jsonl").read_text() == events

@@ -7,7 +7,17 @@ import io
 import pytest
 
 from genesynth.dashboard.plain import PlainLog, summary_lines
-from genesynth.events import EpochDone, Event, RunFinished
+from genesynth.events import (
+    EpochDone,
+    Event,
+    MemberDropped,
+    MemberRenamed,
+    RunFinished,
+    RunStarted,
+    SearchExtended,
+    SearchNotExtended,
+    TrialFinished,
+)
 from tests.record.test_snapshot import build
 
 
@@ -74,7 +84,36 @@ def test_counts_read_as_english(events: list[Event]) -> None:
 
     lines = log_of([events[0], SearchExtended(14, 400_000, 1, 1), FamilyStarted((), 30),
                     RunFinished("runs/t", 1)])
-    assert lines[1] == "family: 1 member so far; phase 1 searches up to trial 14 with MACs <= 400K"
+    assert lines[1] == ("family: search extended (phase 1): the family has 1 member; up to "
+                        "trial 14 with MACs <= 400,000")
     assert lines[2] == "family: no feasible candidate to retrain"
     assert lines[3].startswith("finished: 0 trials, 1 family member in runs/t")
     assert log_of([events[0], FamilyStarted(("A",), 1)])[1] == "family: retraining A for 1 epoch"
+
+
+def test_a_resumed_run_counts_on_from_the_trials_it_had() -> None:
+    lines = log_of([
+        RunStarted("p.gs", "c.toml", "digits", "tpe", 0, "runs/p", 12, done=2),
+        TrialFinished(2, "invalid", reason="shapes"),
+    ])
+    assert lines[0].endswith(" trials 12 (resumed after 2 trials)")
+    assert lines[1].endswith(" - shapes (0.0 s) [3/12]")
+
+
+def test_widening_dropped_and_renamed_members_are_told() -> None:
+    lines = log_of([
+        SearchExtended(40, 794_000, 2, 1, wanted=4),
+        SearchNotExtended(2, 4, "phase 1 found no smaller member"),
+        MemberDropped("B", 7, "C", "C has top-1 97.00% >= 96.00%, params 9 <= 10, MACs 1 <= 2",
+                      replacement=None),
+        MemberRenamed("C", "B", 9),
+    ])
+    assert lines == [
+        "family: search extended (phase 1): the family has 2 of 4 members; up to trial 40 "
+        "with MACs <= 794,000",
+        "family: the family has 2 of 4 members; no further search: phase 1 found no smaller "
+        "member",
+        "member B (trial 7) is dominated: C has top-1 97.00% >= 96.00%, params 9 <= 10, "
+        "MACs 1 <= 2; dropped",
+        "member C (trial 9) is now B",
+    ]

@@ -1,7 +1,25 @@
+"""Family selection: log-MACs bands over the Pareto front, and after retraining no member
+beaten or equalled on every measure by another (replaced by its band's next, or dropped)."""
+
 from __future__ import annotations
 
+import json
+from pathlib import Path
+from typing import Any
+
 from genesynth.arch import Architecture, LayerSpec
-from genesynth.synth.family import Candidate, labels, select
+from genesynth.constraint import Constraint
+from genesynth.evaluate.base import Measurement, Report
+from genesynth.events import MemberDone, MemberDropped, MemberRenamed
+from genesynth.synth.family import (
+    Candidate,
+    alternates,
+    front,
+    labels,
+    read_family,
+    retrain_family,
+    select,
+)
 
 
 def _arch(width: int) -> Architecture:
@@ -10,8 +28,11 @@ def _arch(width: int) -> Architecture:
     return Architecture("t", (1, 8, 8), 10, stem, (), head)
 
 
-def _c(trial: int, macs: int, utility: float) -> Candidate:
-    return Candidate(trial, _arch(trial + 1), 90.0, macs // 10, macs, utility)
+def _c(trial: int, macs: int, utility: float, accuracy: float | None = None,
+       params: int | None = None) -> Candidate:
+    """A candidate; by default more MACs buy more accuracy (every one on the Pareto front)."""
+    acc = 80.0 + macs / 100_000 if accuracy is None else accuracy
+    return Candidate(trial, _arch(trial + 1), acc, params or macs // 10, macs, utility)
 
 
 def test_one_member_per_log_band_best_utility_largest_first() -> None:
@@ -41,3 +62,99 @@ def test_fewer_members_when_fewer_distinct_complexities() -> None:
 
 def test_labels() -> None:
     assert labels(4) == ["A", "B", "C", "D"]
+
+
+def test_a_candidate_beaten_on_every_measure_is_never_chosen() -> None:
+    # The big one has the best utility of its band, but the small one beats it everywhere.
+    big = _c(0, 1_000_000, 60.0, accuracy=90.0, params=100_000)
+    small = _c(1, 100_000, 55.0, accuracy=95.0, params=10_000)
+    assert front([big, small]) == [small]
+    assert [c.trial for c in select([big, small], size=2)] == [1]
+
+
+def test_of_equal_candidates_the_first_trial_stays_on_the_front() -> None:
+    one, two = _c(3, 50_000, 40.0, 90.0, 5_000), _c(7, 50_000, 40.0, 90.0, 5_000)
+    assert front([two, one]) == [one]
+
+
+def test_alternates_are_the_rest_of_each_band_best_first() -> None:
+    found = [_c(0, 1_000_000, 50.0), _c(1, 900_000, 60.0), _c(2, 850_000, 40.0),
+             _c(3, 10_000, 30.0)]
+    chosen = select(found, size=2)
+    assert [c.trial for c in chosen] == [1, 3]
+    assert [[c.trial for c in band] for band in alternates(found, chosen, 2)] == [[0, 2], []]
+
+
+class TestTop1:
+    """Retraining gives each architecture the test top-1 of a table (width -> top-1)."""
+
+    __test__ = False  # not a pytest class
+
+    def __init__(self, table: dict[int, float]) -> None:
+        self.table = table
+        self.retrained: list[int] = []
+
+    def evaluate(self, arch: Any, report: Report) -> Measurement:
+        raise AssertionError("the family is retrained, not evaluated")
+
+    def retrain(self, arch: Any, report: Report) -> tuple[Measurement, None]:
+        width = int(arch.stem[0]["out"])
+        self.retrained.append(width)
+        return Measurement(self.table[width], 0, 0), None
+
+
+RULE = Constraint(min_accuracy=50.0)
+
+
+def _family(tmp_path: Path, chosen: list[Candidate], spares: list[list[Candidate]],
+            table: dict[int, float]) -> tuple[list[Any], list[Any], TestTop1]:
+    events: list[Any] = []
+    evaluator = TestTop1(table)
+    members = retrain_family(chosen, spares, evaluator, RULE, tmp_path, events.append, 1)
+    return members, events, evaluator
+
+
+def test_a_member_dominated_after_retraining_is_replaced_by_the_next_of_its_band(
+    tmp_path: Path,
+) -> None:
+    a, b, c = _c(0, 1_000_000, 60.0), _c(1, 500_000, 55.0), _c(2, 100_000, 50.0)
+    b2 = _c(3, 400_000, 54.0)
+    # On test, B (width 2) falls below C (width 3): C beats it on every measure.
+    members, events, evaluator = _family(tmp_path, [a, b, c], [[], [b2], []],
+                                         {1: 97.0, 2: 90.0, 3: 92.0, 4: 95.0})
+    assert evaluator.retrained == [1, 2, 3, 4]
+    assert [(m.label, m.trial, m.accuracy) for m in members] == [
+        ("A", 0, 97.0), ("B", 3, 95.0), ("C", 2, 92.0)]
+    dropped = [e for e in events if isinstance(e, MemberDropped)]
+    assert [(e.label, e.trial, e.by, e.replacement) for e in dropped] == [("B", 1, "C", 3)]
+    assert dropped[0].reason == ("C has top-1 92.00% >= 90.00%, params 10,000 <= 50,000, "
+                                 "MACs 100,000 <= 500,000")
+    stored = json.loads((tmp_path / "family.json").read_text())["members"]
+    assert [(m["label"], m["trial"]) for m in stored] == [("A", 0), ("B", 3), ("C", 2)]
+
+
+def test_a_dominated_member_without_a_replacement_is_dropped_and_the_rest_move_up(
+    tmp_path: Path,
+) -> None:
+    a, b, c, d = (_c(0, 1_000_000, 60.0), _c(1, 500_000, 55.0), _c(2, 100_000, 50.0),
+                  _c(3, 10_000, 40.0))
+    members, events, _ = _family(tmp_path, [a, b, c, d], [[], [], [], []],
+                                 {1: 97.0, 2: 90.0, 3: 92.0, 4: 85.0})
+    assert [(m.label, m.trial) for m in members] == [("A", 0), ("B", 2), ("C", 3)]
+    renamed = [(e.label, e.new, e.trial) for e in events if isinstance(e, MemberRenamed)]
+    assert renamed == [("C", "B", 2), ("D", "C", 3)]
+    assert [e.label for e in events if isinstance(e, MemberDone)] == ["A", "B", "C", "D"]
+    assert sorted(p.name for p in (tmp_path / "family").iterdir()) == ["A", "B", "C"]
+    assert (tmp_path / "family" / "B" / "arch.json").read_text() == c.arch.to_json() + "\n"
+    assert read_family(tmp_path) == members
+    for i, m in enumerate(members):
+        assert not any(o.accuracy >= m.accuracy and o.params <= m.params and o.macs <= m.macs
+                       for j, o in enumerate(members) if j != i)
+
+
+def test_a_family_without_domination_is_kept_as_chosen(tmp_path: Path) -> None:
+    a, b = _c(0, 1_000_000, 60.0), _c(1, 100_000, 50.0)
+    members, events, evaluator = _family(tmp_path, [a, b], [[], []], {1: 97.0, 2: 92.0})
+    assert [(m.label, m.trial) for m in members] == [("A", 0), ("B", 1)]
+    assert not [e for e in events if isinstance(e, MemberDropped | MemberRenamed)]
+    assert evaluator.retrained == [1, 2]

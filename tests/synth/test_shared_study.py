@@ -12,16 +12,26 @@ import optuna
 import pytest
 from optuna.trial import TrialState
 
+import genesynth
+from genesynth.cli import main
 from genesynth.errors import RunError
 from genesynth.evaluate.table import TableEvaluator
 from genesynth.space import load_prototype
 from genesynth.synth.api import make_setup
-from genesynth.synth.budget import Claim, Tally, claim_family, claim_trial, done_count
+from genesynth.synth.budget import (
+    FAMILY_ATTR,
+    Claim,
+    Tally,
+    claim_family,
+    claim_trial,
+    done_count,
+    family_claim,
+)
 from genesynth.synth.engine import open_study
-from genesynth.synth.guard import WORKER_ATTR, guard_for
+from genesynth.synth.guard import WORKER_ATTR, guard_for, worker_id
 from genesynth.synth.storage import open_storage
 from genesynth.synth.worker import produce_family, work
-from tests.synth.test_distributed import CONSTRAINT, PROTOTYPE
+from tests.synth.test_distributed import CONSTRAINT, PROTOTYPE, _inputs, _trials
 
 
 def _finish(study: optuna.Study, trial: optuna.Trial) -> None:
@@ -162,3 +172,63 @@ def test_a_missing_study_and_an_unfinished_family_are_refused(tmp_path: Path) ->
     stored = study.user_attrs["run"]
     assert stored["extra"] == {"out": str((tmp_path / "run").resolve()), "heartbeat": 10}
     assert stored["evaluator"] == {"kind": "table", "path": str(tmp_path / "table.json")}
+
+
+def _shared_run(tmp_path: Path, family_size: int = 2) -> str:
+    """A finished 6-trial study on a journal file (table evaluator), its family made."""
+    proto, rule, table = _inputs(tmp_path)
+    url = f"journal://{tmp_path / 'run.log'}"
+    genesynth.synthesize(proto, rule, trials=6, out=tmp_path / "run", sampler="random",
+                         evaluator=TableEvaluator(table), storage=url, study="tiny",
+                         family_size=family_size)
+    return url
+
+
+def test_family_force_selects_and_retrains_without_adding_trials(tmp_path: Path) -> None:
+    url = _shared_run(tmp_path, family_size=4)
+    before = len(_trials(url))
+    made = produce_family(url, "tiny", force=True)
+    assert made.made_now and made.family
+    assert len(_trials(url)) == before
+
+
+def test_a_family_claim_whose_worker_is_gone_is_taken_over(tmp_path: Path) -> None:
+    url = _shared_run(tmp_path)
+    study = optuna.load_study(study_name="tiny", storage=open_storage(url))
+    made = json.loads((tmp_path / "run" / "family.json").read_text())["members"]
+    study.set_user_attr(FAMILY_ATTR, {"worker": "elsewhere-1-dead", "time": 0.0, "trials": 6,
+                                      "done": False})  # killed while retraining
+    (tmp_path / "run" / "family.json").unlink()
+    again = produce_family(url, "tiny")
+    assert again.made_now and not again.by
+    assert [(m.label, m.trial) for m in again.family] == [(m["label"], m["trial"]) for m in made]
+    assert family_claim(study, 6) == {**study.user_attrs[FAMILY_ATTR], "done": True}
+    assert produce_family(url, "tiny").made_now is False  # made now: not again
+
+
+def test_a_live_workers_family_claim_is_left_to_it(tmp_path: Path) -> None:
+    url = _shared_run(tmp_path)
+    study = optuna.load_study(study_name="tiny", storage=open_storage(url))
+    study.set_user_attr(FAMILY_ATTR, {"worker": worker_id(), "time": 0.0, "trials": 6,
+                                      "done": False})
+    busy = produce_family(url, "tiny")
+    assert (busy.made_now, busy.in_progress, busy.by) == (False, True, worker_id())
+
+
+def test_a_worker_joining_a_finished_study_says_where_its_family_is(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    url = _shared_run(tmp_path)
+    before = (tmp_path / "run" / "events.jsonl").read_text()
+    assert main(["worker", "--storage", url, "--study", "tiny", "--plain"]) == 0
+    assert capsys.readouterr().out == (
+        f"study 'tiny' is done (6 of 6 trials); its family is in "
+        f"{(tmp_path / 'run').resolve() / 'family.json'}, made by worker {_maker(url)}\n"
+    )
+    assert (tmp_path / "run" / "events.jsonl").read_text() == before
+    assert len(_trials(url)) == 6
+
+
+def _maker(url: str) -> str:
+    study = optuna.load_study(study_name="tiny", storage=open_storage(url))
+    return str(study.user_attrs[FAMILY_ATTR]["worker"])
