@@ -20,7 +20,6 @@ read from the run's ``run.json``, so the file is all a user needs to classify ra
 from __future__ import annotations
 
 import importlib.util
-import json
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -33,6 +32,7 @@ from genesynth.arch import Architecture
 from genesynth.blocks.torch_modules import Network, Normalize
 from genesynth.builder import build
 from genesynth.errors import ExportError, RunError, did_you_mean
+from genesynth.limits import load_json, read_text
 from genesynth.record.run import inside, read_run
 
 FORMATS = ("pytorch", "onnx", "json", "text")
@@ -175,10 +175,7 @@ def _member_entry(run_dir: Path, member: str) -> Mapping[str, Any]:
         raise RunError(
             f"{run_dir} has no family.json (has the synthesis finished?); it holds: {present}"
         )
-    try:
-        data = json.loads(family.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise RunError(f"{family}: not valid JSON: {exc}") from None
+    data = load_json(read_text(family, "family", RunError), str(family), RunError)
     members = data.get("members") if isinstance(data, dict) else None
     if not isinstance(members, list):
         raise RunError(f"{family}: expected an object with a list 'members'")
@@ -205,7 +202,7 @@ def _missing(path: Path, run_dir: Path, member: str) -> RunError:
 def _read(path: Path, run_dir: Path, member: str) -> str:
     if not path.is_file():
         raise _missing(path, run_dir, member)
-    return path.read_text(encoding="utf-8")
+    return read_text(path, "architecture", RunError)
 
 
 def _load_weights(path: Path, run_dir: Path, member: str) -> dict[str, torch.Tensor]:

@@ -35,6 +35,13 @@ MAX_SEED = 2**32 - 1
 MAX_TRIALS = 10**6
 """The most search trials one run may ask for (a study of 10**30 trials never ends)."""
 
+MAX_DATA_BYTES = 2**34
+"""The most bytes one data file may announce or decompress to (16 GiB): a header or a gzip
+stream claiming more is refused before anything is allocated."""
+
+MAX_CLASSES = 100_000
+"""The most classes a dataset's labels may imply (ImageNet-21K has 21,841)."""
+
 MAX_BUILD_PARAMS = 10**9
 """The most parameters a network may have to be built (4 GB of float32 weights): synthesis
 rejects larger candidates analytically, ``check`` warns when a space reaches them."""

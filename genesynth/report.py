@@ -13,7 +13,6 @@ storage URL ``run.json`` records), ``family.json`` with ``family/<L>/arch.json``
 from __future__ import annotations
 
 import importlib.util
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +21,7 @@ from typing import Any
 from genesynth import fmt
 from genesynth.arch import Architecture
 from genesynth.errors import GenesynthError, RunError
+from genesynth.limits import load_json, read_text
 from genesynth.record.reader import RunSource, constraint_bounds, locate
 from genesynth.record.run import inside
 from genesynth.record.snapshot import RunState
@@ -69,7 +69,7 @@ def family_entries(run_dir: Path, family: Mapping[str, Any] | None) -> list[Entr
         arch = None
         if path.is_file():
             try:
-                arch = Architecture.from_json(path.read_text(encoding="utf-8"), str(path))
+                arch = Architecture.from_json(read_text(path, "architecture"), str(path))
             except GenesynthError as exc:
                 raise RunError(f"family member {label}: {exc}") from None
         entries.append(_entry(item, label, trial=_num(item.get("trial")), arch=arch,
@@ -82,10 +82,7 @@ def baseline_entries(run_dir: Path) -> list[Entry]:
     path = run_dir / "baselines.json"
     if not path.is_file():
         return []
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise RunError(f"{path}: cannot read it as JSON: {exc}") from None
+    data = load_json(read_text(path, "baselines", RunError), str(path), RunError)
     items = data.get("baselines", []) if isinstance(data, dict) else data
     if not isinstance(items, list):
         raise RunError(f"{path}: expected a list of baselines")

@@ -7,6 +7,8 @@ and the Kaggle spelling ``train-images.idx3-ubyte`` is accepted too.
 from __future__ import annotations
 
 import gzip
+import io
+import math
 import zlib
 from pathlib import Path
 
@@ -21,6 +23,7 @@ from genesynth.data.source import (
     inferred_classes,
 )
 from genesynth.errors import DataError
+from genesynth.limits import MAX_DATA_BYTES
 
 IMAGES_MAGIC = 0x00000803  # unsigned bytes, 3 dimensions
 LABELS_MAGIC = 0x00000801  # unsigned bytes, 1 dimension
@@ -36,39 +39,54 @@ def _find(root: Path, prefix: str, kind: str) -> Path | None:
     return None
 
 
-def _read_bytes(path: Path) -> bytes:
-    try:
-        if path.suffix == ".gz":
-            with gzip.open(path, "rb") as f:
-                return f.read()
-        return path.read_bytes()
-    except (OSError, EOFError, zlib.error) as exc:
-        raise DataError(f"{path}: cannot read: {exc}") from exc
+def _open(path: Path) -> gzip.GzipFile | io.BufferedReader:
+    return gzip.open(path, "rb") if path.suffix == ".gz" else path.open("rb")
 
 
 def _read_idx(path: Path, magic: int, what: str) -> np.ndarray:
-    """The array an IDX file holds, checked against ``magic`` and its announced size."""
-    data = _read_bytes(path)
+    """The array an IDX file holds, checked against ``magic`` and its announced size.
+
+    The header is read first; the body is read (or decompressed, streaming) only up to the
+    announced size plus one byte, and only when that size is below MAX_DATA_BYTES.
+    """
     ndim = magic & 0xFF
-    header = 4 + 4 * ndim
-    if len(data) < 4 or int.from_bytes(data[:4], "big") != magic:
-        found = f"0x{int.from_bytes(data[:4], 'big'):08x}" if len(data) >= 4 else "none"
+    header_size = 4 + 4 * ndim
+    try:
+        with _open(path) as stream:
+            header = stream.read(header_size)
+            dims = _check_header(path, header, magic, what)
+            expected = math.prod(dims)
+            body = stream.read(expected + 1)
+    except (OSError, EOFError, zlib.error) as exc:
+        raise DataError(f"{path}: cannot read: {exc}") from exc
+    if len(body) != expected:
+        state = "truncated" if len(body) < expected else "too long"
+        shape = "x".join(str(d) for d in dims)
+        held = str(len(body)) if len(body) < expected else "more"
+        raise DataError(
+            f"{path}: {state}: the header announces {shape} bytes of {what} ({expected} bytes) "
+            f"but the file holds {held}"
+        )
+    return np.frombuffer(body, dtype=np.uint8).reshape(dims)
+
+
+def _check_header(path: Path, header: bytes, magic: int, what: str) -> tuple[int, ...]:
+    if len(header) < 4 or int.from_bytes(header[:4], "big") != magic:
+        found = f"0x{int.from_bytes(header[:4], 'big'):08x}" if len(header) >= 4 else "none"
         raise DataError(
             f"{path}: wrong magic number {found}; expected 0x{magic:08x} (IDX {what})"
         )
-    if len(data) < header:
-        raise DataError(f"{path}: truncated: the header alone needs {header} bytes")
-    dims = tuple(int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
-    expected = int(np.prod(dims))
-    found_bytes = len(data) - header
-    if found_bytes != expected:
-        state = "truncated" if found_bytes < expected else "too long"
+    ndim = magic & 0xFF
+    if len(header) < 4 + 4 * ndim:
+        raise DataError(f"{path}: truncated: the header alone needs {4 + 4 * ndim} bytes")
+    dims = tuple(int.from_bytes(header[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
+    if math.prod(dims) > MAX_DATA_BYTES:
         shape = "x".join(str(d) for d in dims)
         raise DataError(
-            f"{path}: {state}: the header announces {shape} bytes of {what} ({expected} bytes) "
-            f"but the file holds {found_bytes}"
+            f"{path}: the header announces {shape} bytes of {what} ({math.prod(dims):,} bytes), "
+            f"more than the {MAX_DATA_BYTES:,} bytes a data file may hold"
         )
-    return np.frombuffer(data, dtype=np.uint8, offset=header).reshape(dims)
+    return dims
 
 
 class IdxReader:

@@ -6,7 +6,9 @@ or 3 and the second is not); ``y`` holds whole-number labels. Never unpickles.
 
 from __future__ import annotations
 
+import math
 import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +23,7 @@ from genesynth.data.source import (
     inferred_classes,
 )
 from genesynth.errors import DataError
+from genesynth.limits import MAX_DATA_BYTES
 
 CHANNELS = (1, 3)
 
@@ -37,6 +40,9 @@ def _images(path: Path, key: str, x: np.ndarray) -> np.ndarray:
         raise DataError(
             f"{where} has shape {x.shape}; expected (N, H, W), (N, C, H, W) or (N, H, W, C)"
         )
+    if 0 in x.shape[1:]:
+        raise DataError(f"{where} holds images of shape {'x'.join(map(str, x.shape[1:]))}; "
+                        "expected at least one channel, row and column")
     check_finite(x, where)
     return np.ascontiguousarray(x)
 
@@ -54,14 +60,48 @@ def _labels(path: Path, key: str, y: np.ndarray) -> np.ndarray:
 
 def _load(path: Path) -> dict[str, np.ndarray]:
     try:
+        if not zipfile.is_zipfile(path):
+            raise DataError(f"{path}: cannot read as .npz: not a zip archive of .npy arrays")
+        with zipfile.ZipFile(path) as archive:
+            _check_sizes(path, archive)
         with np.load(path, allow_pickle=False) as npz:
-            return {key: npz[key] for key in npz.files}
+            arrays = {key: npz[key] for key in npz.files}
     except ValueError as exc:
         raise DataError(
             f"{path}: holds Python objects (pickled arrays), which genesynth does not unpickle"
         ) from exc
-    except (OSError, zipfile.BadZipFile, EOFError) as exc:
+    except (OSError, zipfile.BadZipFile, EOFError, zlib.error) as exc:
         raise DataError(f"{path}: cannot read as .npz: {exc}") from exc
+    for key, value in arrays.items():
+        if not isinstance(value, np.ndarray):
+            raise DataError(f"{path}: '{key}' is not a .npy array")
+    return arrays
+
+
+def _check_sizes(path: Path, archive: zipfile.ZipFile) -> None:
+    """Refuse, before anything is decompressed in full, members whose headers announce more
+    bytes than they hold, and archives that unpack to more than MAX_DATA_BYTES."""
+    total = sum(info.file_size for info in archive.infolist())
+    if total > MAX_DATA_BYTES:
+        raise DataError(f"{path}: unpacks to {total:,} bytes, more than the "
+                        f"{MAX_DATA_BYTES:,} bytes a data file may hold")
+    for info in archive.infolist():
+        if not info.filename.endswith(".npy"):
+            continue
+        with archive.open(info) as member:
+            try:
+                version = np.lib.format.read_magic(member)
+                read = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                        else np.lib.format.read_array_header_2_0)
+                shape, _, dtype = read(member)
+            except ValueError as exc:
+                raise DataError(f"{path}: '{info.filename}': not a .npy array: {exc}") from None
+        announced = math.prod(shape) * dtype.itemsize
+        if announced > info.file_size:
+            raise DataError(
+                f"{path}: '{info.filename[:-4]}': the header announces shape {shape} of "
+                f"{dtype} ({announced:,} bytes) but the archive holds {info.file_size:,}"
+            )
 
 
 class NpzReader:

@@ -14,6 +14,7 @@ from typing import Protocol
 import numpy as np
 
 from genesynth.errors import DataError
+from genesynth.limits import MAX_CLASSES
 
 
 @dataclass(frozen=True, eq=False)
@@ -31,6 +32,10 @@ class Source:
     y_val: np.ndarray | None = None
 
     def __post_init__(self) -> None:
+        if self.x.ndim != 4 or 0 in self.x.shape[1:]:
+            shape = "x".join(map(str, self.x.shape[1:]))
+            raise DataError(f"{self.name}: images of shape {shape}; expected at least one "
+                            "channel, row and column")
         for split, x in (("test", self.x_test), ("validation", self.x_val)):
             if x is not None and x.shape[1:] != self.x.shape[1:]:
                 raise DataError(
@@ -111,6 +116,7 @@ def check_counts(n_images: int, n_labels: int, images: str, labels: str) -> None
 
 
 def inferred_classes(y: np.ndarray, where: str) -> tuple[str, ...]:
-    """Class names "0", "1", ... up to the largest train label (negative labels refused)."""
-    check_labels(y, np.iinfo(np.int64).max, where)
+    """Class names "0", "1", ... up to the largest train label (negative labels refused, and
+    labels of MAX_CLASSES or more: they would imply that many classes)."""
+    check_labels(y, MAX_CLASSES, where)
     return tuple(str(i) for i in range(int(y.max()) + 1 if y.size else 0))

@@ -8,6 +8,7 @@ differ, bodies that do not fit the module kind, misplaced softmax, bad network s
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
@@ -15,8 +16,8 @@ from genesynth.blocks import REGISTRY
 from genesynth.blocks.base import LayerProblem
 from genesynth.dsl import syntax as s
 from genesynth.dsl.kinds import MODULE_KINDS, KindArg
-from genesynth.errors import PrototypeError, Span, did_you_mean
-from genesynth.limits import MAX_MODULES
+from genesynth.errors import GenesynthError, PrototypeError, Span, did_you_mean
+from genesynth.limits import MAX_MODULES, MAX_NUMBER
 
 
 @dataclass(frozen=True)
@@ -52,8 +53,9 @@ def resolve(
     checker = _Checker(file)
     network = checker.network()
     templates = checker.templates()
-    shape = input_shape or checker.input_shape(network)
-    n_classes = classes if classes is not None else checker.classes(network)
+    shape = _given_shape(input_shape) if input_shape is not None else (
+        checker.input_shape(network))
+    n_classes = _given_classes(classes) if classes is not None else checker.classes(network)
     divisor = network.divisor.value[0] if network.divisor else 1
     if network.divisor and divisor < 1:
         raise checker.fail(f"'divisor' must be >= 1, but got divisor={divisor}",
@@ -63,6 +65,40 @@ def resolve(
     checker.softmax(network)
     slots = tuple(checker.slots(network.slots, templates))
     return Model(file, network, templates, shape, n_classes, divisor, slots)
+
+
+def _whole(value: object) -> int | None:
+    """``value`` as an int when it is a whole number from 1 to MAX_NUMBER (numpy's too)."""
+    if isinstance(value, bool):
+        return None
+    try:
+        number = operator.index(value)  # type: ignore[arg-type]
+    except TypeError:
+        return None
+    return number if 1 <= number <= MAX_NUMBER else None
+
+
+def _given_shape(shape: object) -> tuple[int, int, int]:
+    """An input shape passed through the API: three whole numbers from 1 to MAX_NUMBER."""
+    items = tuple(_whole(v) for v in shape) if isinstance(shape, tuple | list) else ()
+    if len(items) != 3 or None in items:
+        raise GenesynthError(f"`input_shape` must be three whole numbers (C, H, W) from 1 to "
+                             f"{MAX_NUMBER}, but got input_shape={_short(shape)}")
+    c, h, w = items
+    return c, h, w  # type: ignore[return-value]
+
+
+def _given_classes(classes: object) -> int:
+    number = _whole(classes)
+    if number is None:
+        raise GenesynthError(f"`classes` must be a whole number from 1 to {MAX_NUMBER}, but "
+                             f"got classes={_short(classes)}")
+    return number
+
+
+def _short(value: object) -> str:
+    text = repr(value) if not isinstance(value, int) or abs(value) < 10**30 else "a long integer"
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 class _Checker:

@@ -9,7 +9,6 @@ changes a study: a missing study or file is a
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -18,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from genesynth.errors import GenesynthError, RunError
 from genesynth.events import SKIPPED, TRIAL_STATES
+from genesynth.limits import load_json, read_text
 from genesynth.record.run import study_url
 from genesynth.urls import redact, scrub
 
@@ -76,10 +76,7 @@ def read_json(path: Path, required: bool = True) -> dict[str, Any] | None:
         if required:
             raise RunError(f"{path} is missing")
         return None
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
-        raise RunError(f"{path}: cannot read it as JSON: {exc}") from None
+    data = load_json(read_text(path, "file", RunError), str(path), RunError)
     if not isinstance(data, dict):
         raise RunError(f"{path}: expected a JSON object, got {type(data).__name__}")
     return data

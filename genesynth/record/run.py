@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from genesynth.errors import RunError
+from genesynth.limits import load_json, read_text
 from genesynth.urls import without_password
 
 RUN_FILE = "run.json"
@@ -114,10 +115,10 @@ def read_run(out: Path) -> RunSpec | None:
     path = out / RUN_FILE
     if not path.exists():
         return None
-    try:
-        return RunSpec.from_dict(json.loads(path.read_text()))
-    except json.JSONDecodeError as exc:
-        raise RunError(f"{path}: damaged run description ({exc.msg})") from None
+    data = load_json(read_text(path, "run description", RunError), str(path), RunError)
+    if not isinstance(data, dict):
+        raise RunError(f"{path}: damaged run description (expected a JSON object)")
+    return RunSpec.from_dict(data)
 
 
 def prepare_run_dir(out: Path, spec: RunSpec, resume: bool) -> RunSpec:
