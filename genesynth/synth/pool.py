@@ -95,19 +95,27 @@ class Featurizer:
                 self.ranges[info.name] = (len(self.columns) + len(self.ranges), info)
         self.width = len(self.columns) + len(self.ranges)
         self.choices = max(1, len(choices))
+        self._rows: dict[str, np.ndarray] = {}  # by key: a network's features never change
 
     def choice_matrix(self, entries: Sequence[Entry]) -> np.ndarray:
         out = np.zeros((len(entries), self.width))
-        for row, entry in enumerate(entries):
-            for name, value in entry.values.items():
-                column = self.columns.get((name, value))
-                if column is not None:
-                    out[row, column] = 1.0
-                elif name in self.ranges:
-                    column, info = self.ranges[name]
-                    span = max(1, info.high - info.low)
-                    out[row, column] = (float(value) - info.low) / span
+        for index, entry in enumerate(entries):
+            row = self._rows.get(entry.key)
+            if row is None:
+                row = self._rows[entry.key] = self._row(entry)
+            out[index] = row
         return out
+
+    def _row(self, entry: Entry) -> np.ndarray:
+        row = np.zeros(self.width)
+        for name, value in entry.values.items():
+            column = self.columns.get((name, value))
+            if column is not None:
+                row[column] = 1.0
+            elif name in self.ranges:
+                column, info = self.ranges[name]
+                row[column] = (float(value) - info.low) / max(1, info.high - info.low)
+        return row
 
     @staticmethod
     def cost_matrix(entries: Sequence[Entry]) -> np.ndarray:
