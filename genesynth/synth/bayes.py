@@ -129,7 +129,11 @@ class BayesSampler(BaseSampler):
 
     def _candidates(self, pool: Pool, constraint: Any, taken: set[str],
                     observed: list[tuple[Entry, float]]) -> list[Entry]:
-        best = sorted(observed, key=lambda pair: pair[1], reverse=True)[:10]
+        def rank(pair: tuple[Entry, float]) -> tuple[bool, float]:
+            m = Measurement(pair[1], pair[0].params, pair[0].macs)
+            return constraint.feasible(m), float(constraint.utility(m))
+
+        best = sorted(observed, key=rank, reverse=True)[:10]  # mutate the most useful ones
         pool.grow(self.grow, [entry for entry, _ in best], rate=0.15)
         for _ in range(10):
             found = [e for e in pool.entries.values() if e.key not in taken

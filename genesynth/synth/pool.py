@@ -26,6 +26,8 @@ from genesynth.space import ChoiceInfo, Prototype
 
 #: Spaces with at most this many assignments are enumerated whole (a few seconds, once).
 ENUMERATE_LIMIT = 8192
+#: A drawn pool stops growing at this many networks (each trial's proposal stays fast).
+POOL_LIMIT = 20000
 
 
 @dataclass(frozen=True)
@@ -143,7 +145,7 @@ class Pool:
 
     def grow(self, draws: int, around: Sequence[Entry] = (), rate: float = 0.0) -> None:
         """``draws`` random samples, plus as many mutations spread over ``around``."""
-        if self.complete:
+        if self.complete or len(self.entries) >= POOL_LIMIT:
             return
         self.add(_entry(self.prototype, RandomChooser(self.rng.getrandbits(32)))
                  for _ in range(draws))
