@@ -13,7 +13,11 @@ was found and the regret (optimum's NetScore minus the best feasible found) afte
 100. A run stops once its optimum is found (the regret is then 0) or after ``--evaluations``.
 Samplers: ``bayes`` (genesynth's default), plain Optuna TPE and random sampling with the
 trial's constraints, and Optuna's GPSampler (needs SciPy; slow, so ``--gp-seeds`` seeds).
-Prints one table; s/eval is the run's wall time per evaluation (sampler, engine and lookup).
+Prints one table: ``found<=100`` seeds that found the optimum within the limit, ``median``
+and ``max`` evaluations until it (">100": not found), mean regret (``inf``: some seed had
+found nothing feasible yet), ``s/eval`` the run's wall time per evaluation (sampler, engine,
+lookup; skipped samples included) and ``last10`` the same over its last ten evaluations.
+``--no-stop --evaluations 200`` times a sampler late in a 200-evaluation run.
 """
 
 from __future__ import annotations
@@ -54,15 +58,20 @@ class _Stop(Exception):
 class Recorder:
     """The table evaluator, recording each lookup; stops the run when it has seen enough."""
 
-    def __init__(self, table: genesynth.TableEvaluator, optimum: str, limit: int) -> None:
+    def __init__(self, table: genesynth.TableEvaluator, optimum: str, limit: int,
+                 stop_at_optimum: bool = True) -> None:
         self.table, self.optimum, self.limit = table, optimum, limit
+        self.stop_at_optimum = stop_at_optimum
         self.keys: list[str] = []
+        self.times: list[float] = []
         self.prunable = False
 
     def evaluate(self, arch: Any, report: Report) -> Measurement:
         m = self.table.evaluate(arch, report)
         self.keys.append(arch.key)
-        if arch.key == self.optimum or len(self.keys) >= self.limit:
+        self.times.append(time.perf_counter())
+        found = arch.key == self.optimum and self.stop_at_optimum
+        if found or len(self.keys) >= self.limit:
             raise _Stop
         return m
 
@@ -72,6 +81,7 @@ class Outcome:
     found: int | None  # evaluations until the optimum, None if not within the limit
     regret: dict[int, float]
     seconds_per_trial: float
+    seconds_last: float  # per evaluation over the run's last ten
 
 
 def nasbench_table(proto: genesynth.Prototype, source: Path, folder: Path
@@ -117,9 +127,9 @@ def samplers() -> dict[str, Callable[[int], Any]]:
 
 
 def one_run(proto: genesynth.Prototype, rule: Constraint, table: Path, sampler: Any,
-            seed: int, feasible: dict[str, float], limit: int) -> Outcome:
+            seed: int, feasible: dict[str, float], limit: int, stop: bool = True) -> Outcome:
     optimum = max(feasible, key=feasible.__getitem__)
-    recorder = Recorder(genesynth.TableEvaluator(table), optimum, limit)
+    recorder = Recorder(genesynth.TableEvaluator(table), optimum, limit, stop)
     start = time.perf_counter()
     with tempfile.TemporaryDirectory() as folder:
         try:
@@ -138,7 +148,8 @@ def one_run(proto: genesynth.Prototype, rule: Constraint, table: Path, sampler: 
     found = recorder.keys.index(optimum) + 1 if optimum in recorder.keys else None
     for n in CHECKPOINTS:  # a run that stopped at the optimum has no regret left
         regret.setdefault(n, 0.0 if found is not None else feasible[optimum] - best)
-    return Outcome(found, regret, seconds)
+    last = recorder.times[-11:]
+    return Outcome(found, regret, seconds, (last[-1] - last[0]) / max(1, len(last) - 1))
 
 
 def main() -> None:
@@ -149,6 +160,8 @@ def main() -> None:
     parser.add_argument("--problems", default="acc92,acc93,acc91-macs40M,acc92.5-macs60M",
                         help=f"comma-separated, or 'all': {', '.join(PROBLEMS)}")
     parser.add_argument("--samplers", default="bayes,tpe,gp,random")
+    parser.add_argument("--no-stop", action="store_true", help="run every seed to "
+                        "--evaluations, past its optimum (to time the sampler late in a run)")
     parser.add_argument("--table", type=Path, default=TABLE, help="nas-bench-macro_cifar10.json")
     args = parser.parse_args()
     if not args.table.is_file():
@@ -158,7 +171,8 @@ def main() -> None:
     proto = genesynth.load_prototype(ROOT / "prototypes" / "nasbench_macro.gs")
     makers = samplers()
     print(f"{'problem':<16} {'sampler':<7} {'seeds':>5} {'found<=100':>10} {'median':>7} "
-          f"{'max':>5} {'regret@25':>9} {'@50':>6} {'@100':>6} {'s/eval':>8}")
+          f"{'max':>5} {'regret@25':>9} {'@50':>6} {'@100':>6} {'s/eval':>8} "
+          f"{'last10':>7}")
     with tempfile.TemporaryDirectory() as folder:
         table, networks = nasbench_table(proto, args.table, Path(folder))
         for name in problems:
@@ -168,7 +182,8 @@ def main() -> None:
                 seeds = args.gp_seeds if sampler_name == "gp" else args.seeds
                 try:
                     runs = [one_run(proto, rule, table, makers[sampler_name](seed), seed,
-                                    feasible, args.evaluations) for seed in range(seeds)]
+                                    feasible, args.evaluations, not args.no_stop)
+                            for seed in range(seeds)]
                 except ImportError as missing:
                     print(f"{name:<16} {sampler_name:<7} skipped: {missing}")
                     continue
@@ -184,9 +199,10 @@ def _row(problem: str, sampler: str, runs: list[Outcome], limit: int) -> str:
     worst = ranked[-1]
     regret = {n: statistics.fmean(r.regret[n] for r in runs) for n in CHECKPOINTS}
     per_trial = statistics.fmean(r.seconds_per_trial for r in runs)
+    last = statistics.fmean(r.seconds_last for r in runs)
     return (f"{problem:<16} {sampler:<7} {len(runs):>5} {within:>4}/{len(runs):<5} "
             f"{_n(median, limit):>7} {_n(worst, limit):>5} {regret[25]:>9.2f} "
-            f"{regret[50]:>6.2f} {regret[100]:>6.2f} {per_trial:>8.3f}")
+            f"{regret[50]:>6.2f} {regret[100]:>6.2f} {per_trial:>8.3f} {last:>7.3f}")
 
 
 def _n(value: float, limit: int) -> str:

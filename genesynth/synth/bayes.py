@@ -61,17 +61,16 @@ class BayesSampler(BaseSampler):
         self.startup, self.pool_size, self.grow = startup, pool, grow
         self._rng = random.Random(seed)
         self._fallback = RandomSampler(seed=seed)
-        self._problem: tuple[Any, Any] | None = None
-        self._pool: Pool | None = None
-        self._featurizer: Featurizer | None = None
+        self._problem: tuple[Pool, Featurizer, Any] | None = None  # with the constraint
         self._chosen: dict[int, dict[str, Any]] = {}
 
     def bind(self, prototype: Any, constraint: Any) -> None:
         """The space and the constraint to sample for (again with each new constraint)."""
-        if self._pool is None or self._pool.prototype != prototype:
-            self._pool = Pool(prototype, self._rng, self.pool_size)
-            self._featurizer = Featurizer(prototype.choices())
-        self._problem = (prototype, constraint)
+        if self._problem is None or self._problem[0].prototype != prototype:
+            pool = Pool(prototype, self._rng, self.pool_size)
+            self._problem = (pool, Featurizer(prototype.choices()), constraint)
+        else:
+            self._problem = (*self._problem[:2], constraint)
 
     # -- Optuna's sampler interface ---------------------------------------------------------
 
@@ -84,11 +83,12 @@ class BayesSampler(BaseSampler):
         return {}
 
     def before_trial(self, study: optuna.Study, trial: FrozenTrial) -> None:
-        if self._problem is None or "fixed_params" in trial.system_attrs:
+        problem = self._problem
+        if problem is None or "fixed_params" in trial.system_attrs:
             return  # not bound, or a retried / enqueued trial that has its choices
-        if self._problem[1].utility.needs_latency:
-            return
-        entry = self._propose(study.get_trials(deepcopy=False))
+        if problem[2].utility.needs_latency:
+            return  # the utility needs a measured latency: no exact utility to rank by
+        entry = self._propose(problem, study.get_trials(deepcopy=False))
         self._chosen[trial.number] = dict(entry.values)
         study._storage.set_trial_system_attr(trial._trial_id, KEY_ATTR, entry.key)
 
@@ -111,10 +111,9 @@ class BayesSampler(BaseSampler):
 
     # -- the proposal -----------------------------------------------------------------------
 
-    def _propose(self, trials: list[FrozenTrial]) -> Entry:
-        prototype, constraint = self._problem  # type: ignore[misc]
-        pool, featurizer = self._pool, self._featurizer
-        assert pool is not None and featurizer is not None  # set together by bind
+    def _propose(self, problem: tuple[Pool, Featurizer, Any], trials: list[FrozenTrial]
+                 ) -> Entry:
+        pool, featurizer, constraint = problem
         taken = {str(t.user_attrs.get("key") or t.system_attrs.get(KEY_ATTR)) for t in trials}
         observed = _observations(trials)
         candidates = self._candidates(pool, constraint, taken, observed)
@@ -130,7 +129,11 @@ class BayesSampler(BaseSampler):
 
     def _candidates(self, pool: Pool, constraint: Any, taken: set[str],
                     observed: list[tuple[Entry, float]]) -> list[Entry]:
-        best = sorted(observed, key=lambda pair: pair[1], reverse=True)[:10]
+        def rank(pair: tuple[Entry, float]) -> tuple[bool, float]:
+            m = Measurement(pair[1], pair[0].params, pair[0].macs)
+            return constraint.feasible(m), float(constraint.utility(m))
+
+        best = sorted(observed, key=rank, reverse=True)[:10]  # mutate the most useful ones
         pool.grow(self.grow, [entry for entry, _ in best], rate=0.15)
         for _ in range(10):
             found = [e for e in pool.entries.values() if e.key not in taken

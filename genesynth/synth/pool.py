@@ -26,6 +26,8 @@ from genesynth.space import ChoiceInfo, Prototype
 
 #: Spaces with at most this many assignments are enumerated whole (a few seconds, once).
 ENUMERATE_LIMIT = 8192
+#: A drawn pool stops growing at this many networks (each trial's proposal stays fast).
+POOL_LIMIT = 20000
 
 
 @dataclass(frozen=True)
@@ -95,19 +97,27 @@ class Featurizer:
                 self.ranges[info.name] = (len(self.columns) + len(self.ranges), info)
         self.width = len(self.columns) + len(self.ranges)
         self.choices = max(1, len(choices))
+        self._rows: dict[str, np.ndarray] = {}  # by key: a network's features never change
 
     def choice_matrix(self, entries: Sequence[Entry]) -> np.ndarray:
         out = np.zeros((len(entries), self.width))
-        for row, entry in enumerate(entries):
-            for name, value in entry.values.items():
-                column = self.columns.get((name, value))
-                if column is not None:
-                    out[row, column] = 1.0
-                elif name in self.ranges:
-                    column, info = self.ranges[name]
-                    span = max(1, info.high - info.low)
-                    out[row, column] = (float(value) - info.low) / span
+        for index, entry in enumerate(entries):
+            row = self._rows.get(entry.key)
+            if row is None:
+                row = self._rows[entry.key] = self._row(entry)
+            out[index] = row
         return out
+
+    def _row(self, entry: Entry) -> np.ndarray:
+        row = np.zeros(self.width)
+        for name, value in entry.values.items():
+            column = self.columns.get((name, value))
+            if column is not None:
+                row[column] = 1.0
+            elif name in self.ranges:
+                column, info = self.ranges[name]
+                row[column] = (float(value) - info.low) / max(1, info.high - info.low)
+        return row
 
     @staticmethod
     def cost_matrix(entries: Sequence[Entry]) -> np.ndarray:
@@ -135,7 +145,7 @@ class Pool:
 
     def grow(self, draws: int, around: Sequence[Entry] = (), rate: float = 0.0) -> None:
         """``draws`` random samples, plus as many mutations spread over ``around``."""
-        if self.complete:
+        if self.complete or len(self.entries) >= POOL_LIMIT:
             return
         self.add(_entry(self.prototype, RandomChooser(self.rng.getrandbits(32)))
                  for _ in range(draws))

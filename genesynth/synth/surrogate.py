@@ -19,7 +19,7 @@ import numpy as np
 CHOICE_SCALES = (0.5, 1.0, 2.0)  # length scale of the choice distance (share of choices)
 COST_SCALES = (0.5, 1.0, 2.0)  # length scale of the standardised log costs
 TRENDS = (0.0, 1.0)  # weight of the linear trend in the log costs
-NOISES = (1e-3, 1e-2, 0.1, 0.3)  # noise variance as a share of the signal variance
+NOISES = (1e-3, 1e-2, 0.1, 0.3, 1.0)  # noise variance as a share of the signal variance
 
 
 @dataclass(frozen=True)
