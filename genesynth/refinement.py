@@ -1,4 +1,4 @@
-"""Refine (``genesynth.refine``): a new prototype from a family member (or any trial) of an earlier run.
+"""``genesynth.refine``: a new prototype from a family member (or any trial) of a run.
 
 The person keeps what the machine got right and re-opens the rest. Locked modules are written
 as the member has them (inline, every setting fixed); opened modules get their space back from
