@@ -47,6 +47,9 @@ _EXPORTS = {
     # reports and exports
     "write_report": "genesynth.report", "export_member": "genesynth.export",
     "export_architecture": "genesynth.export",
+    # the human-machine loop: refine a member, compare two networks
+    "refine": "genesynth.refinement", "Refinement": "genesynth.refinement",
+    "diff": "genesynth.compare",
     # errors
     "GenesynthError": "genesynth.errors", "PrototypeSyntaxError": "genesynth.errors",
     "PrototypeError": "genesynth.errors", "ShapeError": "genesynth.errors",
@@ -60,6 +63,7 @@ __all__ = sorted(_EXPORTS)
 if TYPE_CHECKING:  # real imports for type checkers and editors; lazy at run time
     from genesynth.arch import Architecture, LayerSpec, ModuleSpec
     from genesynth.builder import build
+    from genesynth.compare import diff
     from genesynth.costs import Cost, breakdown, cost
     from genesynth.data import Dataset, load_data
     from genesynth.errors import (
@@ -78,6 +82,7 @@ if TYPE_CHECKING:  # real imports for type checkers and editors; lazy at run tim
     from genesynth.evaluate.train import TrainConfig, TrainingEvaluator
     from genesynth.export import export_architecture, export_member
     from genesynth.latency import measure_latency
+    from genesynth.refinement import Refinement, refine
     from genesynth.report import write_report
     from genesynth.space import (
         ChoiceInfo,

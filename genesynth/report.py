@@ -25,6 +25,7 @@ from genesynth.limits import load_json, read_text
 from genesynth.record.reader import RunSource, constraint_bounds, locate
 from genesynth.record.run import inside
 from genesynth.record.snapshot import RunState
+from genesynth.report_family import side_by_side_section, stacks_section
 from genesynth.urls import redact
 
 REPORT_FILE, PARETO_FILE, HISTORY_FILE = "report.md", "pareto.png", "history.png"
@@ -225,6 +226,7 @@ def render_markdown(state: RunState, source: RunSource, members: list[Entry],
     lines = header_section(state, source)
     lines += family_section(members, baselines, state.utility_name)
     lines += modules_section(members)
+    lines += side_by_side_section(members) + stacks_section(members)
     lines += search_section(state)
     lines += ["", "## Plots", ""]
     if plots is None:

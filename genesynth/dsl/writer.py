@@ -16,31 +16,31 @@ def architecture_to_text(arch: Architecture) -> str:
         f"network {arch.name} {{",
         f"  input {c}x{h}x{w}",
         f"  classes {arch.classes}",
-        f"  stem {{ {_layers(arch.stem)} }}",
+        f"  stem {{ {layers_text(arch.stem)} }}",
         "  modules {",
-        *(f"    {_module(m)}" for m in arch.modules),
+        *(f"    {module_text(m)}" for m in arch.modules),
         "  }",
-        f"  head {{ {_layers(arch.head)} }}",
+        f"  head {{ {layers_text(arch.head)} }}",
         "}",
     ]
     return "\n".join(lines) + "\n"
 
 
-def _module(module: ModuleSpec) -> str:
+def module_text(module: ModuleSpec) -> str:
     if module == ModuleSpec("skip", "seq", ((),)):
         return "skip"
     kind = module.kind
     if kind == "residual":
         kind = f"residual(shortcut={module.shortcut})"
     if kind == "split":
-        body = " ".join(f"branch {{ {_layers(b)} }}" for b in module.branches)
+        body = " ".join(f"branch {{ {layers_text(b)} }}" for b in module.branches)
     else:
-        body = _layers(module.branches[0])
-    then = f" then {{ {_layers(module.post)} }}" if module.post else ""
+        body = layers_text(module.branches[0])
+    then = f" then {{ {layers_text(module.post)} }}" if module.post else ""
     return f"module {module.label}: {kind} {{ {body} }}{then}"
 
 
-def _layers(layers: tuple[LayerSpec, ...]) -> str:
+def layers_text(layers: tuple[LayerSpec, ...]) -> str:
     return " ".join(_layer(layer) for layer in layers)
 
 
