@@ -102,6 +102,23 @@ class SearchExtended:
 
 
 @dataclass(frozen=True)
+class SupernetProgress:
+    """The weight-sharing supernet is training (before the search): ``epoch`` of ``epochs``
+    done; ``accuracy`` is the largest network's validation top-1; ``ready`` once it is trained
+    (or loaded: then ``epoch == epochs`` and nothing was trained)."""
+
+    epoch: int
+    epochs: int
+    loss: float | None = None
+    accuracy: float | None = None
+    seconds: float = 0.0
+    eta: float | None = None
+    resumed: bool = False
+    ready: bool = False
+    time: float = 0.0
+
+
+@dataclass(frozen=True)
 class FamilyStarted:
     members: tuple[str, ...]  # labels "A", "B", ...
     epochs: int
@@ -151,7 +168,7 @@ class RunFinished:
 
 Event = (
     RunStarted | TrialStarted | EpochDone | TrialFinished | SearchExtended | FamilyStarted
-    | MemberStarted | MemberEpoch | MemberDone | RunFinished | WarmStarted
+    | MemberStarted | MemberEpoch | MemberDone | RunFinished | WarmStarted | SupernetProgress
 )
 Listener = Callable[[Event], None]
 
@@ -159,7 +176,7 @@ EVENT_TYPES: dict[str, type] = {
     cls.__name__: cls
     for cls in (
         RunStarted, TrialStarted, EpochDone, TrialFinished, SearchExtended, FamilyStarted,
-        MemberStarted, MemberEpoch, MemberDone, RunFinished, WarmStarted,
+        MemberStarted, MemberEpoch, MemberDone, RunFinished, WarmStarted, SupernetProgress,
     )
 }
 

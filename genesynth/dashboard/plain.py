@@ -24,6 +24,7 @@ from genesynth.events import (
     RunFinished,
     RunStarted,
     SearchExtended,
+    SupernetProgress,
     TrialFinished,
     TrialStarted,
     WarmStarted,
@@ -120,6 +121,8 @@ class PlainLog:
                 return (f"family: {fmt.plural(event.members, 'member')} so far; phase "
                         f"{event.phase} searches up to trial {event.trials} with MACs <= "
                         f"{fmt.count(event.max_macs)}")
+            case SupernetProgress():
+                return supernet_line(event)
             case FamilyStarted():
                 if not event.members:
                     return "family: no feasible candidate to retrain"
@@ -150,6 +153,18 @@ class PlainLog:
             return None
         self._epochs.add((who, epoch))
         return f"{who} epoch {epoch}/{epochs} loss {loss:.4f} val {_acc(acc)}"
+
+
+def supernet_line(event: SupernetProgress) -> str:
+    """The supernet phase in one line: epochs done, loss, largest network's top-1, ETA."""
+    if event.ready:
+        return f"supernet: ready ({event.epochs} epochs, {fmt.duration(event.seconds)})"
+    if event.loss is None:
+        verb = "resumes after" if event.resumed else "trains"
+        return f"supernet: {verb} epoch {event.epoch} of {event.epochs}"
+    eta = f", ETA {fmt.duration(event.eta)}" if event.eta is not None else ""
+    return (f"supernet: epoch {event.epoch}/{event.epochs} loss {event.loss:.4f} "
+            f"largest val {_acc(event.accuracy)} [{fmt.duration(event.seconds)}{eta}]")
 
 
 def summary_lines(state: RunState, top: int = 5) -> list[str]:
