@@ -160,8 +160,9 @@ def supernet_line(event: SupernetProgress) -> str:
     if event.ready:
         return f"supernet: ready ({event.epochs} epochs, {fmt.duration(event.seconds)})"
     if event.loss is None:
-        verb = "resumes after" if event.resumed else "trains"
-        return f"supernet: {verb} epoch {event.epoch} of {event.epochs}"
+        if event.resumed:
+            return f"supernet: resumes after epoch {event.epoch} of {event.epochs}"
+        return f"supernet: training for {event.epochs} epochs before the search"
     eta = f", ETA {fmt.duration(event.eta)}" if event.eta is not None else ""
     return (f"supernet: epoch {event.epoch}/{event.epochs} loss {event.loss:.4f} "
             f"largest val {_acc(event.accuracy)} [{fmt.duration(event.seconds)}{eta}]")

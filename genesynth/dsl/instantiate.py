@@ -160,8 +160,8 @@ class Sampler:
             if spec.problem(value):
                 raise self.shape_error(spec.problem(value), arg.span)
             args[arg.name] = self.convert(value, computed, spec.type, arg.name == "out", arg.span)
-        spec, out = kind.expand(Expansion(mdef.name, mdef, args, shape, prefix), self)
-        return replace(spec, origin=prefix), out
+        made, out = kind.expand(Expansion(mdef.name, mdef, args, shape, prefix), self)
+        return replace(made, origin=prefix), out
 
     # -- layers -----------------------------------------------------------------------------
 

@@ -24,6 +24,7 @@ from genesynth.arch import Architecture, LayerSpec, ModuleSpec, Value
 from genesynth.blocks.base import REGISTRY, LayerProblem, Params, Shape, Sizes
 from genesynth.blocks.modules import trace_parts
 from genesynth.costs import cost
+from genesynth.dsl.choices import Alternatives, ChoiceInfo, Node, Product, space_tree
 from genesynth.dsl.choosers import FirstChooser, FixedChooser, RandomChooser
 from genesynth.errors import GenesynthError, ShapeError
 
@@ -67,6 +68,20 @@ def named_layers(arch: Architecture) -> list[NamedLayer]:
             found.append(NamedLayer(name, f"{origin}:{traced.layer.kind}{flat}",
                                     traced.layer.kind, params, traced.in_shape))
     return found
+
+
+def residual_ends(arch: Architecture) -> list[str]:
+    """Slot keys of the last batch norm of every residual body that has a shortcut."""
+    ends = []
+    for layer in named_layers(arch):
+        parts = layer.name.split(".")
+        if parts[0] != "body" or parts[2] != "body" or layer.kind != "bn":
+            continue
+        module = arch.modules[int(parts[1][1:]) - 1]
+        last = max(i for i, x in enumerate(module.branches[0]) if x.kind == "bn")
+        if module.shortcut != "none" and int(parts[3]) == last:
+            ends.append(layer.key)
+    return ends
 
 
 def _where(path: str, layer: LayerSpec, module: ModuleSpec | None, part: str
@@ -169,7 +184,7 @@ def _distinct(seen: Sequence[tuple[Params, Shape]]) -> list[tuple[Params, Shape]
     return list(unique.values())
 
 
-def _count(size: tuple[int, ...]) -> int:
+def _count(size: Sequence[int]) -> int:
     total = 1
     for dim in size:
         total *= dim
@@ -180,8 +195,10 @@ def _count(size: tuple[int, ...]) -> int:
 
 
 def plan_samples(proto: Prototype, count: int = PLAN_SAMPLES, seed: int = 0) -> list[Architecture]:
-    """The largest and smallest networks of ``proto`` and ``count`` random valid samples."""
+    """The largest and smallest networks of ``proto`` (first), the widest and narrowest
+    values with each option of each alternative, and ``count`` random valid samples."""
     found = [extreme(proto, largest=True), extreme(proto, largest=False)]
+    found += coverage_samples(proto)
     for index in range(count * 4):
         if len(found) >= count + 2:
             break
@@ -192,6 +209,61 @@ def plan_samples(proto: Prototype, count: int = PLAN_SAMPLES, seed: int = 0) -> 
     return found
 
 
+def coverage_samples(proto: Prototype) -> list[Architecture]:
+    """For every option of every alternative (and of every non-numeric choice), the sample
+    with all numeric choices at their highest, and the one with all at their lowest: in a
+    space where widths grow with the numbers, these hold every slot's largest setting."""
+    optional = _alternative_like(proto)
+    names = {info.name for info in optional}
+    picks: list[dict[str, Value]] = [{}]
+    picks += [{info.name: option} for info in optional for option in info.options[1:]]
+    found = []
+    for pick in picks:
+        for high in (True, False):
+            try:
+                found.append(proto.sample(chooser=_Bound(pick, high, names)))
+            except ShapeError:
+                continue
+    return found
+
+
+def _alternative_like(proto: Prototype) -> list[ChoiceInfo]:
+    def numeric(value: Value) -> bool:
+        return isinstance(value, int | float) and not isinstance(value, bool)
+
+    alternatives: set[str] = set()
+
+    def visit(node: Node) -> None:
+        if isinstance(node, Alternatives):
+            alternatives.add(node.info.name)
+        children = node.parts if isinstance(node, Product) else (
+            node.options if isinstance(node, Alternatives) else ())
+        for child in children:
+            visit(child)
+
+    visit(space_tree(proto.model))
+    return [info for info in proto.choices() if info.kind == "categorical" and (
+        info.name in alternatives or not all(numeric(o) for o in info.options))]
+
+
+class _Bound(FirstChooser):
+    """Numeric choices at their highest (or lowest); the others as ``pick`` says or first."""
+
+    def __init__(self, pick: dict[str, Value], high: bool, alternatives: set[str]) -> None:
+        self.pick = pick
+        self.high = high
+        self.alternatives = alternatives
+
+    def categorical(self, name: str, options: Sequence[Value]) -> Value:
+        if name in self.alternatives:
+            return self.pick.get(name, options[0])
+        numbers = [o for o in options if isinstance(o, int | float) and not isinstance(o, bool)]
+        return (max(numbers) if self.high else min(numbers)) if numbers else options[0]
+
+    def integer(self, name: str, low: int, high: int, step: int) -> int:
+        return low + (high - low) // step * step if self.high else low
+
+
 class _Override(FirstChooser):
     """The recorded values where present, the first option elsewhere."""
 
@@ -200,7 +272,7 @@ class _Override(FirstChooser):
 
     def categorical(self, name: str, options: Sequence[Value]) -> Value:
         value = self.values.get(name)
-        return value if value in options else options[0]
+        return value if value is not None and value in options else options[0]
 
     def integer(self, name: str, low: int, high: int, step: int) -> int:
         value = self.values.get(name)

@@ -38,7 +38,7 @@ class SupernetConfig:
 
     epochs: int = 8
     batch_size: int = 64
-    lr: float = 0.05  # SGD with Nesterov momentum, cosine schedule
+    lr: float = 1e-2  # AdamW, cosine schedule (as a candidate's proxy training)
     weight_decay: float = 1e-4
     random: int = 2  # random samples per step besides the largest and the smallest
     calibration_batches: int = 4  # training batches that re-estimate batch norm per candidate
@@ -80,8 +80,7 @@ class SandwichTrainer:
     config: SupernetConfig
 
     def __post_init__(self) -> None:
-        self.optimizer = torch.optim.SGD(self._groups(), lr=self.config.lr, momentum=0.9,
-                                         nesterov=True)
+        self.optimizer = torch.optim.AdamW(self._groups(), lr=self.config.lr)
 
     def _groups(self) -> list[dict[str, Any]]:
         params = self.supernet.tensors
@@ -92,19 +91,21 @@ class SandwichTrainer:
 
     # -- optimizer state in the checkpoint --------------------------------------------------
 
-    def momentum(self) -> dict[str, torch.Tensor]:
+    def optimizer_state(self) -> dict[str, torch.Tensor]:
+        """The optimizer's per-tensor state (moments, step), named ``<state>|<tensor>``."""
         found = {}
         for name, param in self.supernet.tensors.items():
-            buffer = self.optimizer.state.get(param, {}).get("momentum_buffer")
-            if buffer is not None:
-                found[f"momentum/{name}"] = buffer
+            for what, value in self.optimizer.state.get(param, {}).items():
+                if isinstance(value, torch.Tensor):
+                    found[f"{what}|{name}"] = value
         return found
 
-    def restore_momentum(self, extra: dict[str, torch.Tensor]) -> None:
-        for name, param in self.supernet.tensors.items():
-            buffer = extra.get(f"momentum/{name}")
-            if buffer is not None:
-                self.optimizer.state[param]["momentum_buffer"] = buffer.clone()
+    def restore_optimizer_state(self, extra: dict[str, torch.Tensor]) -> None:
+        for key, value in extra.items():
+            what, name = key.split("|", 1)
+            param = self.supernet.tensors.get(name)
+            if param is not None:
+                self.optimizer.state[param][what] = value.clone()
 
     # -- training ---------------------------------------------------------------------------
 
@@ -117,13 +118,13 @@ class SandwichTrainer:
         order = torch.randperm(len(data.y), generator=generator)
         big, small = build(self.largest), build(self.smallest)
         total = 0.0
-        with _threads(config.threads):
+        with threads(config.threads):
             for step in range(steps):
                 self._set_lr(((epoch - 1) * steps + step) / (config.epochs * steps))
                 index = order[step * config.batch_size : (step + 1) * config.batch_size]
                 x, y = data.x[index], data.y[index]
                 teacher = self._learn(big, self.largest, x, y, None)
-                total += float(F.cross_entropy(teacher, y)) * len(index)
+                total += float(F.cross_entropy(teacher.detach(), y)) * len(index)
                 soft = teacher.detach().softmax(1)
                 self._learn(small, self.smallest, x, y, soft)
                 for arch in self._random(rng, config.random):
@@ -193,7 +194,7 @@ def recalibrate(model: nn.Module, data: Tensors, config: SupernetConfig) -> None
         norm.momentum = None  # a cumulative average over the calibration batches
     model.train()
     size = config.batch_size
-    with torch.no_grad(), _threads(config.threads):
+    with torch.no_grad(), threads(config.threads):
         for index in range(config.calibration_batches):
             x = data.x[index * size : (index + 1) * size]
             if len(x):
@@ -202,7 +203,7 @@ def recalibrate(model: nn.Module, data: Tensors, config: SupernetConfig) -> None
 
 
 @contextmanager
-def _threads(count: int) -> Iterator[None]:
+def threads(count: int) -> Iterator[None]:
     before = torch.get_num_threads()
     torch.set_num_threads(count)
     try:

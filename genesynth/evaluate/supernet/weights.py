@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +21,7 @@ from torch import nn
 
 from genesynth.arch import Architecture
 from genesynth.blocks.base import REGISTRY, LayerProblem
-from genesynth.evaluate.supernet.plan import Plan, SupernetError, named_layers
+from genesynth.evaluate.supernet.plan import Plan, SupernetError, named_layers, residual_ends
 
 FORMAT = "genesynth-supernet/1"
 
@@ -40,6 +40,14 @@ class Supernet:
         for name, tensor in self.tensors.items():
             key, own = name.split("/", 1)
             self.slots.setdefault(key, {})[own] = tensor
+
+    def zero_residual_ends(self, archs: Iterable[Architecture]) -> None:
+        """Zero the scale of the batch norm that ends a residual body (as a candidate's own
+        training does, Goyal et al. 2017): deep stacks then start as near-identities."""
+        with torch.no_grad():
+            for arch in archs:
+                for key in residual_ends(arch):
+                    self.slots[key]["weight"].zero_()
 
     def parameters(self) -> list[nn.Parameter]:
         return list(self.tensors.values())
@@ -138,11 +146,11 @@ class _Logits(nn.Module):
         self.net = net
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.net.forward_logits(x)  # type: ignore[operator,no-any-return]
+        return self.net.forward_logits(x)  # type: ignore[operator]
 
 
 def logits(model: nn.Module, params: Mapping[str, torch.Tensor], x: torch.Tensor
            ) -> torch.Tensor:
     """``model.forward_logits(x)`` with ``params`` (from :meth:`Supernet.take`) as weights."""
     named = {f"net.{k}": v for k, v in params.items()}
-    return torch.func.functional_call(_Logits(model), named, (x,))  # type: ignore[no-any-return]
+    return torch.func.functional_call(_Logits(model), named, (x,))
