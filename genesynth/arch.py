@@ -30,10 +30,16 @@ FORMAT_VERSION = 1
 
 @dataclass(frozen=True)
 class LayerSpec:
-    """One layer: a registered kind and its concrete settings, sorted by name."""
+    """One layer: a registered kind and its concrete settings, sorted by name.
+
+    ``origin`` says where in the prototype the layer came from (its choice path, e.g.
+    ``m03.4.0.1``), so that a supernet gives the same weights to the same prototype layer in
+    every sample. It is not part of the identity and not in the JSON form: empty when read back.
+    """
 
     kind: str
     params: tuple[tuple[str, Value], ...] = ()
+    origin: str = field(default="", compare=False, repr=False)
 
     @staticmethod
     def of(kind: str, **params: Value) -> LayerSpec:
@@ -72,6 +78,7 @@ class ModuleSpec:
     branches: tuple[tuple[LayerSpec, ...], ...]
     shortcut: str = "none"
     post: tuple[LayerSpec, ...] = ()
+    origin: str = field(default="", compare=False, repr=False)  # the slot's path, e.g. m03.o1
 
     @property
     def layers(self) -> tuple[LayerSpec, ...]:

@@ -116,6 +116,23 @@ class SearchNotExtended:
 
 
 @dataclass(frozen=True)
+class SupernetProgress:
+    """The weight-sharing supernet is training (before the search): ``epoch`` of ``epochs``
+    done; ``accuracy`` is the largest network's validation top-1; ``ready`` once it is trained
+    (or loaded: then ``epoch == epochs`` and nothing was trained)."""
+
+    epoch: int
+    epochs: int
+    loss: float | None = None
+    accuracy: float | None = None
+    seconds: float = 0.0
+    eta: float | None = None
+    resumed: bool = False
+    ready: bool = False
+    time: float = 0.0
+
+
+@dataclass(frozen=True)
 class FamilyStarted:
     members: tuple[str, ...]  # labels "A", "B", ...
     epochs: int
@@ -188,7 +205,7 @@ class RunFinished:
 Event = (
     RunStarted | TrialStarted | EpochDone | TrialFinished | SearchExtended | SearchNotExtended
     | FamilyStarted | MemberStarted | MemberEpoch | MemberDone | MemberDropped | MemberRenamed
-    | RunFinished | WarmStarted
+    | RunFinished | WarmStarted | SupernetProgress
 )
 Listener = Callable[[Event], None]
 
@@ -197,7 +214,7 @@ EVENT_TYPES: dict[str, type] = {
     for cls in (
         RunStarted, TrialStarted, EpochDone, TrialFinished, SearchExtended, SearchNotExtended,
         FamilyStarted, MemberStarted, MemberEpoch, MemberDone, MemberDropped, MemberRenamed,
-        RunFinished, WarmStarted,
+        RunFinished, WarmStarted, SupernetProgress,
     )
 }
 

@@ -8,7 +8,8 @@ all three pass the input shape explicitly. Shapes exclude the batch: ``(C, H, W)
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import functools
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -16,7 +17,11 @@ from genesynth.arch import Value
 from genesynth.limits import MAX_NUMBER, show_number
 
 if TYPE_CHECKING:
+    import torch
     from torch import nn
+
+Sizes = dict[str, tuple[int, ...]]
+"""Parameter name (as in the built module) -> tensor shape."""
 
 Shape = tuple[int, ...]
 Params = Mapping[str, Value]
@@ -155,6 +160,54 @@ class LayerKind:
 
     def build(self, p: Params, shape: Shape) -> nn.Module:
         raise NotImplementedError
+
+    # -- weight sharing (the supernet): a setting's weights are a slice of larger ones -------
+
+    def param_sizes(self, p: Params, shape: Shape) -> Sizes:
+        """The shapes of the parameters :meth:`build` makes. Kinds with weights state them;
+        by default the module is built once per setting and asked."""
+        return dict(_built_sizes(self.name, tuple(sorted(p.items())), shape))
+
+    def shared_sizes(self, settings: Sequence[tuple[Params, Shape]]) -> Sizes:
+        """The shared tensors one layer slot holds for every setting it may take.
+
+        By default each parameter is as large as the largest setting needs, dimension by
+        dimension, and a setting takes the leading part of each (the first k channels).
+        """
+        merged: Sizes = {}
+        for p, shape in settings:
+            for name, size in self.param_sizes(p, shape).items():
+                old = merged.get(name, size)
+                merged[name] = tuple(max(a, b) for a, b in zip(old, size, strict=True))
+        return merged
+
+    def take(self, p: Params, shape: Shape, shared: Mapping[str, torch.Tensor]
+             ) -> dict[str, torch.Tensor]:
+        """This setting's parameters, named as in :meth:`build`, sliced from ``shared``
+        (differentiable views, so training a setting trains the shared tensors)."""
+        return {name: leading(shared, name, size)
+                for name, size in self.param_sizes(p, shape).items()}
+
+
+@functools.lru_cache(maxsize=4096)
+def _built_sizes(kind: str, items: tuple[tuple[str, Value], ...], shape: Shape
+                 ) -> tuple[tuple[str, tuple[int, ...]], ...]:
+    module = REGISTRY[kind].build(dict(items), shape)
+    return tuple((name, tuple(t.shape)) for name, t in module.named_parameters())
+
+
+def leading(shared: Mapping[str, torch.Tensor], name: str, size: tuple[int, ...]
+            ) -> torch.Tensor:
+    """The leading ``size`` block of ``shared[name]``; LayerProblem when it is too small."""
+    if name not in shared:
+        raise LayerProblem(f"the shared weights hold no '{name}'")
+    tensor = shared[name]
+    if tensor.ndim != len(size) or any(s > t for s, t in zip(size, tensor.shape, strict=True)):
+        raise LayerProblem(
+            f"'{name}' needs {'x'.join(map(str, size))} but the shared tensor is "
+            f"{'x'.join(map(str, tensor.shape))}"
+        )
+    return tensor[tuple(slice(0, s) for s in size)]
 
 
 REGISTRY: dict[str, LayerKind] = {}

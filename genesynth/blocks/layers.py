@@ -5,11 +5,23 @@ trainable parameter, batch-norm affine included.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, ClassVar
 
-from genesynth.blocks.base import LayerKind, LayerProblem, Param, Params, Shape, as_int, register
+from genesynth.blocks.base import (
+    LayerKind,
+    LayerProblem,
+    Param,
+    Params,
+    Shape,
+    Sizes,
+    as_int,
+    leading,
+    register,
+)
 
 if TYPE_CHECKING:
+    import torch
     from torch import nn
 
 
@@ -76,6 +88,58 @@ class Conv(LayerKind):
             padding=as_int(p["padding"]), groups=as_int(p["groups"]), bias=bool(p["bias"]),
         )
 
+    def param_sizes(self, p: Params, shape: Shape) -> Sizes:
+        out, k = as_int(p["out"]), as_int(p["kernel"])
+        sizes: Sizes = {"weight": (out, shape[0] // as_int(p["groups"]), k, k)}
+        if p["bias"]:
+            sizes["bias"] = (out,)
+        return sizes
+
+    # Weight sharing. The shared kernel is dense (out x in x K x K) with the largest kernel:
+    # a smaller kernel is its centre, a grouped conv its block-diagonal part. A slot whose
+    # every setting is depthwise (groups = in > 1) keeps a compact out x 1 x K x K kernel.
+
+    def shared_sizes(self, settings: Sequence[tuple[Params, Shape]]) -> Sizes:
+        depthwise = all(_depthwise(p, shape) for p, shape in settings)
+        out = max(as_int(p["out"]) for p, _ in settings)
+        k = max(as_int(p["kernel"]) for p, _ in settings)
+        width = 1 if depthwise else max(shape[0] for _, shape in settings)
+        sizes: Sizes = {"weight": (out, width, k, k)}
+        if any(p["bias"] for p, _ in settings):
+            sizes["bias"] = (out,)
+        return sizes
+
+    def take(self, p: Params, shape: Shape, shared: Mapping[str, torch.Tensor]
+             ) -> dict[str, torch.Tensor]:
+        c, out, k, groups = shape[0], as_int(p["out"]), as_int(p["kernel"]), as_int(p["groups"])
+        stored = shared["weight"]
+        big = stored.shape[-1]
+        if k > big:
+            raise LayerProblem(f"'weight' needs kernel {k} but the shared kernel is {big}")
+        if stored.shape[1] == 1 and _depthwise(p, shape):
+            weight = leading(shared, "weight", (out, 1, big, big))
+        else:
+            weight = _block_diagonal(leading(shared, "weight", (out, c, big, big)), groups)
+        at = (big - k) // 2
+        taken = {"weight": weight[:, :, at : at + k, at : at + k]}
+        if p["bias"]:
+            taken["bias"] = leading(shared, "bias", (out,))
+        return taken
+
+
+def _depthwise(p: Params, shape: Shape) -> bool:
+    return as_int(p["groups"]) == shape[0] > 1
+
+
+def _block_diagonal(dense: torch.Tensor, groups: int) -> torch.Tensor:
+    """The grouped kernel (out, in/g, k, k) that is the block diagonal of a dense one."""
+    if groups == 1:
+        return dense
+    out, c, kh, kw = dense.shape
+    blocks = dense.reshape(groups, out // groups, groups, c // groups, kh, kw)
+    diagonal = blocks.diagonal(dim1=0, dim2=2)  # (out/g, in/g, k, k, g)
+    return diagonal.permute(4, 0, 1, 2, 3).reshape(out, c // groups, kh, kw)
+
 
 @register
 class DepthwiseConv(Conv):
@@ -118,6 +182,9 @@ class BatchNorm(LayerKind):
 
     def num_params(self, p: Params, shape: Shape) -> int:
         return 2 * shape[0]
+
+    def param_sizes(self, p: Params, shape: Shape) -> Sizes:
+        return {"weight": (shape[0],), "bias": (shape[0],)}
 
     def build(self, p: Params, shape: Shape) -> nn.Module:
         from torch import nn
@@ -190,6 +257,11 @@ class SqueezeExcite(LayerKind):
     def num_params(self, p: Params, shape: Shape) -> int:
         c, mid = shape[0], as_int(p["mid"])
         return c * mid + mid + mid * c + c
+
+    def param_sizes(self, p: Params, shape: Shape) -> Sizes:
+        c, mid = shape[0], as_int(p["mid"])
+        return {"squeeze.weight": (mid, c, 1, 1), "squeeze.bias": (mid,),
+                "excite.weight": (c, mid, 1, 1), "excite.bias": (c,)}
 
     def macs(self, p: Params, shape: Shape) -> int:
         return 2 * shape[0] * as_int(p["mid"])
@@ -309,6 +381,10 @@ class Linear(LayerKind):
 
     def macs(self, p: Params, shape: Shape) -> int:
         return shape[0] * as_int(p["out"])
+
+    def param_sizes(self, p: Params, shape: Shape) -> Sizes:
+        out = as_int(p["out"])
+        return {"weight": (out, shape[0]), **({"bias": (out,)} if p["bias"] else {})}
 
     def build(self, p: Params, shape: Shape) -> nn.Module:
         from torch import nn

@@ -27,6 +27,7 @@ from genesynth.events import (
     RunStarted,
     SearchExtended,
     SearchNotExtended,
+    SupernetProgress,
     TrialFinished,
     TrialStarted,
     WarmStarted,
@@ -130,6 +131,8 @@ class PlainLog:
                         f"{event.reason}{instead}")
             case MemberRenamed():
                 return f"member {event.label} (trial {event.trial}) is now {event.new}"
+            case SupernetProgress():
+                return supernet_line(event)
             case FamilyStarted():
                 if not event.members:
                     return "family: no feasible candidate to retrain"
@@ -160,6 +163,19 @@ class PlainLog:
             return None
         self._epochs.add((who, epoch))
         return f"{who} epoch {epoch}/{epochs} loss {loss:.4f} val {_acc(acc)}"
+
+
+def supernet_line(event: SupernetProgress) -> str:
+    """The supernet phase in one line: epochs done, loss, largest network's top-1, ETA."""
+    if event.ready:
+        return f"supernet: ready ({event.epochs} epochs, {fmt.duration(event.seconds)})"
+    if event.loss is None:
+        if event.resumed:
+            return f"supernet: resumes after epoch {event.epoch} of {event.epochs}"
+        return f"supernet: training for {event.epochs} epochs before the search"
+    eta = f", ETA {fmt.duration(event.eta)}" if event.eta is not None else ""
+    return (f"supernet: epoch {event.epoch}/{event.epochs} loss {event.loss:.4f} "
+            f"largest val {_acc(event.accuracy)} [{fmt.duration(event.seconds)}{eta}]")
 
 
 def summary_lines(state: RunState, top: int = 5) -> list[str]:

@@ -8,7 +8,7 @@ shapes do not fit.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from genesynth.arch import Architecture, LayerSpec, ModuleSpec, Value
 from genesynth.blocks import REGISTRY
@@ -126,7 +126,7 @@ class Sampler:
         layers = (layer_node("pwconv", at, out=out, stride=stride), layer_node("bn", at))
         self.scope = Scope(in_channels=shape[0])
         body, shape = self.run(layers, shape, f"{prefix}.skip")
-        return ModuleSpec("skip", "seq", (body,)), shape
+        return ModuleSpec("skip", "seq", (body,), origin=prefix), shape
 
     def arguments(self, slot: s.Call | s.ModuleDef, shape: Shape, prefix: str
                   ) -> dict[str, Value]:
@@ -160,7 +160,8 @@ class Sampler:
             if spec.problem(value):
                 raise self.shape_error(spec.problem(value), arg.span)
             args[arg.name] = self.convert(value, computed, spec.type, arg.name == "out", arg.span)
-        return kind.expand(Expansion(mdef.name, mdef, args, shape, prefix), self)
+        made, out = kind.expand(Expansion(mdef.name, mdef, args, shape, prefix), self)
+        return replace(made, origin=prefix), out
 
     # -- layers -----------------------------------------------------------------------------
 
@@ -187,7 +188,7 @@ class Sampler:
             except LayerProblem as problem:
                 span = spans.get(problem.param or "", layer.span)
                 raise self.shape_error(problem.message, span) from None
-            specs.append(LayerSpec.of(kind.stored_kind, **done))
+            specs.append(LayerSpec(kind.stored_kind, tuple(sorted(done.items())), lpath))
             shape = out
         return tuple(specs), shape
 

@@ -135,15 +135,22 @@ class MBConv(ModuleKind):
         at = x.module.kind_span
         hidden = int(round(x.shape[0] * float(x.args["expand"])))
         act = s.Layer(str(x.args["act"]), (), at)
-        layers: list[s.Element] = []
+        parts: list[tuple[str, tuple[s.Element, ...]]] = []  # each part keeps its own path
         if float(x.args["expand"]) != 1:
-            layers += [layer_node("pwconv", at, out=hidden), layer_node("bn", at), act]
-        layers += [layer_node("dwconv", at, kernel=x.args["kernel"], stride=x.args["stride"]),
-                   layer_node("bn", at), act]
+            parts.append(("expand", (layer_node("pwconv", at, out=hidden), layer_node("bn", at),
+                                     act)))
+        parts.append(("dw", (layer_node("dwconv", at, kernel=x.args["kernel"],
+                                        stride=x.args["stride"]), layer_node("bn", at), act)))
         if float(x.args["se"]) > 0:
-            layers.append(layer_node("se", at, mid=max(1, int(hidden * float(x.args["se"])))))
-        layers += [layer_node("pwconv", at, out=x.args["out"]), layer_node("bn", at)]
-        body, out = runner.run(tuple(layers), x.shape, x.prefix)
+            parts.append(("se", (layer_node("se", at,
+                                            mid=max(1, int(hidden * float(x.args["se"])))),)))
+        parts.append(("project", (layer_node("pwconv", at, out=x.args["out"]),
+                                  layer_node("bn", at))))
+        body: tuple[LayerSpec, ...] = ()
+        out = x.shape
+        for name, layers in parts:
+            some, out = runner.run(layers, out, f"{x.prefix}.{name}")
+            body += some
         spec = ModuleSpec(x.label, "residual", (body,))
         shortcut = module_shortcut(spec, x.shape, out, "match")
         return _post(ModuleSpec(x.label, "residual", (body,), shortcut), x, runner, out)

@@ -1,0 +1,12 @@
+"""Weight-sharing evaluation: one supernet per prototype, candidates scored in seconds.
+
+:mod:`.plan` decodes the supernet's layout from a prototype, :mod:`.weights` holds the shared
+tensors and the checkpoint, :mod:`.train` trains them with the sandwich rule.
+"""
+
+from __future__ import annotations
+
+from genesynth.evaluate.supernet.plan import SupernetError
+from genesynth.evaluate.supernet.train import SupernetConfig
+
+__all__ = ["SupernetConfig", "SupernetError"]

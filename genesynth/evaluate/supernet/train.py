@@ -1,0 +1,216 @@
+"""Training the supernet once: the sandwich rule with in-place distillation, checkpointed.
+
+Each step trains, on one batch, the largest network of the space on the labels, then the
+smallest and ``random`` random samples on the largest one's predictions (in-place
+distillation, as in BigNAS / Once-for-All), accumulating the gradients of all of them into the
+shared tensors before one optimizer step. Each epoch's order and samples come from
+``(seed, epoch)``, and the weights and momentum are saved after every epoch, so a run killed
+mid-training resumes at the last finished epoch and ends with the same weights.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from genesynth.arch import Architecture
+from genesynth.builder import build
+from genesynth.dsl.choosers import RandomChooser
+from genesynth.errors import GenesynthError, ShapeError
+from genesynth.evaluate.supernet.weights import Supernet, logits
+from genesynth.evaluate.train import Tensors, accuracy
+from genesynth.events import SupernetProgress
+
+
+@dataclass(frozen=True)
+class SupernetConfig:
+    """How the supernet is trained and how candidates are scored on it."""
+
+    epochs: int = 8
+    batch_size: int = 64
+    lr: float = 1e-2  # AdamW, cosine schedule (as a candidate's proxy training)
+    weight_decay: float = 1e-4
+    random: int = 2  # random samples per step besides the largest and the smallest
+    calibration_batches: int = 4  # training batches that re-estimate batch norm per candidate
+    plan_samples: int = 256  # random samples that find the sizes every slot must hold
+    threads: int = 1
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        for name in ("epochs", "batch_size", "calibration_batches", "plan_samples", "threads"):
+            _check(name, getattr(self, name), integer=True, low=1)
+        _check("random", self.random, integer=True, low=0)
+        _check("lr", self.lr, integer=False, low=0, strict=True)
+        _check("weight_decay", self.weight_decay, integer=False, low=0)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _check(name: str, value: object, integer: bool, low: float, strict: bool = False) -> None:
+    numeric = isinstance(value, int | float) and not isinstance(value, bool)
+    ok = numeric and (isinstance(value, int) or not integer)
+    if not ok or (value <= low if strict else value < low):  # type: ignore[operator]
+        what = "an integer" if integer else "a number"
+        sign = ">" if strict else ">="
+        raise GenesynthError(f"`{name}` must be {what} {sign} {low:g}, but got {name}={value!r}")
+
+
+Emit = Callable[[Any], None]
+
+
+@dataclass
+class SandwichTrainer:
+    """Trains ``supernet`` on ``data`` with the sandwich rule; see the module docstring."""
+
+    supernet: Supernet
+    prototype: Any  # genesynth.space.Prototype
+    largest: Architecture
+    smallest: Architecture
+    config: SupernetConfig
+
+    def __post_init__(self) -> None:
+        self.optimizer = torch.optim.AdamW(self._groups(), lr=self.config.lr)
+
+    def _groups(self) -> list[dict[str, Any]]:
+        params = self.supernet.tensors
+        decay = [p for p in params.values() if p.ndim > 1]
+        rest = [p for p in params.values() if p.ndim <= 1]
+        return [{"params": decay, "weight_decay": self.config.weight_decay},
+                {"params": rest, "weight_decay": 0.0}]
+
+    # -- optimizer state in the checkpoint --------------------------------------------------
+
+    def optimizer_state(self) -> dict[str, torch.Tensor]:
+        """The optimizer's per-tensor state (moments, step), named ``<state>|<tensor>``."""
+        found = {}
+        for name, param in self.supernet.tensors.items():
+            for what, value in self.optimizer.state.get(param, {}).items():
+                if isinstance(value, torch.Tensor):
+                    found[f"{what}|{name}"] = value
+        return found
+
+    def restore_optimizer_state(self, extra: dict[str, torch.Tensor]) -> None:
+        for key, value in extra.items():
+            what, name = key.split("|", 1)
+            param = self.supernet.tensors.get(name)
+            if param is not None:
+                self.optimizer.state[param][what] = value.clone()
+
+    # -- training ---------------------------------------------------------------------------
+
+    def train_epoch(self, epoch: int, data: Tensors) -> float:
+        """One epoch (1-based); returns the mean loss of the largest network."""
+        config = self.config
+        steps = math.ceil(len(data.y) / config.batch_size)
+        generator = torch.Generator().manual_seed(config.seed * 1_000_003 + epoch)
+        rng = random.Random(config.seed * 1_000_003 + epoch)
+        order = torch.randperm(len(data.y), generator=generator)
+        big, small = build(self.largest), build(self.smallest)
+        total = 0.0
+        with threads(config.threads):
+            for step in range(steps):
+                self._set_lr(((epoch - 1) * steps + step) / (config.epochs * steps))
+                index = order[step * config.batch_size : (step + 1) * config.batch_size]
+                x, y = data.x[index], data.y[index]
+                teacher = self._learn(big, self.largest, x, y, None)
+                total += float(F.cross_entropy(teacher.detach(), y)) * len(index)
+                soft = teacher.detach().softmax(1)
+                self._learn(small, self.smallest, x, y, soft)
+                for arch in self._random(rng, config.random):
+                    self._learn(build(arch), arch, x, y, soft)
+                self.optimizer.step()
+                self.optimizer.zero_grad(set_to_none=True)
+        return total / max(1, len(data.y))
+
+    def _learn(self, model: nn.Module, arch: Architecture, x: torch.Tensor, y: torch.Tensor,
+               soft: torch.Tensor | None) -> torch.Tensor:
+        model.train()
+        out = logits(model, self.supernet.take(arch), x)
+        if soft is None:
+            loss = F.cross_entropy(out, y)
+        else:
+            loss = F.kl_div(out.log_softmax(1), soft, reduction="batchmean")
+        if not torch.isfinite(loss):
+            raise GenesynthError(f"the supernet's loss became {float(loss)}; lower its lr")
+        loss.backward()
+        return out
+
+    def _random(self, rng: random.Random, count: int) -> Iterator[Architecture]:
+        made = 0
+        for _ in range(count * 20):
+            if made == count:
+                return
+            try:
+                yield self.prototype.sample(chooser=RandomChooser(rng.randrange(2**31)))
+                made += 1
+            except ShapeError:
+                continue
+
+    def _set_lr(self, progress: float) -> None:
+        lr = self.config.lr * 0.5 * (1 + math.cos(math.pi * progress))
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
+
+
+def train_supernet(trainer: SandwichTrainer, data: Tensors, val: Tensors, start: int,
+                   save: Callable[[int], None], emit: Emit) -> None:
+    """Epochs ``start + 1 .. epochs``, saving after each and emitting progress with an ETA."""
+    config = trainer.config
+    began = time.perf_counter()
+    emit(SupernetProgress(start, config.epochs, time=time.time(), resumed=start > 0))
+    for epoch in range(start + 1, config.epochs + 1):
+        loss = trainer.train_epoch(epoch, data)
+        save(epoch)
+        elapsed = time.perf_counter() - began
+        eta = elapsed / (epoch - start) * (config.epochs - epoch)
+        top1 = score_largest(trainer, data, val)
+        emit(SupernetProgress(epoch, config.epochs, loss, top1, elapsed, eta,
+                              time=time.time()))
+
+
+def score_largest(trainer: SandwichTrainer, data: Tensors, val: Tensors) -> float:
+    model = build(trainer.largest)
+    trainer.supernet.inherit(trainer.largest, model)
+    recalibrate(model, data, trainer.config)
+    return accuracy(model, val)
+
+
+def recalibrate(model: nn.Module, data: Tensors, config: SupernetConfig) -> None:
+    """Re-estimate every batch norm's statistics on the first training batches."""
+    norms = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    for norm in norms:
+        norm.reset_running_stats()
+        norm.momentum = None  # a cumulative average over the calibration batches
+    model.train()
+    size = config.batch_size
+    with torch.no_grad(), threads(config.threads):
+        for index in range(config.calibration_batches):
+            x = data.x[index * size : (index + 1) * size]
+            if len(x):
+                model.forward_logits(x)  # type: ignore[operator]
+    model.eval()
+
+
+@contextmanager
+def threads(count: int) -> Iterator[None]:
+    before = torch.get_num_threads()
+    torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def checkpoint_path(run_dir: Path) -> Path:
+    return run_dir / "supernet.safetensors"

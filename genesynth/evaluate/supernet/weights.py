@@ -1,0 +1,156 @@
+"""The supernet's shared tensors, a candidate's slice of them, and the safetensors checkpoint.
+
+A candidate runs as the very network :func:`genesynth.build` makes for it: :meth:`Supernet.take`
+gives its parameters as slices (views) of the shared tensors, :func:`logits` runs the built
+network on them with ``torch.func.functional_call`` (gradients flow into the shared tensors),
+and :meth:`Supernet.inherit` copies them into the built network for scoring or fine-tuning.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+from torch import nn
+
+from genesynth.arch import Architecture
+from genesynth.blocks.base import REGISTRY, LayerProblem
+from genesynth.evaluate.supernet.plan import Plan, SupernetError, named_layers, residual_ends
+
+FORMAT = "genesynth-supernet/1"
+
+
+class Supernet:
+    """Shared tensors for every slot of ``plan``, initialised from ``seed``."""
+
+    def __init__(self, plan: Plan, seed: int = 0) -> None:
+        self.plan = plan
+        generator = torch.Generator().manual_seed(seed)
+        self.tensors: dict[str, nn.Parameter] = {
+            name: nn.Parameter(_initial(name, size, generator))
+            for name, size in plan.tensor_sizes().items()
+        }
+        self.slots: dict[str, dict[str, nn.Parameter]] = {}  # slot key -> its own tensors
+        for name, tensor in self.tensors.items():
+            key, own = name.split("/", 1)
+            self.slots.setdefault(key, {})[own] = tensor
+
+    def zero_residual_ends(self, archs: Iterable[Architecture]) -> None:
+        """Zero the scale of the batch norm that ends a residual body (as a candidate's own
+        training does, Goyal et al. 2017): deep stacks then start as near-identities."""
+        with torch.no_grad():
+            for arch in archs:
+                for key in residual_ends(arch):
+                    self.slots[key]["weight"].zero_()
+
+    def parameters(self) -> list[nn.Parameter]:
+        return list(self.tensors.values())
+
+    def take(self, arch: Architecture) -> dict[str, torch.Tensor]:
+        """Every parameter of ``build(arch)``, by its name there, as a slice of the shared ones."""
+        taken: dict[str, torch.Tensor] = {}
+        for layer in named_layers(arch):
+            shared = self.slots.get(layer.key)
+            if shared is None:
+                raise SupernetError(f"{arch.name}: the supernet has no weights for the layer "
+                                    f"{layer.key} (a setting its plan never saw)")
+            try:
+                own = REGISTRY[layer.kind].take(layer.params, layer.in_shape, shared)
+            except LayerProblem as problem:
+                raise SupernetError(f"{arch.name}: layer {layer.key} is larger than the "
+                                    f"supernet holds: {problem.message}") from None
+            taken.update({f"{layer.name}.{name}": t for name, t in own.items()})
+        return taken
+
+    def inherit(self, arch: Architecture, model: nn.Module) -> None:
+        """Copy ``arch``'s slices into ``model`` (built by ``genesynth.build(arch)``)."""
+        taken = self.take(arch)
+        expected = dict(model.named_parameters())
+        if set(taken) != set(expected):
+            missing = sorted(set(expected) - set(taken))[:3]
+            raise SupernetError(f"{arch.name}: the supernet does not cover {missing}")
+        with torch.no_grad():
+            for name, tensor in taken.items():
+                expected[name].copy_(tensor)
+
+    # -- checkpoint -------------------------------------------------------------------------
+
+    def save(self, path: Path, header: Mapping[str, Any], extra: Mapping[str, torch.Tensor]
+             ) -> None:
+        """Write the shared tensors (and ``extra``, e.g. optimizer state) atomically."""
+        tensors = {f"w/{k}": v.detach().contiguous() for k, v in self.tensors.items()}
+        tensors.update({f"x/{k}": v.detach().contiguous() for k, v in extra.items()})
+        meta = {"format": FORMAT, "header": json.dumps(dict(header), sort_keys=True)}
+        part = path.with_name(path.name + ".part")
+        save_file(tensors, str(part), metadata=meta)
+        part.replace(path)
+
+    def load(self, path: Path, expect: Mapping[str, Any]) -> tuple[dict[str, Any],
+                                                                  dict[str, torch.Tensor]]:
+        """Read a checkpoint written by :meth:`save`; refuse one of another prototype or data.
+
+        Returns its header and extra tensors.
+        """
+        header, tensors = read_checkpoint(path)
+        for key, wanted in expect.items():
+            if header.get(key) != wanted:
+                raise SupernetError(
+                    f"{path}: this supernet checkpoint was trained for another {key} "
+                    f"({header.get(key)!r}, this run has {wanted!r}); delete it or use another "
+                    "run directory")
+        with torch.no_grad():
+            for name, param in self.tensors.items():
+                stored = tensors.get(f"w/{name}")
+                if stored is None or stored.shape != param.shape:
+                    raise SupernetError(f"{path}: the checkpoint does not match this supernet "
+                                        f"(tensor {name})")
+                param.copy_(stored)
+        extra = {k[2:]: v for k, v in tensors.items() if k.startswith("x/")}
+        return header, extra
+
+
+def read_checkpoint(path: Path) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
+    """Header and tensors of a supernet checkpoint; SupernetError when it is not one."""
+    try:
+        tensors = load_file(str(path))
+        from safetensors import safe_open
+
+        with safe_open(str(path), framework="pt") as handle:
+            meta = handle.metadata() or {}
+        header = json.loads(meta.get("header", "null"))
+    except (OSError, SafetensorError, ValueError) as error:
+        raise SupernetError(f"{path}: not a readable supernet checkpoint ({error})") from None
+    if meta.get("format") != FORMAT or not isinstance(header, dict):
+        raise SupernetError(f"{path}: not a genesynth supernet checkpoint")
+    return header, tensors
+
+
+def _initial(name: str, size: tuple[int, ...], generator: torch.Generator) -> torch.Tensor:
+    """PyTorch's defaults: Kaiming-uniform kernels, unit batch-norm scale, zero shifts."""
+    if len(size) == 1:
+        return torch.ones(size) if name.endswith(":bn/weight") else torch.zeros(size)
+    fan_in = math.prod(size[1:])
+    bound = 1.0 / math.sqrt(fan_in)
+    return (torch.rand(size, generator=generator) * 2 - 1) * bound
+
+
+class _Logits(nn.Module):
+    def __init__(self, net: nn.Module) -> None:
+        super().__init__()
+        self.net = net
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net.forward_logits(x)  # type: ignore[operator]
+
+
+def logits(model: nn.Module, params: Mapping[str, torch.Tensor], x: torch.Tensor
+           ) -> torch.Tensor:
+    """``model.forward_logits(x)`` with ``params`` (from :meth:`Supernet.take`) as weights."""
+    named = {f"net.{k}": v for k, v in params.items()}
+    return torch.func.functional_call(_Logits(model), named, (x,))

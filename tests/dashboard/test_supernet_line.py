@@ -1,0 +1,28 @@
+"""The supernet phase in the plain log: one line per epoch with its ETA."""
+
+from __future__ import annotations
+
+import io
+
+from genesynth.dashboard.plain import PlainLog
+from genesynth.events import SupernetProgress, event_from_dict, event_to_dict
+
+
+def test_supernet_phase_lines() -> None:
+    stream = io.StringIO()
+    log = PlainLog(stream)
+    events = [
+        SupernetProgress(0, 4),
+        SupernetProgress(1, 4, loss=1.25, accuracy=61.5, seconds=30.0, eta=90.0),
+        SupernetProgress(2, 4, resumed=True),
+        SupernetProgress(4, 4, seconds=125.0, ready=True),
+    ]
+    for event in events:
+        assert event_from_dict(event_to_dict(event)) == event
+        log(event)
+    assert stream.getvalue().splitlines() == [
+        "supernet: training for 4 epochs before the search",
+        "supernet: epoch 1/4 loss 1.2500 largest val 61.50% [30.0 s, ETA 1m 30s]",
+        "supernet: resumes after epoch 2 of 4",
+        "supernet: ready (4 epochs, 2m 05s)",
+    ]

@@ -1,0 +1,107 @@
+"""The supernet's candidate network computes exactly what genesynth.build computes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from genesynth.arch import Architecture
+from genesynth.builder import build
+from genesynth.costs import cost
+from genesynth.errors import ShapeError
+from genesynth.evaluate.supernet import SupernetError
+from genesynth.evaluate.supernet.plan import extreme, named_layers, plan, plan_samples
+from genesynth.evaluate.supernet.weights import Supernet, logits
+from genesynth.space import RandomChooser, load_prototype, parse_prototype
+
+ROOT = Path(__file__).resolve().parents[2]
+PROTOTYPES = sorted((ROOT / "prototypes").glob("*.gs"))
+SMALL = {"input_shape": (3, 16, 16), "classes": 10}
+
+
+def _random(proto: object, count: int, seed: int) -> list[Architecture]:
+    found: list[Architecture] = []
+    for index in range(count * 10):
+        if len(found) == count:
+            break
+        try:
+            found.append(proto.sample(chooser=RandomChooser(seed + index)))  # type: ignore[attr-defined]
+        except ShapeError:
+            continue
+    return found
+
+
+@pytest.mark.parametrize("path", PROTOTYPES, ids=lambda p: p.stem)
+def test_inherited_weights_give_the_built_network_exactly(path: Path) -> None:
+    proto = load_prototype(path, **SMALL)  # type: ignore[arg-type]
+    supernet = Supernet(plan(plan_samples(proto, count=8)), seed=1)
+    x = torch.randn(2, *proto.input_shape)
+    for arch in _random(proto, 6, seed=1000):  # candidates the plan did not see
+        model = build(arch).eval()
+        supernet.inherit(arch, model)  # every parameter, or SupernetError
+        shared = logits(build(arch).eval(), supernet.take(arch), x)
+        torch.testing.assert_close(shared, model.forward_logits(x))
+
+
+def test_many_attonet_samples_share_and_train_the_shared_tensors() -> None:
+    proto = load_prototype(ROOT / "prototypes" / "attonet16.gs", input_shape=(1, 8, 8))
+    supernet = Supernet(plan(plan_samples(proto, count=16)), seed=0)
+    x = torch.randn(3, 1, 8, 8)
+    for arch in _random(proto, 12, seed=5000):
+        reference = build(arch).eval()
+        supernet.inherit(arch, reference)
+        out = logits(build(arch).eval(), supernet.take(arch), x)
+        torch.testing.assert_close(out, reference.forward_logits(x))
+    arch = _random(proto, 1, seed=77)[0]
+    logits(build(arch), supernet.take(arch), x).sum().backward()
+    used = {layer.key for layer in named_layers(arch)}
+    for name, tensor in supernet.tensors.items():
+        assert (tensor.grad is not None) == (name.split("/")[0] in used), name
+
+
+def test_options_have_their_own_weights_and_skip_none() -> None:
+    proto = load_prototype(ROOT / "prototypes" / "mobilenetv2_space.gs", **SMALL)  # type: ignore[arg-type]
+    keys = {layer.key for arch in plan_samples(proto, count=8) for layer in named_layers(arch)}
+    assert {"m01.expand.0:conv", "m01.dw.0:conv", "m01.project.0:conv"} <= keys
+    attonet = load_prototype(ROOT / "prototypes" / "attonet16.gs", input_shape=(1, 8, 8))
+    keys = {layer.key for arch in plan_samples(attonet, count=8) for layer in named_layers(arch)}
+    assert {"m05.shortcut.0:conv", "m05.8.1.0:conv"} <= keys  # projection; optional pwconv
+
+
+def test_the_largest_and_smallest_networks_bound_the_samples() -> None:
+    proto = load_prototype(ROOT / "prototypes" / "attonet16.gs", input_shape=(1, 8, 8))
+    big, small = cost(extreme(proto, largest=True)), cost(extreme(proto, largest=False))
+    for arch in _random(proto, 30, seed=3):
+        assert small.macs <= cost(arch).macs <= big.macs
+
+
+def test_an_architecture_read_from_json_is_refused_with_a_reason() -> None:
+    proto = load_prototype(ROOT / "prototypes" / "attonet16.gs", input_shape=(1, 8, 8))
+    arch = proto.sample(seed=0)
+    supernet = Supernet(plan([arch]))
+    again = Architecture.from_json(arch.to_json())
+    assert again == arch
+    with pytest.raises(SupernetError, match=r"layer stem\.0 does not say where in the "
+                                            r"prototype it came from"):
+        supernet.take(again)
+
+
+def test_a_space_too_large_to_share_is_named() -> None:
+    text = ("network wide { input 3x8x8 classes 10 stem { conv(out=[64, 512]) bn relu } "
+            "modules { } head { gap linear(out=classes) } }")
+    proto = parse_prototype(text, "wide.gs")
+    with pytest.raises(SupernetError) as error:
+        plan(plan_samples(proto, count=4), limit=10_000)
+    assert str(error.value) == (
+        "the supernet of this prototype would hold 19,978 parameters (at most 10,000); the "
+        "largest shared tensor is the conv at stem.0 (512x3x3x3): narrow its choices")
+
+
+def test_a_candidate_beyond_the_plan_fails_clearly() -> None:
+    proto = load_prototype(ROOT / "prototypes" / "attonet16.gs", input_shape=(1, 8, 8))
+    small = extreme(proto, largest=False)
+    supernet = Supernet(plan([small]))
+    with pytest.raises(SupernetError, match="is larger than the supernet holds|has no weights"):
+        supernet.take(extreme(proto, largest=True))
