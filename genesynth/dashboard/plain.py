@@ -178,11 +178,19 @@ def supernet_line(event: SupernetProgress) -> str:
             f"largest val {_acc(event.accuracy)} [{fmt.duration(event.seconds)}{eta}]")
 
 
+def _parts(state: RunState) -> str:
+    """`` (search 40.0 s, family 1m 50s)``: what the ETA is made of, when both are known."""
+    est = state.estimate
+    if est.search is None or est.family is None:
+        return ""
+    return f" (search {fmt.duration(est.search)}, family {fmt.duration(est.family)})"
+
+
 def summary_lines(state: RunState, top: int = 5) -> list[str]:
     """A whole snapshot in plain lines: header, progress, counts, leaderboard, family."""
     counts = " ".join(f"{name} {n}" for name, n in state.counts.items())
     status = "interrupted" if state.interrupted else "finished" if state.finished else "running"
-    eta = "" if state.finished else f", ETA {fmt.duration(state.eta)}"
+    eta = "" if state.finished else f", ETA {fmt.duration(state.eta)}{_parts(state)}"
     lines = [
         header_line(state),
         f"{status}: {state.done}/{state.planned} trials, elapsed "

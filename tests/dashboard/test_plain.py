@@ -71,7 +71,8 @@ def test_ctrl_c_without_event(midrun: list[Event]) -> None:
 
 def test_summary(midrun: list[Event]) -> None:
     lines = summary_lines(build(midrun))
-    assert lines[1].startswith("running: 8/10 trials, elapsed 1m 21s, ETA 30.2 s")
+    assert lines[1] == ("running: 8/10 trials, elapsed 1m 21s, ETA 30.2 s "
+                        "(search 7.5 s, family 22.7 s)")
     assert "trials: complete 3 pruned 1 infeasible 1 failed 1 duplicate 1 invalid 1" in lines
     assert any(line.startswith("running: trial 8 epoch 1/2") for line in lines)
     assert lines.index("leaderboard:") < next(
