@@ -46,7 +46,7 @@ def header_line(state: RunState) -> str:
         f"constraint {state.constraint or fmt.DASH} data {state.data or fmt.DASH} "
         f"sampler {state.sampler or fmt.DASH} seed {seed or fmt.DASH} trials {state.planned}"
         + (f" input {state.input_shape}" if state.input_shape else "")
-        + (f" (resumed after {state.earlier} trials)" if state.earlier else "")
+        + (f" ({state.earlier} already done)" if state.earlier else "")
     )
 
 

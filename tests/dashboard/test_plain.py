@@ -97,7 +97,7 @@ def test_a_resumed_run_counts_on_from_the_trials_it_had() -> None:
         RunStarted("p.gs", "c.toml", "digits", "tpe", 0, "runs/p", 12, done=2),
         TrialFinished(2, "invalid", reason="shapes"),
     ])
-    assert lines[0].endswith(" trials 12 (resumed after 2 trials)")
+    assert lines[0].endswith(" trials 12 (2 already done)")
     assert lines[1].endswith(" - shapes (0.0 s) [3/12]")
 
 
