@@ -10,7 +10,7 @@ from typing import Any
 
 from genesynth.commands._common import seed
 from genesynth.errors import GenesynthError
-from genesynth.limits import MAX_TRIALS
+from genesynth.limits import MAX_TRIALS, show_number
 from genesynth.synth import RunInterrupted, synthesize
 
 
@@ -129,7 +129,7 @@ def _engine_arguments(args: argparse.Namespace) -> dict[str, Any]:
             raise GenesynthError(f"`{flag}` must be a positive integer, but got {flag}={value}")
     if args.trials > MAX_TRIALS:
         raise GenesynthError(f"`--trials` must be at most {MAX_TRIALS:,}, but got "
-                             f"--trials={args.trials:.3g}")
+                             f"--trials={show_number(args.trials)}")
     kwargs: dict[str, Any] = dict(
         data=args.data, trials=args.trials, out=args.out, resume=args.resume, seed=args.seed,
         sampler=args.sampler, family_size=args.family, storage=args.storage, study=args.study,

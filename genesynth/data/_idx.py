@@ -27,6 +27,7 @@ from genesynth.limits import MAX_DATA_BYTES
 
 IMAGES_MAGIC = 0x00000803  # unsigned bytes, 3 dimensions
 LABELS_MAGIC = 0x00000801  # unsigned bytes, 1 dimension
+CHUNK = 2**20
 
 
 def _find(root: Path, prefix: str, kind: str) -> Path | None:
@@ -56,7 +57,7 @@ def _read_idx(path: Path, magic: int, what: str) -> np.ndarray:
             header = stream.read(header_size)
             dims = _check_header(path, header, magic, what)
             expected = math.prod(dims)
-            body = stream.read(expected + 1)
+            body = _read_at_most(stream, expected + 1)
     except (OSError, EOFError, zlib.error) as exc:
         raise DataError(f"{path}: cannot read: {exc}") from exc
     if len(body) != expected:
@@ -68,6 +69,18 @@ def _read_idx(path: Path, magic: int, what: str) -> np.ndarray:
             f"but the file holds {held}"
         )
     return np.frombuffer(body, dtype=np.uint8).reshape(dims)
+
+
+def _read_at_most(stream: gzip.GzipFile | io.BufferedReader, size: int) -> bytes:
+    """Up to ``size`` bytes, read in chunks: memory grows with what the file holds, not with
+    what its header announces."""
+    body = bytearray()
+    while len(body) < size:
+        chunk = stream.read(min(CHUNK, size - len(body)))
+        if not chunk:
+            break
+        body += chunk
+    return bytes(body)
 
 
 def _check_header(path: Path, header: bytes, magic: int, what: str) -> tuple[int, ...]:

@@ -187,7 +187,8 @@ def _check_positive(name: str, value: int, most: int | None = None) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise GenesynthError(f"`{name}` must be a positive integer, but got {name}={value!r}")
     if most is not None and value > most:
-        raise GenesynthError(f"`{name}` must be at most {most:,}, but got {name}={value:.3g}")
+        raise GenesynthError(
+            f"`{name}` must be at most {most:,}, but got {name}={show_number(value)}")
 
 
 def _check_seed(seed: int) -> None:
