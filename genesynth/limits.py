@@ -96,7 +96,13 @@ def show_number(value: int | float) -> str:
         return f"{value:g}"
     if abs(value) < 10**20:
         return str(value)
-    digits = int(abs(value).bit_length() * math.log10(2)) + 1
+    size = abs(value)
+    exponent = int(size.bit_length() * math.log10(2))  # close; settled exactly below
+    while 10**exponent > size:
+        exponent -= 1
+    while 10 ** (exponent + 1) <= size:
+        exponent += 1
+    digits = exponent + 1
     return f"{'-' if value < 0 else ''}a {digits}-digit number"
 
 
