@@ -67,17 +67,19 @@ def epoch_defaults(proxy: bool) -> str:
 
 def run(args: argparse.Namespace) -> int:
     from genesynth.dashboard import open_view
+    from genesynth.dashboard.plain import PlainLog
     from genesynth.events import WarmStarted
 
     kwargs = _engine_arguments(args)
-    said: list[str] = []
-
-    def remember(event: Any) -> None:
-        if isinstance(event, WarmStarted):
-            said.append(event.message)
+    said: list[str] = []  # what the live dashboard has no place for, said after it closes
 
     try:
         with open_view(plain=args.plain or None) as listener:
+
+            def remember(event: Any) -> None:
+                if isinstance(event, WarmStarted) and not isinstance(listener, PlainLog):
+                    said.append(event.message)
+
             result = synthesize(args.prototype, args.constraint,
                                 listeners=[listener, remember], **kwargs)
     except RunInterrupted as stop:

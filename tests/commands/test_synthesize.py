@@ -176,3 +176,23 @@ def test_resuming_a_finished_run_says_where_its_family_is(
     assert again == (f"the run in {out} is finished (1 trial); its family is in "
                      f"{out / 'family.json'}\nrun directory: {out}\n{member}")
     assert (out / "events.jsonl").read_text() == events
+
+
+def test_warm_start_and_cache_on_the_command_line(
+    files: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    proto, rules = files
+    common = ["--constraint", str(rules), "--trials", "2", "--epochs", "1", "--full-epochs",
+              "1", "--family", "1", "--plain", "--cache", str(tmp_path / "cache")]
+    assert main(["synthesize", str(proto), "--out", str(tmp_path / "a"), *common]) == 0
+    capsys.readouterr()
+    assert main(["synthesize", str(proto), "--out", str(tmp_path / "b"), "--seed", "3",
+                 "--warm-start", str(tmp_path / "a"), *common]) == 0
+    out = capsys.readouterr().out
+    warm = [line for line in out.splitlines() if line.startswith("warm start: ")]
+    assert len(warm) == 1  # the plain log says it once; nothing repeats it after the run
+    assert "reused: " not in out  # another seed: the cache has none of these measurements
+    assert any(p.suffix == ".json" for p in (tmp_path / "cache").rglob("*"))
+    assert main(["synthesize", str(proto), "--out", str(tmp_path / "c"), "--seed", "3",
+                 "--warm-start", str(tmp_path / "a"), *common]) == 0
+    assert f"reused: {tmp_path / 'b'} trial " in capsys.readouterr().out  # b measured them
