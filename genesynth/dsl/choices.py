@@ -176,9 +176,19 @@ def list_choices(tree: Node, source: str) -> list[ChoiceInfo]:
 Counts = dict[frozenset[tuple[str, int | None]], int]
 
 
+MAX_TIE_STATES = 4096
+"""The most combinations of shared tied alternatives :func:`count` keeps apart at once."""
+
+
 def count(tree: Node) -> int:
-    """Distinct assignments of the choices that matter (tied choices counted once)."""
+    """Distinct assignments of the choices that matter (tied choices counted once).
+
+    Alternatives whose tie appears once are summed on the spot; only ties shared by several
+    places are tracked, and more than MAX_TIE_STATES combinations of them is an error (the
+    work would grow exponentially with their number).
+    """
     sizes: dict[str, int] = {}
+    shared = _shared_ties(tree)
 
     def merge(a: Counts, b: Counts) -> Counts:
         out: Counts = {}
@@ -199,15 +209,45 @@ def count(tree: Node) -> int:
             total: Counts = {frozenset(): 1}
             for part in node.parts:
                 total = merge(total, walk(part))
+                if len(total) > MAX_TIE_STATES:
+                    raise PrototypeError(
+                        f"too many tied choices to count the space: more than "
+                        f"{MAX_TIE_STATES:,} combinations of shared ties",
+                        _first_span(part) or Span("<string>", 1, 1))
             return total
         total = {}
         for k, option in enumerate(node.options):
             sub = walk(option)
-            if node.tie:
+            if node.tie in shared:
                 sub = merge(sub, {frozenset({(node.tie, k)}): 1})
             for key, value in sub.items():
                 total[key] = total.get(key, 0) + value
+        if len(total) > MAX_TIE_STATES:
+            raise PrototypeError(
+                f"too many tied choices to count the space: more than {MAX_TIE_STATES:,} "
+                "combinations of shared ties", node.info.span or Span("<string>", 1, 1))
         return total
 
     counts = walk(tree)
     return sum(v * prod(sizes[n] for n, o in key if o is None) for key, v in counts.items())
+
+
+def _shared_ties(tree: Node) -> set[str]:
+    """Tie names of alternatives that appear in more than one place."""
+    seen: dict[str, int] = {}
+    stack: list[Node] = [tree]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, Alternatives):
+            if node.tie:
+                seen[node.tie] = seen.get(node.tie, 0) + 1
+            stack.extend(node.options)
+        elif isinstance(node, Product):
+            stack.extend(node.parts)
+    return {name for name, n in seen.items() if n > 1}
+
+
+def _first_span(node: Node) -> Span | None:
+    if isinstance(node, Domain | Alternatives):
+        return node.info.span
+    return next((s for s in map(_first_span, node.parts) if s is not None), None)
