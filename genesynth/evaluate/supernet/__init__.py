@@ -1,12 +1,14 @@
 """Weight-sharing evaluation: one supernet per prototype, candidates scored in seconds.
 
-:mod:`.plan` decodes the supernet's layout from a prototype, :mod:`.weights` holds the shared
-tensors and the checkpoint, :mod:`.train` trains them with the sandwich rule.
+See docs/supernet.md. :class:`SupernetEvaluator` is the evaluator; :mod:`.plan` decodes the
+supernet's layout from a prototype, :mod:`.weights` holds the shared tensors and the
+checkpoint, :mod:`.train` trains them with the sandwich rule.
 """
 
 from __future__ import annotations
 
+from genesynth.evaluate.supernet.evaluator import SupernetEvaluator
 from genesynth.evaluate.supernet.plan import SupernetError
 from genesynth.evaluate.supernet.train import SupernetConfig
 
-__all__ = ["SupernetConfig", "SupernetError"]
+__all__ = ["SupernetConfig", "SupernetError", "SupernetEvaluator"]

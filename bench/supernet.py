@@ -1,0 +1,190 @@
+"""Benchmark: the weight-sharing supernet against stand-alone proxy training.
+
+    python bench/supernet.py --data digits --candidates 30
+    python bench/supernet.py --data ../shared/cifar10 --limit 5000 --candidates 30 \\
+        --supernet-epochs 2 --proxy-epochs 1
+    python bench/supernet.py --data ../shared/cifar10 --limit 5000 --part c --trials 300
+
+(a) rank fidelity: Kendall tau-b between the supernet's top-1 and stand-alone proxy-trained
+top-1 over ``--candidates`` distinct random AttoNet-16 samples that meet the constraint's static
+bounds; (b) the cost of one candidate's score against its proxy training, both measured in this
+run on the same candidates, as a ratio; (c) an end-to-end synthesis with the supernet evaluator
+and ``--trials`` trials: wall time of its search phase (supernet training + trials).
+Every size is a flag; the figures are printed with the settings that gave them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import genesynth
+from genesynth.data import load_data
+from genesynth.dsl.choosers import RandomChooser
+from genesynth.errors import ShapeError
+from genesynth.evaluate.supernet import SupernetConfig, SupernetEvaluator
+from genesynth.evaluate.supernet.evaluator import DEFAULT_SUPERNET, SUPERNET_BUDGETS
+from genesynth.evaluate.train import TrainingEvaluator, budgets_for
+from genesynth.events import SupernetProgress
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _context(prototype: Any, dataset: Any, run_dir: Any, seed: int, emit: Any) -> Any:
+    """What the evaluator contract's prepare(context) passes (EvaluatorContext)."""
+    return SimpleNamespace(prototype=prototype, dataset=dataset, run_dir=run_dir, seed=seed,
+                           emit=emit)
+
+
+def kendall_tau(a: list[float], b: list[float]) -> float:
+    """Kendall's tau-b (ties in either list handled), O(n^2)."""
+    concordant = discordant = ties_a = ties_b = 0
+    for i in range(len(a)):
+        for j in range(i + 1, len(a)):
+            da, db = a[i] - a[j], b[i] - b[j]
+            if da == 0 and db == 0:
+                continue
+            if da == 0:
+                ties_a += 1
+            elif db == 0:
+                ties_b += 1
+            elif (da > 0) == (db > 0):
+                concordant += 1
+            else:
+                discordant += 1
+    n_a = concordant + discordant + ties_a
+    n_b = concordant + discordant + ties_b
+    return (concordant - discordant) / ((n_a * n_b) ** 0.5) if n_a and n_b else 0.0
+
+
+def candidates(proto: Any, rule: Any, count: int, seed: int) -> list[Any]:
+    """``count`` distinct random samples that meet the static bounds."""
+    found: dict[str, Any] = {}
+    for index in range(count * 200):
+        if len(found) == count:
+            break
+        try:
+            arch = proto.sample(chooser=RandomChooser(seed * 7919 + index))
+        except ShapeError:
+            continue
+        c = genesynth.cost(arch)
+        if not list(rule.static_violations(c.params, c.macs)):
+            found.setdefault(arch.key, arch)
+    return list(found.values())
+
+
+def fidelity(args: argparse.Namespace, dataset: Any, proto: Any, rule: Any) -> dict[str, Any]:
+    """Parts (a) and (b)."""
+    config = _supernet_config(args, dataset)
+    supernet = SupernetEvaluator(dataset, config)
+    began = time.perf_counter()
+    with tempfile.TemporaryDirectory() as tmp:
+        supernet.prepare(_context(proto, dataset, Path(tmp), args.seed, _progress))
+    train_seconds = time.perf_counter() - began
+    proxy_default = budgets_for(dataset.name)[0]
+    proxy = TrainingEvaluator(dataset, replace(proxy_default, epochs=args.proxy_epochs
+                                               or proxy_default.epochs))
+    rows = []
+    for number, arch in enumerate(candidates(proto, rule, args.candidates, args.seed)):
+        scored = supernet.evaluate(arch, lambda *_: None)
+        trained = proxy.evaluate(arch, lambda *_: None)
+        rows.append({"key": arch.key, "macs": scored.macs, "supernet": scored.accuracy,
+                     "proxy": trained.accuracy, "score_s": scored.seconds,
+                     "proxy_s": trained.seconds})
+        print(f"  {number + 1:3d} {arch.key} MACs {scored.macs:>10,} supernet "
+              f"{scored.accuracy:6.2f}% ({scored.seconds:6.2f} s)  proxy {trained.accuracy:6.2f}%"
+              f" ({trained.seconds:7.2f} s)", flush=True)
+    tau = kendall_tau([r["supernet"] for r in rows], [r["proxy"] for r in rows])
+    score_s = sum(r["score_s"] for r in rows) / len(rows)
+    proxy_s = sum(r["proxy_s"] for r in rows) / len(rows)
+    return {"candidates": len(rows), "kendall_tau": round(tau, 3),
+            "supernet_train_s": round(train_seconds, 1), "score_s": round(score_s, 3),
+            "proxy_s": round(proxy_s, 2), "score_vs_proxy": round(proxy_s / score_s, 1),
+            "proxy_epochs": proxy.config.epochs, "supernet": config.to_dict(), "rows": rows}
+
+
+def end_to_end(args: argparse.Namespace, dataset: Any, proto: Any, rule: Any) -> dict[str, Any]:
+    """Part (c): the search phase of a synthesis with the supernet evaluator."""
+    marks: dict[str, float] = {}
+
+    def listen(event: Any) -> None:
+        if isinstance(event, SupernetProgress):
+            _progress(event)
+            if event.ready:
+                marks["supernet"] = time.perf_counter()
+        name = type(event).__name__
+        if name in ("FamilyStarted", "RunFinished") and "search" not in marks:
+            marks["search"] = time.perf_counter()
+
+    evaluator = SupernetEvaluator(dataset, _supernet_config(args, dataset),
+                                  replace(budgets_for(dataset.name)[1], epochs=1))
+    began = time.perf_counter()
+    with tempfile.TemporaryDirectory() as tmp:
+        result = genesynth.synthesize(proto, rule, dataset, trials=args.trials, out=tmp,
+                                      evaluator=evaluator, seed=args.seed, listeners=[listen],
+                                      family_size=1)
+    search = marks.get("search", time.perf_counter()) - began
+    supernet = marks.get("supernet", began) - began
+    return {"trials": args.trials, "search_phase_s": round(search, 1),
+            "supernet_s": round(supernet, 1), "trials_s": round(search - supernet, 1),
+            "per_trial_s": round((search - supernet) / args.trials, 3),
+            "family": len(getattr(result, "family", []) or [])}
+
+
+def _supernet_config(args: argparse.Namespace, dataset: Any) -> SupernetConfig:
+    base = SUPERNET_BUDGETS.get(dataset.name, DEFAULT_SUPERNET)
+    return replace(base, epochs=args.supernet_epochs or base.epochs,
+                   plan_samples=args.plan_samples, seed=args.seed)
+
+
+def _progress(event: Any) -> None:
+    if isinstance(event, SupernetProgress) and event.loss is not None:
+        print(f"  supernet epoch {event.epoch}/{event.epochs} loss {event.loss:.3f} largest "
+              f"{event.accuracy:.2f}% ({event.seconds:.0f} s, ETA {event.eta or 0:.0f} s)",
+              flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data", default="digits", help="digits or a dataset path")
+    parser.add_argument("--limit", type=int, default=None, help="use at most N source images")
+    parser.add_argument("--input-shape", default=None, help="CxHxW, e.g. 3x32x32")
+    parser.add_argument("--constraint", default=None, help="default: digits.toml for digits")
+    parser.add_argument("--candidates", type=int, default=30)
+    parser.add_argument("--supernet-epochs", type=int, default=None)
+    parser.add_argument("--proxy-epochs", type=int, default=None)
+    parser.add_argument("--plan-samples", type=int, default=256)
+    parser.add_argument("--trials", type=int, default=300, help="trials of part (c)")
+    parser.add_argument("--part", default="ab", help="a/b (fidelity, cost) and/or c")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--json", default=None, help="also write the figures here")
+    args = parser.parse_args()
+    shape = tuple(int(v) for v in args.input_shape.split("x")) if args.input_shape else None
+    dataset = load_data(args.data, shape, seed=args.seed, limit=args.limit)  # type: ignore[arg-type]
+    proto = genesynth.load_prototype(ROOT / "prototypes" / "attonet16.gs").with_overrides(
+        input_shape=dataset.input_shape, classes=dataset.classes)
+    constraint = args.constraint or ROOT / "constraints" / (
+        "digits.toml" if dataset.name == "digits" else "imagenet50.toml")
+    rule = genesynth.load_constraint(constraint)
+    print(f"data {dataset.name} {dataset.input_shape} train {len(dataset.train)} val "
+          f"{len(dataset.val)}; constraint {constraint}", flush=True)
+    figures: dict[str, Any] = {"data": dataset.name, "limit": args.limit}
+    if "a" in args.part or "b" in args.part:
+        figures["fidelity"] = fidelity(args, dataset, proto, rule)
+        shown = {k: v for k, v in figures["fidelity"].items() if k != "rows"}
+        print(json.dumps(shown, indent=1), flush=True)
+    if "c" in args.part:
+        figures["end_to_end"] = end_to_end(args, dataset, proto, rule)
+        print(json.dumps(figures["end_to_end"], indent=1), flush=True)
+    if args.json:
+        Path(args.json).write_text(json.dumps(figures, indent=1))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,208 @@
+"""``SupernetEvaluator``: candidates scored in seconds on one weight-sharing supernet.
+
+Call order (the evaluator contract): ``prepare(context)`` builds the supernet from the run's
+prototype and trains it once, or loads it from ``supernet.safetensors`` in the run directory
+(workers of a shared study wait on a file lock while the first one trains it);
+``evaluate(arch)`` inherits the candidate's weights, re-estimates batch norm on a few training
+batches and measures validation top-1; ``retrain(arch)`` trains a family member stand-alone
+with the full budget (from scratch by default; ``finetune=True`` starts from its inherited
+weights) and measures it on the test split. The supernet never judges the family.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from genesynth.arch import Architecture
+from genesynth.builder import build
+from genesynth.costs import cost
+from genesynth.errors import GenesynthError, RunError
+from genesynth.evaluate.base import CandidateFailed, Evaluator, Measurement, Report
+from genesynth.evaluate.supernet.plan import (
+    SupernetError,
+    plan,
+    plan_samples,
+    prototype_hash,
+)
+from genesynth.evaluate.supernet.train import (
+    SandwichTrainer,
+    SupernetConfig,
+    checkpoint_path,
+    recalibrate,
+    threads,
+    train_supernet,
+)
+from genesynth.evaluate.supernet.weights import Supernet
+from genesynth.evaluate.train import Tensors, TrainConfig, accuracy, budgets_for, train
+from genesynth.events import SupernetProgress
+
+DataLoader = Callable[[], Any]  # returns the run's Dataset (the evaluator contract's loader)
+
+#: Budgets of the supernet per dataset name (the proxy budget's role in a training search).
+SUPERNET_BUDGETS: dict[str, SupernetConfig] = {
+    "digits": SupernetConfig(epochs=12, batch_size=32),
+}
+DEFAULT_SUPERNET = SupernetConfig(epochs=10, batch_size=128)
+
+
+class SupernetEvaluator(Evaluator):
+    """Scores candidates on a supernet trained once from the run's prototype.
+
+    ``dataset`` is a :class:`genesynth.data.Dataset`; ``config`` trains the supernet and
+    scores candidates (defaults per dataset); ``full`` is the family's stand-alone budget;
+    ``finetune`` starts each family member from its inherited weights instead of from scratch.
+    """
+
+    prunable = False
+
+    def __init__(self, dataset: Any, config: SupernetConfig | None = None,
+                 full: TrainConfig | None = None, finetune: bool = False) -> None:
+        self.dataset = dataset
+        self.config = config or SUPERNET_BUDGETS.get(dataset.name, DEFAULT_SUPERNET)
+        self.full = full or replace(budgets_for(dataset.name)[1], seed=self.config.seed)
+        self.finetune = bool(finetune)
+        self.train_data = Tensors.of(dataset.train)
+        self.val_data = Tensors.of(dataset.val)
+        self.supernet: Supernet | None = None
+        self.scored: dict[str, Architecture] = {}  # key -> the sampled arch (with origins)
+
+    @property
+    def epochs(self) -> int:
+        return 1
+
+    # -- once per run or worker -------------------------------------------------------------
+
+    def prepare(self, context: Any) -> None:
+        """``context`` has the run's ``prototype``, ``run_dir`` (or None) and ``emit``."""
+        proto = context.prototype
+        samples = plan_samples(proto, self.config.plan_samples, self.config.seed)
+        layout = plan(samples)
+        self.supernet = Supernet(layout, self.config.seed)
+        self.supernet.zero_residual_ends(samples)
+        trainer = SandwichTrainer(self.supernet, proto, samples[0], samples[1], self.config)
+        header = {"prototype": prototype_hash(proto), "dataset": _fingerprint(self.dataset),
+                  "plan": layout.digest(), "training": self._identity()}
+        began = time.perf_counter()
+        if context.run_dir is None:
+            train_supernet(trainer, self.train_data, self.val_data, 0, lambda _: None,
+                           context.emit)
+        else:
+            self._train_or_load(trainer, header, Path(context.run_dir), context.emit)
+        context.emit(SupernetProgress(self.config.epochs, self.config.epochs,
+                                      seconds=time.perf_counter() - began, ready=True,
+                                      time=time.time()))
+
+    def _train_or_load(self, trainer: SandwichTrainer, header: dict[str, Any], run_dir: Path,
+                       emit: Any) -> None:
+        path = checkpoint_path(run_dir)
+        supernet = trainer.supernet
+        with _exclusive(run_dir / "supernet.lock"):
+            start = 0
+            if path.exists():
+                found, extra = supernet.load(path, header)
+                start = int(found.get("epoch", 0))
+                trainer.restore_optimizer_state(extra)
+            if start >= self.config.epochs:
+                return
+
+            def save(epoch: int) -> None:
+                supernet.save(path, {**header, "epoch": epoch}, trainer.optimizer_state())
+
+            train_supernet(trainer, self.train_data, self.val_data, start, save, emit)
+
+    def _identity(self) -> dict[str, Any]:
+        """Settings that make a checkpoint another supernet (the epoch budget may grow)."""
+        settings = self.config.to_dict()
+        for name in ("epochs", "threads", "calibration_batches"):
+            settings.pop(name)
+        return settings
+
+    # -- per candidate ----------------------------------------------------------------------
+
+    def evaluate(self, arch: Architecture, report: Report) -> Measurement:
+        start = time.perf_counter()
+        model = self._inherited(arch)
+        recalibrate(model, self.train_data, self.config)
+        with threads(self.config.threads):
+            top1 = accuracy(model, self.val_data)
+        self.scored[arch.key] = arch
+        c = cost(arch)
+        return Measurement(top1, c.params, c.macs, curve=(top1,),
+                           seconds=time.perf_counter() - start)
+
+    def _inherited(self, arch: Architecture) -> Any:
+        if self.supernet is None:
+            raise RunError("SupernetEvaluator.prepare(context) must run before evaluate")
+        model = build(arch)
+        try:
+            self.supernet.inherit(arch, model)
+        except SupernetError as error:
+            raise CandidateFailed(str(error)) from None
+        return model
+
+    def retrain(self, arch: Architecture, report: Report, searched: Measurement | None = None
+                ) -> tuple[Measurement, Mapping[str, Any] | None]:
+        """The member alone with the full budget; accuracy on the test split."""
+        import torch
+
+        start = time.perf_counter()
+        torch.manual_seed(self.full.seed)
+        sampled = self.scored.get(arch.key) if self.finetune else None
+        if sampled is not None:  # the supernet's weights as the start (see docs/supernet.md)
+            model = self._inherited(sampled)
+            config = replace(self.full, zero_init_residual=False)
+        else:
+            model, config = build(arch), self.full
+        curve, loss = train(model, self.train_data, self.val_data, config, report)
+        test = accuracy(model, Tensors.of(self.dataset.test))
+        c = cost(arch)
+        m = Measurement(test, c.params, c.macs, None, tuple(curve), loss,
+                        time.perf_counter() - start)
+        return m, model.state_dict()
+
+    # -- identity ---------------------------------------------------------------------------
+
+    def describe(self) -> dict[str, Any]:
+        return {"kind": "supernet", "supernet": self.config.to_dict(),
+                "full": self.full.to_dict(), "finetune": self.finetune}
+
+    @classmethod
+    def from_description(cls, described: Mapping[str, Any], data: DataLoader
+                         ) -> SupernetEvaluator:
+        try:
+            config = SupernetConfig(**described["supernet"]) if "supernet" in described else None
+            full = TrainConfig(**described["full"]) if "full" in described else None
+        except TypeError as exc:
+            raise RunError(f"the run's supernet settings are damaged ({exc})") from None
+        return cls(data(), config, full, bool(described.get("finetune", False)))
+
+
+def _fingerprint(dataset: Any) -> str:
+    if getattr(dataset, "fingerprint", ""):
+        return f"{dataset.fingerprint}/{'x'.join(map(str, dataset.input_shape))}"
+    text = json.dumps(dataset.describe(), sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+@contextmanager
+def _exclusive(path: Path) -> Iterator[None]:
+    """Hold an exclusive lock on ``path`` (one process trains; the others wait, then load)."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle = path.open("a")
+    except OSError as error:
+        raise GenesynthError(f"cannot open {path}: {error.strerror}") from None
+    with handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)

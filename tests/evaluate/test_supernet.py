@@ -1,0 +1,168 @@
+"""SupernetEvaluator: trained once, checkpointed, resumable, refuses foreign checkpoints."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+import torch
+
+from genesynth.costs import cost
+from genesynth.data import load_data
+from genesynth.evaluate.supernet import SupernetConfig, SupernetError, SupernetEvaluator
+from genesynth.evaluate.supernet.weights import read_checkpoint
+from genesynth.evaluate.train import TrainConfig
+from genesynth.events import SupernetProgress
+from genesynth.space import parse_prototype
+
+ROOT = Path(__file__).resolve().parents[2]
+TINY = """
+network tiny {
+  input 1x8x8
+  classes 10
+  stem { conv(out=[8, 16]) bn relu }
+  modules { blk(out=[8, 16]) * 2 }
+  head { gap linear(out=classes) }
+}
+module blk(out): residual(shortcut=[identity, project]) {
+  pwconv(out=out) bn relu conv(kernel=[3, 5], groups=[1, 2]) bn (relu)?
+} then { relu }
+"""
+CONFIG = SupernetConfig(epochs=2, batch_size=64, random=1, calibration_batches=2,
+                        plan_samples=8)
+
+
+@pytest.fixture(scope="module")
+def data() -> Any:
+    return load_data("digits", limit=400)
+
+
+def _context(prototype: Any, dataset: Any, run_dir: Any, seed: int,
+             emit: Any = lambda event: None) -> Any:
+    """What the evaluator contract's prepare(context) passes (EvaluatorContext)."""
+    return SimpleNamespace(prototype=prototype, dataset=dataset, run_dir=run_dir, seed=seed,
+                           emit=emit)
+
+
+def tiny(text: str = TINY) -> Any:
+    return parse_prototype(text, "tiny.gs")
+
+
+def prepared(data: Any, run_dir: Path | None, config: SupernetConfig = CONFIG,
+             proto: Any = None) -> tuple[SupernetEvaluator, list[SupernetProgress]]:
+    events: list[SupernetProgress] = []
+    evaluator = SupernetEvaluator(data, config, TrainConfig(epochs=1, batch_size=64))
+    evaluator.prepare(_context(proto or tiny(), data, run_dir, 0, events.append))
+    return evaluator, events
+
+
+def test_trains_once_then_scores_candidates(data: Any, tmp_path: Path) -> None:
+    evaluator, events = prepared(data, tmp_path)
+    assert [(e.epoch, e.loss is not None, e.ready) for e in events] == [
+        (0, False, False), (1, True, False), (2, True, False), (2, False, True)]
+    assert events[1].eta is not None and events[2].eta == 0.0
+    header, _ = read_checkpoint(tmp_path / "supernet.safetensors")
+    assert header["epoch"] == 2 and set(header) == {"prototype", "dataset", "plan", "training",
+                                                      "epoch"}
+    arch = tiny().sample(seed=3)
+    m = evaluator.evaluate(arch, lambda *_: None)
+    c = cost(arch)
+    assert (m.params, m.macs) == (c.params, c.macs) and 0.0 <= m.accuracy <= 100.0
+    assert evaluator.evaluate(arch, lambda *_: None).accuracy == m.accuracy  # deterministic
+    assert SupernetEvaluator.prunable is False
+    again = SupernetEvaluator.from_description(evaluator.describe(), lambda: data)
+    assert again.describe() == evaluator.describe()
+
+    loaded, events = prepared(data, tmp_path)  # the checkpoint is loaded, not trained again
+    assert [(e.epoch, e.ready) for e in events] == [(2, True)]
+    assert loaded.evaluate(arch, lambda *_: None).accuracy == m.accuracy
+
+
+def test_a_checkpoint_of_another_prototype_or_dataset_is_refused(data: Any,
+                                                                 tmp_path: Path) -> None:
+    prepared(data, tmp_path, replace(CONFIG, epochs=1))
+    other = tiny(TINY.replace("kernel=[3, 5]", "kernel=[3, 7]"))
+    with pytest.raises(SupernetError, match=r"supernet.safetensors: this supernet checkpoint "
+                                            r"was trained for another prototype"):
+        prepared(data, tmp_path, replace(CONFIG, epochs=1), other)
+    with pytest.raises(SupernetError, match="was trained for another dataset"):
+        prepared(load_data("digits", limit=300), tmp_path, replace(CONFIG, epochs=1))
+    commented = tiny("# a comment changes nothing\n" + TINY.replace("  ", "    "))
+    prepared(data, tmp_path, replace(CONFIG, epochs=1), commented)
+    (tmp_path / "supernet.safetensors").write_bytes(b"not a checkpoint")
+    with pytest.raises(SupernetError, match="not a readable supernet checkpoint"):
+        prepared(data, tmp_path, replace(CONFIG, epochs=1))
+
+
+def test_resuming_ends_with_the_same_weights(data: Any, tmp_path: Path) -> None:
+    straight, _ = prepared(data, tmp_path / "straight")
+
+    def interrupt(event: SupernetProgress) -> None:
+        if event.epoch == 1:
+            raise KeyboardInterrupt
+
+    stopped = SupernetEvaluator(data, CONFIG, TrainConfig(epochs=1, batch_size=64))
+    with pytest.raises(KeyboardInterrupt):
+        stopped.prepare(_context(tiny(), data, tmp_path / "split", 0, interrupt))
+    resumed, events = prepared(data, tmp_path / "split")
+    assert (events[0].epoch, events[0].resumed) == (1, True)
+    assert straight.supernet is not None and resumed.supernet is not None
+    for name, tensor in straight.supernet.tensors.items():
+        assert torch.equal(tensor, resumed.supernet.tensors[name]), name
+
+
+KILLED = """
+import sys
+from genesynth.data import load_data
+from types import SimpleNamespace
+from genesynth.evaluate.supernet import SupernetConfig, SupernetEvaluator
+from genesynth.space import parse_prototype
+from tests.evaluate.test_supernet import CONFIG, TINY, _context
+from dataclasses import replace
+data = load_data("digits", limit=400)
+evaluator = SupernetEvaluator(data, replace(CONFIG, epochs=500))
+evaluator.prepare(_context(parse_prototype(TINY, "tiny.gs"), data, sys.argv[1], 0))
+"""
+
+
+def test_a_killed_training_resumes_after_its_last_epoch(data: Any, tmp_path: Path) -> None:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    child = subprocess.Popen([sys.executable, "-c", KILLED, str(tmp_path)], cwd=ROOT, env=env)
+    path = tmp_path / "supernet.safetensors"
+    deadline = time.monotonic() + 240
+    while not path.exists() and child.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.2)
+    child.send_signal(signal.SIGKILL)
+    child.wait()
+    assert path.exists(), "the child saved no epoch in time"
+    done = read_checkpoint(path)[0]["epoch"]
+    _, events = prepared(data, tmp_path, replace(CONFIG, epochs=done + 1))
+    assert [(e.epoch, e.resumed, e.ready) for e in events] == [
+        (done, True, False), (done + 1, False, False), (done + 1, False, True)]
+
+
+def test_family_members_are_trained_stand_alone(data: Any) -> None:
+    evaluator, _ = prepared(data, None, replace(CONFIG, epochs=1))
+    arch = tiny().sample(seed=1)
+    searched = evaluator.evaluate(arch, lambda *_: None)
+    epochs: list[int] = []
+    m, weights = evaluator.retrain(arch, lambda e, loss, acc: epochs.append(e), searched)
+    assert epochs == [1] and weights is not None and 0.0 <= m.accuracy <= 100.0
+    evaluator.finetune = True
+    tuned, _ = evaluator.retrain(arch, lambda *_: None, searched)
+    assert tuned.accuracy != m.accuracy or tuned.curve != m.curve
+
+
+def test_bad_settings_are_named() -> None:
+    with pytest.raises(Exception, match=r"`epochs` must be an integer >= 1, but got epochs=0"):
+        SupernetConfig(epochs=0)
+    with pytest.raises(Exception, match=r"`lr` must be a number > 0, but got lr=-1"):
+        SupernetConfig(lr=-1)
