@@ -70,7 +70,8 @@ def _load(path: Path) -> dict[str, np.ndarray]:
         raise DataError(
             f"{path}: holds Python objects (pickled arrays), which genesynth does not unpickle"
         ) from exc
-    except (OSError, zipfile.BadZipFile, EOFError, zlib.error) as exc:
+    except (OSError, zipfile.BadZipFile, EOFError, zlib.error, NotImplementedError,
+            RuntimeError) as exc:  # the last two: an unknown compression, an encrypted member
         raise DataError(f"{path}: cannot read as .npz: {exc}") from exc
     for key, value in arrays.items():
         if not isinstance(value, np.ndarray):

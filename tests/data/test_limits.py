@@ -138,3 +138,17 @@ def test_a_shape_or_class_count_through_the_api(kwargs: dict[str, object], messa
         parse_prototype(text, **kwargs)  # type: ignore[arg-type]
     assert str(info.value) == message
     assert parse_prototype(text, input_shape=(np.int64(1), 8, 8)).input_shape == (1, 8, 8)
+
+
+def test_an_npz_with_an_unknown_compression_method(tmp_path: Path) -> None:
+    """Found by bench/fuzz_inputs.py: zipfile raised NotImplementedError."""
+    path = tmp_path / "d.npz"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("x.npy", _npy(np.zeros((2, 1, 4, 4))))
+        archive.writestr("y.npy", _npy(np.zeros(2, dtype=np.int64)))
+    raw = bytearray(path.read_bytes())
+    raw[8] = 99  # the first member's compression method: not one zipfile knows
+    raw[raw.index(b"PK\x01\x02") + 10] = 99  # and its entry in the central directory
+    path.write_bytes(bytes(raw))
+    assert _message(path) == (
+        f"{path}: cannot read as .npz: That compression method is not supported")
