@@ -81,6 +81,10 @@ class RunError(GenesynthError):
     """A run directory or study cannot be used as asked (exists, differs, missing, ...)."""
 
 
+class DeviceError(GenesynthError):
+    """A training device or setting was asked for that this machine or torch cannot give."""
+
+
 class ExportError(GenesynthError):
     """An export cannot be made as asked (format, missing extra) or does not match torch."""
 

@@ -44,6 +44,7 @@ class RunStarted:
     done: int = 0  # trials a resumed run had finished before
     input_shape: tuple[int, ...] = ()  # the shape the run builds its networks for (C, H, W)
     declared_shape: tuple[int, ...] = ()  # the prototype's own ``input``, when it differs
+    device: str = ""  # where this process trains: "cpu", "cuda:0 (NVIDIA H100 ...)"
 
 
 @dataclass(frozen=True)

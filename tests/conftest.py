@@ -28,3 +28,10 @@ def _private_evaluation_cache(tmp_path_factory: pytest.TempPathFactory,
     """The CLI caches measurements in the user's cache folder by default: never in tests."""
     folder: Path = tmp_path_factory.mktemp("evaluation-cache")
     monkeypatch.setenv("GENESYNTH_CACHE", str(folder))
+
+
+@pytest.fixture(autouse=True)
+def _decoded_data_cache(tmp_path_factory: pytest.TempPathFactory,
+                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests keep the decoded-data cache in a temporary folder, never in the user's home."""
+    monkeypatch.setenv("GENESYNTH_DATA_CACHE", str(tmp_path_factory.getbasetemp() / "data-cache"))

@@ -96,7 +96,7 @@ def test_format_count() -> None:
         "950", "300K", "7.2M", "1.5G"]
 
 
-@pytest.mark.parametrize("name", ["digits", "imagenet50", "latency"])
+@pytest.mark.parametrize("name", ["digits", "imagenet50", "latency", "cifar10"])
 def test_shipped_constraints_load_and_round_trip(name: str) -> None:
     rule = load_constraint(ROOT / "constraints" / f"{name}.toml")
     assert Constraint.from_dict(rule.describe()) == rule

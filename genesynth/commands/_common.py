@@ -58,3 +58,9 @@ def load_architecture(path: str) -> Architecture:
 
 def fmt_shape(shape: tuple[int, ...]) -> str:
     return "x".join(str(v) for v in shape)
+
+
+def add_device(p: argparse.ArgumentParser) -> None:
+    from genesynth.evaluate.device import DEVICE_HELP
+
+    p.add_argument("--device", default="auto", help=f"where to train: {DEVICE_HELP}")

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from genesynth.commands._common import add_device
+
 
 def add(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
@@ -18,6 +20,7 @@ def add(sub: argparse._SubParsersAction) -> None:
                    help="run directory (default: the directory the run was started with)")
     p.add_argument("--force", action="store_true",
                    help="make it again even if a worker claimed it (e.g. that worker died)")
+    add_device(p)
     p.add_argument("--plain", action="store_true", help="plain log lines, no live dashboard")
     p.set_defaults(run=run)
 
@@ -28,7 +31,7 @@ def run(args: argparse.Namespace) -> int:
 
     with open_view(plain=args.plain or None) as listener:
         result = produce_family(args.storage, args.study, out=args.out, listeners=[listener],
-                                force=args.force)
+                                force=args.force, device=args.device)
     if result.in_progress:
         print(f"the family of study {args.study!r} is being made by worker {result.by}; "
               "pass --force to make it again if that worker is stuck")

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from genesynth.commands._common import seed
+from genesynth.commands._common import add_device, seed
 from genesynth.errors import GenesynthError
 from genesynth.limits import MAX_TRIALS, show_number
 from genesynth.synth import RunInterrupted, synthesize
@@ -52,6 +52,13 @@ def add(sub: argparse._SubParsersAction) -> None:
                    "~/.cache/genesynth): a network measured there with the same data, "
                    "evaluator settings and seed is not trained again")
     p.add_argument("--no-cache", action="store_true", help="measure every network afresh")
+    add_device(p)
+    p.add_argument("--augment", choices=("none", "standard"),
+                   help="training augmentation: standard = random crop (pad 4) and horizontal "
+                   "flip (default for RGB images of 32x32 and larger), none (default otherwise)")
+    p.add_argument("--compile", action="store_true",
+                   help="run the forward pass through torch.compile (pays on a GPU for long "
+                   "training; compiling takes a while per candidate)")
     p.add_argument("--plain", action="store_true", help="plain log lines, no live dashboard")
     p.set_defaults(run=run)
 
@@ -139,6 +146,7 @@ def _engine_arguments(args: argparse.Namespace) -> dict[str, Any]:
         verbose=args.verbose,
         warm_start=args.warm_start,
         cache=None if args.no_cache else (args.cache or default_cache_dir()),
+        device=args.device, augment=args.augment, compile=args.compile,
     )
     if args.table is not None:
         kwargs["evaluator"] = TableEvaluator(args.table, delay=args.table_delay)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from genesynth.commands._common import trials
+from genesynth.commands._common import add_device, trials
 
 
 def add(sub: argparse._SubParsersAction) -> None:
@@ -26,6 +26,7 @@ def add(sub: argparse._SubParsersAction) -> None:
                    "prototype file")
     p.add_argument("--constraint", type=Path, help="refuse to work unless the run uses this "
                    "constraint file")
+    add_device(p)
     p.add_argument("--plain", action="store_true", help="plain log lines, no live dashboard")
     p.set_defaults(run=run)
 
@@ -36,7 +37,8 @@ def run(args: argparse.Namespace) -> int:
 
     with open_view(plain=args.plain or None) as listener:
         result = work(args.storage, args.study, trials=args.trials, listeners=[listener],
-                      out=args.out, prototype=args.prototype, constraint=args.constraint)
+                      out=args.out, prototype=args.prototype, constraint=args.constraint,
+                      device=args.device)
     if result.finished_before:
         by = f", made by worker {result.family_by}" if result.family_by else ""
         print(f"study {args.study!r} is done ({result.counted} of {result.total} trials); its "

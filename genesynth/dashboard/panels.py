@@ -75,7 +75,9 @@ def header_panel(state: RunState, width: int | None = None) -> Panel:
              ("seed", "" if state.seed is None else str(state.seed)),
              ("constraint", state.constraint)]
     items += [(f"{name} {sign}", value) for name, sign, value in fmt.bounds(state.bounds)]
-    items += [("utility", state.utility_name), ("run", state.out)]
+    items += [("utility", state.utility_name)]
+    items += [("device", state.device)] if state.device else []
+    items += [("run", state.out)]
     title = Text.assemble(("genesynth", "bold"), " · generative synthesis · ", status(state))
     notice = Text(state.notice, style="yellow") if state.notice else None
     return Panel(flow(items, inner), title=title, title_align="left", subtitle=notice,

@@ -47,6 +47,7 @@ def header_line(state: RunState) -> str:
         f"sampler {state.sampler or fmt.DASH} seed {seed or fmt.DASH} trials {state.planned}"
         + (f" input {state.input_shape}" if state.input_shape else "")
         + (f" ({state.earlier} already done)" if state.earlier else "")
+        + (f" device {state.device}" if state.device else "")
     )
 
 

@@ -69,6 +69,7 @@ class FolderReader:
     """One sub-folder of images per class; resized to ``input_shape`` while decoding."""
 
     format = "image-folder"
+    cached = True  # decoding is slow: the decoded arrays are kept (genesynth.data.cache)
     expects = "an image folder with one sub-folder of jpg/png/bmp/webp images per class"
 
     def detect(self, path: Path) -> bool:

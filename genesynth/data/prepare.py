@@ -21,6 +21,7 @@ from genesynth.data._digits import DigitsReader
 from genesynth.data._folder import FolderReader
 from genesynth.data._idx import IdxReader
 from genesynth.data._npz import NpzReader
+from genesynth.data.cache import cached
 from genesynth.data.dataset import Dataset, Split
 from genesynth.data.source import Reader, Source
 from genesynth.errors import DataError
@@ -49,7 +50,7 @@ def load_data(
     _check_settings(input_shape, val_fraction, test_fraction, limit)
     if input_shape is not None:
         input_shape = (int(input_shape[0]), int(input_shape[1]), int(input_shape[2]))
-    source = _reader_for(spec).read(Path(spec).expanduser(), input_shape)
+    source = _read(_reader_for(spec), Path(spec).expanduser(), input_shape)
     parts, held_out = _split(source, np.random.default_rng(seed), val_fraction, test_fraction,
                              limit)
     shape = input_shape or source.native_shape
@@ -67,6 +68,13 @@ def load_data(
         fingerprint=_fingerprint(parts), seed=seed, val_fraction=val_fraction,
         test_fraction=test_fraction, limit=limit, held_out=held_out,
     )
+
+
+def _read(reader: Reader, path: Path, shape: tuple[int, int, int] | None) -> Source:
+    """Decode, through the decoded-data cache for slow formats (see genesynth.data.cache)."""
+    if not getattr(reader, "cached", False):
+        return reader.read(path, shape)
+    return cached(path, reader.format, shape, lambda: reader.read(path, shape))
 
 
 def _check_settings(

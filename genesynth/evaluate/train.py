@@ -3,13 +3,15 @@
 Trains a candidate for a few epochs on the train split, measures top-1 on the validation
 split after every epoch (``report`` lets a pruner stop it), and fails the candidate when the
 loss stops being finite. :func:`train` is also what retrains the family with the full budget.
+The device, precision and augmentation are chosen here and run by :mod:`.step`,
+:mod:`.device` and :mod:`.augment`.
 """
 
 from __future__ import annotations
 
 import math
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
 from typing import Any
@@ -21,7 +23,19 @@ from torch import nn
 from genesynth.arch import Architecture
 from genesynth.builder import build
 from genesynth.costs import cost
+from genesynth.evaluate.augment import AUGMENTS, check_augment, default_augment
 from genesynth.evaluate.base import CandidateFailed, Measurement, Report
+from genesynth.evaluate.device import device_name, resolve_device
+from genesynth.evaluate.step import (
+    PRECISIONS,
+    Plan,
+    Stepper,
+    count_correct,
+    logits_of,
+    lr_factor,
+    make_optimizer,
+    plan,
+)
 
 OPTIMIZERS = ("adamw", "sgd")
 SCHEDULES = ("cosine", "constant")
@@ -41,12 +55,20 @@ class TrainConfig:
     zero_init_residual: bool = True  # each residual body starts as zero: deep stacks train fast
     threads: int = 1  # torch intra-op threads while training; more only pays for large maps
     seed: int = 0
+    augment: str = "none"  # "none" or "standard" (random crop pad 4 + horizontal flip)
+    precision: str = "auto"  # "auto" (bf16/fp16 on a GPU, fp32 on a CPU), "fp32", "bf16", "fp16"
+    eval_batch_size: int = 1024
 
     def __post_init__(self) -> None:
         _positive(self, "epochs", self.epochs)
         _positive(self, "batch_size", self.batch_size)
         _positive(self, "lr", self.lr)
         _positive(self, "threads", self.threads)
+        _positive(self, "eval_batch_size", self.eval_batch_size)
+        for name, value, allowed in (("augment", self.augment, tuple(AUGMENTS)),
+                                     ("precision", self.precision, PRECISIONS)):
+            if value not in allowed:
+                raise ValueError(f"`{name}` must be one of {allowed}, but got {name}={value!r}")
         if self.optimizer not in OPTIMIZERS:
             raise ValueError(
                 f"`optimizer` must be one of {OPTIMIZERS}, but got optimizer={self.optimizer!r}"
@@ -69,11 +91,21 @@ def _positive(config: TrainConfig, name: str, value: float) -> None:
 BUDGETS: dict[str, tuple[TrainConfig, TrainConfig]] = {
     "digits": (TrainConfig(epochs=4, batch_size=32), TrainConfig(epochs=15, batch_size=32)),
 }
+BUDGETS["image-folder"] = BUDGETS["cifar10"] = (TrainConfig(epochs=2, batch_size=128, lr=4e-3),
+                                                  TrainConfig(epochs=30, batch_size=128, lr=4e-3))
 DEFAULT_BUDGET = (TrainConfig(epochs=5, batch_size=128), TrainConfig(epochs=30, batch_size=128))
 
 
-def budgets_for(dataset_name: str) -> tuple[TrainConfig, TrainConfig]:
-    return BUDGETS.get(dataset_name, DEFAULT_BUDGET)
+def budgets_for(
+    dataset_name: str, input_shape: tuple[int, ...] | None = None, data_format: str = "",
+) -> tuple[TrainConfig, TrainConfig]:
+    """(proxy, full) budgets for a dataset, by name, else by format, else the default; with
+    ``input_shape``, augmentation is on for RGB images of 32x32 and larger."""
+    proxy, full = BUDGETS.get(dataset_name) or BUDGETS.get(data_format) or DEFAULT_BUDGET
+    if input_shape is None:
+        return proxy, full
+    augment = default_augment(input_shape)
+    return replace(proxy, augment=augment), replace(full, augment=augment)
 
 
 @dataclass(frozen=True)
@@ -88,23 +120,18 @@ class Tensors:
         return Tensors(torch.from_numpy(np.ascontiguousarray(split.x)),
                        torch.from_numpy(np.ascontiguousarray(split.y)))
 
-
-def accuracy(model: nn.Module, data: Tensors, batch_size: int = 512) -> float:
-    """Top-1 accuracy in percent (model in eval mode, logits)."""
-    was_training = model.training
-    model.eval()
-    correct = 0
-    with torch.inference_mode():
-        for start in range(0, len(data.y), batch_size):
-            logits = _logits(model, data.x[start : start + batch_size])
-            correct += int((logits.argmax(1) == data.y[start : start + batch_size]).sum())
-    model.train(was_training)
-    return 100.0 * correct / max(1, len(data.y))
+    def to(self, device: torch.device) -> Tensors:
+        """On ``device`` (itself when already there): moved once, not per batch."""
+        if self.x.device == device and self.y.device == device:
+            return self
+        return Tensors(self.x.to(device), self.y.to(device))
 
 
-def _logits(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
-    forward = getattr(model, "forward_logits", model)
-    return forward(x)
+def accuracy(model: nn.Module, data: Tensors, batch_size: int = 1024) -> float:
+    """Top-1 accuracy in percent (model in eval mode, logits), on the model's device."""
+    device = next(model.parameters()).device
+    step_plan = plan(device, "fp32", channels_last=False)
+    return _accuracy(model, data.to(device), step_plan, batch_size)
 
 
 def zero_init_residual(model: nn.Module) -> None:
@@ -120,85 +147,73 @@ def zero_init_residual(model: nn.Module) -> None:
 
 def train(
     model: nn.Module, train_data: Tensors, val_data: Tensors, config: TrainConfig,
-    report: Report | None = None,
+    report: Report | None = None, device: str | torch.device = "cpu", compile: bool = False,
 ) -> tuple[list[float], float]:
-    """Train in place; returns (validation accuracy per epoch, last mean loss).
+    """Train in place on ``device``; returns (validation accuracy per epoch, last mean loss).
 
-    Raises CandidateFailed when the loss is not finite. ``report(epoch, loss, accuracy)``
-    is called after each epoch and may raise to stop training.
+    The model and data are moved to the device once (the model stays there). Raises
+    CandidateFailed when the loss is not finite (checked once per epoch, so a GPU never
+    waits on it). ``report(epoch, loss, accuracy)`` is called after each epoch and may raise
+    to stop training.
     """
+    step_plan = plan(resolve_device(device), config.precision)
     with _threads(config.threads):
-        return _train(model, train_data, val_data, config, report)
+        return _train(model, train_data, val_data, config, report, step_plan, compile)
 
 
 @contextmanager
 def _threads(count: int) -> Iterator[None]:
-    before = torch.get_num_threads()
+    """``count`` torch threads, and cuDNN autotuning (fixed shapes: the fastest kernels)."""
+    before, tuned = torch.get_num_threads(), torch.backends.cudnn.benchmark
     torch.set_num_threads(count)
+    torch.backends.cudnn.benchmark = True
     try:
         yield
     finally:
         torch.set_num_threads(before)
+        torch.backends.cudnn.benchmark = tuned
 
 
 def _train(
     model: nn.Module, train_data: Tensors, val_data: Tensors, config: TrainConfig,
-    report: Report | None,
+    report: Report | None, step_plan: Plan, compile: bool,
 ) -> tuple[list[float], float]:
     generator = torch.Generator().manual_seed(config.seed)
     if config.zero_init_residual:
         zero_init_residual(model)
-    optimizer = _optimizer(model, config)
-    steps_per_epoch = math.ceil(len(train_data.y) / config.batch_size)
-    total = config.epochs * steps_per_epoch
-    schedule = _schedule(optimizer, config, total)
-    criterion = nn.CrossEntropyLoss(label_smoothing=config.label_smoothing)
+    model.to(step_plan.device)
+    if step_plan.channels_last:
+        model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
+    train_data, val_data = train_data.to(step_plan.device), val_data.to(step_plan.device)
+    optimizer = make_optimizer(model, config.optimizer, config.lr, config.weight_decay,
+                               step_plan)
+    total = config.epochs * math.ceil(len(train_data.y) / config.batch_size)
+    forward = compiled(model) if compile else None
+    stepper = Stepper(model, optimizer, lr_factor(config.schedule, total), step_plan,
+                      config.augment, config.seed, forward, config.label_smoothing)
     curve: list[float] = []
     mean_loss = float("nan")
     for epoch in range(1, config.epochs + 1):
-        model.train()
-        order = torch.randperm(len(train_data.y), generator=generator)
-        loss_sum = 0.0
-        for start in range(0, len(order), config.batch_size):
-            index = order[start : start + config.batch_size]
-            loss = criterion(_logits(model, train_data.x[index]), train_data.y[index])
-            if not torch.isfinite(loss):
-                raise CandidateFailed(f"loss became {loss.item()} in epoch {epoch}")
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            schedule.step()
-            loss_sum += float(loss.detach()) * len(index)
-        mean_loss = loss_sum / len(order)
-        curve.append(accuracy(model, val_data))
+        order = torch.randperm(len(train_data.y), generator=generator).to(step_plan.device)
+        mean_loss = stepper.epoch(train_data.x, train_data.y, order, config.batch_size).read()
+        if not math.isfinite(mean_loss):
+            raise CandidateFailed(f"loss became {mean_loss} in epoch {epoch}")
+        curve.append(_accuracy(model, val_data, step_plan, config.eval_batch_size, forward))
         if report is not None:
             report(epoch, mean_loss, curve[-1])
     return curve, mean_loss
 
 
-def _optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
-    decay = [p for p in model.parameters() if p.ndim > 1]
-    no_decay = [p for p in model.parameters() if p.ndim <= 1]
-    groups = [
-        {"params": decay, "weight_decay": config.weight_decay},
-        {"params": no_decay, "weight_decay": 0.0},
-    ]
-    if config.optimizer == "sgd":
-        return torch.optim.SGD(groups, lr=config.lr, momentum=0.9, nesterov=True)
-    return torch.optim.AdamW(groups, lr=config.lr)
+def compiled(model: nn.Module) -> Callable[[torch.Tensor], torch.Tensor]:
+    """``torch.compile`` of the model's logits (``--compile``): pays on a GPU for long runs."""
+    forward: Callable[[torch.Tensor], torch.Tensor] = torch.compile(logits_of(model))
+    return forward
 
 
-def _schedule(optimizer: torch.optim.Optimizer, config: TrainConfig, total: int) -> Any:
-    if config.schedule == "constant":
-        return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda _: 1.0)
-    warmup = max(1, total // 20)
-
-    def factor(step: int) -> float:
-        if step < warmup:
-            return (step + 1) / warmup
-        return 0.5 * (1 + math.cos(math.pi * (step - warmup) / max(1, total - warmup)))
-
-    return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+def _accuracy(model: nn.Module, data: Tensors, step_plan: Plan, batch_size: int,
+              forward: Callable[[torch.Tensor], torch.Tensor] | None = None) -> float:
+    correct = count_correct(model, data.x, data.y, step_plan, batch_size, forward)
+    return 100.0 * correct / max(1, len(data.y))
 
 
 class TrainingEvaluator:
@@ -206,23 +221,33 @@ class TrainingEvaluator:
 
     ``dataset`` is a :class:`genesynth.data.Dataset`. ``config`` is the proxy budget of the
     search and ``full`` the budget the family is retrained with (defaults per dataset).
-    Every candidate starts from the same seed, so results are reproducible.
+    ``device`` is where training runs (``auto``: a GPU when there is one); the splits move
+    there once. ``compile`` runs the forward pass through ``torch.compile``. Every candidate
+    starts from the same seed, so results are reproducible on one device.
     """
 
     def __init__(self, dataset: Any, config: TrainConfig | None = None,
-                 full: TrainConfig | None = None) -> None:
-        proxy_default, full_default = budgets_for(dataset.name)
+                 full: TrainConfig | None = None, device: str | torch.device = "auto",
+                 compile: bool = False) -> None:
+        shape = tuple(int(d) for d in np.shape(dataset.train.x)[1:])
+        proxy_default, full_default = budgets_for(dataset.name, shape, getattr(dataset, "format",
+                                                                               ""))
         self.dataset = dataset
         self.config = config or proxy_default
         self.full = full or replace(full_default, seed=self.config.seed)
-        self.train_data = Tensors.of(dataset.train)
-        self.val_data = Tensors.of(dataset.val)
+        for budget in (self.config, self.full):
+            check_augment(budget.augment, shape)
+        self.device = resolve_device(device)
+        self.compile = compile
+        self.train_data = Tensors.of(dataset.train).to(self.device)
+        self.val_data = Tensors.of(dataset.val).to(self.device)
 
     def evaluate(self, arch: Architecture, report: Report) -> Measurement:
         start = time.perf_counter()
         torch.manual_seed(self.config.seed)
         model = build(arch)
-        curve, loss = train(model, self.train_data, self.val_data, self.config, report)
+        curve, loss = train(model, self.train_data, self.val_data, self.config, report,
+                            self.device, self.compile)
         c = cost(arch)
         return Measurement(
             accuracy=curve[-1], params=c.params, macs=c.macs, curve=tuple(curve), loss=loss,
@@ -230,17 +255,26 @@ class TrainingEvaluator:
         )
 
     def retrain(self, arch: Architecture, report: Report) -> tuple[Measurement, dict[str, Any]]:
-        """Train with the full budget; the accuracy returned is on the test split."""
+        """Train with the full budget; the accuracy returned is on the test split, the
+        weights are on the CPU (they load on any machine)."""
         start = time.perf_counter()
         torch.manual_seed(self.full.seed)
         model = build(arch)
-        curve, loss = train(model, self.train_data, self.val_data, self.full, report)
-        test = accuracy(model, Tensors.of(self.dataset.test))
+        curve, loss = train(model, self.train_data, self.val_data, self.full, report,
+                            self.device, self.compile)
+        test = accuracy(model, Tensors.of(self.dataset.test), self.full.eval_batch_size)
         c = cost(arch)
         m = Measurement(test, c.params, c.macs, None, tuple(curve), loss,
                         time.perf_counter() - start)
-        return m, model.state_dict()
+        state = {k: v.detach().to("cpu").contiguous() for k, v in model.state_dict().items()}
+        return m, state
 
     def describe(self) -> dict[str, Any]:
+        """The settings that decide measurements (the device is recorded apart: runs resume
+        and workers join from any device)."""
         return {"kind": "train", "epochs": self.config.epochs, "proxy": self.config.to_dict(),
                 "full": self.full.to_dict()}
+
+    def device_info(self) -> dict[str, Any]:
+        """Where this process trains: ``{"device": "cuda:0 (NVIDIA H100 ...)", "compile": ...}``."""
+        return {"device": device_name(self.device), "compile": self.compile}

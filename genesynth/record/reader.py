@@ -160,6 +160,9 @@ def apply_header(state: RunState, run: Mapping[str, Any]) -> None:
     state.epochs = run_epochs(run)
     state.family_size = _int(run.get("family_size"))
     state.family_epochs = _int(run.get("full_epochs"))
+    extra = run.get("extra")
+    if isinstance(extra, Mapping):
+        state.device = _text(extra.get("device"))
 
 
 def constraint_bounds(constraint: Any) -> dict[str, float]:

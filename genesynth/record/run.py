@@ -146,8 +146,9 @@ def prepare_run_dir(out: Path, spec: RunSpec, resume: bool) -> RunSpec:
             f"{out} already holds this run; pass --resume to continue it, "
             "or choose another --out"
         )
-    if spec.trials != stored.trials or without_password(spec.storage) != stored.storage:
-        write_run(out, spec)
+    if (spec.trials, without_password(spec.storage), spec.extra) != (
+            stored.trials, stored.storage, stored.extra):
+        write_run(out, spec)  # the budget, storage or device may change on resume
     return spec
 
 

@@ -143,6 +143,7 @@ class RunState:
     seed: int | None = None
     out: str = ""
     utility_name: str = "NetScore"
+    device: str = ""  # where this process trains
     planned: int = 0
     started_at: float = 0.0
     now: float = 0.0
@@ -299,6 +300,7 @@ class RunState:
         }
         self.earlier = event.done
         self.input_shape = shape_text(event.input_shape, event.declared_shape)
+        self.device = event.device
         if event.time:
             self.started_at = event.time
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +12,7 @@ import optuna
 from genesynth.builder import build
 from genesynth.errors import GenesynthError, RunError
 from genesynth.evaluate.base import Evaluator
+from genesynth.evaluate.device import resolve_device
 from genesynth.evaluate.table import TableEvaluator
 from genesynth.evaluate.train import TrainConfig, TrainingEvaluator, budgets_for
 from genesynth.events import Listener
@@ -45,6 +46,9 @@ def synthesize(
     verbose: bool = False,
     cache: str | Path | None = None,
     warm_start: Sequence[str | Path] = (),
+    device: str = "auto",
+    augment: str | None = None,
+    compile: bool = False,
 ) -> SynthesisResult:
     """Synthesize a family of networks from ``prototype`` under ``constraint``.
 
@@ -67,11 +71,14 @@ def synthesize(
     the CLI keeps it): a network already measured there with the same data, evaluator
     settings and seed is not trained again (None: no cache). ``warm_start`` names earlier run
     directories whose family members and best candidates are tried first where they fit this
-    prototype's space.
+    prototype's space. ``device`` is where candidates train (``auto``: CUDA, else MPS, else the CPU; ``cpu``,
+    ``cuda``, ``cuda:N``, ``mps``); ``augment`` is ``none`` or ``standard`` (default:
+    standard for RGB images of 32x32 and larger); ``compile`` runs the forward pass through
+    ``torch.compile``.
     """
     setup = make_setup(prototype, constraint, data, trials, out, sampler, pruner, evaluator,
                        seed, storage, study, family_size, proxy, full, epochs, full_epochs,
-                       heartbeat, cache)
+                       heartbeat, cache, Training(device, augment, compile))
     setup.warm_start = tuple(Path(w) for w in warm_start)
     with optuna_log(verbose):
         return run(setup, listeners, resume)
@@ -83,6 +90,7 @@ def make_setup(
     study: str | None, family_size: int, proxy: TrainConfig | None, full: TrainConfig | None,
     epochs: int | None = None, full_epochs: int | None = None, heartbeat: int | None = None,
     cache: str | Path | None = None,
+    training: Training | None = None,
 ) -> Setup:
     from genesynth.space import load_prototype
     from genesynth.utility import load_constraint
@@ -93,6 +101,9 @@ def make_setup(
     for name, value in (("epochs", epochs), ("full_epochs", full_epochs)):
         if value is not None:
             _check_positive(name, value)
+    training = training or Training()
+    if evaluator is None:
+        resolve_device(training.device)  # a wrong --device is refused before data is loaded
     proto = load_prototype(prototype) if isinstance(prototype, str | Path) else prototype
     rule = load_constraint(constraint) if isinstance(constraint, str | Path) else constraint
     dataset = None
@@ -100,11 +111,16 @@ def make_setup(
     if evaluator is None or data is not None:  # an evaluator of its own may need no data
         dataset = _load("digits" if data is None else data, proto, seed)
         proto = proto.with_overrides(input_shape=dataset.input_shape, classes=dataset.classes)
-    proxy_default, full_default = budgets_for(dataset.name if dataset is not None else "")
-    proxy = proxy or replace(proxy_default, seed=seed, epochs=epochs or proxy_default.epochs)
-    full = full or replace(full_default, seed=seed, epochs=full_epochs or full_default.epochs)
+    proxy_default, full_default = (
+        budgets_for(dataset.name, dataset.input_shape, getattr(dataset, "format", ""))
+        if dataset is not None else budgets_for(""))
+    augment = training.augment or proxy_default.augment
+    proxy = proxy or replace(proxy_default, seed=seed, epochs=epochs or proxy_default.epochs,
+                             augment=augment)
+    full = full or replace(full_default, seed=seed, epochs=full_epochs or full_default.epochs,
+                           augment=augment)
     if evaluator is None:
-        evaluator = TrainingEvaluator(dataset, proxy, full)
+        evaluator = TrainingEvaluator(dataset, proxy, full, training.device, training.compile)
     if isinstance(evaluator, TableEvaluator):
         evaluator.check_space(proto)
     sampler_obj, sampler_name = resolve_sampler(sampler, seed, trials)
@@ -119,7 +135,7 @@ def make_setup(
         sampler=sampler_name, evaluator=describe(),
         trials=trials, family_size=family_size, full_epochs=full.epochs,
         storage=storage or "", study=study or "",
-        extra=_shared_extra(storage, out_dir, heartbeat),
+        extra={**_shared_extra(storage, out_dir, heartbeat), **_device_info(evaluator)},
         declared_input_shape=declared if declared != proto.input_shape else (),
     )
     return Setup(
@@ -150,6 +166,21 @@ def _cache(folder: str | Path | None, data: dict[str, Any], evaluator: dict[str,
                       "describe its settings (describe())", CacheWarning, stacklevel=3)
         return None
     return EvaluationCache(folder, context_of(data, evaluator, seed))
+
+
+@dataclass(frozen=True)
+class Training:
+    """Where and how the default evaluator trains: device, augmentation, torch.compile."""
+
+    device: str = "auto"
+    augment: str | None = None  # None: the data's default (standard for RGB >= 32x32)
+    compile: bool = False
+
+
+def _device_info(evaluator: Any) -> dict[str, Any]:
+    """``{"device": ..., "compile": ...}`` for run.json, from an evaluator that trains."""
+    info = getattr(evaluator, "device_info", None)
+    return dict(info()) if callable(info) else {}
 
 
 def _shared_extra(storage: str | None, out: Path, heartbeat: int | None) -> dict[str, Any]:

@@ -94,6 +94,12 @@ class Setup:
     warm_start: tuple[Path, ...] = ()  # earlier run directories to start from
 
 
+def device_of(evaluator: Any) -> str:
+    """Where the evaluator trains, for the dashboard ("" for one that does not train)."""
+    info = getattr(evaluator, "device_info", None)
+    return str(info().get("device", "")) if callable(info) else ""
+
+
 def open_study(setup: Setup, resume: bool = False) -> optuna.Study:
     """The run's study: on a shared storage as it is; in the run directory (or SQLite) held in
     memory with each finished trial written once (LocalStorage)."""
@@ -208,6 +214,7 @@ def run_started(setup: Setup, done: int = 0) -> RunStarted:
         family_size=spec.family_size, full_epochs=spec.full_epochs,
         done=done, input_shape=tuple(spec.input_shape),
         declared_shape=tuple(spec.declared_input_shape),
+        device=device_of(setup.evaluator),
     )
 
 

@@ -54,13 +54,14 @@ class WorkResult:
 def work(
     storage: str, study: str, trials: int | None = None, listeners: Sequence[Listener] = (),
     out: str | Path | None = None, prototype: str | Path | None = None,
-    constraint: str | Path | None = None,
+    constraint: str | Path | None = None, device: str = "auto",
 ) -> WorkResult:
     """Join study ``study`` in ``storage`` and run trials until its budget is spent (or this
     worker ran ``trials``); the worker that spends the budget makes the family.
 
-    ``prototype`` / ``constraint`` (files), when given, must match the stored run. Raises
-    RunError when the study cannot be used as asked.
+    ``prototype`` / ``constraint`` (files), when given, must match the stored run. ``device``
+    is where this worker trains (each worker picks its own). Raises RunError when the study
+    cannot be used as asked.
     """
     if trials is not None and (not isinstance(trials, int) or trials < 1):
         raise RunError(f"`trials` must be a positive integer, but got trials={trials!r}")
@@ -72,7 +73,7 @@ def work(
         made = _made_before(loaded, claim, spec, out)
         return WorkResult(made.out, loaded, 0, done_count(loaded), spec.trials, [], False,
                           finished_before=True, family_by=made.by)
-    setup = rebuild(loaded, spec, out)
+    setup = rebuild(loaded, spec, out, device)
     emit = Emitter([EventRecorder(setup.out / EVENTS_FILE), *listeners])
     emit(run_started(setup, done_count(loaded)))
     objective = make_objective(setup, emit, setup.constraint)
@@ -103,13 +104,14 @@ class FamilyResult:
 
 def produce_family(
     storage: str, study: str, out: str | Path | None = None,
-    listeners: Sequence[Listener] = (), force: bool = False,
+    listeners: Sequence[Listener] = (), force: bool = False, device: str = "auto",
 ) -> FamilyResult:
     """Select and retrain the family of a finished study, unless a process did or does.
 
     Refused while the budget is not spent. Never adds a trial (no widening phase: selecting
     and retraining only). A claim whose holder is gone (killed while retraining) is taken
-    over; ``force`` makes the family again even when it was made or a live process claimed it.
+    over; ``force`` makes the family again even when it was made or a live process claimed it. ``device`` is where
+    the family is retrained.
     """
     loaded, spec = load_run(storage, study, worker=False)
     counted = done_count(loaded)
@@ -126,7 +128,7 @@ def produce_family(
         if guard_for(loaded).holds(holder):
             return FamilyResult(Path(out or spec.extra.get("out", ".")), [], made_now=False,
                                 by=holder, in_progress=True)
-    setup = rebuild(loaded, spec, out)
+    setup = rebuild(loaded, spec, out, device)
     if not claim_family(loaded, spec.trials, force=force):
         return _made_before(loaded, family_claim(loaded, spec.trials) or {}, spec, out)
     emit = Emitter([EventRecorder(setup.out / EVENTS_FILE), *listeners])
@@ -224,7 +226,8 @@ def _changes(stored: dict[str, Any], given: dict[str, Any], prefix: str = "") ->
     return found
 
 
-def rebuild(study: optuna.Study, spec: RunSpec, out: str | Path | None) -> Setup:
+def rebuild(study: optuna.Study, spec: RunSpec, out: str | Path | None,
+            device: str = "auto") -> Setup:
     """The run's prototype, constraint, data, evaluator and run directory, from its spec."""
     from genesynth.constraint import Constraint
     from genesynth.space import parse_prototype
@@ -235,13 +238,14 @@ def rebuild(study: optuna.Study, spec: RunSpec, out: str | Path | None) -> Setup
     rule = Constraint.from_dict(spec.constraint, source=f"the constraint of {study.study_name}")
     folder = _run_dir(spec, out)
     return Setup(
-        spec=spec, prototype=proto, constraint=rule, evaluator=_evaluator(spec), out=folder,
+        spec=spec, prototype=proto, constraint=rule, evaluator=_evaluator(spec, device),
+        out=folder,
         sampler=study.sampler, pruner=study.pruner, epochs=_epochs(spec),
         latency=_latency(rule.latency_threads),
     )
 
 
-def _evaluator(spec: RunSpec) -> Evaluator:
+def _evaluator(spec: RunSpec, device: str = "auto") -> Evaluator:
     from genesynth.evaluate.table import TableEvaluator
     from genesynth.evaluate.train import TrainConfig, TrainingEvaluator
 
@@ -255,7 +259,11 @@ def _evaluator(spec: RunSpec) -> Evaluator:
         proxy, full = TrainConfig(**described["proxy"]), TrainConfig(**described["full"])
     except (KeyError, TypeError, ValueError) as exc:
         raise RunError(f"the run's training settings are damaged ({exc})") from None
-    return TrainingEvaluator(_dataset(spec), proxy, full)
+    from genesynth.evaluate.device import resolve_device
+
+    resolve_device(device)  # a wrong --device is refused before the data is loaded
+    return TrainingEvaluator(_dataset(spec), proxy, full, device,
+                             bool(spec.extra.get("compile", False)))
 
 
 def _dataset(spec: RunSpec) -> Any:

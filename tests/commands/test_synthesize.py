@@ -9,6 +9,7 @@ from pathlib import Path
 
 import optuna
 import pytest
+import torch
 
 from genesynth.cli import main
 from genesynth.commands.synthesize import resume_command
@@ -196,3 +197,48 @@ def test_warm_start_and_cache_on_the_command_line(
     assert main(["synthesize", str(proto), "--out", str(tmp_path / "c"), "--seed", "3",
                  "--warm-start", str(tmp_path / "a"), *common]) == 0
     assert f"reused: {tmp_path / 'b'} trial " in capsys.readouterr().out  # b measured them
+
+
+@pytest.mark.parametrize(("flags", "message"), [
+    (["--device", "tpu"], "error: `device` must be one of auto, cpu, cuda, cuda:N, mps, but got "
+                          "device='tpu'\n"),
+    (["--augment", "standard"], "error: `augment` 'standard' (random crop with 4-pixel padding "
+     "and horizontal flip) needs images of at least 16x16, but the data is 1x8x8; use "
+     "--augment none\n"),
+])
+def test_training_options_that_cannot_apply_are_clear_errors(
+    files: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str],
+    flags: list[str], message: str,
+) -> None:
+    proto, rules = files
+    code = main(["synthesize", str(proto), "--constraint", str(rules), "--trials", "1",
+                 "--out", str(tmp_path / "run"), "--plain", *flags])
+    assert code == 2
+    assert capsys.readouterr().err == message
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the error on a CPU-only machine")
+def test_device_cuda_without_cuda_is_a_clear_error(
+    files: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    proto, rules = files
+    code = main(["synthesize", str(proto), "--constraint", str(rules), "--trials", "1",
+                 "--out", str(tmp_path / "run"), "--plain", "--device", "cuda"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.startswith("error: `device` is 'cuda', but CUDA is not available here (")
+    assert not (tmp_path / "run").exists()
+
+
+def test_the_device_and_augmentation_are_recorded_and_shown(
+    files: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    proto, rules = files
+    code = main(["synthesize", str(proto), "--constraint", str(rules), "--trials", "1",
+                 "--epochs", "1", "--full-epochs", "1", "--family", "1", "--device", "cpu",
+                 "--out", str(tmp_path / "run"), "--plain"])
+    assert code == 0
+    run = json.loads((tmp_path / "run" / "run.json").read_text())
+    assert run["extra"] == {"device": "cpu", "compile": False}
+    assert run["evaluator"]["proxy"]["augment"] == run["evaluator"]["full"]["augment"] == "none"
+    assert " device cpu\n" in capsys.readouterr().out

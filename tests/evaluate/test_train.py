@@ -4,10 +4,12 @@ from dataclasses import dataclass
 
 import numpy as np
 import pytest
+import torch
 
 from genesynth.arch import Architecture, LayerSpec, ModuleSpec
+from genesynth.errors import DataError, DeviceError
 from genesynth.evaluate.base import CandidateFailed, Pruned
-from genesynth.evaluate.train import TrainConfig, TrainingEvaluator
+from genesynth.evaluate.train import BUDGETS, TrainConfig, TrainingEvaluator, budgets_for
 
 
 @dataclass(frozen=True)
@@ -105,3 +107,65 @@ def test_config_validation(kwargs: dict[str, object], message: str) -> None:
     with pytest.raises(ValueError) as error:
         TrainConfig(**kwargs)  # type: ignore[arg-type]
     assert str(error.value) == message
+
+
+def test_weights_come_back_on_the_cpu_in_the_standard_layout() -> None:
+    evaluator = TrainingEvaluator(_Data(), TrainConfig(epochs=1), TrainConfig(epochs=1),
+                                  device="cpu")
+    _, state = evaluator.retrain(ARCH, lambda *r: None)
+    assert all(t.device.type == "cpu" and t.is_contiguous() for t in state.values())
+    assert evaluator.device_info() == {"device": "cpu", "compile": False}
+
+
+def test_augmentation_is_refused_on_images_it_cannot_apply_to() -> None:
+    with pytest.raises(DataError) as caught:
+        TrainingEvaluator(_Data(), TrainConfig(epochs=1, augment="standard"))
+    assert str(caught.value).endswith("but the data is 1x4x4; use --augment none")
+
+
+def test_an_unknown_device_is_refused_before_training() -> None:
+    with pytest.raises(DeviceError, match="but got device='tpu'"):
+        TrainingEvaluator(_Data(), TrainConfig(epochs=1), device="tpu")
+
+
+def test_budgets_turn_augmentation_on_for_rgb_images_of_32x32() -> None:
+    proxy, full = budgets_for("folder:/data/cifar10", (3, 32, 32), "image-folder")
+    assert (proxy.augment, full.augment) == ("standard", "standard")
+    assert budgets_for("digits", (1, 8, 8))[0] == BUDGETS["digits"][0]
+    assert budgets_for("cifar10", (3, 32, 32))[1].epochs == BUDGETS["cifar10"][1].epochs
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"augment": "flip"}, "`augment` must be one of ('none', 'standard'), but got augment='flip'"),
+    ({"precision": "int8"},
+     "`precision` must be one of ('auto', 'fp32', 'bf16', 'fp16'), but got precision='int8'"),
+])
+def test_augment_and_precision_are_checked(kwargs: dict[str, object], message: str) -> None:
+    with pytest.raises(ValueError) as error:
+        TrainConfig(**kwargs)  # type: ignore[arg-type]
+    assert str(error.value) == message
+
+
+def test_the_compiled_forward_gives_the_same_logits() -> None:
+    pytest.importorskip("torch._dynamo")
+    from genesynth.builder import build
+    from genesynth.evaluate.train import compiled
+
+    torch.manual_seed(0)
+    model = build(ARCH).eval()
+    x = torch.randn(4, 1, 4, 4)
+    try:
+        got = compiled(model)(x)
+    except Exception as exc:  # no C++ compiler for inductor on this machine
+        pytest.skip(f"torch.compile cannot run here: {type(exc).__name__}")
+    assert torch.allclose(got, model.forward_logits(x), atol=1e-5)  # type: ignore[operator]
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_training_on_the_gpu_learns_and_returns_cpu_weights() -> None:
+    evaluator = TrainingEvaluator(_Data(), TrainConfig(epochs=3, batch_size=16, lr=3e-2),
+                                  TrainConfig(epochs=3, batch_size=16, lr=3e-2), device="cuda")
+    assert evaluator.train_data.x.device.type == "cuda"
+    m, state = evaluator.retrain(ARCH, lambda *r: None)
+    assert m.accuracy == 100.0
+    assert all(t.device.type == "cpu" for t in state.values())
