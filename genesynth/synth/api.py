@@ -71,10 +71,10 @@ def synthesize(
     the CLI keeps it): a network already measured there with the same data, evaluator
     settings and seed is not trained again (None: no cache). ``warm_start`` names earlier run
     directories whose family members and best candidates are tried first where they fit this
-    prototype's space. ``device`` is where candidates train (``auto``: CUDA, else MPS, else the CPU; ``cpu``,
-    ``cuda``, ``cuda:N``, ``mps``); ``augment`` is ``none`` or ``standard`` (default:
-    standard for RGB images of 32x32 and larger); ``compile`` runs the forward pass through
-    ``torch.compile``.
+    prototype's space. ``device`` is where candidates train (``auto``: CUDA, else MPS, else
+    the CPU; ``cpu``, ``cuda``, ``cuda:N``, ``mps``); ``augment`` is ``none`` or
+    ``standard`` (default: standard for RGB images of 32x32 and larger); ``compile`` runs the
+    forward pass through ``torch.compile``.
     """
     setup = make_setup(prototype, constraint, data, trials, out, sampler, pruner, evaluator,
                        seed, storage, study, family_size, proxy, full, epochs, full_epochs,

@@ -110,8 +110,8 @@ def produce_family(
 
     Refused while the budget is not spent. Never adds a trial (no widening phase: selecting
     and retraining only). A claim whose holder is gone (killed while retraining) is taken
-    over; ``force`` makes the family again even when it was made or a live process claimed it. ``device`` is where
-    the family is retrained.
+    over; ``force`` makes the family again even when it was made or a live process claimed it.
+    ``device`` is where the family is retrained.
     """
     loaded, spec = load_run(storage, study, worker=False)
     counted = done_count(loaded)
