@@ -176,14 +176,18 @@ def retrain_family(
     members = [retrain(label, c) for label, c in zip(names, chosen, strict=True)]
     spare = [list(s) for s in spares] + [[] for _ in range(len(chosen) - len(spares))]
     tries = [0] * len(members)
+    dropped: list[dict[str, Any]] = []  # family.json says what was dropped, and why
     while (pair := _dominated(members)) is not None:
         i, j = pair
         loser, winner = members[i], members[j]
         above = members[i - 1].macs if i else None
         below = members[i + 1].macs if i + 1 < len(members) else 0
         nxt = _fits(spare[i], above, below) if tries[i] < REPLACEMENTS else None
-        emit(MemberDropped(loser.label, loser.trial, winner.label, _why(winner, loser),
-                           nxt.trial if nxt else None, time.time()))
+        event = MemberDropped(loser.label, loser.trial, winner.label, _why(winner, loser),
+                              nxt.trial if nxt else None, time.time())
+        emit(event)
+        dropped.append({"trial": loser.trial, "by_trial": winner.trial, "reason": event.reason,
+                        "replaced_by": event.replacement})
         shutil.rmtree(out / "family" / loser.label, ignore_errors=True)
         if nxt is not None:
             spare[i].remove(nxt)
@@ -192,7 +196,7 @@ def retrain_family(
         else:
             del members[i], spare[i], tries[i]
     members = _relabel(members, out, emit)
-    write_family(out, members)
+    write_family(out, members, dropped)
     return members
 
 
@@ -268,8 +272,12 @@ def _retrain_one(label: str, c: Candidate, evaluator: Any, constraint: Any, out:
     return member
 
 
-def write_family(out: Path, members: list[Member]) -> None:
-    data = {"members": [m.to_dict() for m in members]}
+def write_family(out: Path, members: list[Member],
+                 dropped: list[dict[str, Any]] | None = None) -> None:
+    """``family.json``: the members, and the retrained members dropped as dominated."""
+    data: dict[str, Any] = {"members": [m.to_dict() for m in members]}
+    if dropped:
+        data["dropped"] = dropped
     (out / "family.json").write_text(json.dumps(data, indent=2) + "\n")
 
 

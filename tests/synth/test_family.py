@@ -129,8 +129,11 @@ def test_a_member_dominated_after_retraining_is_replaced_by_the_next_of_its_band
     assert [(e.label, e.trial, e.by, e.replacement) for e in dropped] == [("B", 1, "C", 3)]
     assert dropped[0].reason == ("C has top-1 92.00% >= 90.00%, params 10,000 <= 50,000, "
                                  "MACs 100,000 <= 500,000")
-    stored = json.loads((tmp_path / "family.json").read_text())["members"]
-    assert [(m["label"], m["trial"]) for m in stored] == [("A", 0), ("B", 3), ("C", 2)]
+    stored = json.loads((tmp_path / "family.json").read_text())
+    assert [(m["label"], m["trial"]) for m in stored["members"]] == [
+        ("A", 0), ("B", 3), ("C", 2)]
+    assert stored["dropped"] == [{"trial": 1, "by_trial": 2, "reason": dropped[0].reason,
+                                  "replaced_by": 3}]
 
 
 def test_a_dominated_member_without_a_replacement_is_dropped_and_the_rest_move_up(
@@ -147,6 +150,9 @@ def test_a_dominated_member_without_a_replacement_is_dropped_and_the_rest_move_u
     assert sorted(p.name for p in (tmp_path / "family").iterdir()) == ["A", "B", "C"]
     assert (tmp_path / "family" / "B" / "arch.json").read_text() == c.arch.to_json() + "\n"
     assert read_family(tmp_path) == members
+    stored = json.loads((tmp_path / "family.json").read_text())
+    assert [(d["trial"], d["by_trial"], d["replaced_by"]) for d in stored["dropped"]] == [
+        (1, 2, None)]
     for i, m in enumerate(members):
         assert not any(o.accuracy >= m.accuracy and o.params <= m.params and o.macs <= m.macs
                        for j, o in enumerate(members) if j != i)
@@ -158,3 +164,4 @@ def test_a_family_without_domination_is_kept_as_chosen(tmp_path: Path) -> None:
     assert [(m.label, m.trial) for m in members] == [("A", 0), ("B", 1)]
     assert not [e for e in events if isinstance(e, MemberDropped | MemberRenamed)]
     assert evaluator.retrained == [1, 2]
+    assert "dropped" not in json.loads((tmp_path / "family.json").read_text())
