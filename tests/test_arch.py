@@ -22,7 +22,7 @@ def proto(name: str) -> Prototype:
 
 def test_every_prototype_is_shipped() -> None:
     assert PROTOTYPES == ["attonet16", "mobilenetv1", "mobilenetv2", "mobilenetv2_space",
-                          "resnet18", "shufflenetv2"]
+                          "nasbench_macro", "resnet18", "shufflenetv2"]
 
 
 @pytest.mark.parametrize("name", PROTOTYPES)
