@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from genesynth.evaluate.base import Measurement
+from genesynth.evaluate.base import Evaluator, Measurement
 
 FORMAT = 1
 SEARCH, RETRAIN = "search", "retrain"
@@ -226,31 +226,36 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-class CachedRetrain:
+class CachedRetrain(Evaluator):
     """An evaluator whose ``retrain`` goes through the cache (the engine's family step).
 
-    ``evaluate`` and every other attribute are the wrapped evaluator's.
+    ``evaluate``, ``epochs`` and ``describe`` are the wrapped evaluator's.
     """
 
-    def __init__(self, evaluator: Any, cache: EvaluationCache, source: str) -> None:
+    def __init__(self, evaluator: Evaluator, cache: EvaluationCache, source: str) -> None:
         self.evaluator = evaluator
         self.cache = cache
         self.source = source
         self.reused: list[str] = []  # keys of the architectures whose retraining was reused
 
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.evaluator, name)
+    @property
+    def epochs(self) -> int:
+        return self.evaluator.epochs
+
+    def describe(self) -> dict[str, Any]:
+        return self.evaluator.describe()
 
     def evaluate(self, arch: Any, report: Any) -> Measurement:
         result: Measurement = self.evaluator.evaluate(arch, report)
         return result
 
-    def retrain(self, arch: Any, report: Any) -> tuple[Measurement, Any]:
+    def retrain(self, arch: Any, report: Any, searched: Measurement | None = None
+                ) -> tuple[Measurement, Any]:
         found = self.cache.lookup_retrain(arch.key)
         if found is not None:
             self.reused.append(arch.key)
             return found[0].measurement, found[1]
-        m, state = self.evaluator.retrain(arch, report)
+        m, state = self.evaluator.retrain(arch, report, searched)
         if state is not None:
             self.cache.store_retrain(arch.key, m, state, self.source)
         return m, state

@@ -9,6 +9,7 @@ run can be recorded and replayed.
 from __future__ import annotations
 
 import dataclasses
+import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -234,7 +235,11 @@ def event_from_dict(data: Mapping[str, Any]) -> Event:
 
 
 class Emitter:
-    """Sends each event to every listener; a failing listener never stops the engine."""
+    """Sends each event to every listener; a failing listener never stops the engine.
+
+    Each distinct listener error is logged once (logger ``genesynth``, a warning) and kept in
+    ``errors``; the same error again, e.g. on every later event, is not repeated.
+    """
 
     def __init__(self, listeners: list[Listener] | None = None) -> None:
         self.listeners = list(listeners or [])
@@ -245,4 +250,13 @@ class Emitter:
             try:
                 listener(event)
             except Exception as exc:  # a UI bug must not lose a run
-                self.errors.append(f"{type(exc).__name__}: {exc}")
+                message = f"{_name(listener)}: {type(exc).__name__}: {exc}"
+                if message not in self.errors:
+                    self.errors.append(message)
+                    logging.getLogger("genesynth").warning(
+                        "an event listener failed (the run goes on): %s", message
+                    )
+
+
+def _name(listener: Listener) -> str:
+    return getattr(listener, "__qualname__", None) or type(listener).__qualname__

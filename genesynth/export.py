@@ -33,6 +33,7 @@ from genesynth.blocks.torch_modules import Network, Normalize
 from genesynth.builder import build
 from genesynth.errors import ExportError, RunError, did_you_mean
 from genesynth.limits import load_json, read_text
+from genesynth.record.layout import FAMILY_FILE, MEMBER_ARCH, MEMBER_WEIGHTS, member_path
 from genesynth.record.run import inside, read_run
 
 FORMATS = ("pytorch", "onnx", "json", "text")
@@ -115,13 +116,13 @@ def export_member(
     check_format(fmt)
     run_dir = Path(run_dir)
     entry = _member_entry(run_dir, member)
-    member_dir = inside(run_dir, f"family/{member}", f"member {member!r}'s folder")
-    arch_path = inside(run_dir, entry.get("arch", f"family/{member}/arch.json"),
+    member_dir = inside(run_dir, member_path(member), f"member {member!r}'s folder")
+    arch_path = inside(run_dir, entry.get("arch", member_path(member, MEMBER_ARCH)),
                        f"member {member!r}'s arch")
     arch = Architecture.from_json(_read(arch_path, run_dir, member), where=str(arch_path))
     state = None
     if fmt in ("pytorch", "onnx"):
-        weights = entry.get("weights", f"family/{member}/weights.safetensors")
+        weights = entry.get("weights", member_path(member, MEMBER_WEIGHTS))
         state = _load_weights(inside(run_dir, weights, f"member {member!r}'s weights"),
                               run_dir, member)
     target = member_dir / f"model{SUFFIXES[fmt]}" if out is None else Path(out)
@@ -169,11 +170,11 @@ def built_with(arch: Architecture, state_dict: Mapping[str, torch.Tensor] | None
 def _member_entry(run_dir: Path, member: str) -> Mapping[str, Any]:
     if not run_dir.is_dir():
         raise RunError(f"no run directory {str(run_dir)!r}")
-    family = run_dir / "family.json"
+    family = run_dir / FAMILY_FILE
     if not family.is_file():
         present = ", ".join(sorted(p.name for p in run_dir.iterdir())) or "nothing"
         raise RunError(
-            f"{run_dir} has no family.json (has the synthesis finished?); it holds: {present}"
+            f"{run_dir} has no {FAMILY_FILE} (has the synthesis finished?); it holds: {present}"
         )
     data = load_json(read_text(family, "family", RunError), str(family), RunError)
     members = data.get("members") if isinstance(data, dict) else None

@@ -6,6 +6,8 @@ import torch
 from torch import nn
 from torch.utils import benchmark
 
+from genesynth.errors import GenesynthError
+
 
 def measure_latency(
     model: nn.Module,
@@ -20,10 +22,14 @@ def measure_latency(
     flag). ``blocked_autorange`` repeats blocks of calls for at least ``min_run_time`` seconds.
     The model must already be on the CPU.
     """
-    if threads < 1:
-        raise ValueError(f"`threads` must be at least 1, but got threads={threads}")
-    if min_run_time <= 0:
-        raise ValueError(f"`min_run_time` must be positive, but got min_run_time={min_run_time}")
+    if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
+        raise GenesynthError(f"`threads` must be at least 1, but got threads={threads!r}")
+    if isinstance(min_run_time, bool) or not isinstance(min_run_time, int | float) or not (
+        min_run_time > 0
+    ):
+        raise GenesynthError(
+            f"`min_run_time` must be positive, but got min_run_time={min_run_time!r}"
+        )
     x = torch.zeros((1, *input_shape))
     was_training = model.training
     model.eval()

@@ -22,13 +22,20 @@ from genesynth import fmt
 from genesynth.arch import Architecture
 from genesynth.errors import GenesynthError, RunError
 from genesynth.limits import load_json, read_text
+from genesynth.record.layout import (
+    BASELINES_FILE,
+    HISTORY_FILE,
+    MEMBER_ARCH,
+    PARETO_FILE,
+    REPORT_FILE,
+    member_path,
+)
 from genesynth.record.reader import RunSource, constraint_bounds, locate
 from genesynth.record.run import inside
 from genesynth.record.snapshot import RunState
 from genesynth.report_family import side_by_side_section, stacks_section
 from genesynth.urls import redact
 
-REPORT_FILE, PARETO_FILE, HISTORY_FILE = "report.md", "pareto.png", "history.png"
 PLOTS_NEED = "the plots need matplotlib: pip install 'genesynth[report]'"
 
 
@@ -65,7 +72,7 @@ def family_entries(run_dir: Path, family: Mapping[str, Any] | None) -> list[Entr
     entries = []
     for item in (family or {}).get("members") or []:
         label = str(item.get("label", "?"))
-        path = inside(run_dir, item.get("arch") or f"family/{label}/arch.json",
+        path = inside(run_dir, item.get("arch") or member_path(label, MEMBER_ARCH),
                       f"family member {label}'s arch")
         arch = None
         if path.is_file():
@@ -80,7 +87,7 @@ def family_entries(run_dir: Path, family: Mapping[str, Any] | None) -> list[Entr
 
 def baseline_entries(run_dir: Path) -> list[Entry]:
     """Rows of ``baselines.json`` (``{"baselines": [...]}`` or a list of objects)."""
-    path = run_dir / "baselines.json"
+    path = run_dir / BASELINES_FILE
     if not path.is_file():
         return []
     data = load_json(read_text(path, "baselines", RunError), str(path), RunError)

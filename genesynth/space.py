@@ -88,7 +88,10 @@ class Prototype:
     def with_overrides(
         self, input_shape: tuple[int, int, int] | None = None, classes: int | None = None
     ) -> Prototype:
-        """The same prototype at another input shape or class count (checked again)."""
+        """The same prototype at another input shape or class count (checked again); itself
+        when neither changes."""
+        if (input_shape in (None, self.input_shape)) and classes in (None, self.classes):
+            return self
         return parse_prototype(
             self.text, self.path, input_shape or self.input_shape,
             classes if classes is not None else self.classes,

@@ -19,7 +19,7 @@ from genesynth.cache import (
     context_of,
     default_cache_dir,
 )
-from genesynth.evaluate.base import Measurement
+from genesynth.evaluate.base import Evaluator, Measurement
 
 DATA = {"spec": "digits", "name": "digits", "fingerprint": "abc123", "input_shape": [1, 8, 8]}
 EVALUATOR = {"kind": "train", "epochs": 2}
@@ -118,14 +118,15 @@ def test_two_processes_writing_one_entry_both_succeed(tmp_path: Path) -> None:
     assert [p.name for p in tmp_path.rglob("*.tmp")] == []
 
 
-class _Retrainer:
+class _Retrainer(Evaluator):
     def __init__(self) -> None:
         self.calls = 0
 
     def evaluate(self, arch: Any, report: Any) -> Measurement:
         raise AssertionError("not called")
 
-    def retrain(self, arch: Any, report: Any) -> tuple[Measurement, dict[str, torch.Tensor]]:
+    def retrain(self, arch: Any, report: Any, searched: Measurement | None = None
+                ) -> tuple[Measurement, dict[str, torch.Tensor]]:
         self.calls += 1
         return M, {"w": torch.arange(6.0).reshape(2, 3)}
 

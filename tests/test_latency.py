@@ -8,6 +8,7 @@ import pytest
 import torch
 from torch import nn
 
+from genesynth.errors import GenesynthError
 from genesynth.latency import measure_latency
 
 
@@ -45,5 +46,5 @@ def test_threads_are_respected(threads: int) -> None:
 
 
 def test_bad_arguments() -> None:
-    with pytest.raises(ValueError, match=r"`threads` must be at least 1, but got threads=0"):
+    with pytest.raises(GenesynthError, match=r"`threads` must be at least 1, but got threads=0"):
         measure_latency(nn.Identity(), (1, 2, 2), threads=0)

@@ -45,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"family written to {result.out}")
     for m in result.family:
         print(f"  {m.label}: top-1 {m.accuracy:.2f}%  params {m.params:,}  MACs {m.macs:,}  "
-              f"NetScore {m.utility:.2f}")
+              f"{result.utility} {m.utility:.2f}")
     if not result.family:
         print("  no feasible candidate was found")
     return 0

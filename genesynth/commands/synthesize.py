@@ -10,6 +10,7 @@ from typing import Any
 
 from genesynth.commands._common import add_device, seed
 from genesynth.errors import GenesynthError
+from genesynth.evaluate.registry import EVALUATORS
 from genesynth.limits import MAX_TRIALS, show_number
 from genesynth.synth import RunInterrupted, synthesize
 
@@ -35,7 +36,11 @@ def add(sub: argparse._SubParsersAction) -> None:
                    f"(default per dataset: {epoch_defaults(proxy=True)})")
     p.add_argument("--full-epochs", type=int, help="training epochs for family members "
                    f"(default per dataset: {epoch_defaults(proxy=False)})")
-    p.add_argument("--table", type=Path, help="look accuracy up in a JSON benchmark table")
+    p.add_argument("--evaluator", choices=sorted(EVALUATORS), metavar="KIND",
+                   help=f"how candidates are measured: {', '.join(sorted(EVALUATORS))} "
+                   "(default train: proxy training on --data)")
+    p.add_argument("--table", type=Path, help="look accuracy up in a JSON benchmark table "
+                   "(--evaluator table with this file)")
     p.add_argument("--table-delay", type=float, default=0.0, metavar="SECONDS",
                    help="with --table: seconds each lookup takes, standing in for training")
     p.add_argument("--storage", help="Optuna storage URL shared by workers: postgresql://…, "
@@ -104,7 +109,7 @@ def run(args: argparse.Namespace) -> int:
     for m in result.family:
         mark = "feasible" if m.feasible else "INFEASIBLE on test"
         print(f"  {m.label}: top-1 {m.accuracy:.2f}%  params {m.params:,}  MACs {m.macs:,}  "
-              f"NetScore {m.utility:.2f}  {mark}")
+              f"{result.utility} {m.utility:.2f}  {mark}")
     if not result.family_here and not result.finished_before:
         print("  the family is selected and retrained by the worker that finishes the study "
               "(genesynth family --storage URL --study NAME makes it if none did)")
@@ -130,7 +135,6 @@ def resume_command(argv: list[str], out: Path) -> str:
 
 def _engine_arguments(args: argparse.Namespace) -> dict[str, Any]:
     from genesynth.cache import default_cache_dir
-    from genesynth.evaluate.table import TableEvaluator
 
     for flag, value in (("--trials", args.trials), ("--family", args.family),
                         ("--epochs", args.epochs), ("--full-epochs", args.full_epochs)):
@@ -149,5 +153,7 @@ def _engine_arguments(args: argparse.Namespace) -> dict[str, Any]:
         device=args.device, augment=args.augment, compile=args.compile,
     )
     if args.table is not None:
-        kwargs["evaluator"] = TableEvaluator(args.table, delay=args.table_delay)
+        kwargs["evaluator"] = {"kind": "table", "path": str(args.table), "delay": args.table_delay}
+    elif args.evaluator is not None:
+        kwargs["evaluator"] = args.evaluator
     return kwargs

@@ -50,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"family written to {result.out}")
         for m in result.family:
             print(f"  {m.label}: top-1 {m.accuracy:.2f}%  params {m.params:,}  "
-                  f"MACs {m.macs:,}  NetScore {m.utility:.2f}")
+                  f"MACs {m.macs:,}  {result.utility} {m.utility:.2f}")
     elif result.counted >= result.total:
         print("the family is made by the worker that finished the study")
     return 0

@@ -8,6 +8,7 @@ import numpy as np
 import torch
 
 from genesynth.data.dataset import Split
+from genesynth.errors import DataError
 
 
 def as_tensors(split: Split) -> tuple[torch.Tensor, torch.Tensor]:
@@ -24,8 +25,8 @@ def batches(
     drop_last: bool = False,
 ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
     """Mini-batches of ``split``; ``shuffle`` draws a new order from ``generator`` each call."""
-    if batch_size < 1:
-        raise ValueError(f"`batch_size` must be positive, but got batch_size={batch_size}")
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise DataError(f"`batch_size` must be positive, but got batch_size={batch_size!r}")
     x, y = as_tensors(split)
     n = len(y)
     order = torch.randperm(n, generator=generator) if shuffle else torch.arange(n)

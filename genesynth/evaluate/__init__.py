@@ -2,6 +2,15 @@
 
 from __future__ import annotations
 
-from genesynth.evaluate.base import CandidateFailed, Evaluator, Measurement, Pruned, Report
+from genesynth.evaluate.base import (
+    CandidateFailed,
+    Evaluator,
+    EvaluatorContext,
+    Measurement,
+    Pruned,
+    Report,
+)
+from genesynth.evaluate.registry import EVALUATORS, evaluator_class, resolve_evaluator
 
-__all__ = ["CandidateFailed", "Evaluator", "Measurement", "Pruned", "Report"]
+__all__ = ["EVALUATORS", "CandidateFailed", "Evaluator", "EvaluatorContext", "Measurement",
+           "Pruned", "Report", "evaluator_class", "resolve_evaluator"]

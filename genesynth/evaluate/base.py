@@ -1,21 +1,39 @@
 """The evaluator extension point and what it returns.
 
-An evaluator turns an architecture into a :class:`Measurement`. It may call ``report(epoch,
-accuracy)`` after each epoch so that a pruner can stop a hopeless candidate; ``report``
-raises :class:`Pruned` when it should stop. A candidate that cannot be evaluated (diverging
-loss, ...) raises :class:`CandidateFailed`; neither ends the run.
+An evaluator turns an architecture into a :class:`Measurement`. Subclass :class:`Evaluator`,
+implement :meth:`~Evaluator.evaluate`, override the hooks you need, and add one line to
+:data:`genesynth.evaluate.registry.EVALUATORS` so that the CLI and workers can rebuild it from
+its :meth:`~Evaluator.describe` output.
+
+Call order, in every process that runs trials (the main run and each worker):
+
+1. ``prepare(context)`` once, before the first ``evaluate`` or ``retrain``;
+2. ``evaluate(arch, report)`` once per distinct architecture of the search;
+3. ``retrain(arch, report, searched)`` once per family member, in the process that makes the
+   family.
+
+``report(epoch, loss, accuracy)`` may be called after each step (epoch); it raises
+:class:`Pruned` when a pruner stops the candidate. A candidate that cannot be evaluated
+(diverging loss, absent from a table, ...) raises :class:`CandidateFailed`; neither ends the
+run.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import abc
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Protocol, runtime_checkable
+from pathlib import Path
+from typing import Any, ClassVar
 
 from genesynth.arch import Architecture
 
 Report = Callable[[int, float, float], None]
-"""``report(epoch, loss, accuracy)``: epoch is 1-based, accuracy is validation top-1 in %."""
+"""``report(epoch, loss, accuracy)``: epoch is 1-based, loss the epoch's mean training loss,
+accuracy validation top-1 in percent."""
+
+DataLoader = Callable[[], Any]
+"""Returns the run's :class:`genesynth.data.Dataset`; called only by evaluators that need it."""
 
 
 @dataclass(frozen=True)
@@ -31,6 +49,22 @@ class Measurement:
     seconds: float = 0.0
 
 
+@dataclass(frozen=True)
+class EvaluatorContext:
+    """What an evaluator may use in :meth:`Evaluator.prepare`.
+
+    ``prototype`` is the run's :class:`genesynth.space.Prototype` (the search space),
+    ``dataset`` its loaded data or None (a table needs none), ``run_dir`` the run directory or
+    None, ``seed`` the run's seed and ``emit`` the engine's event listener.
+    """
+
+    prototype: Any
+    dataset: Any = None
+    run_dir: Path | None = None
+    seed: int = 0
+    emit: Callable[[Any], None] = field(default=lambda event: None)
+
+
 class Pruned(Exception):
     """Raised by ``report`` when the pruner stops the candidate."""
 
@@ -44,12 +78,45 @@ class CandidateFailed(Exception):
     """The candidate cannot be evaluated (e.g. non-finite loss); the run goes on."""
 
 
-@runtime_checkable
-class Evaluator(Protocol):
-    """Turns an architecture into a measurement.
+class Evaluator(abc.ABC):
+    """Turns an architecture into a measurement; see the module docstring for the call order.
 
-    ``evaluate`` is called once per distinct architecture, in the process that runs the
-    trial. ``params`` and ``macs`` of the returned measurement are the analytic cost.
+    ``prunable`` says whether the steps ``evaluate`` reports are worth pruning on (a training
+    evaluator's epochs are; a table lookup has none). ``epochs`` is how many steps it reports
+    per candidate (the dashboard's progress and the default pruner's warm-up).
     """
 
-    def evaluate(self, arch: Architecture, report: Report) -> Measurement: ...
+    prunable: ClassVar[bool] = True
+
+    @property
+    def epochs(self) -> int:
+        return 1
+
+    def prepare(self, context: EvaluatorContext) -> None:  # noqa: B027 (a documented no-op)
+        """Once per run or worker, before the first ``evaluate``: e.g. train a supernet."""
+
+    @abc.abstractmethod
+    def evaluate(self, arch: Architecture, report: Report) -> Measurement:
+        """Measure ``arch``. ``params`` and ``macs`` of the result are the analytic cost."""
+
+    def retrain(self, arch: Architecture, report: Report, searched: Measurement | None = None
+                ) -> tuple[Measurement, Mapping[str, Any] | None]:
+        """A family member with the full budget: its measurement (test accuracy) and weights
+        (a ``state_dict``) or None. ``searched`` is its measurement in the search (None for a
+        network that was not searched, e.g. a baseline). By default the member keeps
+        ``searched``, or is evaluated when there is none."""
+        return (searched if searched is not None else self.evaluate(arch, report)), None
+
+    def describe(self) -> dict[str, Any]:
+        """The settings that identify this evaluator's measurements, JSON-able, with ``kind``
+        its name in the registry: recorded in run.json, compared on resume, and passed to
+        ``from_description`` by workers."""
+        return {"kind": type(self).__name__}
+
+    @classmethod
+    def from_description(cls, described: Mapping[str, Any], data: DataLoader) -> Evaluator:
+        """The evaluator ``describe()`` described (for workers, the CLI and the API)."""
+        from genesynth.errors import RunError
+
+        raise RunError(f"the evaluator {described.get('kind')!r} cannot be rebuilt from its "
+                       "description; give it to genesynth.synthesize as an object")

@@ -14,19 +14,20 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from genesynth.arch import Architecture
 from genesynth.costs import cost
 from genesynth.errors import DataError
-from genesynth.evaluate.base import CandidateFailed, Measurement, Report
+from genesynth.evaluate.base import CandidateFailed, DataLoader, Evaluator, Measurement, Report
 
 #: Networks sampled from the prototype when checking that the table was made for its space.
 CHECK_SAMPLES = 256
 
 
-class TableEvaluator:
+class TableEvaluator(Evaluator):
     """Looks each candidate up by its canonical key; an absent key fails the candidate.
 
     It needs no data (the prototype keeps its own input) and has no intermediate steps worth
@@ -80,7 +81,8 @@ class TableEvaluator:
             "each network, at the input it was made for, to its accuracy)"
         )
 
-    def retrain(self, arch: Architecture, report: Report) -> tuple[Measurement, None]:
+    def retrain(self, arch: Architecture, report: Report, searched: Measurement | None = None
+                ) -> tuple[Measurement, None]:
         """A table has no weights: the family member keeps the table's accuracy."""
         return self.evaluate(arch, report), None
 
@@ -89,6 +91,12 @@ class TableEvaluator:
         if self.delay:
             described["delay"] = self.delay
         return described
+
+    @classmethod
+    def from_description(cls, described: Mapping[str, Any], data: DataLoader) -> TableEvaluator:
+        if not described.get("path"):
+            raise DataError("the table evaluator needs the `path` of its JSON table")
+        return cls(str(described["path"]), delay=described.get("delay", 0.0))
 
 
 def _read_table(path: Path) -> dict[str, float]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
 from typing import Any
@@ -23,8 +23,9 @@ from torch import nn
 from genesynth.arch import Architecture
 from genesynth.builder import build
 from genesynth.costs import cost
+from genesynth.errors import GenesynthError, RunError
 from genesynth.evaluate.augment import AUGMENTS, check_augment, default_augment
-from genesynth.evaluate.base import CandidateFailed, Measurement, Report
+from genesynth.evaluate.base import CandidateFailed, DataLoader, Evaluator, Measurement, Report
 from genesynth.evaluate.device import device_name, resolve_device
 from genesynth.evaluate.step import (
     PRECISIONS,
@@ -70,11 +71,11 @@ class TrainConfig:
             if value not in allowed:
                 raise ValueError(f"`{name}` must be one of {allowed}, but got {name}={value!r}")
         if self.optimizer not in OPTIMIZERS:
-            raise ValueError(
+            raise GenesynthError(
                 f"`optimizer` must be one of {OPTIMIZERS}, but got optimizer={self.optimizer!r}"
             )
         if self.schedule not in SCHEDULES:
-            raise ValueError(
+            raise GenesynthError(
                 f"`schedule` must be one of {SCHEDULES}, but got schedule={self.schedule!r}"
             )
 
@@ -83,8 +84,8 @@ class TrainConfig:
 
 
 def _positive(config: TrainConfig, name: str, value: float) -> None:
-    if value <= 0:
-        raise ValueError(f"`{name}` must be positive, but got {name}={value}")
+    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+        raise GenesynthError(f"`{name}` must be positive, but got {name}={value!r}")
 
 
 #: Proxy (search) and full (family) budgets per dataset name.
@@ -216,7 +217,7 @@ def _accuracy(model: nn.Module, data: Tensors, step_plan: Plan, batch_size: int,
     return 100.0 * correct / max(1, len(data.y))
 
 
-class TrainingEvaluator:
+class TrainingEvaluator(Evaluator):
     """Proxy-trains each candidate on ``dataset`` and measures validation top-1.
 
     ``dataset`` is a :class:`genesynth.data.Dataset`. ``config`` is the proxy budget of the
@@ -242,6 +243,10 @@ class TrainingEvaluator:
         self.train_data = Tensors.of(dataset.train).to(self.device)
         self.val_data = Tensors.of(dataset.val).to(self.device)
 
+    @property
+    def epochs(self) -> int:
+        return self.config.epochs
+
     def evaluate(self, arch: Architecture, report: Report) -> Measurement:
         start = time.perf_counter()
         torch.manual_seed(self.config.seed)
@@ -254,7 +259,8 @@ class TrainingEvaluator:
             seconds=time.perf_counter() - start,
         )
 
-    def retrain(self, arch: Architecture, report: Report) -> tuple[Measurement, dict[str, Any]]:
+    def retrain(self, arch: Architecture, report: Report, searched: Measurement | None = None
+                ) -> tuple[Measurement, dict[str, Any]]:
         """Train with the full budget; the accuracy returned is on the test split, the
         weights are on the CPU (they load on any machine)."""
         start = time.perf_counter()
@@ -278,3 +284,14 @@ class TrainingEvaluator:
     def device_info(self) -> dict[str, Any]:
         """Where this process trains: ``{"device": "cuda:0 (NVIDIA H100 ...)", "compile": ...}``."""
         return {"device": device_name(self.device), "compile": self.compile}
+
+    @classmethod
+    def from_description(cls, described: Mapping[str, Any], data: DataLoader
+                         ) -> TrainingEvaluator:
+        """Budgets ``proxy`` and ``full`` (TrainConfig fields) default to the data's."""
+        try:
+            proxy = TrainConfig(**described["proxy"]) if "proxy" in described else None
+            full = TrainConfig(**described["full"]) if "full" in described else None
+        except TypeError as exc:
+            raise RunError(f"the run's training settings are damaged ({exc})") from None
+        return cls(data(), proxy, full)

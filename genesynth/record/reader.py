@@ -16,9 +16,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from genesynth.errors import GenesynthError, RunError
-from genesynth.events import SKIPPED, TRIAL_STATES
-from genesynth.limits import load_json, read_text
-from genesynth.record.run import study_url
+from genesynth.events import SKIPPED
+from genesynth.record.family import read_family_json
+from genesynth.record.layout import FAMILY_COPY_ATTR, RUN_ATTR, RUN_FILE, study_url
+from genesynth.record.run import read_json
+from genesynth.record.trial import TrialRecord
 from genesynth.urls import redact, scrub
 
 if TYPE_CHECKING:
@@ -40,8 +42,9 @@ class RunSource:
         """The content of ``family.json``, or None while the family is not written. A run
         found by its storage alone (no directory here) reads the copy its study keeps."""
         if self.run_dir is not None:
-            return read_json(self.run_dir / "family.json", required=False)
-        stored = getattr(study, "user_attrs", {}).get("family") if study is not None else None
+            return read_family_json(self.run_dir)
+        attrs = getattr(study, "user_attrs", {}) if study is not None else {}
+        stored = attrs.get(FAMILY_COPY_ATTR)
         return dict(stored) if isinstance(stored, Mapping) else None
 
     def load_study(self) -> optuna.Study:
@@ -66,20 +69,8 @@ class RunSource:
             raise RunError(f"{redact(self.storage)}: {problem}; studies found: {found}")
         study = optuna.load_study(study_name=name, storage=storage)
         if not self.run:
-            self.run = dict(study.user_attrs.get("run") or {})
+            self.run = dict(study.user_attrs.get(RUN_ATTR) or {})
         return study
-
-
-def read_json(path: Path, required: bool = True) -> dict[str, Any] | None:
-    """A JSON object from ``path``; None when it is absent and not ``required``."""
-    if not path.is_file():
-        if required:
-            raise RunError(f"{path} is missing")
-        return None
-    data = load_json(read_text(path, "file", RunError), str(path), RunError)
-    if not isinstance(data, dict):
-        raise RunError(f"{path}: expected a JSON object, got {type(data).__name__}")
-    return data
 
 
 def locate(
@@ -94,7 +85,7 @@ def locate(
     path = Path(run_dir)
     if not path.is_dir():
         raise RunError(f"run directory {path} does not exist")
-    run = read_json(path / "run.json", required=False)
+    run = read_json(path / RUN_FILE, required=False)
     if run is None:
         raise RunError(f"{path} is not a run directory: run.json is missing")
     url = storage or _recorded_storage(path, run.get("storage")) or study_url(path)
@@ -208,14 +199,12 @@ def _number(value: Any) -> Any:
 def _candidate(trial: optuna.trial.FrozenTrial, epochs: int, state: str) -> Candidate:
     from genesynth.record.snapshot import Candidate
 
-    attrs = trial.user_attrs
-    curve = [v for _, v in sorted(trial.intermediate_values.items())] or list(
-        attrs.get("curve") or []
-    )
+    rec = TrialRecord.of(trial)
+    curve = [v for _, v in sorted(trial.intermediate_values.items())] or list(rec.curve or ())
     return Candidate(
-        trial.number, str(attrs.get("key", "")), _modules(attrs.get("arch")),
-        _number(attrs.get("params")), _number(attrs.get("macs")), max(epochs, len(curve)),
-        len(curve), None, curve[-1] if curve else None, state, str(attrs.get("reason", "")),
+        trial.number, rec.key or "", _modules(rec.arch), rec.params, rec.macs,
+        max(epochs, len(curve)), len(curve), None, curve[-1] if curve else None, state,
+        rec.reason or "",
     )
 
 
@@ -224,22 +213,20 @@ def _row(trial: optuna.trial.FrozenTrial) -> TrialRow:
 
     from genesynth.record.snapshot import TrialRow
 
-    attrs = trial.user_attrs
+    rec = TrialRecord.of(trial)
     fallback = {TrialState.COMPLETE: "complete", TrialState.PRUNED: "pruned"}.get(
         trial.state, "failed"
     )
-    state = attrs.get("state") if attrs.get("state") in TRIAL_STATES else fallback
-    seconds = _number(attrs.get("seconds"))
+    state = rec.state if rec.finished and rec.state is not None else fallback
+    seconds = rec.seconds
     start, end = _stamp(trial.datetime_start), _stamp(trial.datetime_complete)
     if seconds is None:
         seconds = end - start if start is not None and end is not None else 0.0
     return TrialRow(
-        trial.number, str(state), _number(attrs.get("accuracy")), _number(attrs.get("params")),
-        _number(attrs.get("macs")), _number(attrs.get("latency_ms")),
-        _number(attrs.get("utility")), bool(attrs.get("feasible", False)),
-        str(attrs.get("reason", "")), float(seconds),
-        len(trial.intermediate_values) or len(attrs.get("curve") or []) if seconds else 0,
-        _int(attrs.get("phase")),
+        trial.number, state, rec.accuracy, rec.params, rec.macs, rec.latency_ms, rec.utility,
+        rec.feasible is True, rec.reason or "", float(seconds),
+        len(trial.intermediate_values) or len(rec.curve or ()) if seconds else 0,
+        rec.phase or 0,
     )
 
 
@@ -279,7 +266,7 @@ def state_from_trials(
             starts.append(start)
         if trial.state == TrialState.RUNNING:
             state.running[trial.number] = _candidate(trial, epochs, "running")
-        elif trial.user_attrs.get("state") == SKIPPED:
+        elif TrialRecord.of(trial).state == SKIPPED:
             state.skipped += 1
         elif trial.state != TrialState.WAITING:
             row = _row(trial)

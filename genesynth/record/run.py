@@ -14,13 +14,8 @@ from typing import Any
 
 from genesynth.errors import RunError
 from genesynth.limits import load_json, read_text
+from genesynth.record.layout import RUN_FILE
 from genesynth.urls import without_password
-
-RUN_FILE = "run.json"
-STUDY_FILE = "study.log"  # an Optuna journal file
-LEGACY_STUDY_FILE = "study.db"  # SQLite, as earlier runs kept it
-EVENTS_FILE = "events.jsonl"
-FAMILY_FILE = "family.json"
 
 #: Keys of run.json that define the run; anything else (trial budget, storage) may change on resume.
 IDENTITY = ("prototype_text", "input_shape", "classes", "constraint", "data", "seed", "sampler",
@@ -87,11 +82,16 @@ def _normal(value: Any) -> str:
     return json.dumps(value, sort_keys=True)
 
 
-def study_url(out: Path) -> str:
-    """The storage URL of the study a run directory keeps (its journal, or an older SQLite)."""
-    if not (out / STUDY_FILE).exists() and (out / LEGACY_STUDY_FILE).exists():
-        return f"sqlite:///{(out / LEGACY_STUDY_FILE).resolve()}"
-    return f"journal://{(out / STUDY_FILE).resolve()}"
+def read_json(path: Path, required: bool = True) -> dict[str, Any] | None:
+    """A JSON object from ``path``; None when it is absent and not ``required``."""
+    if not path.is_file():
+        if required:
+            raise RunError(f"{path} is missing")
+        return None
+    data = load_json(read_text(path, "file", RunError), str(path), RunError)
+    if not isinstance(data, dict):
+        raise RunError(f"{path}: expected a JSON object, got {type(data).__name__}")
+    return data
 
 
 def inside(run_dir: Path, relative: object, what: str) -> Path:

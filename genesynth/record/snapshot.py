@@ -368,11 +368,13 @@ class RunState:
         ``user_attrs["finished"]`` is true. The trials planned are the run's, or the study's
         ``planned`` once an extra phase raised them.
         """
-        from genesynth.record.reader import state_from_trials
+        from genesynth.record.reader import state_from_trials  # reads trial records
 
         trials = study.get_trials(deepcopy=False) if hasattr(study, "get_trials") else study
+        from genesynth.record.layout import FINISHED_ATTR
+
         attrs = getattr(study, "user_attrs", {}) or {}
-        finished = bool(attrs.get("finished")) or family is not None
+        finished = bool(attrs.get(FINISHED_ATTR)) or family is not None
         state = state_from_trials(cls(), list(trials), run, family, finished, now)
         planned = attrs.get("planned")
         if isinstance(planned, int) and not isinstance(planned, bool):

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from genesynth.record.family import Member
 from genesynth.synth.api import synthesize
 from genesynth.synth.engine import RunInterrupted, SynthesisResult
-from genesynth.synth.family import Member
 
 __all__ = ["Member", "RunInterrupted", "SynthesisResult", "synthesize"]

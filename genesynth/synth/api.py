@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -13,6 +13,7 @@ from genesynth.builder import build
 from genesynth.errors import GenesynthError, RunError
 from genesynth.evaluate.base import Evaluator
 from genesynth.evaluate.device import resolve_device
+from genesynth.evaluate.registry import resolve_evaluator
 from genesynth.evaluate.table import TableEvaluator
 from genesynth.evaluate.train import TrainConfig, TrainingEvaluator, budgets_for
 from genesynth.events import Listener
@@ -31,7 +32,7 @@ def synthesize(
     out: str | Path | None = None,
     sampler: str | optuna.samplers.BaseSampler | None = None,
     pruner: optuna.pruners.BasePruner | None = None,
-    evaluator: Evaluator | None = None,
+    evaluator: Evaluator | str | Mapping[str, Any] | None = None,
     seed: int = 0,
     listeners: Sequence[Listener] = (),
     resume: bool = False,
@@ -54,15 +55,17 @@ def synthesize(
 
     ``prototype`` is a Prototype or a path; ``constraint`` a Constraint or a path; ``data``
     ``"digits"`` (embedded), a path in a supported format, or a loaded Dataset. The
-    prototype takes the data's input shape and class count. ``evaluator`` defaults to proxy
-    training on ``data`` (``"digits"`` when none is given; ``proxy`` budget; the family is
-    retrained with ``full``; ``epochs`` and ``full_epochs`` change only the epochs of the
-    per-dataset defaults); an evaluator passed without ``data`` (a benchmark table) needs none,
-    and the prototype keeps its own input shape. ``sampler`` is a name (``bayes`` default: a
-    model of accuracy over exact costs, inside the static bounds; ``tpe``, ``nsga2``,
-    ``random``) or any Optuna sampler; ``pruner`` any Optuna pruner (median pruning
-    by default; never a finished measurement, nor an evaluator that is not ``prunable``).
-    Results live in ``out`` (default ``runs/<name>``).
+    prototype takes the data's input shape and class count. ``evaluator`` is an
+    :class:`~genesynth.evaluate.Evaluator`, a registered kind (``"train"``, ``"table"``, see
+    ``genesynth.evaluate.EVALUATORS``) or its description (``{"kind": "table", "path": ...}``);
+    it defaults to proxy training on ``data`` (``"digits"`` when none is given; ``proxy``
+    budget; the family is retrained with ``full``; ``epochs`` and ``full_epochs`` change only
+    the epochs of the per-dataset defaults); an evaluator given without ``data`` (a benchmark
+    table) needs none, and the prototype keeps its own input shape. ``sampler`` is a name
+    (``bayes`` default: a model of accuracy over exact costs, inside the static bounds;
+    ``tpe``, ``nsga2``, ``random``) or any Optuna sampler; ``pruner`` any Optuna
+    pruner (median pruning by default; never a finished measurement, nor an evaluator that is
+    not ``prunable``). Results live in ``out`` (default ``runs/<name>``).
     ``storage``/``study`` put the study in a shared Optuna storage that ``genesynth worker``
     processes may join (see docs/scale-out.md); ``heartbeat`` is their heartbeat interval in
     seconds on PostgreSQL/MySQL. Optuna's own INFO log is silenced unless ``verbose``.
@@ -86,7 +89,8 @@ def synthesize(
 
 def make_setup(
     prototype: Any, constraint: Any, data: Any, trials: int, out: str | Path | None,
-    sampler: Any, pruner: Any, evaluator: Evaluator | None, seed: int, storage: str | None,
+    sampler: Any, pruner: Any, evaluator: Evaluator | str | Mapping[str, Any] | None, seed: int,
+    storage: str | None,
     study: str | None, family_size: int, proxy: TrainConfig | None, full: TrainConfig | None,
     epochs: int | None = None, full_epochs: int | None = None, heartbeat: int | None = None,
     cache: str | Path | None = None,
@@ -102,6 +106,8 @@ def make_setup(
         if value is not None:
             _check_positive(name, value)
     training = training or Training()
+    if evaluator == "train":
+        evaluator = None
     if evaluator is None:
         resolve_device(training.device)  # a wrong --device is refused before data is loaded
     proto = load_prototype(prototype) if isinstance(prototype, str | Path) else prototype
@@ -121,27 +127,26 @@ def make_setup(
                            augment=augment)
     if evaluator is None:
         evaluator = TrainingEvaluator(dataset, proxy, full, training.device, training.compile)
-    if isinstance(evaluator, TableEvaluator):
-        evaluator.check_space(proto)
+    chosen = resolve_evaluator(evaluator, lambda: _needed(dataset))
+    if isinstance(chosen, TableEvaluator):
+        chosen.check_space(proto)
     sampler_obj, sampler_name = resolve_sampler(sampler, seed, trials)
-    epochs = getattr(getattr(evaluator, "config", None), "epochs", 1)
-    describe = getattr(evaluator, "describe", lambda: {"kind": type(evaluator).__name__})
     out_dir = Path(out) if out is not None else Path("runs") / proto.name
     _check_out(out_dir)
     spec = RunSpec(
         prototype_path=str(getattr(proto, "path", "")), prototype_text=proto.text,
         input_shape=proto.input_shape, classes=proto.classes, constraint=rule.describe(),
         data=dataset.describe() if dataset is not None else {}, seed=seed,
-        sampler=sampler_name, evaluator=describe(),
+        sampler=sampler_name, evaluator=chosen.describe(),
         trials=trials, family_size=family_size, full_epochs=full.epochs,
         storage=storage or "", study=study or "",
         extra={**_shared_extra(storage, out_dir, heartbeat), **_device_info(evaluator)},
         declared_input_shape=declared if declared != proto.input_shape else (),
     )
     return Setup(
-        spec=spec, prototype=proto, constraint=rule, evaluator=evaluator, out=out_dir,
-        sampler=sampler_obj, pruner=pruner or default_pruner(epochs), epochs=epochs,
-        latency=_latency(rule.latency_threads),
+        spec=spec, prototype=proto, constraint=rule, evaluator=chosen, out=out_dir,
+        sampler=sampler_obj, pruner=pruner or default_pruner(chosen.epochs),
+        latency=_latency(rule.latency_threads), dataset=dataset,
         cache=_cache(cache, spec.data, spec.evaluator, seed),
     )
 
@@ -192,6 +197,12 @@ def _shared_extra(storage: str | None, out: Path, heartbeat: int | None) -> dict
     beat = DEFAULT_HEARTBEAT if heartbeat is None else heartbeat
     _check_positive("heartbeat", beat)
     return {"out": str(out.resolve()), "heartbeat": beat}
+
+
+def _needed(dataset: Any) -> Any:
+    if dataset is None:
+        raise RunError("this evaluator measures on data: pass `data` (--data)")
+    return dataset
 
 
 def _load(data: Any, proto: Any, seed: int) -> Any:

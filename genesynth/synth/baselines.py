@@ -16,8 +16,7 @@ from genesynth.builder import build
 from genesynth.costs import cost
 from genesynth.evaluate.base import Measurement
 from genesynth.evaluate.train import TrainingEvaluator
-
-BASELINES_FILE = "baselines.json"
+from genesynth.record.layout import BASELINES_FILE
 
 
 def measure_baselines(

@@ -34,7 +34,7 @@ from typing import Any
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
-from genesynth.events import SKIPPED
+from genesynth.record.trial import TrialRecord
 from genesynth.synth.guard import Guard, guard_for, worker_id
 
 #: Study user attr: ``{"worker": ..., "time": ...}`` once a process has claimed the family.
@@ -52,10 +52,11 @@ def replaced(trials: Iterable[FrozenTrial]) -> frozenset[int]:
 
 
 def counted(trial: FrozenTrial, replaced_numbers: frozenset[int] = frozenset()) -> bool:
-    """A trial that used up budget: finished with a genesynth state, and not retried."""
+    """A trial that used up budget: finished with a genesynth state (a sample skipped outside
+    the static bounds costs none), and not retried."""
     return (
         trial.state in (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
-        and trial.user_attrs.get("state", SKIPPED) != SKIPPED
+        and TrialRecord.of(trial).finished
         and trial.number not in replaced_numbers
     )
 

@@ -13,7 +13,7 @@ import optuna
 from optuna.study import StudyDirection
 
 from genesynth.errors import RunError
-from genesynth.evaluate.base import CandidateFailed, Evaluator
+from genesynth.evaluate.base import CandidateFailed, Evaluator, EvaluatorContext
 from genesynth.events import (
     Emitter,
     Listener,
@@ -22,7 +22,15 @@ from genesynth.events import (
     WarmStarted,
     event_to_dict,
 )
-from genesynth.record.run import EVENTS_FILE, RunSpec, prepare_run_dir, study_url
+from genesynth.record.layout import (
+    EVENTS_FILE,
+    FAMILY_COPY_ATTR,
+    FAMILY_OUT_ATTR,
+    FINISHED_ATTR,
+    RUN_ATTR,
+    study_url,
+)
+from genesynth.record.run import RunSpec, prepare_run_dir
 from genesynth.synth import family as fam
 from genesynth.synth import warm
 from genesynth.synth.budget import (
@@ -34,7 +42,7 @@ from genesynth.synth.budget import (
 )
 from genesynth.synth.local import LocalStorage
 from genesynth.synth.objective import Objective
-from genesynth.synth.samplers import MULTI_OBJECTIVE, SAMPLERS, SpaceAware
+from genesynth.synth.samplers import SAMPLERS, SpaceAware, is_multi_objective
 from genesynth.synth.static import check_reachable
 from genesynth.synth.storage import is_shared, open_storage
 from genesynth.synth.widen import Phase, widen_family
@@ -60,6 +68,7 @@ class SynthesisResult:
     family_here: bool = True  # False when another worker of a shared study made the family
     finished_before: bool = False  # a resumed run whose family was already made
     family_out: Path | None = None  # where family.json is, when finished before
+    utility: str = "NetScore"  # the name of the constraint's utility (family[i].utility)
 
     @property
     def trials(self) -> list[optuna.trial.FrozenTrial]:
@@ -88,10 +97,19 @@ class Setup:
     out: Path
     sampler: optuna.samplers.BaseSampler
     pruner: optuna.pruners.BasePruner | None
-    epochs: int
     latency: Any = None
     cache: Any = None  # genesynth.cache.EvaluationCache, or None: measure everything
     warm_start: tuple[Path, ...] = ()  # earlier run directories to start from
+    dataset: Any = None  # the loaded data, None when the evaluator needs none
+
+    @property
+    def epochs(self) -> int:
+        """Steps the evaluator reports per candidate."""
+        return self.evaluator.epochs
+
+    @property
+    def multi_objective(self) -> bool:
+        return is_multi_objective(self.sampler)
 
 
 def device_of(evaluator: Any) -> str:
@@ -104,7 +122,7 @@ def open_study(setup: Setup, resume: bool = False) -> optuna.Study:
     """The run's study: on a shared storage as it is; in the run directory (or SQLite) held in
     memory with each finished trial written once (LocalStorage)."""
     url = setup.spec.storage or study_url(setup.out)
-    multi = setup.spec.sampler in MULTI_OBJECTIVE
+    multi = setup.multi_objective
     name = setup.spec.study or STUDY_NAME
     directions = [MAXIMIZE, MINIMIZE, MINIMIZE] if multi else [MAXIMIZE]
     storage = open_storage(url, heartbeat=setup.spec.extra.get("heartbeat"))
@@ -115,9 +133,9 @@ def open_study(setup: Setup, resume: bool = False) -> optuna.Study:
         pruner=setup.pruner if not multi else optuna.pruners.NopPruner(),
         directions=directions, load_if_exists=True,
     )
-    stored = study.user_attrs.get("run")
+    stored = study.user_attrs.get(RUN_ATTR)
     if stored is None:
-        study.set_user_attr("run", setup.spec.to_dict())
+        study.set_user_attr(RUN_ATTR, setup.spec.to_dict())
     elif setup.spec.storage:
         _check_stored(study, setup.spec, RunSpec.from_dict(stored), resume)
     return study
@@ -134,7 +152,7 @@ def _check_stored(study: optuna.Study, spec: RunSpec, stored: RunSpec, resume: b
         raise RunError(f"{where} already holds this run; add workers with `genesynth worker "
                        f"--storage URL --study {study.study_name}`, or pass --resume")
     if spec.trials != stored.trials:
-        study.set_user_attr("run", {**stored.to_dict(), "trials": spec.trials})
+        study.set_user_attr(RUN_ATTR, {**stored.to_dict(), "trials": spec.trials})
 
 
 def run(setup: Setup, listeners: Sequence[Listener] = (), resume: bool = False) -> SynthesisResult:
@@ -156,23 +174,56 @@ def run(setup: Setup, listeners: Sequence[Listener] = (), resume: bool = False) 
             return made
         if spec.sampler not in SAMPLERS and done_count(study):
             study.sampler.reseed_rng()  # an object: at least never its first trials again
+    local = not spec.storage or not is_shared(spec.storage)
+    try:
+        # A local run has no other process that could hold the family claim.
+        done = drive(study, setup, listeners, started=started, force_claim=local)
+    except KeyboardInterrupt:
+        raise RunInterrupted(setup.out) from None
+    return SynthesisResult(setup.out, study, done.family, done.family_here,
+                           utility=utility_name(setup.constraint))
+
+
+@dataclass(frozen=True)
+class Driven:
+    """What :func:`drive` did in this process."""
+
+    ran: int  # trials run here
+    family: list[fam.Member]
+    family_here: bool  # this process made the family
+
+
+def drive(study: optuna.Study, setup: Setup, listeners: Sequence[Listener] = (),
+          limit: int | None = None, started: warm.WarmStart | None = None,
+          force_claim: bool = False) -> Driven:
+    """The work of one process on a run, shared by ``synthesize`` and ``worker``.
+
+    Announces the run (and queues the ``started`` warm-start trials), prepares the evaluator,
+    runs trials until the study's budget is spent (or this process ran ``limit``), and makes
+    the family when this process claims it (``force_claim``: no other process can hold it).
+    On Ctrl-C it announces the interruption and re-raises ``KeyboardInterrupt``.
+    """
+    spec = setup.spec
     emit = Emitter([EventRecorder(setup.out / EVENTS_FILE), *listeners])
     emit(run_started(setup, done_count(study)))
     if started is not None:
         warm.enqueue(study, started)
         emit(WarmStarted(len(started.offers), len(started.fitting), started.message(),
                          time.time()))
-    objective = make_objective(setup, emit, setup.constraint)
-    local = not spec.storage or not is_shared(spec.storage)
     try:
-        run_trials(study, objective, spec.trials, catch=(CandidateFailed,), told=objective.told)
-        # A local run has no other process that could hold the family claim.
-        here = claim_family(study, spec.trials, force=local)
+        setup.evaluator.prepare(EvaluatorContext(setup.prototype, setup.dataset, setup.out,
+                                                 spec.seed, emit))
+        objective = make_objective(setup, emit, setup.constraint)
+        ran = run_trials(study, objective, spec.trials, catch=(CandidateFailed,), limit=limit,
+                         told=objective.told)
+        here = claim_family(study, spec.trials, force=force_claim)
         members = finish(study, setup, emit) if here else []
     except KeyboardInterrupt:
         emit(RunFinished(str(setup.out), 0, interrupted=True, time=time.time()))
-        raise RunInterrupted(setup.out) from None
-    return SynthesisResult(setup.out, study, members, here)
+        raise
+    if not here:
+        emit(RunFinished(str(setup.out), 0, time=time.time()))
+    return Driven(ran, members, here)
 
 
 def made_family(study: optuna.Study, setup: Setup) -> SynthesisResult | None:
@@ -182,21 +233,22 @@ def made_family(study: optuna.Study, setup: Setup) -> SynthesisResult | None:
     if claim is None or not claim.get("done"):
         return None
     shared = bool(setup.spec.storage) and is_shared(setup.spec.storage)
-    where = Path(str(study.user_attrs.get("family_out") or setup.out)) if shared else setup.out
+    where = Path(str(study.user_attrs.get(FAMILY_OUT_ATTR) or setup.out)) if shared else setup.out
     members = fam.read_family(where)
     if members is None and where.resolve() == setup.out.resolve():
         return None  # family.json was deleted: make it again
     if members is None:  # made on another machine: the study keeps its content too
-        members = fam.parse_family(study.user_attrs.get("family"))
+        members = fam.parse_family(study.user_attrs.get(FAMILY_COPY_ATTR))
     return SynthesisResult(setup.out, study, members or [], family_here=False,
-                           finished_before=True, family_out=where)
+                           finished_before=True, family_out=where,
+                           utility=utility_name(setup.constraint))
 
 
 def make_objective(setup: Setup, emit: Listener, constraint: Any, phase: int = 0) -> Objective:
     if isinstance(setup.sampler, SpaceAware):
         setup.sampler.bind(setup.prototype, constraint)
     return Objective(setup.prototype, constraint, setup.evaluator, emit,
-                     multi_objective=setup.spec.sampler in MULTI_OBJECTIVE, epochs=setup.epochs,
+                     multi_objective=setup.multi_objective, epochs=setup.epochs,
                      latency=setup.latency, phase=phase, cache=setup.cache,
                      source=str(setup.out))
 
@@ -232,18 +284,18 @@ def finish(study: optuna.Study, setup: Setup, emit: Emitter, search: bool = True
     else:
         chosen = fam.select(fam.candidates(study), setup.spec.family_size)
     evaluator = setup.evaluator
-    if setup.cache is not None and hasattr(evaluator, "retrain"):
+    if setup.cache is not None:
         from genesynth.cache import CachedRetrain
 
         evaluator = CachedRetrain(evaluator, setup.cache, f"{setup.out} family")
     spares = fam.alternates(fam.candidates(study), chosen, setup.spec.family_size)
     members = fam.retrain_family(chosen, spares, evaluator, setup.constraint, setup.out, emit,
                                  setup.spec.full_epochs, setup.latency)
-    study.set_user_attr("family_out", str(setup.out.resolve()))
+    study.set_user_attr(FAMILY_OUT_ATTR, str(setup.out.resolve()))
     # family.json's content in the study too: `genesynth watch --storage` on any machine shows it
-    study.set_user_attr("family", {"members": [m.to_dict() for m in members]})
+    study.set_user_attr(FAMILY_COPY_ATTR, {"members": [m.to_dict() for m in members]})
     family_made(study, setup.spec.trials)
-    study.set_user_attr("finished", True)
+    study.set_user_attr(FINISHED_ATTR, True)
     emit(RunFinished(str(setup.out), len(members), time=time.time()))
     return members
 

@@ -17,12 +17,11 @@ is an event (``MemberDropped``, ``MemberRenamed``).
 
 from __future__ import annotations
 
-import json
 import math
 import shutil
 import string
 import time
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -30,7 +29,7 @@ import optuna
 from optuna.trial import TrialState
 
 from genesynth.arch import Architecture
-from genesynth.evaluate.base import Measurement
+from genesynth.evaluate.base import Evaluator, Measurement
 from genesynth.events import (
     FamilyStarted,
     Listener,
@@ -40,6 +39,12 @@ from genesynth.events import (
     MemberRenamed,
     MemberStarted,
 )
+from genesynth.record.family import Member, parse_family, read_family, write_family
+from genesynth.record.layout import MEMBER_ARCH, MEMBER_TEXT, MEMBER_WEIGHTS, member_path
+from genesynth.record.trial import TrialRecord
+
+__all__ = ["MIN_GAP", "Candidate", "Member", "alternates", "beats", "candidates", "labels",
+           "parse_family", "read_family", "retrain_family", "select", "write_family"]
 
 
 @dataclass(frozen=True)
@@ -54,40 +59,21 @@ class Candidate:
     utility: float
 
 
-@dataclass(frozen=True)
-class Member:
-    """One retrained family member, as written to family.json."""
-
-    label: str
-    trial: int
-    key: str
-    accuracy: float  # test top-1 after full retraining, percent
-    val_accuracy: float  # validation top-1 in the search
-    params: int
-    macs: int
-    latency_ms: float | None
-    utility: float
-    feasible: bool
-    arch: str
-    text: str
-    weights: str | None
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
 def candidates(study: optuna.Study) -> list[Candidate]:
     """Feasible complete trials, one per distinct architecture (the first trial of each)."""
     seen: set[str] = set()
     found: list[Candidate] = []
     for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
-        attrs = t.user_attrs
-        if not attrs.get("feasible") or attrs.get("key") in seen:
+        rec = TrialRecord.of(t)
+        if rec.feasible is not True or rec.key in seen:
             continue
-        seen.add(attrs["key"])
+        if rec.key is None or rec.arch is None or rec.accuracy is None or rec.params is None \
+                or rec.macs is None or rec.utility is None:
+            continue  # not written by genesynth's objective
+        seen.add(rec.key)
         found.append(Candidate(
-            t.number, Architecture.from_json(attrs["arch"]), float(attrs["accuracy"]),
-            int(attrs["params"]), int(attrs["macs"]), float(attrs["utility"]),
+            t.number, Architecture.from_json(rec.arch), rec.accuracy, rec.params, rec.macs,
+            rec.utility,
         ))
     return found
 
@@ -188,7 +174,7 @@ def retrain_family(
         emit(event)
         dropped.append({"trial": loser.trial, "by_trial": winner.trial, "reason": event.reason,
                         "replaced_by": event.replacement})
-        shutil.rmtree(out / "family" / loser.label, ignore_errors=True)
+        shutil.rmtree(out / member_path(loser.label), ignore_errors=True)
         if nxt is not None:
             spare[i].remove(nxt)
             tries[i] += 1
@@ -229,70 +215,40 @@ def _relabel(members: list[Member], out: Path, emit: Listener) -> list[Member]:
     renamed = []
     for member, label in zip(members, labels(len(members)), strict=True):
         if member.label != label:
-            (out / "family" / member.label).rename(out / "family" / label)
+            (out / member_path(member.label)).rename(out / member_path(label))
             emit(MemberRenamed(member.label, label, member.trial, time.time()))
-            weights = f"family/{label}/weights.safetensors" if member.weights else None
-            member = replace(member, label=label, arch=f"family/{label}/arch.json",
-                             text=f"family/{label}/arch.gs", weights=weights)
+            weights = member_path(label, MEMBER_WEIGHTS) if member.weights else None
+            member = replace(member, label=label, arch=member_path(label, MEMBER_ARCH),
+                             text=member_path(label, MEMBER_TEXT), weights=weights)
         renamed.append(member)
     return renamed
 
 
-def _retrain_one(label: str, c: Candidate, evaluator: Any, constraint: Any, out: Path,
+def _retrain_one(label: str, c: Candidate, evaluator: Evaluator, constraint: Any, out: Path,
                  emit: Listener, epochs: int, latency: Any) -> Member:
     emit(MemberStarted(label, c.trial, c.params, c.macs, epochs, time.time()))
-    folder = out / "family" / label
+    folder = out / member_path(label)
     folder.mkdir(parents=True, exist_ok=True)
 
     def report(epoch: int, loss: float, accuracy: float) -> None:
         emit(MemberEpoch(label, epoch, epochs, loss, accuracy, time.time()))
 
     weights: str | None = None
-    if hasattr(evaluator, "retrain"):
-        m, state = evaluator.retrain(c.arch, report)
-        if state is not None:
-            from safetensors.torch import save_file
+    m, state = evaluator.retrain(c.arch, report, Measurement(c.accuracy, c.params, c.macs))
+    if state is not None:
+        from safetensors.torch import save_file
 
-            save_file({k: v.contiguous() for k, v in state.items()},
-                      str(folder / "weights.safetensors"))
-            weights = f"family/{label}/weights.safetensors"
-    else:
-        m = Measurement(c.accuracy, c.params, c.macs)
+        save_file({k: v.contiguous() for k, v in state.items()}, str(folder / MEMBER_WEIGHTS))
+        weights = member_path(label, MEMBER_WEIGHTS)
     ms = float(latency(c.arch)) if latency is not None else m.latency_ms
     m = Measurement(m.accuracy, c.params, c.macs, ms, m.curve, m.loss, m.seconds)
-    (folder / "arch.json").write_text(c.arch.to_json() + "\n")
-    (folder / "arch.gs").write_text(c.arch.to_text())
+    (folder / MEMBER_ARCH).write_text(c.arch.to_json() + "\n")
+    (folder / MEMBER_TEXT).write_text(c.arch.to_text())
     member = Member(
         label, c.trial, c.arch.key, m.accuracy, c.accuracy, c.params, c.macs, ms,
         float(constraint.utility(m)), bool(constraint.feasible(m)),
-        f"family/{label}/arch.json", f"family/{label}/arch.gs", weights,
+        member_path(label, MEMBER_ARCH), member_path(label, MEMBER_TEXT), weights,
     )
     emit(MemberDone(label, c.trial, member.accuracy, member.params, member.macs,
                     member.latency_ms, member.utility, member.feasible, time.time()))
     return member
-
-
-def write_family(out: Path, members: list[Member],
-                 dropped: list[dict[str, Any]] | None = None) -> None:
-    """``family.json``: the members, and the retrained members dropped as dominated."""
-    data: dict[str, Any] = {"members": [m.to_dict() for m in members]}
-    if dropped:
-        data["dropped"] = dropped
-    (out / "family.json").write_text(json.dumps(data, indent=2) + "\n")
-
-
-def read_family(out: Path) -> list[Member] | None:
-    """The members of ``out/family.json``; None when it is missing or unreadable."""
-    try:
-        return parse_family(json.loads((out / "family.json").read_text()))
-    except (OSError, ValueError):
-        return None
-
-
-def parse_family(data: Any) -> list[Member] | None:
-    """The members of ``family.json``'s content; None when it is not one."""
-    names = {f.name for f in fields(Member)}
-    try:
-        return [Member(**{k: v for k, v in m.items() if k in names}) for m in data["members"]]
-    except (TypeError, KeyError, AttributeError):
-        return None

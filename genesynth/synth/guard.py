@@ -50,10 +50,8 @@ from optuna.storages import BaseStorage, JournalStorage, RDBStorage
 from optuna.storages import RetryHeartbeatStaleTrialCallback as Retry
 from optuna.trial import TrialState
 
+from genesynth.record.trial import TrialRecord, record
 from genesynth.synth.storage import MAX_RETRY, journal_file
-
-#: Trial user attr naming the worker that runs (or last ran) the trial: ``host-pid-token``.
-WORKER_ATTR = "worker"
 
 _WORKER_ID = ""
 
@@ -155,7 +153,7 @@ class RDBGuard(Guard):
         return sorted(t.number for t in after if t.number not in before)
 
     def adopt(self, study: optuna.Study, trial: optuna.Trial) -> None:
-        trial.set_user_attr(WORKER_ATTR, worker_id())
+        record(trial, worker=worker_id())  # host-pid-token
         if self.interval:  # a trial without any heartbeat is never found stale: beat at once
             self.storage.record_heartbeat(trial._trial_id)
 
@@ -213,7 +211,7 @@ class JournalGuard(Guard):
     def reap(self, study: optuna.Study) -> list[int]:
         dead = []
         for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-            owner = t.user_attrs.get(WORKER_ATTR)
+            owner = TrialRecord.of(t).worker
             dead_owner = owner != self.me and not self._is_alive(owner)
             if dead_owner and _fail_and_retry(study, t._trial_id, retry=True):
                 dead.append(t.number)
@@ -242,7 +240,7 @@ class JournalGuard(Guard):
         return False
 
     def adopt(self, study: optuna.Study, trial: optuna.Trial) -> None:
-        trial.set_user_attr(WORKER_ATTR, self.me)
+        record(trial, worker=self.me)
 
 
 def _hold(path: Path) -> int:

@@ -24,6 +24,7 @@ from genesynth.costs import cost
 from genesynth.errors import RunError, ShapeError
 from genesynth.evaluate.base import CandidateFailed, Evaluator, Measurement, Pruned
 from genesynth.events import EpochDone, Listener, TrialFinished, TrialStarted
+from genesynth.record.trial import TrialRecord, record
 from genesynth.summary import module_lines
 
 FAILED_VALUES = 1.0  # constraint value recorded for invalid samples: violated
@@ -82,7 +83,7 @@ class Objective:
 
     def __call__(self, trial: optuna.Trial) -> float | tuple[float, float, float]:
         start = time.perf_counter()
-        trial.set_user_attr("seconds", 0.0)
+        record(trial, seconds=0.0)
         try:
             return self._run(trial, start)
         except CandidateOutcome as outcome:
@@ -109,18 +110,15 @@ class Objective:
             )
 
     def _run(self, trial: optuna.Trial, start: float) -> float | tuple[float, float, float]:
-        if self.phase:
-            trial.set_user_attr("phase", self.phase)
+        record(trial, phase=self.phase or None)
         arch = self._sample(trial)
         c = cost(arch)
-        trial.set_user_attr("key", arch.key)
-        trial.set_user_attr("arch", arch.to_json(indent=None))
-        trial.set_user_attr("params", c.params)
-        trial.set_user_attr("macs", c.macs)
+        record(trial, key=arch.key, arch=arch.to_json(indent=None), params=c.params,
+               macs=c.macs)
         self._reject_statically(trial, arch, c.params, c.macs)
         self.emit(TrialStarted(trial.number, arch.key, module_lines(arch), c.params, c.macs,
                                self.epochs, time.time()))
-        latency = trial.user_attrs.get("latency_ms")
+        latency = TrialRecord.of(trial).latency_ms
         self.skips_in_a_row = 0
         earlier = self._duplicate_of(trial, arch.key)
         if earlier is not None:
@@ -129,12 +127,12 @@ class Objective:
         if reused is not None:
             return self._reuse(trial, reused, latency, start)
         try:
-            prune = not self.multi_objective and bool(getattr(self.evaluator, "prunable", True))
+            prune = not self.multi_objective and self.evaluator.prunable
             reporter = _Reporter(trial, self.emit, self.epochs, prune)
             m = self.evaluator.evaluate(arch, reporter)
         except Pruned as pruned:
             so_far = Measurement(pruned.accuracy, c.params, c.macs, latency)
-            trial.set_user_attr("accuracy", pruned.accuracy)
+            record(trial, accuracy=pruned.accuracy)
             self._constrain(trial, self.constraint.optuna_values(so_far))
             raise CandidateOutcome("pruned", str(pruned)) from None
         m = Measurement(m.accuracy, c.params, c.macs, latency, m.curve, m.loss, m.seconds)
@@ -146,12 +144,13 @@ class Objective:
                ) -> float | tuple[float, float, float]:
         """Score a measurement from the evaluation cache: no training; ``reused`` says whence."""
         m = reused.measurement
-        trial.set_user_attr("reused", reused.source or "the evaluation cache")
+        record(trial, reused=reused.source or "the evaluation cache")
         if not self.multi_objective:  # the pruner's statistics see the curve, nothing is pruned
             for epoch, accuracy in enumerate(m.curve, start=1):
                 trial.report(accuracy, epoch)
-        m = Measurement(m.accuracy, trial.user_attrs["params"], trial.user_attrs["macs"],
-                        latency, m.curve, m.loss, m.seconds)
+        rec = TrialRecord.of(trial)
+        m = Measurement(m.accuracy, rec.params or 0, rec.macs or 0, latency, m.curve, m.loss,
+                        m.seconds)
         return self._score(trial, m, start, note=f"reused: {reused.source or 'cache'}")
 
     def _sample(self, trial: optuna.Trial) -> Architecture:
@@ -173,7 +172,7 @@ class Objective:
         latency = None
         if not violations and self.latency is not None and self.constraint.needs_latency:
             latency = float(self.latency(arch))
-            trial.set_user_attr("latency_ms", latency)
+            record(trial, latency_ms=latency)
             violations = list(self.constraint.violations(Measurement(100.0, params, macs, latency)))
         if violations:
             best_case = Measurement(100.0, params, macs, latency)
@@ -182,21 +181,21 @@ class Objective:
 
     def _duplicate_of(self, trial: optuna.Trial, key: str) -> optuna.trial.FrozenTrial | None:
         for other in trial.study.get_trials(deepcopy=False):
-            if other.number < trial.number and other.user_attrs.get("key") == key and (
-                other.user_attrs.get("state") not in (None, "invalid", "infeasible", "skipped")
-            ):
-                return other
+            if other.number < trial.number:
+                rec = TrialRecord.of(other)
+                if rec.key == key and rec.measured:
+                    return other
         return None
 
     def _copy(self, trial: optuna.Trial, earlier: optuna.trial.FrozenTrial, start: float
               ) -> float | tuple[float, float, float]:
         reason = f"same network as trial {earlier.number}"
+        rec = TrialRecord.of(earlier)
         if earlier.state != TrialState.COMPLETE:
             self._constrain(trial, [FAILED_VALUES] * len(self.constraint.bound_names))
-            raise CandidateOutcome("duplicate", f"{reason} ({earlier.user_attrs.get('state')})")
-        for name in ("accuracy", "latency_ms", "utility", "feasible", "curve"):
-            if name in earlier.user_attrs:
-                trial.set_user_attr(name, earlier.user_attrs[name])
+            raise CandidateOutcome("duplicate", f"{reason} ({rec.state})")
+        record(trial, accuracy=rec.accuracy, latency_ms=rec.latency_ms, utility=rec.utility,
+               feasible=rec.feasible, curve=rec.curve)
         for name, value in earlier.constraints.items():
             trial.set_constraint(name, value)
         self._finish(trial, "duplicate", start, reason=reason)
@@ -207,10 +206,7 @@ class Objective:
                ) -> float | tuple[float, float, float]:
         utility = float(self.constraint.utility(m))
         feasible = bool(self.constraint.feasible(m))
-        trial.set_user_attr("accuracy", m.accuracy)
-        trial.set_user_attr("curve", list(m.curve))
-        trial.set_user_attr("utility", utility)
-        trial.set_user_attr("feasible", feasible)
+        record(trial, accuracy=m.accuracy, curve=m.curve, utility=utility, feasible=feasible)
         self._constrain(trial, self.constraint.optuna_values(m))
         violations = [] if feasible else list(self.constraint.violations(m))
         reason = "; ".join([note, *violations] if note else violations)
@@ -221,16 +217,12 @@ class Objective:
 
     def _finish(self, trial: optuna.Trial, state: str, start: float, reason: str = "") -> None:
         seconds = time.perf_counter() - start
-        trial.set_user_attr("state", state)
-        trial.set_user_attr("reason", reason)
-        trial.set_user_attr("seconds", seconds)
-        attrs = trial.user_attrs
+        record(trial, state=state, reason=reason, seconds=seconds)
+        rec = TrialRecord.of(trial)
         self.finished[trial.number] = TrialFinished(
-            trial.number, state, key=attrs.get("key", ""), accuracy=attrs.get("accuracy"),
-            params=attrs.get("params"), macs=attrs.get("macs"),
-            latency_ms=attrs.get("latency_ms"), utility=attrs.get("utility"),
-            feasible=bool(attrs.get("feasible", False)), reason=reason, seconds=seconds,
-            time=time.time(),
+            trial.number, state, key=rec.key or "", accuracy=rec.accuracy, params=rec.params,
+            macs=rec.macs, latency_ms=rec.latency_ms, utility=rec.utility,
+            feasible=rec.feasible is True, reason=reason, seconds=seconds, time=time.time(),
         )
 
     def told(self, trial: optuna.Trial) -> None:

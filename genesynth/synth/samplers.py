@@ -65,6 +65,17 @@ SAMPLERS: dict[str, Factory] = {
 }
 DEFAULT_SAMPLER = "bayes"
 MULTI_OBJECTIVE = {"nsga2"}
+#: Samplers, named or passed as objects, that search the Pareto front of (accuracy, MACs, params).
+MULTI_OBJECTIVE_SAMPLERS: tuple[type[optuna.samplers.BaseSampler], ...] = (
+    optuna.samplers.NSGAIISampler, optuna.samplers.NSGAIIISampler,
+)
+
+
+def is_multi_objective(sampler: str | optuna.samplers.BaseSampler) -> bool:
+    """Whether the run optimises three objectives instead of the utility."""
+    if isinstance(sampler, str):
+        return sampler in MULTI_OBJECTIVE
+    return isinstance(sampler, MULTI_OBJECTIVE_SAMPLERS)
 
 
 def resolve_sampler(sampler: str | optuna.samplers.BaseSampler | None, seed: int, trials: int

@@ -19,6 +19,7 @@ from optuna.trial import FrozenTrial, TrialState
 
 from genesynth.arch import Value
 from genesynth.errors import GenesynthError, RunError
+from genesynth.record.trial import TrialRecord
 
 BEST = 8  # best complete candidates offered from each earlier run, besides its family
 
@@ -64,7 +65,7 @@ def plan(prototype: Any, runs: list[Path]) -> WarmStart:
     seen: set[str] = set()
     for run in runs:
         for trial, label in _earlier(run):
-            key = str(trial.user_attrs.get("key", ""))
+            key = TrialRecord.of(trial).key or ""
             if key in seen:
                 continue
             seen.add(key)
@@ -76,8 +77,9 @@ def plan(prototype: Any, runs: list[Path]) -> WarmStart:
 def enqueue(study: optuna.Study, warm: WarmStart) -> int:
     """Queue the fitting architectures (skipping any the study already holds)."""
     for offer in warm.fitting:
-        study.enqueue_trial(dict(offer.params or {}), user_attrs={"warm_start":
-                            f"{offer.run} trial {offer.trial}"}, skip_if_exists=True)
+        record_ = TrialRecord(warm_start=f"{offer.run} trial {offer.trial}")
+        study.enqueue_trial(dict(offer.params or {}), user_attrs=record_.to_attrs(),
+                            skip_if_exists=True)
     return len(warm.fitting)
 
 
@@ -105,11 +107,12 @@ def _earlier(run: Path) -> list[tuple[FrozenTrial, str]]:
     for member in (source.family() or {}).get("members") or []:
         number = member.get("trial") if isinstance(member, dict) else None
         trial = trials.get(number) if isinstance(number, int) else None
-        if trial is not None and trial.user_attrs.get("key"):
+        if trial is not None and TrialRecord.of(trial).key:
             chosen.append((trial, str(member.get("label", ""))))
-    complete = [t for t in trials.values() if t.state == TrialState.COMPLETE
-                and isinstance(t.user_attrs.get("utility"), int | float)]
-    complete.sort(key=lambda t: -float(t.user_attrs["utility"]))
+    utility = {n: TrialRecord.of(t).utility for n, t in trials.items()
+               if t.state == TrialState.COMPLETE}
+    complete = [trials[n] for n, u in utility.items() if u is not None]
+    complete.sort(key=lambda t: -(utility[t.number] or 0.0))
     chosen += [(t, "") for t in complete[:BEST]]
     if not chosen:
         raise RunError(f"{run}: the run has no measured architecture to start from")

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import os
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,14 +23,21 @@ from typing import Any
 import optuna
 
 from genesynth.errors import RunError
-from genesynth.evaluate.base import CandidateFailed, Evaluator
-from genesynth.events import Emitter, Listener, RunFinished
-from genesynth.record.run import EVENTS_FILE, RUN_FILE, RunSpec, read_run
+from genesynth.evaluate.base import Evaluator, EvaluatorContext
+from genesynth.evaluate.registry import resolve_evaluator
+from genesynth.events import Emitter, Listener
+from genesynth.record.layout import EVENTS_FILE, FAMILY_OUT_ATTR, RUN_ATTR, RUN_FILE
+from genesynth.record.run import RunSpec, read_run
 from genesynth.synth import family as fam
-from genesynth.synth.budget import claim_family, done_count, family_claim, run_trials
-from genesynth.synth.engine import EventRecorder, Setup, finish, make_objective, run_started
+from genesynth.synth.budget import claim_family, done_count, family_claim
+from genesynth.synth.engine import EventRecorder, Setup, drive, finish, utility_name
 from genesynth.synth.guard import guard_for
-from genesynth.synth.samplers import MULTI_OBJECTIVE, SAMPLERS, default_pruner, resolve_sampler
+from genesynth.synth.samplers import (
+    SAMPLERS,
+    default_pruner,
+    is_multi_objective,
+    resolve_sampler,
+)
 from genesynth.synth.storage import DEFAULT_HEARTBEAT, SHARED_RDB, check_shared, kind, open_storage
 from genesynth.urls import redact
 
@@ -49,6 +55,7 @@ class WorkResult:
     family_here: bool
     finished_before: bool = False  # the study was done when the worker joined
     family_by: str = ""  # the worker that made its family, when finished before
+    utility: str = "NetScore"  # the name of the constraint's utility (family[i].utility)
 
 
 def work(
@@ -74,20 +81,9 @@ def work(
         return WorkResult(made.out, loaded, 0, done_count(loaded), spec.trials, [], False,
                           finished_before=True, family_by=made.by)
     setup = rebuild(loaded, spec, out, device)
-    emit = Emitter([EventRecorder(setup.out / EVENTS_FILE), *listeners])
-    emit(run_started(setup, done_count(loaded)))
-    objective = make_objective(setup, emit, setup.constraint)
-    try:
-        ran = run_trials(loaded, objective, spec.trials, catch=(CandidateFailed,), limit=trials,
-                         told=objective.told)
-        here = claim_family(loaded, spec.trials)
-        members = finish(loaded, setup, emit) if here else []
-    except KeyboardInterrupt:
-        emit(RunFinished(str(setup.out), 0, interrupted=True, time=time.time()))
-        raise
-    if not here:
-        emit(RunFinished(str(setup.out), 0, time=time.time()))
-    return WorkResult(setup.out, loaded, ran, done_count(loaded), spec.trials, members, here)
+    done = drive(loaded, setup, listeners, limit=trials)
+    return WorkResult(setup.out, loaded, done.ran, done_count(loaded), spec.trials, done.family,
+                      done.family_here, utility=utility_name(setup.constraint))
 
 
 @dataclass(frozen=True)
@@ -100,6 +96,7 @@ class FamilyResult:
     by: str = ""
     where: str = ""
     in_progress: bool = False  # ``by`` is alive and making it now
+    utility: str = "NetScore"  # the name of the constraint's utility (family[i].utility)
 
 
 def produce_family(
@@ -132,12 +129,15 @@ def produce_family(
     if not claim_family(loaded, spec.trials, force=force):
         return _made_before(loaded, family_claim(loaded, spec.trials) or {}, spec, out)
     emit = Emitter([EventRecorder(setup.out / EVENTS_FILE), *listeners])
-    return FamilyResult(setup.out, finish(loaded, setup, emit, search=False), made_now=True)
+    setup.evaluator.prepare(EvaluatorContext(setup.prototype, setup.dataset, setup.out,
+                                             spec.seed, emit))
+    return FamilyResult(setup.out, finish(loaded, setup, emit, search=False), made_now=True,
+                        utility=utility_name(setup.constraint))
 
 
 def _made_before(loaded: optuna.Study, claim: dict[str, Any], spec: RunSpec,
                  out: str | Path | None) -> FamilyResult:
-    where = str(loaded.user_attrs.get("family_out", ""))
+    where = str(loaded.user_attrs.get(FAMILY_OUT_ATTR, ""))
     folder = Path(out or where or spec.extra.get("out", "."))
     return FamilyResult(folder, [], made_now=False, by=str(claim.get("worker", "")), where=where)
 
@@ -152,7 +152,7 @@ def load_run(storage: str, study: str, worker: bool) -> tuple[optuna.Study, RunS
             f"{redact(storage)}: no study {study!r} (studies found: {found}); start it with "
             f"genesynth synthesize PROTOTYPE --constraint FILE --storage URL --study {study}"
         )
-    stored = optuna.load_study(study_name=study, storage=opened).user_attrs.get("run")
+    stored = optuna.load_study(study_name=study, storage=opened).user_attrs.get(RUN_ATTR)
     if not isinstance(stored, dict):
         raise RunError(f"study {study!r} in {redact(storage)} holds no genesynth run; it was not "
                        "started by genesynth synthesize")
@@ -173,13 +173,15 @@ def _sampler_and_pruner(spec: RunSpec) -> tuple[optuna.samplers.BaseSampler,
     # Seeded per trial number (PerTrialSeed): workers' trials have different numbers, so
     # they never propose in lock-step, and the run stays reproducible from its seed.
     sampler, _ = resolve_sampler(spec.sampler, spec.seed, spec.trials)
-    if spec.sampler in MULTI_OBJECTIVE:
+    if is_multi_objective(sampler):
         return sampler, optuna.pruners.NopPruner()
     return sampler, default_pruner(_epochs(spec))
 
 
 def _epochs(spec: RunSpec) -> int:
-    return int(spec.evaluator.get("proxy", {}).get("epochs", 1))
+    """The pruner's warm-up needs the evaluator's steps before the evaluator is rebuilt."""
+    epochs = spec.evaluator.get("epochs", 1)
+    return epochs if isinstance(epochs, int) and not isinstance(epochs, bool) else 1
 
 
 def check_given(spec: RunSpec, study: str, prototype: str | Path | None,
@@ -237,33 +239,29 @@ def rebuild(study: optuna.Study, spec: RunSpec, out: str | Path | None,
                             spec.input_shape, spec.classes)
     rule = Constraint.from_dict(spec.constraint, source=f"the constraint of {study.study_name}")
     folder = _run_dir(spec, out)
+    loaded: list[Any] = []
+
+    def data() -> Any:  # loaded only for an evaluator that asks for it
+        if not loaded:
+            loaded.append(_dataset(spec))
+        return loaded[0]
+
+    if spec.evaluator.get("kind") == "train":  # where it trains is this machine's setting
+        from genesynth.evaluate.device import resolve_device
+        from genesynth.evaluate.train import TrainingEvaluator
+
+        resolve_device(device)  # a wrong --device is refused before the data is loaded
+        trainer = TrainingEvaluator.from_description(spec.evaluator, data)
+        evaluator: Evaluator = TrainingEvaluator(
+            trainer.dataset, trainer.config, trainer.full, device,
+            bool(spec.extra.get("compile", False)))
+    else:
+        evaluator = resolve_evaluator(spec.evaluator, data)
     return Setup(
-        spec=spec, prototype=proto, constraint=rule, evaluator=_evaluator(spec, device),
-        out=folder,
-        sampler=study.sampler, pruner=study.pruner, epochs=_epochs(spec),
-        latency=_latency(rule.latency_threads),
+        spec=spec, prototype=proto, constraint=rule, evaluator=evaluator, out=folder,
+        sampler=study.sampler, pruner=study.pruner, latency=_latency(rule.latency_threads),
+        dataset=loaded[0] if loaded else None,
     )
-
-
-def _evaluator(spec: RunSpec, device: str = "auto") -> Evaluator:
-    from genesynth.evaluate.table import TableEvaluator
-    from genesynth.evaluate.train import TrainConfig, TrainingEvaluator
-
-    described = spec.evaluator
-    if described.get("kind") == "table":
-        return TableEvaluator(described["path"], delay=float(described.get("delay", 0.0)))
-    if described.get("kind") != "train":
-        raise RunError(f"the run's evaluator {described.get('kind')!r} cannot be rebuilt by "
-                       "a worker; workers rebuild the train and table evaluators")
-    try:
-        proxy, full = TrainConfig(**described["proxy"]), TrainConfig(**described["full"])
-    except (KeyError, TypeError, ValueError) as exc:
-        raise RunError(f"the run's training settings are damaged ({exc})") from None
-    from genesynth.evaluate.device import resolve_device
-
-    resolve_device(device)  # a wrong --device is refused before the data is loaded
-    return TrainingEvaluator(_dataset(spec), proxy, full, device,
-                             bool(spec.extra.get("compile", False)))
 
 
 def _dataset(spec: RunSpec) -> Any:

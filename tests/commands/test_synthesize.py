@@ -13,7 +13,7 @@ import torch
 
 from genesynth.cli import main
 from genesynth.commands.synthesize import resume_command
-from genesynth.record.run import study_url
+from genesynth.record.layout import study_url
 from genesynth.synth.storage import open_storage
 from tests.synth.test_engine import TINY
 
@@ -242,3 +242,17 @@ def test_the_device_and_augmentation_are_recorded_and_shown(
     assert run["extra"] == {"device": "cpu", "compile": False}
     assert run["evaluator"]["proxy"]["augment"] == run["evaluator"]["full"]["augment"] == "none"
     assert " device cpu\n" in capsys.readouterr().out
+
+
+def test_family_lines_name_the_constraints_utility(
+    files: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    proto, rules = files
+    rules.write_text("[bounds]\nmin_accuracy = 10.0\nmax_latency_ms = 100.0\n"
+                     '[utility]\nkind = "mnas"\n')
+    code = main(["synthesize", str(proto), "--constraint", str(rules), "--trials", "2",
+                 "--epochs", "1", "--full-epochs", "1", "--family", "1",
+                 "--out", str(tmp_path / "run"), "--plain"])
+    family = capsys.readouterr().out.split("run directory:")[1]
+    assert code == 0
+    assert "  MnasReward " in family and "NetScore" not in family

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from genesynth.arch import Architecture, LayerSpec, ModuleSpec
-from genesynth.errors import DataError, DeviceError
+from genesynth.errors import DataError, DeviceError, GenesynthError
 from genesynth.evaluate.base import CandidateFailed, Pruned
 from genesynth.evaluate.train import BUDGETS, TrainConfig, TrainingEvaluator, budgets_for
 
@@ -104,7 +104,7 @@ def test_retrain_measures_the_test_split_and_returns_weights() -> None:
     ],
 )
 def test_config_validation(kwargs: dict[str, object], message: str) -> None:
-    with pytest.raises(ValueError) as error:
+    with pytest.raises(GenesynthError) as error:
         TrainConfig(**kwargs)  # type: ignore[arg-type]
     assert str(error.value) == message
 

@@ -9,13 +9,13 @@ from typing import Any
 import pytest
 
 import genesynth
-from genesynth.evaluate.base import Measurement, Report
+from genesynth.evaluate.base import Evaluator, Measurement, Report
 from genesynth.utility import Constraint
 from tests.data.helpers import write_cifar, write_folder
 from tests.synth.test_engine import TINY
 
 
-class _Fixed:
+class _Fixed(Evaluator):
     def evaluate(self, arch: Any, report: Report) -> Measurement:
         c = genesynth.cost(arch)
         return Measurement(80.0, c.params, c.macs)

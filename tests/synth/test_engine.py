@@ -16,9 +16,10 @@ from typing import Any
 
 import optuna
 import pytest
+from optuna.study import StudyDirection
 
 import genesynth
-from genesynth.evaluate.base import CandidateFailed, Measurement, Report
+from genesynth.evaluate.base import CandidateFailed, Evaluator, Measurement, Report
 from genesynth.evaluate.train import TrainConfig
 from genesynth.events import (
     MemberDone,
@@ -28,7 +29,7 @@ from genesynth.events import (
     TrialFinished,
     TrialStarted,
 )
-from genesynth.record.run import study_url
+from genesynth.record.layout import study_url
 from genesynth.synth.storage import open_storage
 from genesynth.utility import Constraint
 
@@ -107,7 +108,7 @@ def test_the_same_seed_gives_the_same_run(tmp_path: Path, digits: Any) -> None:
 def test_a_short_family_is_widened_below_its_smallest_member(
     tmp_path: Path, digits: Any
 ) -> None:
-    class Fixed:  # more MACs, more top-1: no candidate beats another on every measure
+    class Fixed(Evaluator):  # more MACs, more top-1: no candidate beats another on every measure
         def evaluate(self, arch: Any, report: Report) -> Measurement:
             c = genesynth.cost(arch)
             return Measurement(60.0 + c.macs / 10_000, c.params, c.macs)
@@ -130,7 +131,7 @@ def test_a_short_family_is_widened_below_its_smallest_member(
 def test_a_space_with_nothing_inside_the_static_bounds_is_refused(
     tmp_path: Path, digits: Any
 ) -> None:
-    class NeverCalled:
+    class NeverCalled(Evaluator):
         def evaluate(self, arch: Any, report: Report) -> Measurement:
             raise AssertionError("a candidate outside the bounds was evaluated")
 
@@ -150,7 +151,7 @@ def test_samples_outside_the_static_bounds_never_spend_the_budget(
 ) -> None:
     evaluated: list[int] = []
 
-    class Macs:
+    class Macs(Evaluator):
         def evaluate(self, arch: Any, report: Report) -> Measurement:
             c = genesynth.cost(arch)
             evaluated.append(c.macs)
@@ -189,7 +190,7 @@ def test_a_sampler_that_keeps_proposing_outside_the_bounds_is_stopped(
 def test_the_same_network_is_evaluated_once(tmp_path: Path, digits: Any) -> None:
     calls: list[str] = []
 
-    class Counting:
+    class Counting(Evaluator):
         def evaluate(self, arch: Any, report: Report) -> Measurement:
             calls.append(arch.key)
             c = genesynth.cost(arch)
@@ -211,7 +212,7 @@ def test_the_same_network_is_evaluated_once(tmp_path: Path, digits: Any) -> None
 
 
 def test_a_failing_candidate_is_recorded_and_the_run_goes_on(tmp_path: Path, digits: Any) -> None:
-    class FailsWide:
+    class FailsWide(Evaluator):
         def evaluate(self, arch: Any, report: Report) -> Measurement:
             c = genesynth.cost(arch)
             if c.params > 3000:
@@ -227,8 +228,10 @@ def test_a_failing_candidate_is_recorded_and_the_run_goes_on(tmp_path: Path, dig
 
 
 def test_hopeless_candidates_are_pruned_after_an_epoch(tmp_path: Path, digits: Any) -> None:
-    class Curves:
+    class Curves(Evaluator):
         """Even trials learn; odd trials stay at chance for every epoch."""
+
+        epochs = 3  # type: ignore[assignment]  # a plain attribute for the base's property
 
         def evaluate(self, arch: Any, report: Report) -> Measurement:
             good = len(calls) % 2 == 0
@@ -239,7 +242,6 @@ def test_hopeless_candidates_are_pruned_after_an_epoch(tmp_path: Path, digits: A
             return Measurement(83.0 if good else 10.0, c.params, c.macs)
 
     calls: list[bool] = []
-    Curves.config = TrainConfig(epochs=3)  # type: ignore[attr-defined]
     rule = Constraint(min_accuracy=None, max_macs=None, max_params=None, max_latency_ms=None)
     pruner = optuna.pruners.MedianPruner(n_startup_trials=2, n_warmup_steps=0)
     result, _ = _run(tmp_path, digits, rule, evaluator=Curves(), trials=10, sampler="random",
@@ -253,7 +255,7 @@ def test_hopeless_candidates_are_pruned_after_an_epoch(tmp_path: Path, digits: A
 def test_a_finished_measurement_is_never_pruned(
     tmp_path: Path, digits: Any, prunable: bool
 ) -> None:
-    class Alternating:
+    class Alternating(Evaluator):
         """Odd candidates end far below the median: on their last epoch, or in their only
         report when the evaluator has no steps worth pruning on (a table)."""
 
@@ -328,3 +330,43 @@ def _wait_for_a_running_trial_after_two_finished(events: Path) -> int:
                 return running[-1]
         time.sleep(0.05)
     raise AssertionError("the run did not reach its third trial in time")
+
+
+class _Prepared(Evaluator):
+    """Records the order of hook calls."""
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+        self.context: Any = None
+
+    def prepare(self, context: Any) -> None:
+        self.calls.append("prepare")
+        self.context = context
+
+    def evaluate(self, arch: Any, report: Report) -> Measurement:
+        self.calls.append("evaluate")
+        c = genesynth.cost(arch)
+        return Measurement(90.0, c.params, c.macs)
+
+
+def test_prepare_runs_once_before_the_first_evaluation(tmp_path: Path, digits: Any) -> None:
+    rule = Constraint(min_accuracy=50.0, max_macs=None, max_params=None, max_latency_ms=None)
+    evaluator = _Prepared()
+    result, _ = _run(tmp_path, digits, rule, evaluator=evaluator, trials=3, family_size=1)
+    assert evaluator.calls[0] == "prepare" and evaluator.calls.count("prepare") == 1
+    assert "evaluate" in evaluator.calls
+    context = evaluator.context
+    assert (context.dataset, context.run_dir, context.seed) == (digits, result.out, 0)
+    assert context.prototype.input_shape == digits.input_shape
+
+
+def test_a_multi_objective_sampler_object_makes_a_pareto_run(
+    tmp_path: Path, digits: Any
+) -> None:
+    rule = Constraint(min_accuracy=50.0, max_macs=None, max_params=None, max_latency_ms=None)
+    result, _ = _run(tmp_path, digits, rule, evaluator=_Prepared(), trials=2, family_size=1,
+                     sampler=optuna.samplers.NSGAIISampler(seed=0))
+    maximize, minimize = StudyDirection.MAXIMIZE, StudyDirection.MINIMIZE
+    assert result.study.directions == [maximize, minimize, minimize]
+    complete = [t for t in result.trials if t.state == optuna.trial.TrialState.COMPLETE]
+    assert complete and all(len(t.values) == 3 for t in complete)

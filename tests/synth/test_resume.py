@@ -20,7 +20,7 @@ import genesynth
 from genesynth.dashboard.plain import PlainLog
 from genesynth.evaluate.base import Measurement, Report
 from genesynth.events import RunStarted, SearchExtended, SearchNotExtended
-from genesynth.record.run import study_url
+from genesynth.record.layout import study_url
 from genesynth.synth.budget import FAMILY_ATTR
 from genesynth.synth.storage import open_storage
 from genesynth.utility import Constraint

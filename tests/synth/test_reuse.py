@@ -10,7 +10,7 @@ import pytest
 
 import genesynth
 from genesynth.cache import CacheWarning
-from genesynth.evaluate.base import Measurement, Report
+from genesynth.evaluate.base import Evaluator, Measurement, Report
 from genesynth.events import TrialFinished, WarmStarted
 from genesynth.utility import Constraint
 from tests.synth.test_engine import TINY
@@ -18,7 +18,7 @@ from tests.synth.test_engine import TINY
 RULE = Constraint(min_accuracy=10.0, max_macs=None, max_params=None, max_latency_ms=None)
 
 
-class Counting:
+class Counting(Evaluator):
     """A deterministic evaluator that counts how often each network is measured."""
 
     def __init__(self) -> None:
@@ -74,7 +74,7 @@ def test_without_a_cache_every_run_measures(tmp_path: Path) -> None:
 
 
 def test_an_evaluator_that_does_not_describe_itself_is_not_cached(tmp_path: Path) -> None:
-    class Anonymous:
+    class Anonymous(Evaluator):
         def evaluate(self, arch: Any, report: Report) -> Measurement:
             return Counting().evaluate(arch, report)
 

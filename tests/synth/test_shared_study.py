@@ -16,6 +16,7 @@ import genesynth
 from genesynth.cli import main
 from genesynth.errors import RunError
 from genesynth.evaluate.table import TableEvaluator
+from genesynth.record.trial import record
 from genesynth.space import load_prototype
 from genesynth.synth.api import make_setup
 from genesynth.synth.budget import (
@@ -28,7 +29,7 @@ from genesynth.synth.budget import (
     family_claim,
 )
 from genesynth.synth.engine import open_study
-from genesynth.synth.guard import WORKER_ATTR, guard_for, worker_id
+from genesynth.synth.guard import guard_for, worker_id
 from genesynth.synth.storage import open_storage
 from genesynth.synth.worker import produce_family, work
 from tests.synth.test_distributed import CONSTRAINT, PROTOTYPE, _inputs, _trials
@@ -62,7 +63,7 @@ def test_a_dead_workers_trial_is_retried_once_and_counted_once(journal: optuna.S
     orphan = claim_trial(journal, 2, guard)
     assert isinstance(orphan, optuna.Trial)
     orphan.suggest_categorical("x", [1, 2, 3])
-    orphan.set_user_attr(WORKER_ATTR, "elsewhere-1-dead")  # no live worker holds that name
+    record(orphan, worker="elsewhere-1-dead")  # no live worker holds that name
     retry = claim_trial(journal, 2, guard)
     assert isinstance(retry, optuna.Trial)
     trials = journal.get_trials()

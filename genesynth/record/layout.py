@@ -1,0 +1,37 @@
+"""The names of everything a run directory and its study hold, in one place.
+
+See docs/run-directory.md for what each file contains.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+RUN_FILE = "run.json"
+STUDY_FILE = "study.log"  # an Optuna journal file
+LEGACY_STUDY_FILE = "study.db"  # SQLite, as earlier runs kept it
+EVENTS_FILE = "events.jsonl"
+FAMILY_FILE = "family.json"
+FAMILY_DIR = "family"
+BASELINES_FILE = "baselines.json"
+REPORT_FILE, PARETO_FILE, HISTORY_FILE = "report.md", "pareto.png", "history.png"
+
+#: Files of one family member, inside ``family/<label>/``.
+MEMBER_ARCH, MEMBER_TEXT, MEMBER_WEIGHTS = "arch.json", "arch.gs", "weights.safetensors"
+
+#: Study user_attrs: the run description, "the family is made", where it was written, and a
+#: copy of family.json's content (so a watcher on another machine shows it).
+RUN_ATTR, FINISHED_ATTR, FAMILY_OUT_ATTR = "run", "finished", "family_out"
+FAMILY_COPY_ATTR = "family"
+
+
+def member_path(label: str, name: str = "") -> str:
+    """``family/<label>`` or ``family/<label>/<name>``, relative to the run directory."""
+    return f"{FAMILY_DIR}/{label}/{name}" if name else f"{FAMILY_DIR}/{label}"
+
+
+def study_url(out: Path) -> str:
+    """The storage URL of the study a run directory keeps (its journal, or an older SQLite)."""
+    if not (out / STUDY_FILE).exists() and (out / LEGACY_STUDY_FILE).exists():
+        return f"sqlite:///{(out / LEGACY_STUDY_FILE).resolve()}"
+    return f"journal://{(out / STUDY_FILE).resolve()}"
