@@ -35,7 +35,7 @@ from typing import Any
 import optuna
 
 import genesynth
-from genesynth.evaluate.base import Measurement, Report
+from genesynth.evaluate.base import Evaluator, Measurement, Report
 from genesynth.space import FixedChooser
 from genesynth.utility import Constraint
 
@@ -55,8 +55,10 @@ class _Stop(Exception):
     """Ends a run: its optimum was found, or its evaluations are spent."""
 
 
-class Recorder:
+class Recorder(Evaluator):
     """The table evaluator, recording each lookup; stops the run when it has seen enough."""
+
+    prunable = False
 
     def __init__(self, table: genesynth.TableEvaluator, optimum: str, limit: int,
                  stop_at_optimum: bool = True) -> None:
@@ -64,7 +66,6 @@ class Recorder:
         self.stop_at_optimum = stop_at_optimum
         self.keys: list[str] = []
         self.times: list[float] = []
-        self.prunable = False
 
     def evaluate(self, arch: Any, report: Report) -> Measurement:
         m = self.table.evaluate(arch, report)

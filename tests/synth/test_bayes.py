@@ -13,7 +13,7 @@ import pytest
 
 import genesynth
 from genesynth.errors import ConstraintError
-from genesynth.evaluate.base import Measurement, Report
+from genesynth.evaluate.base import Evaluator, Measurement, Report
 from genesynth.synth.bayes import KEY_ATTR, BayesSampler
 from genesynth.synth.objective import TrialChooser
 from genesynth.synth.pool import Featurizer, MutatingChooser, Pool
@@ -25,7 +25,7 @@ from tests.synth.test_engine import TINY
 PROTO = genesynth.parse_prototype(TINY)
 
 
-class Smooth:
+class Smooth(Evaluator):
     """Accuracy grows with log MACs: the cheapest network above the bound is the optimum."""
 
     prunable = False

@@ -9,12 +9,12 @@ from typing import Any
 import pytest
 
 import genesynth
-from genesynth.evaluate.base import Measurement, Report
+from genesynth.evaluate.base import Evaluator, Measurement, Report
 from genesynth.utility import Constraint
 from tests.synth.test_engine import FAST, TINY
 
 
-class HashTop1:
+class HashTop1(Evaluator):
     """A table-like evaluator: top-1 from the architecture's key, unrelated to its cost."""
 
     def evaluate(self, arch: Any, report: Report) -> Measurement:
@@ -25,7 +25,8 @@ class HashTop1:
 class Retrained(HashTop1):
     """Retraining reorders the search's ranking: test top-1 from another part of the key."""
 
-    def retrain(self, arch: Any, report: Report) -> tuple[Measurement, None]:
+    def retrain(self, arch: Any, report: Report, searched: Measurement | None = None
+                ) -> tuple[Measurement, None]:
         c = genesynth.cost(arch)
         return Measurement(60.0 + int(arch.key[6:12], 16) % 3900 / 100, c.params, c.macs), None
 

@@ -18,7 +18,7 @@ import pytest
 
 import genesynth
 from genesynth.dashboard.plain import PlainLog
-from genesynth.evaluate.base import Measurement, Report
+from genesynth.evaluate.base import Evaluator, Measurement, Report
 from genesynth.events import RunStarted, SearchExtended, SearchNotExtended
 from genesynth.record.layout import study_url
 from genesynth.synth.budget import FAMILY_ATTR
@@ -29,7 +29,7 @@ from tests.synth.test_engine import FAST, TINY
 RULE = Constraint(min_accuracy=50.0)
 
 
-class ByCost:
+class ByCost(Evaluator):
     """Top-1 grows with MACs (every candidate on the Pareto front), no training."""
 
     def evaluate(self, arch: Any, report: Report) -> Measurement:
@@ -175,7 +175,7 @@ module block(out): residual(shortcut=auto) {
 def test_no_widening_phase_below_the_smallest_network_of_the_space(
     tmp_path: Path, digits: Any
 ) -> None:
-    class Flat:  # equal top-1: the smaller network beats the larger on every measure
+    class Flat(Evaluator):  # equal top-1: the smaller network beats the larger on every measure
         def evaluate(self, arch: Any, report: Report) -> Measurement:
             c = genesynth.cost(arch)
             return Measurement(90.0, c.params, c.macs)

@@ -30,9 +30,9 @@ class Trainings:
             self.search[arch.key] += 1
             return evaluate(evaluator, arch, report)
 
-        def counted_retrain(evaluator: Any, arch: Any, report: Any) -> Any:
+        def counted_retrain(evaluator: Any, arch: Any, report: Any, searched: Any = None) -> Any:
             self.family[arch.key] += 1
-            return retrain(evaluator, arch, report)
+            return retrain(evaluator, arch, report, searched)
 
         monkeypatch.setattr(TrainingEvaluator, "evaluate", counted_evaluate)
         monkeypatch.setattr(TrainingEvaluator, "retrain", counted_retrain)
