@@ -29,7 +29,7 @@ def test_damaged_file_is_a_run_error(tmp_path: Path) -> None:
     with pytest.raises(RunError, match=r"family.json: expected a JSON object, got list"):
         read_family_json(tmp_path)
     (tmp_path / FAMILY_FILE).write_text("{")
-    with pytest.raises(RunError, match=r"family.json: cannot read it as JSON"):
+    with pytest.raises(RunError, match=r"family.json: not valid JSON"):
         read_family_json(tmp_path)
     assert read_family(tmp_path) is None
 
