@@ -9,7 +9,7 @@ from typing import Any
 
 from genesynth.arch import Architecture, LayerSpec
 from genesynth.constraint import Constraint
-from genesynth.evaluate.base import Measurement, Report
+from genesynth.evaluate.base import Evaluator, Measurement, Report
 from genesynth.events import MemberDone, MemberDropped, MemberRenamed
 from genesynth.synth.family import (
     Candidate,
@@ -85,7 +85,7 @@ def test_alternates_are_the_rest_of_each_band_best_first() -> None:
     assert [[c.trial for c in band] for band in alternates(found, chosen, 2)] == [[0, 2], []]
 
 
-class TestTop1:
+class TestTop1(Evaluator):
     """Retraining gives each architecture the test top-1 of a table (width -> top-1)."""
 
     __test__ = False  # not a pytest class
@@ -97,7 +97,8 @@ class TestTop1:
     def evaluate(self, arch: Any, report: Report) -> Measurement:
         raise AssertionError("the family is retrained, not evaluated")
 
-    def retrain(self, arch: Any, report: Report) -> tuple[Measurement, None]:
+    def retrain(self, arch: Any, report: Report, searched: Measurement | None = None
+                ) -> tuple[Measurement, None]:
         width = int(arch.stem[0]["out"])
         self.retrained.append(width)
         return Measurement(self.table[width], 0, 0), None
