@@ -64,7 +64,8 @@ def synthesize(
     table) needs none, and the prototype keeps its own input shape. ``sampler`` is a name
     (``bayes`` default: a model of accuracy over exact costs, inside the static bounds;
     ``tpe``, ``nsga2``, ``random``) or any Optuna sampler; ``pruner`` any Optuna
-    pruner (median pruning by default; never a finished measurement, nor an evaluator that is
+    pruner (by default a trial behind every feasible one at the same epoch is stopped; never
+    a finished measurement, nor an evaluator that is
     not ``prunable``). Results live in ``out`` (default ``runs/<name>``).
     ``storage``/``study`` put the study in a shared Optuna storage that ``genesynth worker``
     processes may join (see docs/scale-out.md); ``heartbeat`` is their heartbeat interval in

@@ -150,5 +150,8 @@ class PerTrialSeed(BaseSampler):
 
 
 def default_pruner(epochs: int) -> optuna.pruners.BasePruner:
-    """Stop a candidate whose accuracy is below the median of earlier ones at the same epoch."""
-    return optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=max(1, epochs // 3))
+    """Stop a candidate that is behind every feasible network at the same epoch (see
+    :mod:`genesynth.synth.pruner`; the median pruned the small networks NetScore looks for)."""
+    from genesynth.synth.pruner import BehindFeasiblePruner
+
+    return BehindFeasiblePruner(n_startup_trials=3, n_warmup_steps=max(1, epochs // 3))
