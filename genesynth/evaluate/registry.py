@@ -19,7 +19,6 @@ from genesynth.evaluate.base import DataLoader, Evaluator
 EVALUATORS: dict[str, str] = {
     "train": "genesynth.evaluate.train:TrainingEvaluator",
     "table": "genesynth.evaluate.table:TableEvaluator",
-    "supernet": "genesynth.evaluate.supernet.evaluator:SupernetEvaluator",
 }
 
 

@@ -1,4 +1,4 @@
-"""``--evaluator supernet`` end to end, CI-sized: registered, resolved from its description,
+"""The supernet evaluator end to end through the API, CI-sized: rebuilt from its description,
 prepared by the engine (the supernet trained once, checkpointed), candidates scored, the
 family retrained stand-alone."""
 
@@ -8,7 +8,6 @@ import json
 from pathlib import Path
 
 import genesynth
-from genesynth.evaluate import EVALUATORS, resolve_evaluator
 from genesynth.evaluate.supernet.evaluator import SupernetEvaluator
 from genesynth.evaluate.supernet.train import SupernetConfig
 from genesynth.evaluate.train import TrainConfig
@@ -16,11 +15,10 @@ from tests.synth.test_engine import TINY
 
 
 def test_a_synthesis_scored_by_the_supernet(tmp_path: Path) -> None:
-    assert "supernet" in EVALUATORS
     data = genesynth.load_data("digits", limit=200)
     evaluator = SupernetEvaluator(data, SupernetConfig(epochs=1, plan_samples=16),
                                   TrainConfig(epochs=1, batch_size=64))
-    again = resolve_evaluator(evaluator.describe(), lambda: data)
+    again = SupernetEvaluator.from_description(evaluator.describe(), lambda: data)
     assert isinstance(again, SupernetEvaluator) and again.describe() == evaluator.describe()
     rule = genesynth.Constraint(min_accuracy=0.0, max_macs=None, max_params=None,
                                 max_latency_ms=None)
