@@ -30,7 +30,7 @@ _EXPORTS = {
     "FixedChooser": "genesynth.space", "Chooser": "genesynth.space",
     "ChoiceInfo": "genesynth.space", "CostRange": "genesynth.space",
     "Architecture": "genesynth.arch", "LayerSpec": "genesynth.arch",
-    "ModuleSpec": "genesynth.arch",
+    "ModuleSpec": "genesynth.arch", "architecture_to_text": "genesynth.dsl.writer",
     # building and costing
     "build": "genesynth.builder", "cost": "genesynth.costs", "breakdown": "genesynth.costs",
     "Cost": "genesynth.costs", "measure_latency": "genesynth.latency",
@@ -66,6 +66,7 @@ if TYPE_CHECKING:  # real imports for type checkers and editors; lazy at run tim
     from genesynth.compare import diff
     from genesynth.costs import Cost, breakdown, cost
     from genesynth.data import Dataset, load_data
+    from genesynth.dsl.writer import architecture_to_text
     from genesynth.errors import (
         ArchitectureError,
         ConstraintError,

@@ -2,8 +2,10 @@
 
 An :class:`Architecture` is the one currency between parsing, building, costing, evaluating
 and reporting. It is frozen and hashable, round-trips through JSON and through prototype text
-(:meth:`Architecture.to_text` re-parses to an equal architecture), and has a canonical hash
-under which two architectures that build the same network are equal.
+(:func:`genesynth.dsl.architecture_to_text` writes text that re-parses to an equal
+architecture), and has a canonical hash under which two architectures that build the same
+network are equal. Its layers and modules are the records of :mod:`genesynth.spec`; reading
+one checks them against the layer registry (:mod:`genesynth.blocks`), which sits below.
 
 Shapes are not stored: a layer holds only its own settings (``out``, ``kernel``, ...) and the
 builder and the cost model pass the tensor shape along explicitly.
@@ -17,78 +19,19 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from genesynth.blocks.modules import trace
 from genesynth.errors import ArchitectureError
-from genesynth.limits import MAX_NUMBER
+from genesynth.limits import MAX_NUMBER, load_json
+from genesynth.spec import LayerSpec, ModuleSpec, Value
 
-Value = int | float | bool | str
-"""A concrete setting of a layer: an integer, a float, a boolean or a name."""
+__all__ = [
+    "FORMAT_VERSION", "MODULE_KINDS", "SHORTCUTS", "Architecture", "LayerSpec", "ModuleSpec",
+    "Value",
+]
 
 MODULE_KINDS = ("seq", "residual", "split")
 SHORTCUTS = ("none", "identity", "project")
 FORMAT_VERSION = 1
-
-
-@dataclass(frozen=True)
-class LayerSpec:
-    """One layer: a registered kind and its concrete settings, sorted by name.
-
-    ``origin`` says where in the prototype the layer came from (its choice path, e.g.
-    ``m03.4.0.1``), so that a supernet gives the same weights to the same prototype layer in
-    every sample. It is not part of the identity and not in the JSON form: empty when read back.
-    """
-
-    kind: str
-    params: tuple[tuple[str, Value], ...] = ()
-    origin: str = field(default="", compare=False, repr=False)
-
-    @staticmethod
-    def of(kind: str, **params: Value) -> LayerSpec:
-        return LayerSpec(kind, tuple(sorted(params.items())))
-
-    def get(self, name: str, default: Value | None = None) -> Value | None:
-        for key, value in self.params:
-            if key == name:
-                return value
-        return default
-
-    def __getitem__(self, name: str) -> Value:
-        value = self.get(name)
-        if value is None:
-            raise KeyError(name)
-        return value
-
-    def as_dict(self) -> dict[str, Value]:
-        return dict(self.params)
-
-
-@dataclass(frozen=True)
-class ModuleSpec:
-    """One module of the network body.
-
-    ``kind`` is ``seq`` (layers in order), ``residual`` (``branches[0]`` plus a shortcut that
-    is ``identity``, a 1x1 ``project``\\ ion, or ``none``) or ``split`` (two branches whose
-    outputs are concatenated; when ``branches[0]`` is empty the input channels are split in
-    halves, the first half passing through unchanged). ``post`` layers follow the merge
-    (e.g. ``relu`` after the residual add, ``shuffle`` after the concat). ``label`` names the
-    template the module came from (``skip`` for a skipped slot).
-    """
-
-    label: str
-    kind: str
-    branches: tuple[tuple[LayerSpec, ...], ...]
-    shortcut: str = "none"
-    post: tuple[LayerSpec, ...] = ()
-    origin: str = field(default="", compare=False, repr=False)  # the slot's path, e.g. m03.o1
-
-    @property
-    def layers(self) -> tuple[LayerSpec, ...]:
-        """All layers in order: branches, then post."""
-        return tuple(layer for branch in self.branches for layer in branch) + self.post
-
-    @property
-    def is_empty(self) -> bool:
-        """True for a skipped module that does nothing (identity)."""
-        return not self.layers and self.shortcut == "none"
 
 
 @dataclass(frozen=True)
@@ -152,17 +95,9 @@ class Architecture:
 
     @staticmethod
     def from_json(text: str, where: str = "architecture") -> Architecture:
-        from genesynth.limits import load_json
-
         return Architecture.from_dict(load_json(text, where, ArchitectureError), where)
 
     # -- other views ------------------------------------------------------------------------
-
-    def to_text(self) -> str:
-        """Fixed prototype text that parses back to an equal architecture."""
-        from genesynth.dsl.writer import architecture_to_text
-
-        return architecture_to_text(self)
 
     def iter_layers(self) -> Iterator[tuple[str, LayerSpec]]:
         """Every layer with a dotted path: ``stem.0``, ``m03.b0.2``, ``m03.post.0``, ``head.1``."""
@@ -176,12 +111,6 @@ class Architecture:
                 yield f"m{mi + 1:02d}.post.{li}", layer
         for i, layer in enumerate(self.head):
             yield f"head.{i}", layer
-
-    def graph(self) -> Any:
-        """A networkx DiGraph of layers (and merge nodes), from ``input`` to ``output``."""
-        from genesynth.graph import architecture_graph
-
-        return architecture_graph(self)
 
 
 # -- JSON helpers -------------------------------------------------------------------------------
@@ -216,8 +145,6 @@ def _show(value: Any) -> str:
 
 def _check_layers(arch: Architecture, where: str) -> None:
     """The layers are known kinds with valid settings, and their shapes fit together."""
-    from genesynth.blocks.modules import trace
-
     try:
         trace(arch)
     except ArchitectureError as exc:

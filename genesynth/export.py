@@ -6,7 +6,7 @@
 * ``onnx``: the built network with its weights (legacy TorchScript exporter, opset 17, a
   dynamic batch axis). When onnxruntime is installed the file is run once and checked against
   torch. Needs the ``onnx`` extra: ``pip install genesynth[onnx]``.
-* ``json`` / ``text``: :meth:`Architecture.to_json` / :meth:`Architecture.to_text`.
+* ``json`` / ``text``: :meth:`Architecture.to_json` / :func:`~genesynth.dsl.architecture_to_text`.
 
 Weights are always loaded with ``strict=True``: weights that do not fit the architecture are
 an error, never silently dropped.
@@ -31,6 +31,7 @@ import torch
 from genesynth.arch import Architecture
 from genesynth.blocks.torch_modules import Network, Normalize
 from genesynth.builder import build
+from genesynth.dsl.writer import architecture_to_text
 from genesynth.errors import ExportError, RunError, did_you_mean
 from genesynth.limits import load_json, read_text
 from genesynth.record.layout import FAMILY_FILE, MEMBER_ARCH, MEMBER_WEIGHTS, member_path
@@ -93,7 +94,7 @@ def export_architecture(
         path.write_text(arch.to_json() + "\n", encoding="utf-8")
         return [path]
     if fmt == "text":
-        path.write_text(arch.to_text(), encoding="utf-8")
+        path.write_text(architecture_to_text(arch), encoding="utf-8")
         return [path]
     if normalization is not None and len(normalization.mean) != arch.input_shape[0]:
         raise ExportError(f"the input normalisation has {len(normalization.mean)} channels; "

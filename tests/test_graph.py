@@ -3,10 +3,11 @@ from __future__ import annotations
 import networkx as nx
 
 from genesynth import load_prototype
+from genesynth.graph import architecture_graph
 
 
 def test_resnet_graph_follows_data_and_shortcuts() -> None:
-    g = load_prototype("prototypes/resnet18.gs").sample().graph()
+    g = architecture_graph(load_prototype("prototypes/resnet18.gs").sample())
     assert nx.is_directed_acyclic_graph(g)
     assert g.nodes["m03.b0.0"]["out_shape"] == (128, 4, 4)
     assert g.nodes["m03.shortcut.0"]["kind"] == "conv"
@@ -19,7 +20,7 @@ def test_resnet_graph_follows_data_and_shortcuts() -> None:
 
 
 def test_split_graph_concatenates_two_branches() -> None:
-    g = load_prototype("prototypes/shufflenetv2.gs").sample().graph()
+    g = architecture_graph(load_prototype("prototypes/shufflenetv2.gs").sample())
     assert set(g.predecessors("m01.concat")) == {"m01.b0.4", "m01.b1.7"}
     assert set(g.predecessors("m02.concat")) == {"m01.post.0", "m02.b1.7"}
     assert nx.has_path(g, "input", "output") and nx.is_directed_acyclic_graph(g)

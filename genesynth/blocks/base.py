@@ -13,8 +13,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from genesynth.arch import Value
 from genesynth.limits import MAX_NUMBER, show_number
+from genesynth.spec import Value
 
 if TYPE_CHECKING:
     import torch

@@ -8,10 +8,29 @@ follows the same walk; the resolver uses :func:`module_shortcut` to settle short
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
-from genesynth.arch import Architecture, LayerSpec, ModuleSpec
 from genesynth.blocks.base import REGISTRY, LayerKind, LayerProblem, Shape, as_int
 from genesynth.errors import ArchitectureError
+from genesynth.spec import LayerSpec, ModuleSpec
+
+
+class Network(Protocol):
+    """What the walk reads of a network: an :class:`~genesynth.arch.Architecture`, which
+    sits above the registry (reading one checks it with :func:`trace`)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def input_shape(self) -> tuple[int, int, int]: ...
+    @property
+    def classes(self) -> int: ...
+    @property
+    def stem(self) -> tuple[LayerSpec, ...]: ...
+    @property
+    def modules(self) -> tuple[ModuleSpec, ...]: ...
+    @property
+    def head(self) -> tuple[LayerSpec, ...]: ...
 
 
 @dataclass(frozen=True)
@@ -158,7 +177,7 @@ class Part:
     layers: tuple[Traced, ...]
 
 
-def trace_parts(arch: Architecture) -> list[Part]:
+def trace_parts(arch: Network) -> list[Part]:
     """Walk ``arch`` part by part; raises ArchitectureError when it is invalid."""
     shape: Shape = arch.input_shape
     parts: list[Part] = []
@@ -183,7 +202,7 @@ def trace_parts(arch: Architecture) -> list[Part]:
     return parts
 
 
-def trace(arch: Architecture) -> list[Traced]:
+def trace(arch: Network) -> list[Traced]:
     """Every layer of ``arch`` with shapes and costs; raises ArchitectureError when invalid."""
     return [layer for part in trace_parts(arch) for layer in part.layers]
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from genesynth.commands._common import add_overrides, load, seed
 from genesynth.costs import cost
+from genesynth.dsl.writer import architecture_to_text
 
 
 def add(subparsers: Any) -> None:
@@ -27,7 +28,7 @@ def run(args: argparse.Namespace) -> int:
         print(arch.to_json())
         return 0
     if args.text:
-        print(arch.to_text(), end="")
+        print(architecture_to_text(arch), end="")
         return 0
     print(f"{proto.name} seed {args.seed}: {len(choices)} choices")
     width = max((len(name) for name in choices), default=0)

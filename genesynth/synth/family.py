@@ -29,6 +29,7 @@ import optuna
 from optuna.trial import TrialState
 
 from genesynth.arch import Architecture
+from genesynth.dsl.writer import architecture_to_text
 from genesynth.evaluate.base import Evaluator, Measurement
 from genesynth.events import (
     FamilyStarted,
@@ -243,7 +244,7 @@ def _retrain_one(label: str, c: Candidate, evaluator: Evaluator, constraint: Any
     ms = float(latency(c.arch)) if latency is not None else m.latency_ms
     m = Measurement(m.accuracy, c.params, c.macs, ms, m.curve, m.loss, m.seconds)
     (folder / MEMBER_ARCH).write_text(c.arch.to_json() + "\n")
-    (folder / MEMBER_TEXT).write_text(c.arch.to_text())
+    (folder / MEMBER_TEXT).write_text(architecture_to_text(c.arch))
     member = Member(
         label, c.trial, c.arch.key, m.accuracy, c.accuracy, c.params, c.macs, ms,
         float(constraint.utility(m)), bool(constraint.feasible(m)),

@@ -8,6 +8,7 @@ import pytest
 
 from genesynth.arch import Architecture
 from genesynth.cli import main
+from genesynth.dsl.writer import architecture_to_text
 from tests.test_export import every_kind, has_text_writer, logits_only, make_run
 
 
@@ -43,7 +44,7 @@ def test_export_text(tmp_path: Path) -> None:
         pytest.skip("genesynth.dsl.writer (to_text) is not written yet")
     run = make_run(tmp_path / "run", {"A": every_kind()})
     assert main(["export", str(run), "--format", "text"]) == 0
-    assert (run / "family" / "A" / "model.gs").read_text() == every_kind().to_text()
+    assert (run / "family" / "A" / "model.gs").read_text() == architecture_to_text(every_kind())
 
 
 def test_unknown_member_is_a_clean_error(
