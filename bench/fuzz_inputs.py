@@ -212,8 +212,8 @@ def _api_prototype(case: Case, folder: Path) -> None:
 
 
 def _constraint(case: Case, folder: Path) -> None:
+    from genesynth.constraint import load_constraint
     from genesynth.evaluate.base import Measurement
-    from genesynth.utility import load_constraint
 
     path = folder / "c.toml"
     path.write_bytes(case.data)

@@ -23,8 +23,8 @@ from optuna.storages.journal import JournalFileBackend
 from optuna.study import StudyDirection
 
 import genesynth
-from genesynth.synth.local import LocalStorage
 from genesynth.synth.objective import TrialChooser
+from genesynth.synth.writebehind import LocalStorage
 
 ROOT = Path(__file__).resolve().parent.parent
 

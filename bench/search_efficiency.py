@@ -35,9 +35,9 @@ from typing import Any
 import optuna
 
 import genesynth
+from genesynth.constraint import Constraint
 from genesynth.evaluate.base import Evaluator, Measurement, Report
 from genesynth.space import FixedChooser
-from genesynth.utility import Constraint
 
 ROOT = Path(__file__).resolve().parent.parent
 TABLE = ROOT.parent / "shared" / "benchmarks" / "nas-bench-macro" / "nas-bench-macro_cifar10.json"

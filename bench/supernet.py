@@ -26,12 +26,12 @@ from typing import Any
 
 import genesynth
 from genesynth.data import load_data
-from genesynth.dsl.choosers import RandomChooser
 from genesynth.errors import ShapeError
 from genesynth.evaluate.supernet import SupernetConfig, SupernetEvaluator
 from genesynth.evaluate.supernet.evaluator import DEFAULT_SUPERNET, SUPERNET_BUDGETS
 from genesynth.evaluate.train import TrainingEvaluator, budgets_for
 from genesynth.events import SupernetProgress
+from genesynth.space.choosers import RandomChooser
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -35,7 +35,7 @@ _EXPORTS = {
     "build": "genesynth.builder", "cost": "genesynth.costs", "breakdown": "genesynth.costs",
     "Cost": "genesynth.costs", "measure_latency": "genesynth.latency",
     # constraints, utilities, data, evaluators
-    "load_constraint": "genesynth.utility", "Constraint": "genesynth.utility",
+    "load_constraint": "genesynth.constraint", "Constraint": "genesynth.constraint",
     "NetScore": "genesynth.utility", "MnasReward": "genesynth.utility",
     "load_data": "genesynth.data", "Dataset": "genesynth.data",
     "Evaluator": "genesynth.evaluate", "Measurement": "genesynth.evaluate",
@@ -64,6 +64,7 @@ if TYPE_CHECKING:  # real imports for type checkers and editors; lazy at run tim
     from genesynth.arch import Architecture, LayerSpec, ModuleSpec
     from genesynth.builder import build
     from genesynth.compare import diff
+    from genesynth.constraint import Constraint, load_constraint
     from genesynth.costs import Cost, breakdown, cost
     from genesynth.data import Dataset, load_data
     from genesynth.dsl.writer import architecture_to_text
@@ -96,7 +97,7 @@ if TYPE_CHECKING:  # real imports for type checkers and editors; lazy at run tim
         parse_prototype,
     )
     from genesynth.synth import Member, RunInterrupted, SynthesisResult, synthesize
-    from genesynth.utility import Constraint, MnasReward, NetScore, load_constraint
+    from genesynth.utility import MnasReward, NetScore
 
 
 def __getattr__(name: str) -> Any:

@@ -24,16 +24,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from genesynth._utility import (
+from genesynth.errors import ConstraintError, SourceError, Span, did_you_mean
+from genesynth.evaluate.base import Measurement
+from genesynth.limits import MAX_BUILD_PARAMS, MAX_VALUE, load_toml, read_text, show_number
+from genesynth.utility import (
     UTILITIES,
     NetScore,
     Utility,
     UtilityParameterError,
     make_utility,
 )
-from genesynth.errors import ConstraintError, SourceError, Span, did_you_mean
-from genesynth.evaluate.base import Measurement
-from genesynth.limits import MAX_BUILD_PARAMS, MAX_VALUE, load_toml, read_text, show_number
 
 TOP_KEYS = ("bounds", "latency", "utility", "description")
 BOUNDS = ("min_accuracy", "max_macs", "max_params", "max_latency_ms")

@@ -18,11 +18,11 @@ from typing import Any
 
 from genesynth.arch import Architecture, Value
 from genesynth.dsl import syntax as s
-from genesynth.dsl.instantiate import item_path, option_prefix
 from genesynth.dsl.resolve import literal_value
 from genesynth.dsl.unparse import network_lines, slot_text, template_text
 from genesynth.dsl.writer import layers_text, module_text
 from genesynth.errors import GenesynthError, RunError
+from genesynth.space.instantiate import item_path, option_prefix
 
 
 @dataclass(frozen=True)

@@ -277,8 +277,8 @@ def test_exported_members_take_raw_data(tmp_path: Path) -> None:
     import numpy as np
 
     import genesynth
+    from genesynth.constraint import Constraint
     from genesynth.evaluate.train import TrainConfig
-    from genesynth.utility import Constraint
 
     data = genesynth.load_data("digits", limit=400)
     proto = genesynth.parse_prototype(

@@ -7,19 +7,16 @@ from pathlib import Path
 
 import pytest
 
-from genesynth.errors import ConstraintError
-from genesynth.evaluate.base import Measurement
-from genesynth.utility import (
-    UTILITIES,
+from genesynth.constraint import (
     Constraint,
     ConstraintSyntaxError,
-    MnasReward,
-    NetScore,
     format_count,
     load_constraint,
-    make_utility,
     parse_count,
 )
+from genesynth.errors import ConstraintError
+from genesynth.evaluate.base import Measurement
+from genesynth.utility import UTILITIES, MnasReward, NetScore, make_utility
 
 ROOT = Path(__file__).resolve().parents[1]
 

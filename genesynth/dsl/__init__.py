@@ -1,7 +1,8 @@
-"""The prototype language: grammar, parser, checks, sampling and writing back.
+"""The prototype language: grammar, parser, checks and writing back.
 
 ``parse`` (text -> syntax tree), ``resolve`` (syntax tree -> checked model) and
-``architecture_to_text`` are pure; :mod:`genesynth.space` wraps them as a ``Prototype``.
+``architecture_to_text`` are pure; :mod:`genesynth.space` wraps them as a ``Prototype`` and
+samples it.
 """
 
 from __future__ import annotations

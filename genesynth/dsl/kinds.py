@@ -1,7 +1,7 @@
 """Module kinds of the language (``seq``, ``residual``, ``split``, ``mbconv``): a registry.
 
 Each kind declares its arguments and body form (checked at load time) and expands one slot
-into a :class:`~genesynth.arch.ModuleSpec` through a :class:`LayerRunner` (the sampler),
+into a :class:`~genesynth.arch.ModuleSpec` through a :class:`LayerRunner` (the instantiator),
 which completes layers against the shape that reaches them.
 """
 
@@ -43,7 +43,7 @@ class KindArg:
 
 
 class LayerRunner(Protocol):
-    """What a kind needs from the sampler: run layers from a shape, fail at a place."""
+    """What a kind needs from the instantiator: run layers from a shape, fail at a place."""
 
     def run(self, elements: tuple[s.Element, ...], shape: Shape, path: str
             ) -> tuple[tuple[LayerSpec, ...], Shape]: ...

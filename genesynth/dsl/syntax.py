@@ -1,8 +1,8 @@
 """The typed syntax tree of a prototype file: frozen dataclasses, each with its :class:`Span`.
 
-The parser builds it; the resolver checks it; the sampler walks it. Optional forms are
-normalised by the parser: ``x?`` is a :class:`Group` with a trailing empty option, and a
-slot ``A?`` is a :class:`SlotChoice` of ``A`` and ``skip``.
+The parser builds it; the resolver checks it; the instantiator (:mod:`genesynth.space`) walks
+it. Optional forms are normalised by the parser: ``x?`` is a :class:`Group` with a trailing
+empty option, and a slot ``A?`` is a :class:`SlotChoice` of ``A`` and ``skip``.
 """
 
 from __future__ import annotations

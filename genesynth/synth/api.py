@@ -97,8 +97,8 @@ def make_setup(
     cache: str | Path | None = None,
     training: Training | None = None,
 ) -> Setup:
+    from genesynth.constraint import load_constraint
     from genesynth.space import load_prototype
-    from genesynth.utility import load_constraint
 
     _check_positive("trials", trials, MAX_TRIALS)
     _check_positive("family_size", family_size)

@@ -15,7 +15,7 @@ sampler
 
 The first ``startup`` trials spread over the pool's cost range (quantiles of log params +
 log MACs). It is an ordinary Optuna sampler: the proposal is made in ``before_trial`` (inside
-the study's claim lock, see :mod:`genesynth.synth.budget`) and recorded as the trial's system
+the study's claim lock, see :mod:`genesynth.synth.trials`) and recorded as the trial's system
 attribute ``genesynth:key``; ``sample_independent`` then answers each choice from it, so
 storages, resume and workers work as with any sampler. Until :meth:`bind` gives it the
 prototype and constraint (the engine does), and for utilities that read a measured latency,

@@ -33,19 +33,19 @@ from genesynth.record.layout import (
 from genesynth.record.run import RunSpec, prepare_run_dir
 from genesynth.synth import family as fam
 from genesynth.synth import warm
-from genesynth.synth.budget import (
+from genesynth.synth.objective import Objective
+from genesynth.synth.samplers import SAMPLERS, SpaceAware, is_multi_objective
+from genesynth.synth.static import check_reachable
+from genesynth.synth.storage import is_shared, open_storage
+from genesynth.synth.trials import (
     claim_family,
     done_count,
     family_claim,
     family_made,
     run_trials,
 )
-from genesynth.synth.local import LocalStorage
-from genesynth.synth.objective import Objective
-from genesynth.synth.samplers import SAMPLERS, SpaceAware, is_multi_objective
-from genesynth.synth.static import check_reachable
-from genesynth.synth.storage import is_shared, open_storage
 from genesynth.synth.widen import Phase, widen_family
+from genesynth.synth.writebehind import LocalStorage
 from genesynth.urls import redact
 
 STUDY_NAME = "genesynth"

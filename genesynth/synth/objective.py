@@ -69,7 +69,7 @@ class Objective:
     """
 
     prototype: Any  # genesynth.space.Prototype
-    constraint: Any  # genesynth.utility.Constraint
+    constraint: Any  # genesynth.constraint.Constraint
     evaluator: Evaluator
     emit: Listener
     multi_objective: bool = False

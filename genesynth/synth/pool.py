@@ -19,10 +19,10 @@ import numpy as np
 
 from genesynth.arch import Value
 from genesynth.costs import cost
-from genesynth.dsl.bounds import Odometer
-from genesynth.dsl.choosers import Chooser, RandomChooser
 from genesynth.errors import ShapeError
 from genesynth.space import ChoiceInfo, Prototype
+from genesynth.space.bounds import Odometer
+from genesynth.space.choosers import Chooser, RandomChooser
 
 #: Spaces with at most this many assignments are enumerated whole (a few seconds, once).
 ENUMERATE_LIMIT = 8192

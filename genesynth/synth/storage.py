@@ -9,7 +9,7 @@ URL                            storage
                                Many processes on many machines.
 ``journal:///path/run.log``    :class:`optuna.storages.JournalStorage` on a log file. Optuna
                                has no heartbeats for it; genesynth detects dead workers with
-                               file locks instead (see :mod:`genesynth.synth.guard`). Processes
+                               file locks instead (see :mod:`genesynth.synth.locks`). Processes
                                on one machine, or on a shared file system with POSIX locks.
 ``sqlite:///path/study.db``    :class:`optuna.storages.RDBStorage`; one process only.
 =============================  ==============================================================

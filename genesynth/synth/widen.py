@@ -22,7 +22,7 @@ import optuna
 
 from genesynth.events import Listener, SearchExtended, SearchNotExtended
 from genesynth.synth import family as fam
-from genesynth.synth.budget import done_count
+from genesynth.synth.trials import done_count
 
 #: Study user attr: ``{"budget": trials, "phases": [Phase, ...], "done": bool}``.
 WIDENING_ATTR = "widening"

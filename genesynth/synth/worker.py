@@ -5,7 +5,7 @@ docs/run-directory.md): the prototype text, the constraint, the data description
 evaluator settings, the sampler name, the seed and the trial budget. A worker is started with
 nothing but the storage URL and the study name (and the data at the same path as the first
 process); it rebuilds the run, refuses to work when what it was given differs from the stored
-run, and runs trials until the study's budget is spent (:mod:`genesynth.synth.budget`). The
+run, and runs trials until the study's budget is spent (:mod:`genesynth.synth.trials`). The
 process that completes the budget claims the family, selects it and retrains it, writing
 ``family.json`` in its run directory: ``--out``, by default the directory the run was started
 with (recorded in the study).
@@ -29,9 +29,8 @@ from genesynth.events import Emitter, Listener
 from genesynth.record.layout import EVENTS_FILE, FAMILY_OUT_ATTR, RUN_ATTR, RUN_FILE
 from genesynth.record.run import RunSpec, read_run
 from genesynth.synth import family as fam
-from genesynth.synth.budget import claim_family, done_count, family_claim
 from genesynth.synth.engine import EventRecorder, Setup, drive, finish, utility_name
-from genesynth.synth.guard import guard_for
+from genesynth.synth.locks import guard_for
 from genesynth.synth.samplers import (
     SAMPLERS,
     default_pruner,
@@ -39,6 +38,7 @@ from genesynth.synth.samplers import (
     resolve_sampler,
 )
 from genesynth.synth.storage import DEFAULT_HEARTBEAT, SHARED_RDB, check_shared, kind, open_storage
+from genesynth.synth.trials import claim_family, done_count, family_claim
 from genesynth.urls import redact
 
 
@@ -187,8 +187,8 @@ def _epochs(spec: RunSpec) -> int:
 def check_given(spec: RunSpec, study: str, prototype: str | Path | None,
                 constraint: str | Path | None) -> None:
     """Refuse a worker whose prototype or constraint files differ from the stored run."""
+    from genesynth.constraint import load_constraint
     from genesynth.space import load_prototype
-    from genesynth.utility import load_constraint
 
     problems: list[str] = []
     if prototype is not None:

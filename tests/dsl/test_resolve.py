@@ -4,7 +4,6 @@ import pytest
 
 from genesynth import parse_prototype
 from genesynth.arch import LayerSpec
-from genesynth.dsl.instantiate import make_divisible
 from genesynth.errors import PrototypeError
 
 NET = """network n {{
@@ -20,11 +19,6 @@ NET = """network n {{
 
 def proto(stem: str = "conv(out=8) bn relu", slots: str = "", templates: str = ""):  # type: ignore[no-untyped-def]
     return parse_prototype(NET.format(stem=stem, slots=slots, templates=templates), "n.gs")
-
-
-def test_make_divisible_follows_mobilenet() -> None:
-    assert [make_divisible(v, 8) for v in (3, 12, 13.5, 20, 30, 100)] == [8, 16, 16, 24, 32, 104]
-    assert make_divisible(10.4, 1) == 10
 
 
 def test_bias_off_before_bn_and_channels_rounded() -> None:

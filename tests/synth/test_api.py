@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 import genesynth
+from genesynth.constraint import Constraint
 from genesynth.evaluate.base import Evaluator, Measurement, Report
-from genesynth.utility import Constraint
 from tests.data.helpers import write_cifar, write_folder
 from tests.synth.test_engine import TINY
 

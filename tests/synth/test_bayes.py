@@ -12,6 +12,7 @@ import optuna
 import pytest
 
 import genesynth
+from genesynth.constraint import Constraint
 from genesynth.errors import ConstraintError
 from genesynth.evaluate.base import Evaluator, Measurement, Report
 from genesynth.synth.bayes import KEY_ATTR, BayesSampler
@@ -19,7 +20,6 @@ from genesynth.synth.objective import TrialChooser
 from genesynth.synth.pool import Featurizer, MutatingChooser, Pool
 from genesynth.synth.samplers import resolve_sampler
 from genesynth.synth.surrogate import AccuracyModel
-from genesynth.utility import Constraint
 from tests.synth.test_engine import TINY
 
 PROTO = genesynth.parse_prototype(TINY)

@@ -31,8 +31,8 @@ from optuna.trial import FrozenTrial, TrialState
 
 from genesynth.errors import ShapeError
 from genesynth.space import FixedChooser, load_prototype
-from genesynth.synth.budget import FAMILY_ATTR, Tally, counted, replaced
 from genesynth.synth.storage import open_storage
+from genesynth.synth.trials import FAMILY_ATTR, Tally, counted, replaced
 
 PROTOTYPE = """network tiny {
   input 1x8x8

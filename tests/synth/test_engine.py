@@ -19,6 +19,7 @@ import pytest
 from optuna.study import StudyDirection
 
 import genesynth
+from genesynth.constraint import Constraint
 from genesynth.evaluate.base import CandidateFailed, Evaluator, Measurement, Report
 from genesynth.evaluate.train import TrainConfig
 from genesynth.events import (
@@ -31,7 +32,6 @@ from genesynth.events import (
 )
 from genesynth.record.layout import study_url
 from genesynth.synth.storage import open_storage
-from genesynth.utility import Constraint
 
 TINY = """
 network tiny {

@@ -17,13 +17,13 @@ import optuna
 import pytest
 
 import genesynth
+from genesynth.constraint import Constraint
 from genesynth.dashboard.plain import PlainLog
 from genesynth.evaluate.base import Evaluator, Measurement, Report
 from genesynth.events import RunStarted, SearchExtended, SearchNotExtended
 from genesynth.record.layout import study_url
-from genesynth.synth.budget import FAMILY_ATTR
 from genesynth.synth.storage import open_storage
-from genesynth.utility import Constraint
+from genesynth.synth.trials import FAMILY_ATTR
 from tests.synth.test_engine import FAST, TINY
 
 RULE = Constraint(min_accuracy=50.0)

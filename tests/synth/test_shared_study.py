@@ -19,7 +19,10 @@ from genesynth.evaluate.table import TableEvaluator
 from genesynth.record.trial import record
 from genesynth.space import load_prototype
 from genesynth.synth.api import make_setup
-from genesynth.synth.budget import (
+from genesynth.synth.engine import open_study
+from genesynth.synth.locks import guard_for, worker_id
+from genesynth.synth.storage import open_storage
+from genesynth.synth.trials import (
     FAMILY_ATTR,
     Claim,
     Tally,
@@ -28,9 +31,6 @@ from genesynth.synth.budget import (
     done_count,
     family_claim,
 )
-from genesynth.synth.engine import open_study
-from genesynth.synth.guard import guard_for, worker_id
-from genesynth.synth.storage import open_storage
 from genesynth.synth.worker import produce_family, work
 from tests.synth.test_distributed import CONSTRAINT, PROTOTYPE, _inputs, _trials
 

@@ -24,9 +24,9 @@ from genesynth.arch import Architecture, LayerSpec, ModuleSpec, Value
 from genesynth.blocks.base import REGISTRY, LayerProblem, Params, Shape, Sizes
 from genesynth.blocks.modules import trace_parts
 from genesynth.costs import cost
-from genesynth.dsl.choices import Alternatives, ChoiceInfo, Node, Product, space_tree
-from genesynth.dsl.choosers import FirstChooser, FixedChooser, RandomChooser
 from genesynth.errors import GenesynthError, ShapeError
+from genesynth.space.choices import Alternatives, ChoiceInfo, Node, Product, space_tree
+from genesynth.space.choosers import FirstChooser, FixedChooser, RandomChooser
 
 if TYPE_CHECKING:
     from genesynth.space import Prototype

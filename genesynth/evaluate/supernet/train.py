@@ -25,11 +25,11 @@ from torch.nn import functional as F
 
 from genesynth.arch import Architecture
 from genesynth.builder import build
-from genesynth.dsl.choosers import RandomChooser
 from genesynth.errors import GenesynthError, ShapeError
 from genesynth.evaluate.supernet.weights import Supernet, logits
 from genesynth.evaluate.train import Tensors, accuracy
 from genesynth.events import SupernetProgress
+from genesynth.space.choosers import RandomChooser
 
 
 @dataclass(frozen=True)

@@ -5,16 +5,15 @@ part, otherwise from extreme assignments and random samples (then ``exact`` is F
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
 
 from genesynth.arch import Value
 from genesynth.costs import PartCost, breakdown
-from genesynth.dsl.choices import Alternatives, Domain, Node, Product, count, space_tree
-from genesynth.dsl.choosers import Chooser, FirstChooser, LastChooser, RandomChooser
+from genesynth.dsl.resolve import Model
 from genesynth.errors import ShapeError
-
-if TYPE_CHECKING:
-    from genesynth.space import CostRange, Prototype
+from genesynth.space.choices import Alternatives, Domain, Node, Product, count, space_tree
+from genesynth.space.choosers import Chooser, FirstChooser, LastChooser, RandomChooser
+from genesynth.space.instantiate import Instantiator
 
 ENUMERATE_LIMIT = 512
 RANDOM_SAMPLES = 200
@@ -23,6 +22,17 @@ RANDOM_WORK = 4000
 DECOMPOSE_WORK = 20_000
 """The most (samples x parts) a per-part enumeration may walk: each sample walks the whole
 network, so the work grows with the square of its depth (MobileNetV2's space needs 3,268)."""
+
+
+@dataclass(frozen=True)
+class CostRange:
+    """Bounds of parameters and MACs over a space; ``exact`` when found by enumeration."""
+
+    min_params: int
+    max_params: int
+    min_macs: int
+    max_macs: int
+    exact: bool
 
 
 class Odometer:
@@ -64,20 +74,21 @@ class Odometer:
         return False
 
 
-def _parts(proto: Prototype, chooser: Chooser) -> tuple[list[PartCost], dict[str, Value]] | None:
+def _parts(model: Model, chooser: Chooser) -> tuple[list[PartCost], dict[str, Value]] | None:
+    instantiator = Instantiator(model, chooser)
     try:
-        arch, values = proto.sample_with_choices(chooser=chooser)
+        arch = instantiator.architecture()
     except ShapeError:
         return None
-    return breakdown(arch), values
+    return breakdown(arch), dict(instantiator.values)
 
 
-def _enumerate(proto: Prototype, mine: Callable[[str], bool], base: Mapping[str, Value]
+def _enumerate(model: Model, mine: Callable[[str], bool], base: Mapping[str, Value]
                ) -> list[list[PartCost]]:
     odometer = Odometer(mine, base)
     found: list[list[PartCost]] = []
     while True:
-        got = _parts(proto, odometer)
+        got = _parts(model, odometer)
         if got is not None:
             found.append(got[0])
         if not odometer.advance():
@@ -97,33 +108,31 @@ def _part_size(node: Product, index: int) -> int:
     return count(node.parts[index])
 
 
-def cost_range(proto: Prototype) -> CostRange:
-
-    if proto.space_size <= ENUMERATE_LIMIT:
-        found = _enumerate(proto, lambda name: True, {})
+def cost_range(model: Model, space_size: int) -> CostRange:
+    """Bounds of parameters and MACs over the valid samples of a space of ``space_size``."""
+    if space_size <= ENUMERATE_LIMIT:
+        found = _enumerate(model, lambda name: True, {})
         if found:
             totals = [_total(parts) for parts in found]
             return _bounds(totals, exact=True)
-    decomposed = _per_part(proto)
+    decomposed = _per_part(model)
     if decomposed is not None:
         return decomposed
     totals = []
     choosers: list[Chooser] = [FirstChooser(), LastChooser()]
-    samples = max(16, min(RANDOM_SAMPLES, RANDOM_WORK // (len(proto.model.slots) + 2)))
+    samples = max(16, min(RANDOM_SAMPLES, RANDOM_WORK // (len(model.slots) + 2)))
     choosers += [RandomChooser(seed) for seed in range(samples)]
     for chooser in choosers:
-        got = _parts(proto, chooser)
+        got = _parts(model, chooser)
         if got is not None:
             totals.append(_total(got[0]))
     return _bounds(totals or [(0, 0)], exact=False)
 
 
-def _per_part(proto: Prototype) -> CostRange | None:
+def _per_part(model: Model) -> CostRange | None:
     """Exact bounds when each part's output shape does not depend on its own choices."""
-    from genesynth.space import CostRange  # a cycle: space imports this module lazily
-
-    tree = space_tree(proto.model)
-    reference = _parts(proto, FirstChooser())
+    tree = space_tree(model)
+    reference = _parts(model, FirstChooser())
     if _has_ties(tree) or reference is None:
         return None
     ref_parts, base = reference
@@ -139,7 +148,7 @@ def _per_part(proto: Prototype) -> CostRange | None:
         def mine(name: str, scope: str = scope) -> bool:
             return name == scope or name.startswith(scope + ".")
 
-        found = [parts[index] for parts in _enumerate(proto, mine, base)]
+        found = [parts[index] for parts in _enumerate(model, mine, base)]
         if not found or any(p.out_shape != part.out_shape for p in found):
             return None
         lows = [lows[0] + min(p.params for p in found), lows[1] + min(p.macs for p in found)]
@@ -152,8 +161,6 @@ def _total(parts: list[PartCost]) -> tuple[int, int]:
 
 
 def _bounds(totals: list[tuple[int, int]], exact: bool) -> CostRange:
-    from genesynth.space import CostRange
-
     params = [t[0] for t in totals]
     macs = [t[1] for t in totals]
     return CostRange(min(params), max(params), min(macs), max(macs), exact)

@@ -7,7 +7,7 @@ A trial an interrupted or killed process left behind does not count; its choices
 again (a WAITING trial made by Optuna's ``RetryHeartbeatStaleTrialCallback``).
 
 Why the budget is exact with any number of workers. Every worker takes the study's claim lock
-(:mod:`genesynth.synth.guard`) around::
+(:mod:`genesynth.synth.locks`) around::
 
     reap stale trials (fail + queue again);  count counted C and running R trials;
     if C + R < total: pop a WAITING trial, else create one;  mark it ours (worker, heartbeat)
@@ -35,7 +35,7 @@ import optuna
 from optuna.trial import FrozenTrial, TrialState
 
 from genesynth.record.trial import TrialRecord
-from genesynth.synth.guard import Guard, guard_for, worker_id
+from genesynth.synth.locks import Guard, guard_for, worker_id
 
 #: Study user attr: ``{"worker": ..., "time": ...}`` once a process has claimed the family.
 FAMILY_ATTR = "family_claimed"

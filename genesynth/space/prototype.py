@@ -12,34 +12,16 @@ from functools import cached_property
 from pathlib import Path
 
 from genesynth.arch import Architecture, Value
-from genesynth.dsl.choices import ChoiceInfo, count, list_choices, space_tree
-from genesynth.dsl.choosers import Chooser, FirstChooser, FixedChooser, RandomChooser
-from genesynth.dsl.instantiate import Sampler
 from genesynth.dsl.parser import parse
 from genesynth.dsl.resolve import Model, resolve
 from genesynth.errors import ShapeError
 from genesynth.limits import read_text
-
-__all__ = [
-    "ChoiceInfo", "Chooser", "CostRange", "FixedChooser", "Prototype", "RandomChooser",
-    "load_prototype", "parse_prototype",
-]
+from genesynth.space.bounds import CostRange, cost_range
+from genesynth.space.choices import ChoiceInfo, count, list_choices, space_tree
+from genesynth.space.choosers import Chooser, FirstChooser, RandomChooser
+from genesynth.space.instantiate import Instantiator
 
 LOAD_SEEDS = 8
-ENUMERATE_LIMIT = 4096
-RANDOM_SAMPLES = 256
-
-
-@dataclass(frozen=True)
-class CostRange:
-    """Bounds of parameters and MACs over a space; ``exact`` when found by enumeration."""
-
-    min_params: int
-    max_params: int
-    min_macs: int
-    max_macs: int
-    exact: bool
-
 
 @dataclass(frozen=True)
 class Prototype:
@@ -81,9 +63,9 @@ class Prototype:
         self, seed: int | None = None, chooser: Chooser | None = None
     ) -> tuple[Architecture, dict[str, Value]]:
         """One architecture and the choices made for it (replay with FixedChooser)."""
-        sampler = Sampler(self.model, chooser or RandomChooser(seed))
-        arch = sampler.architecture()
-        return arch, dict(sampler.values)
+        instantiator = Instantiator(self.model, chooser or RandomChooser(seed))
+        arch = instantiator.architecture()
+        return arch, dict(instantiator.values)
 
     def with_overrides(
         self, input_shape: tuple[int, int, int] | None = None, classes: int | None = None
@@ -99,9 +81,7 @@ class Prototype:
 
     def cost_range(self) -> CostRange:
         """Bounds of parameters and MACs over the valid samples of this space."""
-        from genesynth.dsl.bounds import cost_range
-
-        return cost_range(self)
+        return cost_range(self.model, self.space_size)
 
 
 def parse_prototype(

@@ -2,7 +2,7 @@
 
 A tree of :class:`Domain` (a value choice), :class:`Alternatives` (pick one option; only the
 chosen option's choices matter) and :class:`Product` (independent parts). Names follow the
-sampler (:mod:`genesynth.dsl.instantiate`), so the listing matches what samples record.
+instantiator (:mod:`genesynth.space.instantiate`), so the listing matches what samples record.
 """
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from math import prod
 
 from genesynth.dsl import syntax as s
-from genesynth.dsl.instantiate import item_path, option_prefix
 from genesynth.dsl.resolve import Model, literal_value
 from genesynth.errors import PrototypeError, Span
+from genesynth.space.instantiate import item_path, option_prefix
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """One sample of a prototype: walk the checked model, make every choice, settle every shape.
 
-The :class:`Sampler` asks its chooser once per choice name (and caches the answer, so tied
+The :class:`Instantiator` asks its chooser once per choice name (and caches the answer, so tied
 choices and repeated names agree), completes each layer against the shape that reaches it
 and raises :class:`~genesynth.errors.ShapeError` at the offending layer or setting when the
 shapes do not fit.
@@ -14,11 +14,11 @@ from genesynth.arch import Architecture, LayerSpec, ModuleSpec, Value
 from genesynth.blocks import REGISTRY
 from genesynth.blocks.base import LayerProblem, Param, Shape
 from genesynth.dsl import syntax as s
-from genesynth.dsl.choosers import Chooser, FirstChooser
 from genesynth.dsl.kinds import MODULE_KINDS, Expansion, layer_node
 from genesynth.dsl.resolve import Model, SlotEntry, literal_value
 from genesynth.errors import PrototypeError, ShapeError, Span
 from genesynth.limits import MAX_VALUE
+from genesynth.space.choosers import Chooser, FirstChooser
 
 
 def make_divisible(value: float, divisor: int) -> int:
@@ -49,7 +49,7 @@ class Scope:
     in_channels: int = 0
 
 
-class Sampler:
+class Instantiator:
     """Makes one :class:`Architecture` from a model with a chooser."""
 
     def __init__(self, model: Model, chooser: Chooser) -> None:

@@ -1,6 +1,6 @@
 """What lets many processes share one study safely: a claim lock and the liveness of trials.
 
-A :class:`Guard` gives the budget (:mod:`genesynth.synth.budget`) two things per storage:
+A :class:`Guard` gives the budget (:mod:`genesynth.synth.trials`) two things per storage:
 
 - ``lock()``: a lock held by one process at a time across every machine of the study. The
   budget takes it around "count the trials, then pop or create the next one", so no two
