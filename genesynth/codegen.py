@@ -1,9 +1,10 @@
 """Architecture -> standalone, readable PyTorch source (needs only torch to run).
 
 The generated file reads top to bottom like a nanoGPT model file: one class per module kind
-the network uses (``ChannelShuffle``, ``SqueezeExcite``, ``Residual``, ``Split``), a
-``Network``, a ``build()`` that writes every layer out as an explicit ``nn`` constructor
-with shape comments, and ``load()`` for the weights saved next to it.
+the network uses (``ChannelShuffle``, ``SqueezeExcite``, ``Residual``, ``Split``: the source
+of :mod:`genesynth.blocks.torch_modules` itself), a ``Network``, a ``build()`` that writes
+every layer out as an explicit ``nn`` constructor with shape comments
+(:mod:`genesynth.codegen_text`), and ``load()`` for the weights saved next to it.
 
 The layer constructors are read off the module genesynth itself builds (:func:`build`), so
 the generated module tree has exactly the same ``state_dict`` keys and loads the same
@@ -21,19 +22,14 @@ from torch import nn
 
 from genesynth.arch import Architecture, ModuleSpec
 from genesynth.blocks.modules import Part, Traced, trace_parts
-from genesynth.blocks.torch_modules import ChannelShuffle, Network, Residual, Split, SqueezeExcite
+from genesynth.blocks.torch_modules import EXPORTED, Network, Residual, Split
 from genesynth.builder import build
-from genesynth.codegen_text import CLASS_ORDER, LOAD, MAIN, TEMPLATES
+from genesynth.codegen_text import LOAD, MAIN, class_source, layer_source
 from genesynth.costs import cost
 from genesynth.errors import ArchitectureError
 
 LINE = 100
 """Longest line written; a shape comment that would pass it goes on the line above."""
-
-_SIMPLE = (
-    "ReLU", "ReLU6", "Hardswish", "Hardsigmoid", "SiLU", "Sigmoid", "Tanh", "Identity",
-)
-
 
 Normalization = tuple[tuple[float, ...], tuple[float, ...]]
 """Per-channel ``(mean, std)`` of the training data, in the data's own units."""
@@ -49,7 +45,7 @@ def generate_source(arch: Architecture, weights_name: str = "model.pt",
     parts = trace_parts(arch)
     writer = _Writer()
     builder = writer.build_function(arch, net, parts)
-    classes = [TEMPLATES[name] for name in CLASS_ORDER if name in writer.used]
+    classes = [class_source(name) for name in EXPORTED if name in writer.used]
     network = _network_class(arch, parts, normalization is not None)
     header = _header(arch, weights_name, normalization)
     blocks = [header, *classes, network, builder, LOAD, MAIN]
@@ -294,7 +290,7 @@ def _sequence(seq: nn.Module, traced: list[Traced], indent: int, writer: _Writer
     pad = " " * (indent + 4)
     lines = [" " * indent + "nn.Sequential("]
     for child, t in zip(children, traced, strict=True):
-        code = f"{pad}{_layer(child, writer)},"
+        code = f"{pad}{layer_source(child, writer.used)},"
         comment = f"  # {_shape(t.out_shape)}" if t.out_shape != t.in_shape else ""
         if len(code + comment) <= LINE:
             lines.append(code + comment)
@@ -306,76 +302,3 @@ def _sequence(seq: nn.Module, traced: list[Traced], indent: int, writer: _Writer
     if len(inner) <= 3 and not any("#" in line for line in inner) and len(flat) < LINE - 8:
         return [flat]  # short and with no shape change: one line
     return lines
-
-
-def _args(*positional: object, **named: object) -> str:
-    parts = [repr(v) for v in positional]
-    parts += [f"{k}={v!r}" for k, v in named.items()]
-    return ", ".join(parts)
-
-
-def _square(value: int | tuple[int, ...]) -> int:
-    if isinstance(value, int):
-        return value
-    if len(set(value)) != 1:
-        raise ArchitectureError(f"cannot write a non-square setting {value!r} as source")
-    return int(value[0])
-
-
-def _layer(m: nn.Module, writer: _Writer) -> str:
-    """One layer as an explicit constructor; settings at their defaults are left out."""
-    name = type(m).__name__
-    if isinstance(m, nn.Conv2d):
-        return _conv(m)
-    if isinstance(m, nn.BatchNorm1d | nn.BatchNorm2d):
-        settings = (("eps", m.eps, 1e-5), ("momentum", m.momentum, 0.1))
-        named = {k: v for k, v, default in settings if v != default}
-        return f"nn.{name}({_args(m.num_features, **named)})"
-    if isinstance(m, nn.Linear):
-        named = {} if m.bias is not None else {"bias": False}
-        return f"nn.Linear({_args(m.in_features, m.out_features, **named)})"
-    if isinstance(m, nn.MaxPool2d | nn.AvgPool2d):
-        k, s, p = (_square(v) for v in (m.kernel_size, m.stride, m.padding))
-        return f"nn.{name}({_args(k, stride=s, padding=p)})"
-    if isinstance(m, nn.Sequential):  # e.g. global average pooling: pool + flatten
-        return "nn.Sequential(" + ", ".join(_layer(c, writer) for c in m.children()) + ")"
-    if isinstance(m, ChannelShuffle):
-        writer.used.add("ChannelShuffle")
-        return f"ChannelShuffle({m.groups!r})"
-    if isinstance(m, SqueezeExcite):
-        writer.used.add("SqueezeExcite")
-        act, gate = _layer(m.act, writer), _layer(m.gate, writer)
-        channels = _args(m.squeeze.in_channels, m.squeeze.out_channels)
-        return f"SqueezeExcite({channels}, act={act}, gate={gate})"
-    return _simple_layer(m)
-
-
-def _conv(m: nn.Conv2d) -> str:
-    settings = (
-        ("stride", _square(m.stride), 1),
-        ("padding", _square(m.padding), 0),  # type: ignore[arg-type]
-        ("groups", m.groups, 1),
-        ("bias", m.bias is not None, True),
-    )
-    named = {k: v for k, v, default in settings if v != default}
-    return f"nn.Conv2d({_args(m.in_channels, m.out_channels, _square(m.kernel_size), **named)})"
-
-
-def _simple_layer(m: nn.Module) -> str:
-    name = type(m).__name__
-    if isinstance(m, nn.AdaptiveAvgPool2d):
-        return f"nn.AdaptiveAvgPool2d({m.output_size!r})"
-    if isinstance(m, nn.Flatten):
-        return f"nn.Flatten({_args(m.start_dim)})" if m.end_dim == -1 else (
-            f"nn.Flatten({_args(m.start_dim, m.end_dim)})"
-        )
-    if isinstance(m, nn.Dropout):
-        return f"nn.Dropout({m.p!r})"
-    if isinstance(m, nn.Softmax):
-        return f"nn.Softmax(dim={m.dim!r})"
-    if name in _SIMPLE and type(m) is getattr(nn, name) and not getattr(m, "inplace", False):
-        return f"nn.{name}()"
-    raise ArchitectureError(
-        f"cannot write the layer {name} as standalone source; "
-        "add it to genesynth.codegen to export this architecture"
-    )

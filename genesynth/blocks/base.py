@@ -43,13 +43,14 @@ class Param:
 
     ``default`` is a value, a function of ``(input shape, settings so far)``, or ``None`` when
     the setting is required. ``channels`` marks a channel count (rounded to the prototype's
-    divisor when written as a ratio such as ``in * 0.25``).
+    divisor when written as a ratio such as ``in * 0.25``). ``choices`` may be a live view of
+    the registry (e.g. every registered activation), read when a value is checked.
     """
 
     name: str
     type: type
     default: Default = None
-    choices: tuple[str, ...] = ()
+    choices: Sequence[str] = ()
     minimum: float | None = None
     maximum: float | None = None
     channels: bool = False
@@ -103,9 +104,10 @@ class LayerKind:
     """Base class of layer kinds. Subclasses set ``name``, ``schema`` and ``doc``.
 
     Call order: :meth:`complete` (fill defaults, check types), then :meth:`output_shape`,
-    :meth:`num_params`, :meth:`macs` and :meth:`build` on the completed settings.
-    ``canonical`` names the kind stored in architectures (sugar kinds such as ``dwconv``
-    complete to a ``conv``).
+    :meth:`num_params`, :meth:`macs`, :meth:`build` and :meth:`token` on the completed
+    settings. ``canonical`` names the kind stored in architectures (sugar kinds such as
+    ``dwconv`` complete to a ``conv``). ``quiet`` kinds do not change what a module computes
+    in shape (normalisation, activations, dropout, ...): one-line summaries leave them out.
     """
 
     name: ClassVar[str]
@@ -113,6 +115,7 @@ class LayerKind:
     doc: ClassVar[str] = ""
     canonical: ClassVar[str | None] = None
     needs: ClassVar[str] = "any"  # "map" (C, H, W), "vector" (F,) or "any"
+    quiet: ClassVar[bool] = False
 
     @property
     def stored_kind(self) -> str:
@@ -160,6 +163,11 @@ class LayerKind:
 
     def build(self, p: Params, shape: Shape) -> nn.Module:
         raise NotImplementedError
+
+    def token(self, p: Params, shape: Shape, out: Shape) -> str:
+        """This layer in a one-line module summary (``pw24``, ``dw3x3 s2``, ``fc10``); ``""``
+        for a quiet kind, which summaries leave out."""
+        return "" if self.quiet else self.name
 
     # -- weight sharing (the supernet): a setting's weights are a slice of larger ones -------
 

@@ -8,7 +8,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, ClassVar
 
+from genesynth.blocks.activations import ACTIVATIONS, GATES
 from genesynth.blocks.base import (
+    REGISTRY,
     LayerKind,
     LayerProblem,
     Param,
@@ -79,6 +81,16 @@ class Conv(LayerKind):
         out_c, out_h, out_w = self.output_shape(p, shape)
         k = as_int(p["kernel"])
         return out_c * (shape[0] // as_int(p["groups"])) * k * k * out_h * out_w
+
+    def token(self, p: Params, shape: Shape, out: Shape) -> str:
+        k, groups, stride = as_int(p["kernel"]), as_int(p["groups"]), as_int(p["stride"])
+        suffix = f" s{stride}" if stride > 1 else ""
+        if groups > 1 and groups == shape[0] == out[0]:
+            return f"dw{k}x{k}{suffix}"
+        name = "pw" if k == 1 else f"{k}x{k} "
+        if groups > 1:
+            name = f"g{k}x{k}/{groups} " if k > 1 else f"gpw/{groups} "
+        return f"{name}{out[0]}{suffix}"
 
     def build(self, p: Params, shape: Shape) -> nn.Module:
         from torch import nn
@@ -178,6 +190,7 @@ class PointwiseConv(Conv):
 @register
 class BatchNorm(LayerKind):
     name = "bn"
+    quiet = True
     doc = "Batch normalisation with affine scale and shift (2 parameters per channel)."
 
     def num_params(self, p: Params, shape: Shape) -> int:
@@ -190,33 +203,6 @@ class BatchNorm(LayerKind):
         from torch import nn
 
         return nn.BatchNorm2d(shape[0]) if len(shape) == 3 else nn.BatchNorm1d(shape[0])
-
-
-class _Activation(LayerKind):
-    module_name: str
-
-    def build(self, p: Params, shape: Shape) -> nn.Module:
-        from torch import nn
-
-        return getattr(nn, self.module_name)()
-
-
-def _activation(name: str, module_name: str, doc: str) -> None:
-    cls = type(name.title(), (_Activation,), {"name": name, "module_name": module_name, "doc": doc})
-    register(cls)
-
-
-_activation("relu", "ReLU", "max(x, 0)")
-_activation("relu6", "ReLU6", "min(max(x, 0), 6), as in MobileNetV2")
-_activation("hswish", "Hardswish", "x * relu6(x + 3) / 6, as in MobileNetV3")
-_activation("hsigmoid", "Hardsigmoid", "relu6(x + 3) / 6")
-_activation("swish", "SiLU", "x * sigmoid(x) (also called silu)")
-_activation("silu", "SiLU", "x * sigmoid(x) (the same as swish)")
-_activation("sigmoid", "Sigmoid", "1 / (1 + exp(-x))")
-_activation("tanh", "Tanh", "hyperbolic tangent")
-_activation("identity", "Identity", "passes its input through unchanged")
-
-ACTIVATIONS = ("relu", "relu6", "hswish", "hsigmoid", "swish", "silu", "sigmoid", "tanh")
 
 
 @register
@@ -251,7 +237,7 @@ class SqueezeExcite(LayerKind):
     schema = (
         Param("mid", int, _quarter, minimum=1, channels=True, doc="squeezed channels"),
         Param("act", str, "relu", choices=ACTIVATIONS, doc="activation after the squeeze"),
-        Param("gate", str, "sigmoid", choices=("sigmoid", "hsigmoid"), doc="gating function"),
+        Param("gate", str, "sigmoid", choices=GATES, doc="gating function"),
     )
 
     def num_params(self, p: Params, shape: Shape) -> int:
@@ -269,15 +255,10 @@ class SqueezeExcite(LayerKind):
     def build(self, p: Params, shape: Shape) -> nn.Module:
         from genesynth.blocks.torch_modules import SqueezeExcite as SE
 
-        act = REGISTRY_ACT[str(p["act"])]
-        gate = REGISTRY_ACT[str(p["gate"])]
-        return SE(shape[0], as_int(p["mid"]), act, gate)
-
-
-REGISTRY_ACT = {
-    "relu": "ReLU", "relu6": "ReLU6", "hswish": "Hardswish", "hsigmoid": "Hardsigmoid",
-    "swish": "SiLU", "silu": "SiLU", "sigmoid": "Sigmoid", "tanh": "Tanh",
-}
+        mid = as_int(p["mid"])
+        act = REGISTRY[str(p["act"])].build({}, (mid, 1, 1))
+        gate = REGISTRY[str(p["gate"])].build({}, (shape[0], 1, 1))
+        return SE(shape[0], mid, act, gate)
 
 
 class _Pool(LayerKind):
@@ -295,6 +276,10 @@ class _Pool(LayerKind):
         if 2 * pad > k:
             raise LayerProblem(f"padding={pad} must be at most half of kernel={k}", "padding")
         return (c, _spatial(h, k, s, pad, self.name), _spatial(w, k, s, pad, self.name))
+
+    def token(self, p: Params, shape: Shape, out: Shape) -> str:
+        stride = as_int(p["stride"])
+        return f"{self.name}{p['kernel']}" + (f" s{stride}" if stride > 1 else "")
 
     def build(self, p: Params, shape: Shape) -> nn.Module:
         from torch import nn
@@ -336,6 +321,7 @@ class GlobalAvgPool(LayerKind):
 @register
 class Flatten(LayerKind):
     name = "flatten"
+    quiet = True
     doc = "Flattens a CxHxW map into a vector of C*H*W."
 
     def output_shape(self, p: Params, shape: Shape) -> Shape:
@@ -353,6 +339,7 @@ class Flatten(LayerKind):
 @register
 class Dropout(LayerKind):
     name = "dropout"
+    quiet = True
     doc = "Dropout during training; identity at inference."
     schema = (Param("p", float, 0.2, minimum=0.0, maximum=0.99, doc="drop probability"),)
 
@@ -382,6 +369,9 @@ class Linear(LayerKind):
     def macs(self, p: Params, shape: Shape) -> int:
         return shape[0] * as_int(p["out"])
 
+    def token(self, p: Params, shape: Shape, out: Shape) -> str:
+        return f"fc{out[0]}"
+
     def param_sizes(self, p: Params, shape: Shape) -> Sizes:
         out = as_int(p["out"])
         return {"weight": (out, shape[0]), **({"bias": (out,)} if p["bias"] else {})}
@@ -395,6 +385,7 @@ class Linear(LayerKind):
 @register
 class Softmax(LayerKind):
     name = "softmax"
+    quiet = True
     needs = "vector"
     doc = "Softmax over classes; must be the last layer of the head. Training uses the logits."
 

@@ -1,9 +1,17 @@
-"""Small torch modules the registry builds: channel shuffle, squeeze-excite, module kinds."""
+"""Small torch modules the registry builds: channel shuffle, squeeze-excite, module kinds.
+
+The one definition of each: :mod:`genesynth.codegen` copies the source of
+``ChannelShuffle``, ``SqueezeExcite``, ``Residual`` and ``Split`` into exported model files
+(:data:`EXPORTED`), so those four use only ``torch`` and ``nn`` and read well on their own.
+"""
 
 from __future__ import annotations
 
 import torch
 from torch import nn
+
+EXPORTED = ("ChannelShuffle", "SqueezeExcite", "Residual", "Split")
+"""The classes an exported model file may need, in the order it writes them."""
 
 
 class Normalize(nn.Module):
@@ -22,7 +30,7 @@ class Normalize(nn.Module):
 
 
 class ChannelShuffle(nn.Module):
-    """Interleave channels across ``groups`` (ShuffleNet)."""
+    """Interleave channels across ``groups`` (ShuffleNet), so split branches mix."""
 
     def __init__(self, groups: int) -> None:
         super().__init__()
@@ -31,27 +39,27 @@ class ChannelShuffle(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         n, c, h, w = x.shape
         x = x.view(n, self.groups, c // self.groups, h, w)  # (N, g, C/g, H, W)
-        return x.transpose(1, 2).reshape(n, c, h, w)
+        return x.transpose(1, 2).reshape(n, c, h, w)  # (N, C, H, W), channels interleaved
 
 
 class SqueezeExcite(nn.Module):
-    """Global pool -> 1x1 conv (squeeze) -> act -> 1x1 conv (excite) -> gate -> scale."""
+    """Squeeze-and-excitation: pool, squeeze to ``mid`` channels, excite back, gate, scale."""
 
-    def __init__(self, channels: int, mid: int, act: str, gate: str) -> None:
+    def __init__(self, channels: int, mid: int, act: nn.Module, gate: nn.Module) -> None:
         super().__init__()
         self.squeeze = nn.Conv2d(channels, mid, 1)
-        self.act = getattr(nn, act)()
+        self.act = act
         self.excite = nn.Conv2d(mid, channels, 1)
-        self.gate = getattr(nn, gate)()
+        self.gate = gate
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         s = x.mean(dim=(2, 3), keepdim=True)  # (N, C, 1, 1)
-        s = self.gate(self.excite(self.act(self.squeeze(s))))
-        return x * s
+        s = self.gate(self.excite(self.act(self.squeeze(s))))  # (N, C, 1, 1), in (0, 1)
+        return x * s  # (N, C, H, W)
 
 
 class Residual(nn.Module):
-    """``post(body(x) + shortcut(x))``; the shortcut is identity or a 1x1 projection."""
+    """``post(body(x) + shortcut(x))``; the shortcut is the identity or a 1x1 projection."""
 
     def __init__(self, body: nn.Module, shortcut: nn.Module | None, post: nn.Module) -> None:
         super().__init__()
@@ -60,9 +68,9 @@ class Residual(nn.Module):
         self.post = post
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        y = self.body(x)
+        y = self.body(x)  # (N, C_out, H_out, W_out)
         if self.shortcut is not None:
-            y = y + self.shortcut(x)
+            y = y + self.shortcut(x)  # the shortcut gives the body's shape
         return self.post(y)
 
 
@@ -80,10 +88,11 @@ class Split(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.split_at is None:
-            a, b = x, x
+            a, b = x, x  # both branches see every channel
         else:
-            a, b = x[:, : self.split_at], x[:, self.split_at :]
-        return self.post(torch.cat((self.left(a), self.right(b)), dim=1))
+            a, b = x[:, : self.split_at], x[:, self.split_at :]  # (N, C1, H, W), (N, C2, H, W)
+        y = torch.cat((self.left(a), self.right(b)), dim=1)  # (N, C_left + C_right, H', W')
+        return self.post(y)
 
 
 class Network(nn.Module):

@@ -8,9 +8,10 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from genesynth.arch import Architecture, LayerSpec, ModuleSpec
+from genesynth.arch import Architecture, ModuleSpec
+from genesynth.blocks import Traced, trace_parts
 from genesynth.commands._common import add_overrides, fmt_shape, load, load_architecture, seed
-from genesynth.costs import breakdown
+from genesynth.summary import part_tokens
 
 
 def add(subparsers: Any) -> None:
@@ -41,14 +42,15 @@ def table(arch: Architecture, title: str) -> Table:
                           ("out", "right"), ("params", "right"), ("MACs", "right")):
         t.add_column(name, justify=justify, overflow="fold")  # type: ignore[arg-type]
     modules: list[ModuleSpec | None] = [None, *arch.modules, None]
-    parts = breakdown(arch)
-    layers = [arch.stem, *(m.layers for m in arch.modules), arch.head]
-    for part, module, items in zip(parts, modules, layers, strict=True):
+    parts = trace_parts(arch)
+    for part, module in zip(parts, modules, strict=True):
         label = part.label if module is None else f"{module.label} ({_kind(module)})"
-        t.add_row(part.part, label, _summary(items, module), fmt_shape(part.out_shape),
-                  f"{part.params:,}", f"{part.macs:,}")
-    t.add_row("total", "", "", "", f"{sum(p.params for p in parts):,}",
-              f"{sum(p.macs for p in parts):,}", style="bold")
+        params, macs = sum(x.params for x in part.layers), sum(x.macs for x in part.layers)
+        t.add_row(part.name, label, _summary(part.layers, module), fmt_shape(part.out_shape),
+                  f"{params:,}", f"{macs:,}")
+    everything = [x for part in parts for x in part.layers]
+    t.add_row("total", "", "", "", f"{sum(x.params for x in everything):,}",
+              f"{sum(x.macs for x in everything):,}", style="bold")
     return t
 
 
@@ -58,26 +60,9 @@ def _kind(module: ModuleSpec) -> str:
     return module.kind
 
 
-def _summary(layers: tuple[LayerSpec, ...], module: ModuleSpec | None) -> str:
-    words = [w for w in (_word(layer) for layer in layers) if w]
+def _summary(layers: tuple[Traced, ...], module: ModuleSpec | None) -> str:
+    """The layers that matter, named as in every other view (:mod:`genesynth.summary`)."""
+    words = part_tokens(layers)
     if module is not None and module.shortcut == "project":
         words.append("proj")
     return " · ".join(words) or "-"
-
-
-def _word(layer: LayerSpec) -> str:
-    if layer.kind in ("bn", "relu", "relu6", "identity"):
-        return ""
-    if layer.kind != "conv":
-        out = layer.get("out")
-        return f"{layer.kind} {out}" if out is not None else layer.kind
-    # a hand-written architecture may leave settings at their defaults
-    k, out, groups, stride = (layer.get(n, d) for n, d in
-                              (("kernel", 3), ("out", "in"), ("groups", 1), ("stride", 1)))
-    stride_text = f" s{stride}" if stride != 1 else ""
-    if k == 1:
-        return f"pw {out}{'/' + str(groups) if groups != 1 else ''}{stride_text}"
-    if groups == out:
-        return f"dw{k}x{k}{stride_text}"
-    prefix = "g" if groups != 1 else ""
-    return f"{prefix}{k}x{k} {out}{'/' + str(groups) if groups != 1 else ''}{stride_text}"

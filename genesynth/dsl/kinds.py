@@ -7,13 +7,13 @@ which completes layers against the shape that reaches them.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
 from genesynth.arch import LayerSpec, ModuleSpec, Value
+from genesynth.blocks.activations import ACTIVATIONS
 from genesynth.blocks.base import Shape
-from genesynth.blocks.layers import ACTIVATIONS
 from genesynth.blocks.modules import module_shortcut
 from genesynth.dsl import syntax as s
 from genesynth.errors import Span
@@ -26,7 +26,7 @@ class KindArg:
     name: str
     type: type
     default: Value | None = None
-    choices: tuple[str, ...] = ()
+    choices: Sequence[str] = ()  # may be a live view of the registry (ACTIVATIONS)
 
     def problem(self, value: Value) -> str:
         """What is wrong with ``value`` for this argument, or ``""``."""
