@@ -69,7 +69,8 @@ class TrainConfig:
         for name, value, allowed in (("augment", self.augment, tuple(AUGMENTS)),
                                      ("precision", self.precision, PRECISIONS)):
             if value not in allowed:
-                raise ValueError(f"`{name}` must be one of {allowed}, but got {name}={value!r}")
+                raise GenesynthError(
+                    f"`{name}` must be one of {allowed}, but got {name}={value!r}")
         if self.optimizer not in OPTIMIZERS:
             raise GenesynthError(
                 f"`optimizer` must be one of {OPTIMIZERS}, but got optimizer={self.optimizer!r}"

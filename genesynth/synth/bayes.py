@@ -34,7 +34,7 @@ from optuna.distributions import BaseDistribution
 from optuna.samplers import BaseSampler, RandomSampler
 from optuna.trial import FrozenTrial, TrialState
 
-from genesynth.errors import ConstraintError
+from genesynth.errors import ConstraintError, GenesynthError
 from genesynth.evaluate.base import Measurement
 from genesynth.synth.pool import Entry, Featurizer, Pool
 from genesynth.synth.surrogate import AccuracyModel
@@ -56,7 +56,8 @@ class BayesSampler(BaseSampler):
                  grow: int = 100) -> None:
         for name, value, low in (("startup", startup, 1), ("pool", pool, 1), ("grow", grow, 0)):
             if isinstance(value, bool) or not isinstance(value, int) or value < low:
-                raise ValueError(f"`{name}` must be an integer >= {low}, but got {name}={value!r}")
+                raise GenesynthError(
+                    f"`{name}` must be an integer >= {low}, but got {name}={value!r}")
         self.seed = seed
         self.startup, self.pool_size, self.grow = startup, pool, grow
         self._rng = random.Random(seed)

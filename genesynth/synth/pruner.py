@@ -15,6 +15,8 @@ from __future__ import annotations
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
+from genesynth.errors import GenesynthError
+
 
 class BehindFeasiblePruner(optuna.pruners.BasePruner):
     """Prune a trial whose accuracy at its last epoch is below every feasible trial's there."""
@@ -23,7 +25,7 @@ class BehindFeasiblePruner(optuna.pruners.BasePruner):
         for name, value in (("n_startup_trials", n_startup_trials),
                             ("n_warmup_steps", n_warmup_steps)):
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                raise ValueError(f"`{name}` must be a non-negative integer, but got "
+                raise GenesynthError(f"`{name}` must be a non-negative integer, but got "
                                  f"{name}={value!r}")
         self.n_startup_trials = n_startup_trials
         self.n_warmup_steps = n_warmup_steps

@@ -141,7 +141,7 @@ def test_budgets_turn_augmentation_on_for_rgb_images_of_32x32() -> None:
      "`precision` must be one of ('auto', 'fp32', 'bf16', 'fp16'), but got precision='int8'"),
 ])
 def test_augment_and_precision_are_checked(kwargs: dict[str, object], message: str) -> None:
-    with pytest.raises(ValueError) as error:
+    with pytest.raises(GenesynthError) as error:  # a user's mistake, never a ValueError traceback
         TrainConfig(**kwargs)  # type: ignore[arg-type]
     assert str(error.value) == message
 

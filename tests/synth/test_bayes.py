@@ -13,7 +13,7 @@ import pytest
 
 import genesynth
 from genesynth.constraint import Constraint
-from genesynth.errors import ConstraintError
+from genesynth.errors import ConstraintError, GenesynthError
 from genesynth.evaluate.base import Evaluator, Measurement, Report
 from genesynth.synth.bayes import KEY_ATTR, BayesSampler
 from genesynth.synth.objective import TrialChooser
@@ -123,7 +123,7 @@ def test_nothing_left_inside_the_bounds_is_a_clear_error() -> None:
 @pytest.mark.parametrize(("name", "value"), [("startup", 0), ("pool", 0), ("grow", -1),
                                              ("startup", True)])
 def test_settings_are_checked(name: str, value: Any) -> None:
-    with pytest.raises(ValueError, match=f"`{name}` must be an integer"):
+    with pytest.raises(GenesynthError, match=f"`{name}` must be an integer"):
         BayesSampler(**{name: value})
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import optuna
 import pytest
 
+from genesynth.errors import GenesynthError
 from genesynth.synth.pruner import BehindFeasiblePruner
 from genesynth.synth.samplers import default_pruner
 
@@ -44,7 +45,7 @@ def test_nothing_is_stopped_before_enough_feasible_trials() -> None:
 
 
 def test_settings_are_checked_and_the_default_warms_up_a_third() -> None:
-    with pytest.raises(ValueError, match=r"`n_startup_trials` must be a non-negative integer, "
+    with pytest.raises(GenesynthError, match=r"`n_startup_trials` must be a non-negative integer, "
                                          r"but got n_startup_trials=-1"):
         BehindFeasiblePruner(-1)
     pruner = default_pruner(6)
