@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from genesynth.blocks import REGISTRY
 from genesynth.blocks.base import LayerProblem
@@ -65,6 +65,18 @@ def resolve(
     checker.softmax(network)
     slots = tuple(checker.slots(network.slots, templates))
     return Model(file, network, templates, shape, n_classes, divisor, slots)
+
+
+def retarget(
+    model: Model,
+    input_shape: tuple[int, int, int] | None = None,
+    classes: int | None = None,
+) -> Model:
+    """``model`` at another input shape or class count, without checking the file again:
+    nothing :func:`resolve` checks depends on them (shapes are settled when sampling)."""
+    shape = _given_shape(input_shape) if input_shape is not None else model.input_shape
+    n_classes = _given_classes(classes) if classes is not None else model.classes
+    return replace(model, input_shape=shape, classes=n_classes)
 
 
 def _whole(value: object) -> int | None:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from genesynth.arch import Architecture, Value
 from genesynth.dsl.parser import parse
-from genesynth.dsl.resolve import Model, resolve
+from genesynth.dsl.resolve import Model, resolve, retarget
 from genesynth.errors import ShapeError
 from genesynth.limits import read_text
 from genesynth.space.bounds import CostRange, cost_range
@@ -70,14 +70,12 @@ class Prototype:
     def with_overrides(
         self, input_shape: tuple[int, int, int] | None = None, classes: int | None = None
     ) -> Prototype:
-        """The same prototype at another input shape or class count (checked again); itself
-        when neither changes."""
+        """The same prototype at another input shape or class count; itself when neither
+        changes. The text is not parsed or resolved again; its samples are checked to fit the
+        new shapes (ShapeError otherwise)."""
         if (input_shape in (None, self.input_shape)) and classes in (None, self.classes):
             return self
-        return parse_prototype(
-            self.text, self.path, input_shape or self.input_shape,
-            classes if classes is not None else self.classes,
-        )
+        return _checked(retarget(self.model, input_shape, classes), self.path, self.text)
 
     def cost_range(self) -> CostRange:
         """Bounds of parameters and MACs over the valid samples of this space."""
@@ -91,11 +89,7 @@ def parse_prototype(
     classes: int | None = None,
 ) -> Prototype:
     """Parse and check prototype text; raises PrototypeSyntaxError, PrototypeError, ShapeError."""
-    model = resolve(parse(text, path), input_shape, classes)
-    proto = Prototype(model.network.name, model.input_shape, model.classes, path, text, model)
-    proto.choices()  # checks that choice names are unique
-    _check_samples(proto)
-    return proto
+    return _checked(resolve(parse(text, path), input_shape, classes), path, text)
 
 
 def load_prototype(
@@ -106,6 +100,13 @@ def load_prototype(
     """Read a ``.gs`` file; see :func:`parse_prototype`."""
     text = read_text(path, "prototype")
     return parse_prototype(text, str(path), input_shape, classes)
+
+
+def _checked(model: Model, path: str, text: str) -> Prototype:
+    proto = Prototype(model.network.name, model.input_shape, model.classes, path, text, model)
+    proto.choices()  # checks that choice names are unique
+    _check_samples(proto)
+    return proto
 
 
 def _check_samples(proto: Prototype) -> None:

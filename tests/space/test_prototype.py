@@ -114,3 +114,17 @@ def test_parsing_does_not_import_torch() -> None:
             ".sample(0); print('torch' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_overrides_retarget_the_checked_prototype_as_parsing_at_that_shape_would() -> None:
+    proto = parse_prototype(TINY)
+    moved = proto.with_overrides(input_shape=(3, 16, 16), classes=5)
+    again = parse_prototype(TINY, input_shape=(3, 16, 16), classes=5)
+    assert (moved.input_shape, moved.classes) == ((3, 16, 16), 5)
+    assert moved.choices() == again.choices() and moved.space_size == again.space_size
+    assert [moved.sample(seed) for seed in range(5)] == [again.sample(seed) for seed in range(5)]
+    assert proto.with_overrides(input_shape=(1, 8, 8), classes=10) is proto
+    with pytest.raises(GenesynthError) as error:
+        proto.with_overrides(classes=0)
+    assert str(error.value) == "`classes` must be a whole number from 1 to 2147483647, but got " \
+                               "classes=0"

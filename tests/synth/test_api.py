@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 import genesynth
+import genesynth.space.prototype as space_prototype
 from genesynth.constraint import Constraint
 from genesynth.evaluate.base import Evaluator, Measurement, Report
 from tests.data.helpers import write_cifar, write_folder
@@ -93,3 +96,25 @@ def test_optunas_log_is_quiet_unless_verbose(tmp_path: Path) -> None:
     assert quiet == max(before, optuna.logging.WARNING)
     assert loud == min(before, optuna.logging.INFO)
     assert optuna.logging.get_verbosity() == before  # restored after the run
+
+
+def test_the_prototype_is_parsed_and_resolved_once_per_synthesis(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The data's shape replaces the declared one without reading the text again."""
+    calls: Counter[str] = Counter()
+
+    def counted(name: str, function: Callable[..., Any]) -> Callable[..., Any]:
+        def call(*args: Any, **kwargs: Any) -> Any:
+            calls[name] += 1
+            return function(*args, **kwargs)
+        return call
+
+    for name in ("parse", "resolve"):
+        monkeypatch.setattr(space_prototype, name, counted(name, getattr(space_prototype, name)))
+    path = tmp_path / "tiny.gs"
+    path.write_text(CIFAR_TINY)  # declares 3x32x32; the digits are 1x8x8
+    result = genesynth.synthesize(str(path), RULE, data="digits", trials=1, out=tmp_path / "run",
+                                  evaluator=_Fixed(), family_size=1)
+    arch = genesynth.Architecture.from_json(result.trials[0].user_attrs["arch"])
+    assert (arch.input_shape, arch.classes) == ((1, 8, 8), 10)
+    assert calls == {"parse": 1, "resolve": 1}
