@@ -20,8 +20,9 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
 from genesynth import fmt
+from genesynth.record.layout import HISTORY_FILE, PARETO_FILE
 from genesynth.record.snapshot import RunState, TrialRow
-from genesynth.report import HISTORY_FILE, PARETO_FILE, Entry
+from genesynth.report_entries import Entry
 
 Triple = tuple[list[float], list[float], list[float]]
 

@@ -10,7 +10,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 from genesynth.events import Event  # noqa: E402
-from genesynth.report import Entry  # noqa: E402
+from genesynth.report_entries import Entry  # noqa: E402
 from genesynth.report_plots import pareto_figure  # noqa: E402
 from tests.record.test_snapshot import build  # noqa: E402
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from genesynth.record.reader import RunSource, locate
+from genesynth.record.reader import RunSource, locate, state_from_study
 from genesynth.record.snapshot import RunState
 from genesynth.urls import redact
 
@@ -36,7 +36,7 @@ def add(subparsers: argparse._SubParsersAction) -> None:
 
 def snapshot(source: RunSource, study: object) -> RunState:
     """The run as it stands: trials, run.json and family.json when written."""
-    state = RunState.from_study(study, source.run, source.family(study))
+    state = state_from_study(study, source.run, source.family(study))
     if not state.out:
         state.out = str(source.run_dir) if source.run_dir else redact(source.storage)
     return state

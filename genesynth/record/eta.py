@@ -19,19 +19,36 @@ The estimate is made from what training has cost in this run so far, never from 
 - **Retraining.** Each family member still to train costs ``full_epochs`` epochs of the
   model at its MACs; a member in training its remaining epochs at its own pace. Before the
   family is chosen, the members are the current leaders of the complexity bands
-  (:meth:`RunState.forming`), padded to the family's size with the smallest leader.
+  (``forming``), padded to the family's size with the smallest leader.
 
-Everything is a pure function of a :class:`~genesynth.record.snapshot.RunState`.
+Everything is a pure function of a run's progress (:class:`Progress`: what this module reads
+of a :class:`~genesynth.record.snapshot.RunState`, which calls it).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-if TYPE_CHECKING:
-    from genesynth.record.snapshot import RunState, TrialRow
+from genesynth.record.rows import Candidate, Member, TrialRow
+
+
+class Progress(Protocol):
+    """What the estimate reads of a run's snapshot."""
+
+    planned: int
+    trials: list[TrialRow]
+    running: dict[int, Candidate]
+    family: dict[str, Member]
+    family_epochs: int
+    family_size: int
+    finished: bool
+
+    @property
+    def done(self) -> int: ...
+
+    def forming(self, size: int) -> list[TrialRow]: ...
 
 
 @dataclass(frozen=True)
@@ -97,7 +114,7 @@ def _own_pace(started: float, updated: float, epoch: int) -> float | None:
     return (updated - started) / epoch
 
 
-def search_left(state: RunState, cost: EpochCost | None) -> float | None:
+def search_left(state: Progress, cost: EpochCost | None) -> float | None:
     """Seconds until the last planned trial ends (0 once the search is over)."""
     if state.finished or state.family or (state.planned and state.done >= state.planned):
         return 0.0
@@ -115,7 +132,7 @@ def search_left(state: RunState, cost: EpochCost | None) -> float | None:
     return left + waiting * (mean or 0.0)
 
 
-def family_left(state: RunState, cost: EpochCost | None) -> float | None:
+def family_left(state: Progress, cost: EpochCost | None) -> float | None:
     """Seconds of retraining left: members in training, then those still waiting."""
     if state.finished:
         return 0.0
@@ -148,7 +165,7 @@ def _pick(macs: list[int | None], index: int) -> int | None:
     return macs[min(index, len(macs) - 1)]
 
 
-def estimate(state: RunState) -> Estimate:
+def estimate(state: Progress) -> Estimate:
     """The time left in the search and in the retraining (see the module doc)."""
     cost = epoch_cost(state.trials)
     return Estimate(search_left(state, cost), family_left(state, cost))

@@ -19,10 +19,11 @@ REPORT_FILE, PARETO_FILE, HISTORY_FILE = "report.md", "pareto.png", "history.png
 #: Files of one family member, inside ``family/<label>/``.
 MEMBER_ARCH, MEMBER_TEXT, MEMBER_WEIGHTS = "arch.json", "arch.gs", "weights.safetensors"
 
-#: Study user_attrs: the run description, "the family is made", where it was written, and a
-#: copy of family.json's content (so a watcher on another machine shows it).
+#: Study user_attrs: the run description, "the family is made", where it was written, a copy
+#: of family.json's content (so a watcher on another machine shows it), and the trials planned
+#: once an extra search phase raised them.
 RUN_ATTR, FINISHED_ATTR, FAMILY_OUT_ATTR = "run", "finished", "family_out"
-FAMILY_COPY_ATTR = "family"
+FAMILY_COPY_ATTR, PLANNED_ATTR = "family", "planned"
 
 
 def member_path(label: str, name: str = "") -> str:

@@ -18,15 +18,22 @@ from typing import TYPE_CHECKING, Any
 from genesynth.errors import GenesynthError, RunError
 from genesynth.events import SKIPPED
 from genesynth.record.family import read_family_json
-from genesynth.record.layout import FAMILY_COPY_ATTR, RUN_ATTR, RUN_FILE, study_url
+from genesynth.record.layout import (
+    FAMILY_COPY_ATTR,
+    FINISHED_ATTR,
+    PLANNED_ATTR,
+    RUN_ATTR,
+    RUN_FILE,
+    study_url,
+)
+from genesynth.record.rows import BOUNDS, Candidate, Member, TrialRow
 from genesynth.record.run import read_json
+from genesynth.record.snapshot import RunState
 from genesynth.record.trial import TrialRecord
 from genesynth.urls import redact, scrub
 
 if TYPE_CHECKING:
     import optuna
-
-    from genesynth.record.snapshot import Candidate, RunState, TrialRow
 
 
 @dataclass
@@ -51,7 +58,7 @@ class RunSource:
         """Load the study without creating anything; RunError when it is not there."""
         import optuna
 
-        from genesynth.synth.storage import open_storage
+        from genesynth.storage import open_storage
 
         optuna.logging.set_verbosity(optuna.logging.WARNING)
         storage = open_storage(self.storage, create=False)  # journal:// too; RunError if bad
@@ -159,8 +166,6 @@ def apply_header(state: RunState, run: Mapping[str, Any]) -> None:
 def constraint_bounds(constraint: Any) -> dict[str, float]:
     """The bounds a ``run.json`` constraint sets: its ``bounds`` table (or, in runs written
     before it had one, the same keys at the top)."""
-    from genesynth.record.snapshot import BOUNDS
-
     if not isinstance(constraint, Mapping):
         return {}
     table = constraint.get("bounds")
@@ -197,8 +202,6 @@ def _number(value: Any) -> Any:
 
 
 def _candidate(trial: optuna.trial.FrozenTrial, epochs: int, state: str) -> Candidate:
-    from genesynth.record.snapshot import Candidate
-
     rec = TrialRecord.of(trial)
     curve = [v for _, v in sorted(trial.intermediate_values.items())] or list(rec.curve or ())
     return Candidate(
@@ -210,8 +213,6 @@ def _candidate(trial: optuna.trial.FrozenTrial, epochs: int, state: str) -> Cand
 
 def _row(trial: optuna.trial.FrozenTrial) -> TrialRow:
     from optuna.trial import TrialState
-
-    from genesynth.record.snapshot import TrialRow
 
     rec = TrialRecord.of(trial)
     fallback = {TrialState.COMPLETE: "complete", TrialState.PRUNED: "pruned"}.get(
@@ -232,8 +233,6 @@ def _row(trial: optuna.trial.FrozenTrial) -> TrialRow:
 
 def apply_family(state: RunState, family: Mapping[str, Any]) -> None:
     """Members of ``family.json`` as done members."""
-    from genesynth.record.snapshot import Member
-
     for item in family.get("members") or []:
         if not isinstance(item, Mapping) or "label" not in item:
             continue
@@ -253,7 +252,7 @@ def state_from_trials(
     finished: bool,
     now: float | None,
 ) -> RunState:
-    """Fill ``state`` from finished and running trials (see :meth:`RunState.from_study`)."""
+    """Fill ``state`` from finished and running trials (see :func:`state_from_study`)."""
     from optuna.trial import TrialState
 
     apply_header(state, run)
@@ -285,4 +284,28 @@ def state_from_trials(
     if family is not None:
         apply_family(state, family)
     state.finished = finished
+    return state
+
+
+def state_from_study(
+    study: Any,
+    run: Mapping[str, Any],
+    family: Mapping[str, Any] | None = None,
+    now: float | None = None,
+) -> RunState:
+    """A snapshot from an Optuna study (or a list of ``FrozenTrial``) and ``run.json``.
+
+    Finished trials come from their ``user_attrs`` (docs/run-directory.md); RUNNING trials are
+    the current candidates. ``family`` is the content of ``family.json`` when it exists. The
+    run counts as finished when ``family`` is given or the study's ``user_attrs["finished"]``
+    is true. The trials planned are the run's, or the study's ``planned`` once an extra phase
+    raised them.
+    """
+    trials = study.get_trials(deepcopy=False) if hasattr(study, "get_trials") else study
+    attrs = getattr(study, "user_attrs", {}) or {}
+    finished = bool(attrs.get(FINISHED_ATTR)) or family is not None
+    state = state_from_trials(RunState(), list(trials), run, family, finished, now)
+    planned = attrs.get(PLANNED_ATTR)
+    if isinstance(planned, int) and not isinstance(planned, bool):
+        state.planned = max(state.planned, planned)
     return state

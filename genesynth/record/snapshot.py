@@ -5,7 +5,8 @@
 - live, by feeding it the engine's events in order (:meth:`RunState.apply`), which is what the
   dashboard and the plain log do;
 - after the fact, from the trials of an Optuna study and their ``user_attrs``
-  (:meth:`RunState.from_study`), which is what ``genesynth watch`` does every second.
+  (:func:`genesynth.record.reader.state_from_study`), which is what ``genesynth watch`` does
+  every second.
 
 It knows nothing of rich; :mod:`genesynth.dashboard.panels` turns it into renderables.
 """
@@ -13,9 +14,7 @@ It knows nothing of rich; :mod:`genesynth.dashboard.panels` turns it into render
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
 from genesynth import fmt
 from genesynth.events import (
@@ -37,77 +36,12 @@ from genesynth.events import (
     TrialStarted,
 )
 from genesynth.record import eta
+from genesynth.record.rows import BOUNDS, Candidate, Member, Point, TrialRow
 
-#: The constraint's bounds, as RunStarted and run.json's ``constraint.bounds`` name them.
-BOUNDS = ("min_accuracy", "max_macs", "max_params", "max_latency_ms")
-
-
-@dataclass
-class Candidate:
-    """A trial being trained (``state == "running"``) or the last one that finished."""
-
-    number: int
-    key: str = ""
-    modules: tuple[str, ...] = ()
-    params: int | None = None
-    macs: int | None = None
-    epochs: int = 0
-    epoch: int = 0
-    loss: float | None = None
-    accuracy: float | None = None  # validation top-1 after the last epoch, percent
-    state: str = "running"
-    reason: str = ""
-    started: float = 0.0  # when the trial started (event time; 0 when unknown)
-    updated: float = 0.0  # when its last epoch ended
-
-
-@dataclass(frozen=True)
-class TrialRow:
-    """A finished trial, as the leaderboard, the counts and the Pareto view need it."""
-
-    number: int
-    state: str
-    accuracy: float | None = None
-    params: int | None = None
-    macs: int | None = None
-    latency_ms: float | None = None
-    utility: float | None = None
-    feasible: bool = False
-    reason: str = ""
-    seconds: float = 0.0
-    epochs: int = 0  # epochs it trained (0: rejected before training, or not known)
-    phase: int = 0  # 0: the search; 1, 2, ...: an extra phase widening the family
-
-
-@dataclass(frozen=True)
-class Point:
-    """One trial on the accuracy-vs-MACs plane."""
-
-    number: int
-    macs: int
-    accuracy: float
-    feasible: bool
-
-
-@dataclass
-class Member:
-    """One family member: ``waiting``, ``training`` (epoch by epoch) or ``done``."""
-
-    label: str
-    trial: int | None = None
-    status: str = "waiting"
-    epoch: int = 0
-    epochs: int = 0
-    loss: float | None = None
-    accuracy: float | None = None  # validation while training, test top-1 when done
-    params: int | None = None
-    macs: int | None = None
-    latency_ms: float | None = None
-    utility: float | None = None
-    feasible: bool | None = None
-    started: float = 0.0  # when its retraining started (event time; 0 when unknown)
-    updated: float = 0.0  # when its last epoch ended
-
+__all__ = [
+    "BOUNDS", "Candidate", "Member", "Point", "RunState", "TrialRow", "search_extended_text",
+    "search_not_extended_text", "shape_text",
+]
 
 def shape_text(shape: tuple[int, ...], declared: tuple[int, ...] = ()) -> str:
     """``1x8x8``, or ``1x8x8 (the data's; the prototype declares 3x32x32)``."""
@@ -349,37 +283,6 @@ class RunState:
             member.latency_ms = event.latency_ms
             member.utility, member.feasible = event.utility, event.feasible
             member.epoch = member.epochs
-
-    # -- from a study -----------------------------------------------------------------------
-
-    @classmethod
-    def from_study(
-        cls,
-        study: Any,
-        run: Mapping[str, Any],
-        family: Mapping[str, Any] | None = None,
-        now: float | None = None,
-    ) -> RunState:
-        """A snapshot from an Optuna study (or a list of ``FrozenTrial``) and ``run.json``.
-
-        Finished trials come from their ``user_attrs`` (docs/run-directory.md); RUNNING trials
-        are the current candidates. ``family`` is the content of ``family.json`` when it
-        exists. The run counts as finished when ``family`` is given or the study's
-        ``user_attrs["finished"]`` is true. The trials planned are the run's, or the study's
-        ``planned`` once an extra phase raised them.
-        """
-        from genesynth.record.reader import state_from_trials  # reads trial records
-
-        trials = study.get_trials(deepcopy=False) if hasattr(study, "get_trials") else study
-        from genesynth.record.layout import FINISHED_ATTR
-
-        attrs = getattr(study, "user_attrs", {}) or {}
-        finished = bool(attrs.get(FINISHED_ATTR)) or family is not None
-        state = state_from_trials(cls(), list(trials), run, family, finished, now)
-        planned = attrs.get("planned")
-        if isinstance(planned, int) and not isinstance(planned, bool):
-            state.planned = max(state.planned, planned)
-        return state
 
 
 def _dominates(a: TrialRow, b: TrialRow) -> bool:

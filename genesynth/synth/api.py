@@ -191,7 +191,7 @@ def _device_info(evaluator: Any) -> dict[str, Any]:
 
 def _shared_extra(storage: str | None, out: Path, heartbeat: int | None) -> dict[str, Any]:
     """For a shared study: where workers write the family, and their heartbeat interval."""
-    from genesynth.synth.storage import DEFAULT_HEARTBEAT, is_shared
+    from genesynth.storage import DEFAULT_HEARTBEAT, is_shared
 
     if not storage or not is_shared(storage):
         return {}

@@ -31,12 +31,12 @@ from genesynth.record.layout import (
     study_url,
 )
 from genesynth.record.run import RunSpec, prepare_run_dir
+from genesynth.storage import is_shared, open_storage
 from genesynth.synth import family as fam
 from genesynth.synth import warm
 from genesynth.synth.objective import Objective
 from genesynth.synth.samplers import SAMPLERS, SpaceAware, is_multi_objective
 from genesynth.synth.static import check_reachable
-from genesynth.synth.storage import is_shared, open_storage
 from genesynth.synth.trials import (
     claim_family,
     done_count,

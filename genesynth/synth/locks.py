@@ -51,7 +51,7 @@ from optuna.storages import RetryHeartbeatStaleTrialCallback as Retry
 from optuna.trial import TrialState
 
 from genesynth.record.trial import TrialRecord, record
-from genesynth.synth.storage import MAX_RETRY, journal_file
+from genesynth.storage import MAX_RETRY, journal_file
 
 _WORKER_ID = ""
 

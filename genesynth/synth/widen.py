@@ -21,6 +21,8 @@ from typing import Any
 import optuna
 
 from genesynth.events import Listener, SearchExtended, SearchNotExtended
+from genesynth.record.layout import PLANNED_ATTR
+from genesynth.record.trial import TrialRecord
 from genesynth.synth import family as fam
 from genesynth.synth.trials import done_count
 
@@ -59,7 +61,7 @@ def widen_family(study: optuna.Study, setup: Any, emit: Listener, search: Search
         if phase not in phases:
             phases.append(phase)
             _save(study, setup.spec.trials, phases, done=False)
-            study.set_user_attr("planned", phase.trials)  # for `genesynth watch`
+            study.set_user_attr(PLANNED_ATTR, phase.trials)  # for `genesynth watch`
             emit(SearchExtended(phase.trials, phase.max_macs, phase.members, phase.number,
                                 time.time(), wanted=size))
         search(phase)
@@ -97,8 +99,8 @@ def smallest_macs(study: optuna.Study, prototype: Any) -> tuple[int, bool]:
     """The fewest MACs a network of the space has, and whether that is exact: the prototype's
     cost range (exact when enumerated), or the smallest network a trial built, if smaller."""
     space = prototype.cost_range()
-    built = [int(t.user_attrs["macs"]) for t in study.get_trials(deepcopy=False)
-             if "macs" in t.user_attrs]
+    records = (TrialRecord.of(t) for t in study.get_trials(deepcopy=False))
+    built = [rec.macs for rec in records if rec.macs is not None]
     if built and min(built) < space.min_macs:
         return min(built), False
     return space.min_macs, space.exact

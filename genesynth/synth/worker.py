@@ -28,6 +28,7 @@ from genesynth.evaluate.registry import resolve_evaluator
 from genesynth.events import Emitter, Listener
 from genesynth.record.layout import EVENTS_FILE, FAMILY_OUT_ATTR, RUN_ATTR, RUN_FILE
 from genesynth.record.run import RunSpec, read_run
+from genesynth.storage import DEFAULT_HEARTBEAT, SHARED_RDB, check_shared, kind, open_storage
 from genesynth.synth import family as fam
 from genesynth.synth.engine import EventRecorder, Setup, drive, finish, utility_name
 from genesynth.synth.locks import guard_for
@@ -37,7 +38,6 @@ from genesynth.synth.samplers import (
     is_multi_objective,
     resolve_sampler,
 )
-from genesynth.synth.storage import DEFAULT_HEARTBEAT, SHARED_RDB, check_shared, kind, open_storage
 from genesynth.synth.trials import claim_family, done_count, family_claim
 from genesynth.urls import redact
 

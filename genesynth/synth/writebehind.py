@@ -9,7 +9,7 @@ resumes with everything it had finished; a killed process loses only the trial i
 running, which never reached the backend.
 
 Not for studies that several processes share: they must see each other's running trials
-(see :mod:`genesynth.synth.storage`).
+(see :mod:`genesynth.storage`).
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ import torch
 from genesynth.cli import main
 from genesynth.commands.synthesize import resume_command
 from genesynth.record.layout import study_url
-from genesynth.synth.storage import open_storage
+from genesynth.storage import open_storage
 from tests.synth.test_engine import TINY
 
 

@@ -14,8 +14,7 @@ from rich.console import Console
 from genesynth.cli import main
 from genesynth.commands import watch
 from genesynth.errors import RunError
-from genesynth.record.reader import locate
-from genesynth.record.snapshot import RunState
+from genesynth.record.reader import locate, state_from_study
 from tests.commands.demo_runs import copy_run
 
 
@@ -36,7 +35,7 @@ def digest(path: Path) -> str:
 def test_from_study_reads_user_attrs(tmp_path: Path) -> None:
     run = copy_run(tmp_path)
     source = locate(run)
-    state = RunState.from_study(source.load_study(), source.run, source.family())
+    state = state_from_study(source.load_study(), source.run, source.family())
     assert state.finished and state.planned == 12 and state.prototype == "prototypes/atto.gs"
     assert state.counts == {"complete": 7, "pruned": 1, "infeasible": 1, "failed": 1,
                             "duplicate": 1, "invalid": 1}
@@ -48,7 +47,7 @@ def test_from_study_reads_user_attrs(tmp_path: Path) -> None:
 def test_running_trial_is_the_candidate(tmp_path: Path) -> None:
     run = copy_run(tmp_path, finished=False)
     source = locate(run)
-    state = RunState.from_study(source.load_study().get_trials(), source.run, now=2e9)
+    state = state_from_study(source.load_study().get_trials(), source.run, now=2e9)
     cand = state.candidate
     assert not state.finished and cand is not None and cand.state == "running"
     assert (cand.number, cand.epoch, cand.epochs, cand.accuracy) == (12, 2, 4, 84.25)

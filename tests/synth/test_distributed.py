@@ -31,7 +31,7 @@ from optuna.trial import FrozenTrial, TrialState
 
 from genesynth.errors import ShapeError
 from genesynth.space import FixedChooser, load_prototype
-from genesynth.synth.storage import open_storage
+from genesynth.storage import open_storage
 from genesynth.synth.trials import FAMILY_ATTR, Tally, counted, replaced
 
 PROTOTYPE = """network tiny {

@@ -31,7 +31,7 @@ from genesynth.events import (
     TrialStarted,
 )
 from genesynth.record.layout import study_url
-from genesynth.synth.storage import open_storage
+from genesynth.storage import open_storage
 
 TINY = """
 network tiny {

@@ -22,7 +22,7 @@ from genesynth.dashboard.plain import PlainLog
 from genesynth.evaluate.base import Evaluator, Measurement, Report
 from genesynth.events import RunStarted, SearchExtended, SearchNotExtended
 from genesynth.record.layout import study_url
-from genesynth.synth.storage import open_storage
+from genesynth.storage import open_storage
 from genesynth.synth.trials import FAMILY_ATTR
 from tests.synth.test_engine import FAST, TINY
 

@@ -10,7 +10,7 @@ import optuna
 import pytest
 
 from genesynth.cli import main
-from genesynth.synth.storage import open_storage
+from genesynth.storage import open_storage
 from genesynth.urls import redact, scrub, without_password
 from tests.synth.test_distributed import _inputs
 from tests.synth.test_distributed import postgres_url as _postgres_url

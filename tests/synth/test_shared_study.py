@@ -18,10 +18,10 @@ from genesynth.errors import RunError
 from genesynth.evaluate.table import TableEvaluator
 from genesynth.record.trial import record
 from genesynth.space import load_prototype
+from genesynth.storage import open_storage
 from genesynth.synth.api import make_setup
 from genesynth.synth.engine import open_study
 from genesynth.synth.locks import guard_for, worker_id
-from genesynth.synth.storage import open_storage
 from genesynth.synth.trials import (
     FAMILY_ATTR,
     Claim,

@@ -27,7 +27,7 @@ from optuna.storages import BaseStorage, RDBStorage, RetryHeartbeatStaleTrialCal
 from optuna.storages.journal import JournalFileBackend, JournalStorage
 
 from genesynth.errors import RunError
-from genesynth.synth.journal import check_journal
+from genesynth.storage.journal import check_journal
 from genesynth.urls import redact, scrub
 
 #: Seconds between two heartbeats of a running trial (RDB storages); a trial is declared dead

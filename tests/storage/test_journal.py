@@ -10,8 +10,8 @@ import optuna
 import pytest
 
 from genesynth.errors import RunError
-from genesynth.synth.journal import check_journal
-from genesynth.synth.storage import open_storage
+from genesynth.storage import open_storage
+from genesynth.storage.journal import check_journal
 
 
 def _journal(tmp_path: Path, trials: int = 3) -> tuple[str, Path]:
