@@ -83,7 +83,8 @@ def _module(module: ModuleSpec, shape: Shape) -> nn.Module:
     if module.shortcut == "identity":
         shortcut = nn.Identity()
     elif module.shortcut == "project":
-        shortcut = _sequence(projection(shape, out, body_stride(module.branches[0])), shape)
+        stride = body_stride(module.branches[0], shape)
+        shortcut = _sequence(projection(shape, out, stride), shape)
     return Residual(body, shortcut, post)
 
 

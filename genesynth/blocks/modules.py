@@ -73,11 +73,16 @@ def _out(traced: list[Traced], shape: Shape) -> Shape:
     return traced[-1].out_shape if traced else shape
 
 
-def body_stride(layers: tuple[LayerSpec, ...]) -> int:
+def body_stride(layers: tuple[LayerSpec, ...], shape: Shape) -> int:
+    """The product of the strides of ``layers`` from ``shape``: every kind with a ``stride``
+    setting, at its completed value (a ``dwconv(stride=2)``, a ``maxpool`` at its default 2)."""
     stride = 1
     for layer in layers:
-        if layer.kind in ("conv", "maxpool", "avgpool"):
-            stride *= as_int(layer.get("stride", 1))
+        kind = kind_of(layer)
+        settings = kind.complete(layer.as_dict(), shape)
+        if kind.param("stride") is not None:
+            stride *= as_int(settings["stride"])
+        shape = kind.output_shape(settings, shape)
     return stride
 
 
@@ -129,7 +134,7 @@ def _trace_shortcut(module: ModuleSpec, shape: Shape, out: Shape, path: str) -> 
         return []
     if len(shape) != 3 or len(out) != 3:
         raise LayerProblem("a projection shortcut needs feature maps")
-    layers = projection(shape, out, body_stride(module.branches[0]))
+    layers = projection(shape, out, body_stride(module.branches[0], shape))
     traced = run_layers(layers, shape, f"{path}.shortcut")
     if traced[-1].out_shape != out:
         raise LayerProblem(
