@@ -15,7 +15,7 @@ from genesynth.errors import ArchitectureError
 from genesynth.spec import LayerSpec, ModuleSpec
 
 
-class Network(Protocol):
+class ArchitectureLike(Protocol):
     """What the walk reads of a network: an :class:`~genesynth.arch.Architecture`, which
     sits above the registry (reading one checks it with :func:`trace`)."""
 
@@ -182,7 +182,7 @@ class Part:
     layers: tuple[Traced, ...]
 
 
-def trace_parts(arch: Network) -> list[Part]:
+def trace_parts(arch: ArchitectureLike) -> list[Part]:
     """Walk ``arch`` part by part; raises ArchitectureError when it is invalid."""
     shape: Shape = arch.input_shape
     parts: list[Part] = []
@@ -207,7 +207,7 @@ def trace_parts(arch: Network) -> list[Part]:
     return parts
 
 
-def trace(arch: Network) -> list[Traced]:
+def trace(arch: ArchitectureLike) -> list[Traced]:
     """Every layer of ``arch`` with shapes and costs; raises ArchitectureError when invalid."""
     return [layer for part in trace_parts(arch) for layer in part.layers]
 
