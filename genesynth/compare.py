@@ -15,6 +15,7 @@ from typing import Any
 
 from genesynth.arch import Architecture, LayerSpec, ModuleSpec
 from genesynth.errors import GenesynthError, RunError
+from genesynth.record.trial import architectures
 
 ASPECTS = ("layers", "widths", "groups", "kernels", "strides", "shortcut")
 _SETTING = {"widths": "out", "groups": "groups", "kernels": "kernel", "strides": "stride"}
@@ -116,10 +117,10 @@ def _trial(run: str, number: int) -> Architecture:
     from genesynth.record.reader import locate
 
     trials = locate(run).load_study().get_trials(deepcopy=False)
-    for t in trials:
-        if t.number == number and "arch" in t.user_attrs:
-            return Architecture.from_json(t.user_attrs["arch"], f"{run}#{number}")
-    with_arch = [t.number for t in trials if "arch" in t.user_attrs]
+    archs = architectures(trials)
+    if number in archs:
+        return Architecture.from_json(archs[number], f"{run}#{number}")
+    with_arch = sorted(archs)
     span = f"{with_arch[0]}-{with_arch[-1]}" if with_arch else "none"
     raise RunError(f"{run}: no trial {number} with an architecture (trials {span})")
 

@@ -22,6 +22,7 @@ from genesynth.dsl.resolve import literal_value
 from genesynth.dsl.unparse import network_lines, slot_text, template_text
 from genesynth.dsl.writer import layers_text, module_text
 from genesynth.errors import GenesynthError, RunError
+from genesynth.record.trial import architectures
 from genesynth.space.instantiate import item_path, option_prefix
 
 
@@ -63,14 +64,14 @@ def refine(run: str | Path, member: str | None = None, trial: int | None = None,
                             _shape(spec.get("input_shape")), spec.get("classes"))
     study = source.load_study()
     number = _member_trial(source, member) if member is not None else int(trial or 0)
-    found = [t for t in study.get_trials(deepcopy=False) if t.number == number]
-    if not found or "arch" not in found[0].user_attrs:
-        measured = [t.number for t in study.get_trials(deepcopy=False) if "arch" in t.user_attrs]
+    trials = {t.number: t for t in study.get_trials(deepcopy=False)}
+    archs = architectures(trials.values())
+    if number not in archs:
         raise RunError(f"{run} has no trial {number} with an architecture; trials with one: "
-                       f"{_spans(measured)}")
-    arch = Architecture.from_json(found[0].user_attrs["arch"])
+                       f"{_spans(sorted(archs))}")
+    arch = Architecture.from_json(archs[number])
     try:
-        replayed, values = proto.sample_with_choices(chooser=FixedChooser(found[0].params))
+        replayed, values = proto.sample_with_choices(chooser=FixedChooser(trials[number].params))
     except GenesynthError as exc:
         raise RunError(f"{run}: trial {number} does not replay in the run's prototype: {exc}"
                        ) from None

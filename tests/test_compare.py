@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
+import optuna
 import pytest
 
 import genesynth
 from genesynth.arch import LayerSpec, ModuleSpec
 from genesynth.costs import breakdown
 from genesynth.errors import GenesynthError
+from genesynth.record.reader import locate
 from tests.test_refinement import run  # noqa: F401 - the module-scoped run fixture
 
 
@@ -65,3 +68,16 @@ def test_a_side_that_does_not_exist_is_a_clear_error(
     with pytest.raises(GenesynthError) as error:
         genesynth.diff(spec.format(run=run), f"{run}:A")
     assert str(error.value) == message.format(run=run)
+
+
+def test_a_trial_whose_recorded_architecture_is_damaged_has_none(
+        run: Path, tmp_path: Path) -> None:  # noqa: F811
+    copy = tmp_path / "run"
+    shutil.copytree(run, copy)
+    study = locate(str(copy)).load_study()
+    number = len(study.trials)
+    study.add_trial(optuna.trial.create_trial(value=1.0, user_attrs={"arch": 17},
+                                              distributions={}, params={}))
+    with pytest.raises(GenesynthError) as error:
+        genesynth.diff(f"{copy}#{number}", f"{copy}:A")
+    assert str(error.value) == f"{copy}: no trial {number} with an architecture (trials 0-5)"

@@ -10,7 +10,7 @@ meaning are listed in docs/run-directory.md.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -62,6 +62,12 @@ class TrialRecord:
     def measured(self) -> bool:
         """Its result can stand for the same network again (not invalid or infeasible)."""
         return self.finished and self.state not in ("invalid", "infeasible")
+
+
+def architectures(trials: Iterable[Any]) -> dict[int, str]:
+    """Trial number -> the architecture JSON it recorded, for the trials that recorded one."""
+    found = {trial.number: TrialRecord.of(trial).arch for trial in trials}
+    return {number: arch for number, arch in found.items() if arch is not None}
 
 
 def record(trial: Any, **fields: Any) -> None:

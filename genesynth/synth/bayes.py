@@ -36,6 +36,7 @@ from optuna.trial import FrozenTrial, TrialState
 
 from genesynth.errors import ConstraintError, GenesynthError
 from genesynth.evaluate.base import Measurement
+from genesynth.record.trial import TrialRecord
 from genesynth.synth.pool import Entry, Featurizer, Pool
 from genesynth.synth.surrogate import AccuracyModel
 
@@ -115,7 +116,7 @@ class BayesSampler(BaseSampler):
     def _propose(self, problem: tuple[Pool, Featurizer, Any], trials: list[FrozenTrial]
                  ) -> Entry:
         pool, featurizer, constraint = problem
-        taken = {str(t.user_attrs.get("key") or t.system_attrs.get(KEY_ATTR)) for t in trials}
+        taken = {str(TrialRecord.of(t).key or t.system_attrs.get(KEY_ATTR)) for t in trials}
         observed = _observations(trials)
         candidates = self._candidates(pool, constraint, taken, observed)
         if len(observed) < self.startup:
@@ -154,11 +155,11 @@ def _observations(trials: list[FrozenTrial]) -> list[tuple[Entry, float]]:
     """Every evaluated network once, with its accuracy (a pruned one at its last report)."""
     out: dict[str, tuple[Entry, float]] = {}
     for t in trials:
-        attrs = t.user_attrs
-        accuracy, key = attrs.get("accuracy"), attrs.get("key")
-        if isinstance(accuracy, int | float) and isinstance(key, str) and key not in out:
-            entry = Entry(key, dict(t.params), int(attrs["params"]), int(attrs["macs"]))
-            out[key] = (entry, float(accuracy))
+        rec = TrialRecord.of(t)
+        if (rec.accuracy is None or rec.key is None or rec.key in out or rec.params is None
+                or rec.macs is None):
+            continue
+        out[rec.key] = (Entry(rec.key, dict(t.params), rec.params, rec.macs), rec.accuracy)
     return list(out.values())
 
 
@@ -198,11 +199,11 @@ def _incumbent(trials: list[FrozenTrial], constraint: Any, candidates: list[Entr
     could score (every feasible candidate improves on it)."""
     feasible = []
     for t in trials:
-        attrs = t.user_attrs
-        if attrs.get("state") != "complete" or attrs.get("accuracy") is None:
+        rec = TrialRecord.of(t)
+        if (rec.state != "complete" or rec.accuracy is None or rec.params is None
+                or rec.macs is None):
             continue
-        m = Measurement(float(attrs["accuracy"]), int(attrs["params"]), int(attrs["macs"]),
-                        attrs.get("latency_ms"))
+        m = Measurement(rec.accuracy, rec.params, rec.macs, rec.latency_ms)
         if constraint.feasible(m):  # under this phase's bounds
             feasible.append(float(constraint.utility(m)))
     if feasible:

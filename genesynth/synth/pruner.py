@@ -16,6 +16,7 @@ import optuna
 from optuna.trial import FrozenTrial, TrialState
 
 from genesynth.errors import GenesynthError
+from genesynth.record.trial import TrialRecord
 
 
 class BehindFeasiblePruner(optuna.pruners.BasePruner):
@@ -43,4 +44,4 @@ class BehindFeasiblePruner(optuna.pruners.BasePruner):
 
 def _feasible(study: optuna.Study) -> list[FrozenTrial]:
     return [t for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
-            if t.user_attrs.get("feasible") is True]
+            if TrialRecord.of(t).feasible is True]

@@ -34,6 +34,7 @@ from typing import Any
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
+from genesynth.record.layout import FINISHED_ATTR
 from genesynth.record.trial import TrialRecord
 from genesynth.synth.locks import Guard, guard_for, worker_id
 
@@ -169,7 +170,7 @@ def family_claim(study: optuna.Study, total: int | None = None) -> dict[str, Any
     if not claim:
         return None
     if not isinstance(claim, dict):  # a run from before claims were recorded
-        return {"worker": "", "time": 0.0, "done": bool(study.user_attrs.get("finished"))}
+        return {"worker": "", "time": 0.0, "done": bool(study.user_attrs.get(FINISHED_ATTR))}
     if total is not None and int(claim.get("trials", total)) < total:
         return None
     return claim

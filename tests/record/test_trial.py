@@ -5,7 +5,7 @@ from __future__ import annotations
 import optuna
 import pytest
 
-from genesynth.record.trial import TrialRecord, record
+from genesynth.record.trial import TrialRecord, architectures, record
 
 FULL = TrialRecord(
     state="complete", key="3f2a9c0d1e4b5a67", arch='{"name": "tiny"}', params=1234,
@@ -51,3 +51,13 @@ def test_unknown_field_is_refused() -> None:
 def test_states(state: str | None, finished: bool, measured: bool) -> None:
     rec = TrialRecord(state=state)
     assert (rec.finished, rec.measured) == (finished, measured)
+
+
+def test_architectures_by_trial_number_skip_missing_and_damaged_ones() -> None:
+    study = optuna.create_study()
+    for attrs in ({"arch": '{"name": "a"}'}, {}, {"arch": 17}, {"arch": '{"name": "d"}'}):
+        trial = study.ask()
+        for name, value in attrs.items():
+            trial.set_user_attr(name, value)
+        study.tell(trial, 1.0)
+    assert architectures(study.get_trials()) == {0: '{"name": "a"}', 3: '{"name": "d"}'}
