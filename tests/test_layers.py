@@ -67,8 +67,11 @@ def circles(graph: nx.DiGraph) -> list[str]:
     found = []
     for component in nx.strongly_connected_components(graph):
         if len(component) > 1:
-            cycle = nx.find_cycle(graph.subgraph(component))
-            found.append(" -> ".join([a for a, _ in cycle] + [cycle[0][0]]))
+            ordered = nx.DiGraph(sorted(graph.subgraph(component).edges))  # the same every run
+            names = [a for a, _ in nx.find_cycle(ordered, source=min(component))]
+            first = names.index(min(names))
+            names = names[first:] + names[:first]
+            found.append(" -> ".join([*names, names[0]]))
     return sorted(found)
 
 
