@@ -116,7 +116,17 @@ ALL_BUT_VIEWS = tuple(sorted({m for m in NAMES if m != "genesynth" and not _unde
                             "genesynth.record", "genesynth.builder", "genesynth.data",
                             "genesynth.blocks.torch_modules")),
     # the run record is written by the engine and read by the views; it needs neither
-    (("genesynth.record",), ("genesynth.synth", "genesynth.evaluate", "genesynth.space")),
+    (("genesynth.record",), ("genesynth.synth", "genesynth.evaluate", "genesynth.space",
+                             "genesynth.data")),
+    # the study storages serve the engine and the record alike
+    (("genesynth.storage",), ("genesynth.synth", "genesynth.record", "genesynth.evaluate",
+                              "genesynth.space", "genesynth.dsl")),
+    # evaluators are called by the engine; they know neither it nor its record
+    (("genesynth.evaluate",), ("genesynth.synth", "genesynth.record", "genesynth.storage")),
+    # layer kinds and data readers are the ground floor
+    (("genesynth.blocks", "genesynth.data"), ("genesynth.dsl", "genesynth.space",
+                                              "genesynth.evaluate", "genesynth.synth",
+                                              "genesynth.record", "genesynth.storage")),
 ])
 def test_no_import_against_the_flow(importer: tuple[str, ...], forbidden: tuple[str, ...]
                                     ) -> None:
