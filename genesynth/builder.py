@@ -18,6 +18,7 @@ from genesynth.blocks.modules import (
     body_stride,
     kind_of,
     projection,
+    run_layers,
     split_point,
     trace_parts,
 )
@@ -83,7 +84,7 @@ def _module(module: ModuleSpec, shape: Shape) -> nn.Module:
     if module.shortcut == "identity":
         shortcut = nn.Identity()
     elif module.shortcut == "project":
-        stride = body_stride(module.branches[0], shape)
+        stride = body_stride(run_layers(module.branches[0], shape, "body"))
         shortcut = _sequence(projection(shape, out, stride), shape)
     return Residual(body, shortcut, post)
 

@@ -73,16 +73,16 @@ def _out(traced: list[Traced], shape: Shape) -> Shape:
     return traced[-1].out_shape if traced else shape
 
 
-def body_stride(layers: tuple[LayerSpec, ...], shape: Shape) -> int:
-    """The product of the strides of ``layers`` from ``shape``: every kind with a ``stride``
-    setting, at its completed value (a ``dwconv(stride=2)``, a ``maxpool`` at its default 2)."""
+def body_stride(body: list[Traced]) -> int:
+    """The product of the strides of a traced body: every kind with a ``stride`` setting, at
+    its completed value (a ``dwconv(stride=2)``, a ``maxpool`` at its default 2)."""
     stride = 1
-    for layer in layers:
-        kind = kind_of(layer)
-        settings = kind.complete(layer.as_dict(), shape)
-        if kind.param("stride") is not None:
-            stride *= as_int(settings["stride"])
-        shape = kind.output_shape(settings, shape)
+    for t in body:
+        written = t.layer.get("stride")  # written out in every sampled architecture
+        if written is not None:
+            stride *= as_int(written)
+        elif kind_of(t.layer).param("stride") is not None:  # left at its default
+            stride *= as_int(kind_of(t.layer).complete(t.layer.as_dict(), t.in_shape)["stride"])
     return stride
 
 
@@ -117,14 +117,15 @@ def trace_module(module: ModuleSpec, shape: Shape, path: str) -> tuple[list[Trac
     out = _out(body, shape)
     traced = body
     if module.kind == "residual":
-        traced = body + _trace_shortcut(module, shape, out, path)
+        traced = body + _trace_shortcut(module, shape, out, path, body)
     elif module.shortcut != "none":
         raise LayerProblem(f"a seq module has no shortcut, but got shortcut={module.shortcut}")
     post = run_layers(module.post, out, f"{path}.post")
     return traced + post, _out(post, out)
 
 
-def _trace_shortcut(module: ModuleSpec, shape: Shape, out: Shape, path: str) -> list[Traced]:
+def _trace_shortcut(module: ModuleSpec, shape: Shape, out: Shape, path: str,
+                    body: list[Traced]) -> list[Traced]:
     if module.shortcut == "identity" and shape != out:
         raise LayerProblem(
             f"an identity shortcut needs equal input and output shapes, but got "
@@ -134,7 +135,7 @@ def _trace_shortcut(module: ModuleSpec, shape: Shape, out: Shape, path: str) -> 
         return []
     if len(shape) != 3 or len(out) != 3:
         raise LayerProblem("a projection shortcut needs feature maps")
-    layers = projection(shape, out, body_stride(module.branches[0], shape))
+    layers = projection(shape, out, body_stride(body))
     traced = run_layers(layers, shape, f"{path}.shortcut")
     if traced[-1].out_shape != out:
         raise LayerProblem(
