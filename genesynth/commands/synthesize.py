@@ -39,6 +39,12 @@ def add(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--evaluator", choices=sorted(EVALUATORS), metavar="KIND",
                    help=f"how candidates are measured: {', '.join(sorted(EVALUATORS))} "
                    "(default train: proxy training on --data)")
+    p.add_argument("--supernet-epochs", type=int, metavar="N",
+                   help="with --evaluator supernet: epochs that train the weight-sharing "
+                   f"supernet before the search (default per dataset: {supernet_defaults()})")
+    p.add_argument("--supernet-batch", type=int, metavar="N",
+                   help="with --evaluator supernet: its training batch size (default per "
+                   f"dataset: {supernet_defaults(batch=True)})")
     p.add_argument("--table", type=Path, help="look accuracy up in a JSON benchmark table "
                    "(--evaluator table with this file)")
     p.add_argument("--table-delay", type=float, default=0.0, metavar="SECONDS",
@@ -75,6 +81,17 @@ def epoch_defaults(proxy: bool) -> str:
     pick = 0 if proxy else 1
     named = [f"{name} {budgets[pick].epochs}" for name, budgets in BUDGETS.items()]
     return ", ".join([*named, f"other data {DEFAULT_BUDGET[pick].epochs}"])
+
+
+def supernet_defaults(batch: bool = False) -> str:
+    """``digits 12, other data 10``: the supernet's default epochs (or batch) per dataset."""
+    from genesynth.evaluate.supernet.evaluator import DEFAULT_SUPERNET, SUPERNET_BUDGETS
+
+    def pick(config: Any) -> int:
+        return int(config.batch_size if batch else config.epochs)
+
+    named = [f"{name} {pick(config)}" for name, config in SUPERNET_BUDGETS.items()]
+    return ", ".join([*named, f"other data {pick(DEFAULT_SUPERNET)}"])
 
 
 def run(args: argparse.Namespace) -> int:
@@ -137,7 +154,9 @@ def _engine_arguments(args: argparse.Namespace) -> dict[str, Any]:
     from genesynth.cache import default_cache_dir
 
     for flag, value in (("--trials", args.trials), ("--family", args.family),
-                        ("--epochs", args.epochs), ("--full-epochs", args.full_epochs)):
+                        ("--epochs", args.epochs), ("--full-epochs", args.full_epochs),
+                        ("--supernet-epochs", args.supernet_epochs),
+                        ("--supernet-batch", args.supernet_batch)):
         if value is not None and value < 1:  # named as the user typed it, not as the API does
             raise GenesynthError(f"`{flag}` must be a positive integer, but got {flag}={value}")
     if args.trials > MAX_TRIALS:
@@ -152,8 +171,37 @@ def _engine_arguments(args: argparse.Namespace) -> dict[str, Any]:
         cache=None if args.no_cache else (args.cache or default_cache_dir()),
         device=args.device, augment=args.augment, compile=args.compile,
     )
+    _check_supernet_flags(args)
     if args.table is not None:
         kwargs["evaluator"] = {"kind": "table", "path": str(args.table), "delay": args.table_delay}
+    elif args.evaluator == "supernet":
+        kwargs["evaluator"] = supernet_description(args)
     elif args.evaluator is not None:
         kwargs["evaluator"] = args.evaluator
     return kwargs
+
+
+def _check_supernet_flags(args: argparse.Namespace) -> None:
+    """The supernet's flags only with it; the proxy training's --epochs never with it."""
+    supernet = args.evaluator == "supernet" and args.table is None
+    for flag, value in (("--supernet-epochs", args.supernet_epochs),
+                        ("--supernet-batch", args.supernet_batch)):
+        if value is not None and not supernet:
+            raise GenesynthError(f"`{flag}` applies to --evaluator supernet only")
+    if supernet and args.epochs is not None:
+        raise GenesynthError("`--epochs` sets the proxy training, which --evaluator supernet "
+                             "does not do: its budget is --supernet-epochs")
+
+
+def supernet_description(args: argparse.Namespace) -> dict[str, Any]:
+    """The supernet evaluator's description from the flags given; the rest takes the
+    dataset's defaults (``SupernetEvaluator.from_description``)."""
+    settings: dict[str, Any] = {"seed": args.seed}
+    if args.supernet_epochs is not None:
+        settings["epochs"] = args.supernet_epochs
+    if args.supernet_batch is not None:
+        settings["batch_size"] = args.supernet_batch
+    described: dict[str, Any] = {"kind": "supernet", "supernet": settings}
+    if args.full_epochs is not None:
+        described["full"] = {"epochs": args.full_epochs}
+    return described

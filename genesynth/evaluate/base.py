@@ -84,9 +84,12 @@ class Evaluator(abc.ABC):
     ``prunable`` says whether the steps ``evaluate`` reports are worth pruning on (a training
     evaluator's epochs are; a table lookup has none). ``epochs`` is how many steps it reports
     per candidate (the dashboard's progress and the default pruner's warm-up).
+    ``needs_data`` says whether a kind named without data (``--evaluator KIND`` with no
+    ``--data``) measures on the default data, digits (a table needs none).
     """
 
     prunable: ClassVar[bool] = True
+    needs_data: ClassVar[bool] = True
 
     @property
     def epochs(self) -> int:

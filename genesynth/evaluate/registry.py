@@ -19,6 +19,7 @@ from genesynth.evaluate.base import DataLoader, Evaluator
 EVALUATORS: dict[str, str] = {
     "train": "genesynth.evaluate.train:TrainingEvaluator",
     "table": "genesynth.evaluate.table:TableEvaluator",
+    "supernet": "genesynth.evaluate.supernet.evaluator:SupernetEvaluator",
 }
 
 

@@ -35,6 +35,7 @@ class TableEvaluator(Evaluator):
     """
 
     prunable = False
+    needs_data = False
 
     def __init__(self, path: str | Path, delay: float = 0.0) -> None:
         if isinstance(delay, bool) or not isinstance(delay, int | float) or not delay >= 0:

@@ -13,7 +13,7 @@ from genesynth.builder import build
 from genesynth.errors import GenesynthError, RunError
 from genesynth.evaluate.base import Evaluator
 from genesynth.evaluate.device import resolve_device
-from genesynth.evaluate.registry import resolve_evaluator
+from genesynth.evaluate.registry import evaluator_class, resolve_evaluator
 from genesynth.evaluate.table import TableEvaluator
 from genesynth.evaluate.train import TrainConfig, TrainingEvaluator, budgets_for
 from genesynth.events import Listener
@@ -56,12 +56,14 @@ def synthesize(
     ``prototype`` is a Prototype or a path; ``constraint`` a Constraint or a path; ``data``
     ``"digits"`` (embedded), a path in a supported format, or a loaded Dataset. The
     prototype takes the data's input shape and class count. ``evaluator`` is an
-    :class:`~genesynth.evaluate.Evaluator`, a registered kind (``"train"``, ``"table"``, see
-    ``genesynth.evaluate.EVALUATORS``) or its description (``{"kind": "table", "path": ...}``);
+    :class:`~genesynth.evaluate.Evaluator`, a registered kind (``"train"``, ``"table"``,
+    ``"supernet"``, see ``genesynth.evaluate.EVALUATORS``) or its description
+    (``{"kind": "table", "path": ...}``, ``{"kind": "supernet", "supernet": {"epochs": 2}}``);
     it defaults to proxy training on ``data`` (``"digits"`` when none is given; ``proxy``
     budget; the family is retrained with ``full``; ``epochs`` and ``full_epochs`` change only
-    the epochs of the per-dataset defaults); an evaluator given without ``data`` (a benchmark
-    table) needs none, and the prototype keeps its own input shape. ``sampler`` is a name
+    the epochs of the per-dataset defaults); a kind that measures on data (train, supernet)
+    takes ``"digits"`` when no ``data`` is given; one that needs none (a benchmark table), or
+    an Evaluator object, without ``data`` leaves the prototype its own input shape. ``sampler`` is a name
     (``bayes`` default: a model of accuracy over exact costs, inside the static bounds;
     ``tpe``, ``nsga2``, ``random``) or any Optuna sampler; ``pruner`` any Optuna
     pruner (by default a trial behind every feasible one at the same epoch is stopped; never
@@ -115,7 +117,7 @@ def make_setup(
     rule = load_constraint(constraint) if isinstance(constraint, str | Path) else constraint
     dataset = None
     declared = proto.input_shape
-    if evaluator is None or data is not None:  # an evaluator of its own may need no data
+    if data is not None or _needs_data(evaluator):  # a benchmark table needs none
         dataset = _load("digits" if data is None else data, proto, seed)
         proto = proto.with_overrides(input_shape=dataset.input_shape, classes=dataset.classes)
     proxy_default, full_default = (
@@ -198,6 +200,17 @@ def _shared_extra(storage: str | None, out: Path, heartbeat: int | None) -> dict
     beat = DEFAULT_HEARTBEAT if heartbeat is None else heartbeat
     _check_positive("heartbeat", beat)
     return {"out": str(out.resolve()), "heartbeat": beat}
+
+
+def _needs_data(evaluator: Evaluator | str | Mapping[str, Any] | None) -> bool:
+    """Whether the default data (digits) is loaded when no ``data`` is given: for the
+    default evaluator and a kind that measures on data; an Evaluator object has its own."""
+    if evaluator is None:
+        return True
+    if not isinstance(evaluator, str | Mapping):
+        return False  # an Evaluator object has its own data; anything else the resolver refuses
+    kind = evaluator if isinstance(evaluator, str) else evaluator.get("kind", "")
+    return evaluator_class(kind).needs_data
 
 
 def _needed(dataset: Any) -> Any:

@@ -66,8 +66,8 @@ class SupernetEvaluator(Evaluator):
     def __init__(self, dataset: Any, config: SupernetConfig | None = None,
                  full: TrainConfig | None = None, finetune: bool = False) -> None:
         self.dataset = dataset
-        self.config = config or SUPERNET_BUDGETS.get(dataset.name, DEFAULT_SUPERNET)
-        self.full = full or replace(budgets_for(dataset.name)[1], seed=self.config.seed)
+        self.config = config or default_config(dataset)
+        self.full = full or default_full(dataset, self.config.seed)
         self.finetune = bool(finetune)
         self.train_data = Tensors.of(dataset.train)
         self.val_data = Tensors.of(dataset.val)
@@ -134,6 +134,7 @@ class SupernetEvaluator(Evaluator):
         with threads(self.config.threads):
             top1 = accuracy(model, self.val_data)
         self.scored[arch.key] = arch
+        report(1, 0.0, top1)  # one step, as a table's lookup: no training, so no loss
         c = cost(arch)
         return Measurement(top1, c.params, c.macs, curve=(top1,),
                            seconds=time.perf_counter() - start)
@@ -177,12 +178,42 @@ class SupernetEvaluator(Evaluator):
     @classmethod
     def from_description(cls, described: Mapping[str, Any], data: DataLoader
                          ) -> SupernetEvaluator:
-        try:
-            config = SupernetConfig(**described["supernet"]) if "supernet" in described else None
-            full = TrainConfig(**described["full"]) if "full" in described else None
-        except TypeError as exc:
-            raise RunError(f"the run's supernet settings are damaged ({exc})") from None
-        return cls(data(), config, full, bool(described.get("finetune", False)))
+        """The evaluator ``describe()`` described. A setting left out of ``supernet`` or
+        ``full`` takes the dataset's default, so ``{"kind": "supernet", "supernet":
+        {"epochs": 2}}`` is the default budget with 2 epochs (what the CLI passes)."""
+        unknown = sorted(set(described) - {"kind", "supernet", "full", "finetune"})
+        if unknown:
+            raise RunError(f"the supernet evaluator has no setting {unknown[0]!r}; its "
+                           "description holds supernet, full and finetune")
+        dataset = data()
+        config = _settings(default_config(dataset), described.get("supernet"), "supernet")
+        full = _settings(default_full(dataset, config.seed), described.get("full"), "full")
+        return cls(dataset, config, full, bool(described.get("finetune", False)))
+
+
+def default_config(dataset: Any) -> SupernetConfig:
+    """The supernet budget for ``dataset`` (:data:`SUPERNET_BUDGETS` by name)."""
+    return SUPERNET_BUDGETS.get(dataset.name, DEFAULT_SUPERNET)
+
+
+def default_full(dataset: Any, seed: int) -> TrainConfig:
+    """The family's stand-alone budget: the training evaluator's full budget for the data."""
+    shape = getattr(dataset, "input_shape", None)
+    full = budgets_for(dataset.name, shape, getattr(dataset, "format", ""))[1]
+    return replace(full, seed=seed)
+
+
+def _settings(default: Any, given: Any, name: str) -> Any:
+    """``default`` with the settings in ``given`` (a mapping, or None for none)."""
+    if given is None:
+        return default
+    if not isinstance(given, Mapping):
+        raise RunError(f"the supernet evaluator's `{name}` must be a mapping of settings, but "
+                       f"got {name}={given!r}")
+    try:
+        return replace(default, **given)
+    except TypeError as exc:
+        raise RunError(f"the run's supernet settings are damaged ({exc})") from None
 
 
 def _fingerprint(dataset: Any) -> str:
