@@ -121,7 +121,8 @@ class SearchNotExtended:
 class SupernetProgress:
     """The weight-sharing supernet is training (before the search): ``epoch`` of ``epochs``
     done; ``accuracy`` is the largest network's validation top-1; ``ready`` once it is trained
-    (or loaded: then ``epoch == epochs`` and nothing was trained)."""
+    (``loaded``: it was in the run directory, nothing was trained; ``epoch == epochs``).
+    Within an epoch, ``step`` of ``steps`` batches are done (0 of 0: an epoch's end)."""
 
     epoch: int
     epochs: int
@@ -132,6 +133,9 @@ class SupernetProgress:
     resumed: bool = False
     ready: bool = False
     time: float = 0.0
+    loaded: bool = False
+    step: int = 0
+    steps: int = 0
 
 
 @dataclass(frozen=True)

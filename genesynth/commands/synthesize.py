@@ -38,7 +38,8 @@ def add(sub: argparse._SubParsersAction) -> None:
                    f"(default per dataset: {epoch_defaults(proxy=False)})")
     p.add_argument("--evaluator", choices=sorted(EVALUATORS), metavar="KIND",
                    help=f"how candidates are measured: {', '.join(sorted(EVALUATORS))} "
-                   "(default train: proxy training on --data)")
+                   "(default train: proxy training on --data; supernet: validation top-1 on a "
+                   "weight-sharing supernet trained once before the search, docs/supernet.md)")
     p.add_argument("--supernet-epochs", type=int, metavar="N",
                    help="with --evaluator supernet: epochs that train the weight-sharing "
                    f"supernet before the search (default per dataset: {supernet_defaults()})")

@@ -166,14 +166,20 @@ class PlainLog:
         return f"{who} epoch {epoch}/{epochs} loss {loss:.4f} val {_acc(acc)}"
 
 
-def supernet_line(event: SupernetProgress) -> str:
-    """The supernet phase in one line: epochs done, loss, largest network's top-1, ETA."""
+def supernet_line(event: SupernetProgress) -> str | None:
+    """The supernet phase in one line: epochs done, loss, largest network's top-1, ETA (the
+    steps within an epoch are the live dashboard's; no line)."""
+    epochs = fmt.plural(event.epochs, "epoch")
+    if event.ready and event.loaded:
+        return f"supernet: loaded from the run directory ({epochs} trained before)"
     if event.ready:
-        return f"supernet: ready ({event.epochs} epochs, {fmt.duration(event.seconds)})"
+        return f"supernet: ready ({epochs}, {fmt.duration(event.seconds)})"
+    if event.steps:
+        return None
     if event.loss is None:
         if event.resumed:
             return f"supernet: resumes after epoch {event.epoch} of {event.epochs}"
-        return f"supernet: training for {event.epochs} epochs before the search"
+        return f"supernet: training for {epochs} before the search"
     eta = f", ETA {fmt.duration(event.eta)}" if event.eta is not None else ""
     return (f"supernet: epoch {event.epoch}/{event.epochs} loss {event.loss:.4f} "
             f"largest val {_acc(event.accuracy)} [{fmt.duration(event.seconds)}{eta}]")

@@ -63,10 +63,10 @@ def synthesize(
     budget; the family is retrained with ``full``; ``epochs`` and ``full_epochs`` change only
     the epochs of the per-dataset defaults); a kind that measures on data (train, supernet)
     takes ``"digits"`` when no ``data`` is given; one that needs none (a benchmark table), or
-    an Evaluator object, without ``data`` leaves the prototype its own input shape. ``sampler`` is a name
-    (``bayes`` default: a model of accuracy over exact costs, inside the static bounds;
-    ``tpe``, ``nsga2``, ``random``) or any Optuna sampler; ``pruner`` any Optuna
-    pruner (by default a trial behind every feasible one at the same epoch is stopped; never
+    an Evaluator object, without ``data`` leaves the prototype its own input shape.
+    ``sampler`` is a name (``bayes`` default: a model of accuracy over exact costs, inside
+    the static bounds; ``tpe``, ``nsga2``, ``random``) or any Optuna sampler; ``pruner`` any
+    Optuna pruner (by default a trial behind every feasible one at the same epoch is stopped; never
     a finished measurement, nor an evaluator that is
     not ``prunable``). Results live in ``out`` (default ``runs/<name>``).
     ``storage``/``study`` put the study in a shared Optuna storage that ``genesynth worker``

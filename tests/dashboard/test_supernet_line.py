@@ -13,9 +13,12 @@ def test_supernet_phase_lines() -> None:
     log = PlainLog(stream)
     events = [
         SupernetProgress(0, 4),
+        SupernetProgress(0, 4, seconds=10.0, eta=110.0, step=3, steps=12),  # no line
         SupernetProgress(1, 4, loss=1.25, accuracy=61.5, seconds=30.0, eta=90.0),
         SupernetProgress(2, 4, resumed=True),
         SupernetProgress(4, 4, seconds=125.0, ready=True),
+        SupernetProgress(0, 1),
+        SupernetProgress(1, 1, seconds=0.5, ready=True, loaded=True),
     ]
     for event in events:
         assert event_from_dict(event_to_dict(event)) == event
@@ -25,4 +28,6 @@ def test_supernet_phase_lines() -> None:
         "supernet: epoch 1/4 loss 1.2500 largest val 61.50% [30.0 s, ETA 1m 30s]",
         "supernet: resumes after epoch 2 of 4",
         "supernet: ready (4 epochs, 2m 05s)",
+        "supernet: training for 1 epoch before the search",
+        "supernet: loaded from the run directory (1 epoch trained before)",
     ]

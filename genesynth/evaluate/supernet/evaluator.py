@@ -91,17 +91,19 @@ class SupernetEvaluator(Evaluator):
         header = {"prototype": prototype_hash(proto), "dataset": _fingerprint(self.dataset),
                   "plan": layout.digest(), "training": self._identity()}
         began = time.perf_counter()
+        loaded = False
         if context.run_dir is None:
             train_supernet(trainer, self.train_data, self.val_data, 0, lambda _: None,
                            context.emit)
         else:
-            self._train_or_load(trainer, header, Path(context.run_dir), context.emit)
+            loaded = self._train_or_load(trainer, header, Path(context.run_dir), context.emit)
         context.emit(SupernetProgress(self.config.epochs, self.config.epochs,
                                       seconds=time.perf_counter() - began, ready=True,
-                                      time=time.time()))
+                                      loaded=loaded, time=time.time()))
 
     def _train_or_load(self, trainer: SandwichTrainer, header: dict[str, Any], run_dir: Path,
-                       emit: Any) -> None:
+                       emit: Any) -> bool:
+        """Train the epochs the checkpoint lacks; True when it had them all (loaded)."""
         path = checkpoint_path(run_dir)
         supernet = trainer.supernet
         with _exclusive(run_dir / "supernet.lock"):
@@ -111,12 +113,13 @@ class SupernetEvaluator(Evaluator):
                 start = int(found.get("epoch", 0))
                 trainer.restore_optimizer_state(extra)
             if start >= self.config.epochs:
-                return
+                return True
 
             def save(epoch: int) -> None:
                 supernet.save(path, {**header, "epoch": epoch}, trainer.optimizer_state())
 
             train_supernet(trainer, self.train_data, self.val_data, start, save, emit)
+        return False
 
     def _identity(self) -> dict[str, Any]:
         """Settings that make a checkpoint another supernet (the epoch budget may grow)."""

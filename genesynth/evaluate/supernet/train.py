@@ -78,6 +78,7 @@ class SandwichTrainer:
     largest: Architecture
     smallest: Architecture
     config: SupernetConfig
+    on_step: Callable[[int, int], None] | None = None  # (steps done, steps) in the epoch
 
     def __post_init__(self) -> None:
         self.optimizer = torch.optim.AdamW(self._groups(), lr=self.config.lr)
@@ -131,6 +132,8 @@ class SandwichTrainer:
                     self._learn(build(arch), arch, x, y, soft)
                 self.optimizer.step()
                 self.optimizer.zero_grad(set_to_none=True)
+                if self.on_step is not None:
+                    self.on_step(step + 1, steps)
         return total / max(1, len(data.y))
 
     def _learn(self, model: nn.Module, arch: Architecture, x: torch.Tensor, y: torch.Tensor,
@@ -170,6 +173,7 @@ def train_supernet(trainer: SandwichTrainer, data: Tensors, val: Tensors, start:
     began = time.perf_counter()
     emit(SupernetProgress(start, config.epochs, time=time.time(), resumed=start > 0))
     for epoch in range(start + 1, config.epochs + 1):
+        trainer.on_step = step_progress(emit, config.epochs, epoch, start, began)
         loss = trainer.train_epoch(epoch, data)
         save(epoch)
         elapsed = time.perf_counter() - began
@@ -177,6 +181,31 @@ def train_supernet(trainer: SandwichTrainer, data: Tensors, val: Tensors, start:
         top1 = score_largest(trainer, data, val)
         emit(SupernetProgress(epoch, config.epochs, loss, top1, elapsed, eta,
                               time=time.time()))
+
+
+#: Seconds between two step events of the supernet's training (the dashboard's progress).
+STEP_EVERY = 1.0
+
+
+def step_progress(emit: Emit, epochs: int, epoch: int, start: int, began: float,
+                  every: float = STEP_EVERY, clock: Callable[[], float] = time.perf_counter
+                  ) -> Callable[[int, int], None]:
+    """Emits the steps done in ``epoch`` at most every ``every`` seconds, with the ETA of the
+    training at the pace of the steps done in this process (the epoch's end emits its own)."""
+    last = [clock()]
+
+    def progress(step: int, steps: int) -> None:
+        now = clock()
+        if step >= steps or now - last[0] < every:
+            return
+        last[0] = now
+        done = (epoch - 1 - start) * steps + step
+        left = (epochs - epoch + 1) * steps - step
+        emit(SupernetProgress(epoch - 1, epochs, seconds=now - began,
+                              eta=(now - began) / done * left, step=step, steps=steps,
+                              time=time.time()))
+
+    return progress
 
 
 def score_largest(trainer: SandwichTrainer, data: Tensors, val: Tensors) -> float:

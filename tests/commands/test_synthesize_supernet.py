@@ -1,0 +1,148 @@
+"""``genesynth synthesize --evaluator supernet`` end to end, CI-sized (AttoNet-16 on a 200-image
+subset of the embedded digits, one supernet epoch): the supernet trained once and
+checkpointed, candidates scored on it, the family retrained stand-alone. ``genesynth family``
+of a shared study (a worker's path) rebuilds the same evaluator from the run's description and
+loads the same checkpoint; a checkpoint of another prototype is refused there and on resume;
+the flags' mistakes are named."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from genesynth.cli import main
+from genesynth.data import load_data
+from genesynth.evaluate.supernet.evaluator import DEFAULT_SUPERNET, SUPERNET_BUDGETS
+from genesynth.evaluate.supernet.plan import prototype_hash
+from genesynth.evaluate.supernet.weights import read_checkpoint
+from genesynth.events import event_from_dict
+from genesynth.space import load_prototype
+from tests.evaluate.test_supernet import TINY
+
+ROOT = Path(__file__).resolve().parents[2]
+ATTONET = str(ROOT / "prototypes" / "attonet16.gs")
+
+
+def _events(run: Path) -> list[Any]:
+    lines = (run / "events.jsonl").read_text().splitlines()
+    return [event_from_dict(json.loads(line)) for line in lines]
+
+
+@pytest.fixture(scope="module")
+def inputs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A 200-image digits subset as an npz, and the digits bounds with no accuracy floor (a
+    supernet trained one epoch scores candidates far below 90 %; the family must form)."""
+    folder = tmp_path_factory.mktemp("inputs")
+    digits = load_data("digits", limit=200)
+    splits = (digits.train, digits.val, digits.test)
+    np.savez(folder / "digits200.npz", x=np.concatenate([s.x for s in splits]),
+             y=np.concatenate([s.y for s in splits]))
+    rules = folder / "rules.toml"
+    rules.write_text('[bounds]\nmin_accuracy = 0.0\nmax_macs = "5M"\nmax_params = "200K"\n')
+    return folder / "digits200.npz", rules
+
+
+def test_a_synthesis_scored_by_the_supernet(
+    inputs: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    data, rules = inputs
+    run = tmp_path / "run"
+    code = main(["synthesize", ATTONET, "--constraint", str(rules), "--data", str(data),
+                 "--evaluator", "supernet", "--supernet-epochs", "1", "--supernet-batch", "64",
+                 "--trials", "3", "--family", "1", "--full-epochs", "1", "--seed", "3",
+                 "--sampler", "random", "--out", str(run), "--plain", "--no-cache"])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "supernet: training for 1 epoch before the search\n" in out
+    header, _ = read_checkpoint(run / "supernet.safetensors")
+    assert header["epoch"] == 1
+    described = json.loads((run / "run.json").read_text())["evaluator"]
+    assert described["kind"] == "supernet" and described["finetune"] is False
+    assert (described["supernet"]["epochs"], described["supernet"]["batch_size"],
+            described["supernet"]["seed"]) == (1, 64, 3)
+    assert (described["full"]["epochs"], described["full"]["seed"]) == (1, 3)
+    events = _events(run)
+    scored = [e for e in events if type(e).__name__ == "TrialFinished" and e.state == "complete"]
+    assert len(scored) == 3 and all(0.0 <= e.accuracy <= 100.0 for e in scored)
+    # the member is trained stand-alone (its epochs) and measured on the test split
+    member = json.loads((run / "family.json").read_text())["members"][0]
+    epochs = [e for e in events if type(e).__name__ == "MemberEpoch"]
+    done = [e for e in events if type(e).__name__ == "MemberDone"]
+    assert [(e.label, e.epoch, e.epochs) for e in epochs] == [("A", 1, 1)]
+    assert [(e.label, e.accuracy) for e in done] == [("A", member["accuracy"])]
+
+
+def test_the_shared_studys_family_loads_the_checkpoint_and_refuses_a_foreign_one(
+    inputs: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    data, rules = inputs
+    ours, theirs = tmp_path / "ours.gs", tmp_path / "theirs.gs"
+    ours.write_text(TINY)
+    theirs.write_text(TINY.replace("kernel=[3, 5]", "kernel=[3, 7]"))
+    common = ["--constraint", str(rules), "--data", str(data), "--evaluator", "supernet",
+              "--supernet-epochs", "1", "--family", "1", "--full-epochs", "1", "--sampler",
+              "random", "--plain", "--no-cache"]
+    url = f"journal://{tmp_path / 'study.log'}"
+    shared = ["--storage", url, "--study", "s"]
+    assert main(["synthesize", str(ours), "--out", str(tmp_path / "ours"), "--trials", "1",
+                 *shared, *common]) == 0
+    assert main(["synthesize", str(theirs), "--out", str(tmp_path / "theirs"), "--trials", "1",
+                 *common]) == 0
+    checkpoint = tmp_path / "ours" / "supernet.safetensors"
+    before = checkpoint.read_bytes()
+    capsys.readouterr()
+    # what a worker does: the evaluator from the run's description, the run's checkpoint
+    assert main(["family", "--storage", url, "--study", "s", "--force", "--plain"]) == 0
+    again = capsys.readouterr().out
+    assert "supernet: loaded from the run directory (1 epoch trained before)\n" in again
+    assert "supernet: epoch" not in again and checkpoint.read_bytes() == before
+
+    shutil.copy(tmp_path / "theirs" / "supernet.safetensors", checkpoint)
+    found = read_checkpoint(checkpoint)[0]["prototype"]
+    wanted = prototype_hash(load_prototype(ours, input_shape=(1, 8, 8), classes=10))
+    refused = (f"error: {checkpoint}: this supernet checkpoint was trained for another "
+               f"prototype ({found!r}, this run has {wanted!r}); delete it or use another "
+               "run directory\n")
+    for command in (["family", "--storage", url, "--study", "s", "--force", "--plain"],
+                    ["synthesize", str(ours), "--out", str(tmp_path / "ours"), "--resume",
+                     "--trials", "2", *shared, *common]):
+        assert main(command) == 2
+        assert capsys.readouterr().err == refused
+
+
+@pytest.mark.parametrize(("flags", "message"), [
+    (["--supernet-epochs", "2"], "error: `--supernet-epochs` applies to --evaluator supernet "
+                                 "only\n"),
+    (["--evaluator", "train", "--supernet-batch", "8"],
+     "error: `--supernet-batch` applies to --evaluator supernet only\n"),
+    (["--evaluator", "supernet", "--epochs", "2"],
+     "error: `--epochs` sets the proxy training, which --evaluator supernet does not do: its "
+     "budget is --supernet-epochs\n"),
+    (["--evaluator", "supernet", "--supernet-epochs", "0"],
+     "error: `--supernet-epochs` must be a positive integer, but got --supernet-epochs=0\n"),
+])
+def test_supernet_flags_that_cannot_apply_are_named(
+    inputs: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str],
+    flags: list[str], message: str,
+) -> None:
+    _, rules = inputs
+    code = main(["synthesize", ATTONET, "--constraint", str(rules), "--out",
+                 str(tmp_path / "run"), "--plain", *flags])
+    assert (code, capsys.readouterr().err) == (2, message)
+    assert not (tmp_path / "run").exists()
+
+
+def test_help_states_the_supernet_defaults(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["synthesize", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    digits, other = SUPERNET_BUDGETS["digits"], DEFAULT_SUPERNET
+    assert (f"supernet before the search (default per dataset: digits {digits.epochs}, "
+            f"other data {other.epochs})") in text
+    assert (f"(default per dataset: digits {digits.batch_size}, other data "
+            f"{other.batch_size})") in text
