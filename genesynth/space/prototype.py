@@ -22,6 +22,8 @@ from genesynth.space.choosers import Chooser, FirstChooser, RandomChooser
 from genesynth.space.instantiate import Instantiator
 
 LOAD_SEEDS = 8
+"""Random samples tried at load time before a prototype none of which fits is refused."""
+
 
 @dataclass(frozen=True)
 class Prototype:
