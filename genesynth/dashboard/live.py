@@ -176,7 +176,8 @@ class Dashboard:
         left = body - layout["progress"].size - layout["family"].size
         layout["header"].update(header)
         layout["progress"].update(progress)
-        layout["candidate"].update(panels.candidate_panel(state, max_modules=max(0, left - 4)))
+        layout["candidate"].update(panels.candidate_panel(state, max_modules=max(0, left - 4),
+                                                          width=column))
         layout["family"].update(family)
         layout["leaderboard"].update(panels.leaderboard_panel(
             state, limit=max(1, body - layout["pareto"].size - 4), width=column))
@@ -197,10 +198,10 @@ class Dashboard:
             left -= size
         board = 0 if left < 12 else min(left - 3, len(state.leaderboard()) + 4)
         rest = left - board
-        need = self.lines(panels.candidate_panel(state, max_modules=99), width)
+        need = self.lines(panels.candidate_panel(state, max_modules=99, width=width), width)
         plot = 0 if rest < 15 else max(12, min(18, rest - min(need, rest - 12)))
         candidate = rest - plot
-        cand = panels.candidate_panel(state, max_modules=max(0, candidate - 4))
+        cand = panels.candidate_panel(state, max_modules=max(0, candidate - 4), width=width)
         for name, size, panel in (
             ("candidate", candidate, cand),
             ("leaderboard", board, panels.leaderboard_panel(state, max(1, board - 4), width)),

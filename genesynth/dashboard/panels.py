@@ -63,6 +63,8 @@ def status(state: RunState) -> Text:
         return Text("finished", style="bold green")
     if state.family and any(m.status != "waiting" for m in state.family.values()):
         return Text("retraining the family", style="bold blue")
+    if state.supernet is not None and not state.supernet.ready:
+        return Text("training the supernet", style="bold blue")
     return Text("searching", style="bold blue")
 
 
@@ -107,7 +109,10 @@ def eta_items(state: RunState) -> list[tuple[str, str]]:
         return [("ETA", "done")]
     est = state.estimate
     total = est.total
-    items = [("ETA", "~" + fmt.duration(total) if total is not None else fmt.DASH)]
+    items = [("ETA", "~" + fmt.duration(total) if total is not None
+              else "≥" + fmt.duration(est.at_least) if est.at_least else fmt.DASH)]
+    if est.supernet:
+        items.append(("supernet", "~" + fmt.duration(est.supernet)))
     if est.search:
         items.append(("search", "~" + fmt.duration(est.search)))
     if est.family is not None and state.family_size:
@@ -127,8 +132,12 @@ def progress_panel(state: RunState, width: int | None = None) -> Panel:
         Text(f"{state.done}/{state.planned} trials", style="bold"),
     )
     mean = state.mean_seconds
-    timing = flow([("elapsed", fmt.duration(state.elapsed)), *eta_items(state),
-                   ("per trained trial", fmt.duration(mean) if mean else fmt.DASH),
+    phase = state.supernet
+    supernet = [] if phase is None or not phase.ready else [(
+        "supernet", "loaded" if phase.loaded else f"trained in {fmt.duration(phase.seconds)}")]
+    per = "per score" if phase is not None else "per trained trial"
+    timing = flow([("elapsed", fmt.duration(state.elapsed)), *eta_items(state), *supernet,
+                   (per, fmt.duration(mean) if mean else fmt.DASH),
                    *((("skipped", f"{state.skipped} samples"),) if state.skipped else ())],
                   inner)
     best = state.best
@@ -147,9 +156,41 @@ def epoch_bar(epoch: int, epochs: int, width: int | None = None) -> ProgressBar:
                        finished_style="green")
 
 
-def candidate_panel(state: RunState, max_modules: int = 16) -> Panel:
-    """The trial being trained: modules, cost, per-epoch progress with loss and accuracy."""
+def supernet_panel(state: RunState, width: int | None = None) -> Panel:
+    """The supernet's training before the search: epochs and the steps of the one under way,
+    the largest network's loss and validation top-1, training time and the phase's ETA."""
+    phase = state.supernet
+    if phase is None:
+        return Panel(Text("no supernet in this run", style="dim"), title="supernet",
+                     title_align="left")
+    inner = None if width is None else max(10, width - 4)
+    done = phase.epoch + (phase.step / phase.steps if phase.steps else 0.0)
+    bar = Table.grid(expand=True, padding=(0, 1))
+    bar.add_column(no_wrap=True)
+    bar.add_column(ratio=1)
+    bar.add_column(no_wrap=True)
+    steps = f"step {phase.step}/{phase.steps}" if phase.step and not phase.ready else ""
+    bar.add_row(Text(f"epoch {phase.epoch}/{phase.epochs}", style="dim"),
+                ProgressBar(total=max(phase.epochs, 1), completed=done, finished_style="green"),
+                Text(steps, style="dim"))
+    left = state.estimate.supernet
+    items = [("loss", "" if phase.loss is None else f"{phase.loss:.4f}"),
+             ("largest val", fmt.percent(phase.accuracy)),
+             ("trained", fmt.duration(phase.seconds)),
+             ("ETA", "~" + fmt.duration(left) if left is not None else fmt.DASH)]
+    word = ("loaded" if phase.loaded else "ready") if phase.ready else "training"
+    title = Text.assemble("supernet · ", (word, "green" if phase.ready else "bold blue"),
+                          " · before the search")
+    return Panel(Group(bar, flow(items, inner)), title=title, title_align="left")
+
+
+def candidate_panel(state: RunState, max_modules: int = 16, width: int | None = None
+                    ) -> Panel:
+    """The trial being trained: modules, cost, per-epoch progress with loss and accuracy;
+    before the first trial of a run with a supernet, the supernet's training."""
     cand = state.candidate
+    if cand is None and state.supernet is not None:
+        return supernet_panel(state, width)
     if cand is None:
         return Panel(Text("waiting for the first candidate", style="dim"), title="candidate",
                      title_align="left")

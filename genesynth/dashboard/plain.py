@@ -70,8 +70,11 @@ def trial_line(row: TrialRow, utility_name: str = "NetScore") -> str:
 
 
 def _progress(state: RunState) -> str:
-    eta = state.eta
-    tail = f", ETA {fmt.duration(eta)}" if eta else ""
+    """``[3/10, ETA 1m 05s]``; ``ETA ≥40.0 s`` when a part is not measured yet (a supernet
+    run's family, before its first member's epoch: its scores say nothing of training)."""
+    eta, least = state.eta, state.estimate.at_least
+    tail = (f", ETA {fmt.duration(eta)}" if eta else
+            f", ETA ≥{fmt.duration(least)}" if eta is None and least else "")
     return f"[{state.done}/{state.planned}{tail}]"
 
 

@@ -20,6 +20,12 @@ The estimate is made from what training has cost in this run so far, never from 
   model at its MACs; a member in training its remaining epochs at its own pace. Before the
   family is chosen, the members are the current leaders of the complexity bands
   (``forming``), padded to the family's size with the smallest leader.
+- **A supernet** (``--evaluator supernet``) trains before the search: its epochs left (and
+  the rest of the epoch under way) cost its pace in this process, the seconds trained over the
+  epochs done, counting an epoch under way by its steps done. A trial is then a score, not a
+  training: the search costs a score's mean time, and the scores say nothing of a training
+  epoch's cost, so a member still waiting costs the mean epoch of the members measured so far
+  (unknown before the first member's first epoch).
 
 Everything is a pure function of a run's progress (:class:`Progress`: what this module reads
 of a :class:`~genesynth.record.snapshot.RunState`, which calls it).
@@ -31,7 +37,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from genesynth.record.rows import Candidate, Member, TrialRow
+from genesynth.record.rows import Candidate, Member, SupernetPhase, TrialRow
 
 
 class Progress(Protocol):
@@ -44,6 +50,7 @@ class Progress(Protocol):
     family_epochs: int
     family_size: int
     finished: bool
+    supernet: SupernetPhase | None
 
     @property
     def done(self) -> int: ...
@@ -68,12 +75,18 @@ class Estimate:
 
     search: float | None
     family: float | None
+    supernet: float | None = 0.0  # the supernet's training left (0: none, or it is done)
 
     @property
     def total(self) -> float | None:
-        if self.search is None or self.family is None:
+        if self.search is None or self.family is None or self.supernet is None:
             return None
-        return self.search + self.family
+        return self.supernet + self.search + self.family
+
+    @property
+    def at_least(self) -> float:
+        """The parts that are known, summed: the job takes at least this long."""
+        return sum(part or 0.0 for part in (self.supernet, self.search, self.family))
 
 
 def trained(rows: Sequence[TrialRow]) -> list[TrialRow]:
@@ -165,7 +178,29 @@ def _pick(macs: list[int | None], index: int) -> int | None:
     return macs[min(index, len(macs) - 1)]
 
 
+def supernet_left(state: Progress) -> float | None:
+    """Seconds of the supernet's training left, at its pace in this process (module doc)."""
+    phase = state.supernet
+    if phase is None or phase.ready or state.finished:
+        return 0.0
+    under_way = phase.step / phase.steps if phase.steps else 0.0
+    done = phase.epoch - phase.first + under_way
+    if done <= 0:
+        return None
+    return phase.seconds / done * max(0.0, phase.epochs - phase.epoch - under_way)
+
+
+def member_cost(state: Progress) -> EpochCost | None:
+    """The mean seconds per epoch of the members measured so far (None before one was)."""
+    paces = [pace for m in state.family.values()
+             if (pace := _own_pace(m.started, m.updated, m.epoch)) is not None]
+    return EpochCost(sum(paces) / len(paces)) if paces else None
+
+
 def estimate(state: Progress) -> Estimate:
-    """The time left in the search and in the retraining (see the module doc)."""
+    """The time left in the supernet's training, the search and the retraining (module doc)."""
     cost = epoch_cost(state.trials)
-    return Estimate(search_left(state, cost), family_left(state, cost))
+    if state.supernet is None:
+        return Estimate(search_left(state, cost), family_left(state, cost))
+    return Estimate(search_left(state, cost), family_left(state, member_cost(state)),
+                    supernet_left(state))

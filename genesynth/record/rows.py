@@ -1,4 +1,5 @@
-"""The rows of a run's snapshot: a trial in training, a finished trial, a family member.
+"""The rows of a run's snapshot: a trial in training, a finished trial, a family member, the
+supernet's training.
 
 Plain records that :class:`~genesynth.record.snapshot.RunState` holds, the reader fills from a
 study and the ETA (:mod:`genesynth.record.eta`) reads; they import nothing of the package.
@@ -77,3 +78,19 @@ class Member:
     feasible: bool | None = None
     started: float = 0.0  # when its retraining started (event time; 0 when unknown)
     updated: float = 0.0  # when its last epoch ended
+
+
+@dataclass
+class SupernetPhase:
+    """The weight-sharing supernet's training before the search (``--evaluator supernet``)."""
+
+    epochs: int
+    epoch: int = 0  # epochs done
+    first: int = 0  # epochs done before this process started (a resumed training's)
+    step: int = 0  # batches done in the epoch under way, of ``steps``
+    steps: int = 0
+    loss: float | None = None  # the largest network's mean training loss in the last epoch
+    accuracy: float | None = None  # the largest network's validation top-1 after it
+    seconds: float = 0.0  # training time in this process so far
+    ready: bool = False
+    loaded: bool = False  # taken from the run directory, nothing trained here

@@ -32,11 +32,19 @@ from genesynth.events import (
     RunStarted,
     SearchExtended,
     SearchNotExtended,
+    SupernetProgress,
     TrialFinished,
     TrialStarted,
 )
 from genesynth.record import eta
-from genesynth.record.rows import BOUNDS, Candidate, Member, Point, TrialRow
+from genesynth.record.rows import (
+    BOUNDS,
+    Candidate,
+    Member,
+    Point,
+    SupernetPhase,
+    TrialRow,
+)
 
 __all__ = [
     "BOUNDS", "Candidate", "Member", "Point", "RunState", "TrialRow", "search_extended_text",
@@ -97,6 +105,7 @@ class RunState:
     earlier: int = 0  # trials a resumed run had finished before its RunStarted
     input_shape: str = ""  # "1x8x8", with the prototype's own when the data's replaced it
     notice: str = ""  # the last word on widening the family (extended, or why not)
+    supernet: SupernetPhase | None = None  # the supernet's training, when the run has one
 
     # -- derived views ----------------------------------------------------------------------
 
@@ -215,6 +224,8 @@ class RunState:
                 self.family = {label: Member(label, epochs=event.epochs) for label in event.members}
             case MemberStarted() | MemberEpoch() | MemberDone():
                 self._member(event)
+            case SupernetProgress():
+                self._supernet(event)
             case RunFinished():
                 self.finished = True
                 self.interrupted = event.interrupted
@@ -237,6 +248,19 @@ class RunState:
         self.device = event.device
         if event.time:
             self.started_at = event.time
+
+    def _supernet(self, event: SupernetProgress) -> None:
+        starts = not event.ready and not event.steps and event.loss is None
+        if self.supernet is None or starts:
+            self.supernet = SupernetPhase(event.epochs, event.epoch, first=event.epoch)
+        phase = self.supernet
+        phase.epoch, phase.epochs, phase.seconds = event.epoch, event.epochs, event.seconds
+        if event.ready:
+            phase.ready, phase.loaded, phase.step = True, event.loaded, 0
+        elif event.steps:
+            phase.step, phase.steps = event.step, event.steps
+        elif event.loss is not None:
+            phase.loss, phase.accuracy, phase.step = event.loss, event.accuracy, 0
 
     def _epoch_done(self, event: EpochDone) -> None:
         cand = self.running.get(event.number)

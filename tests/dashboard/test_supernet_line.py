@@ -6,6 +6,7 @@ import io
 
 from genesynth.dashboard.plain import PlainLog
 from genesynth.events import SupernetProgress, event_from_dict, event_to_dict
+from tests.dashboard.test_supernet_panel import TRAINING, score
 
 
 def test_supernet_phase_lines() -> None:
@@ -31,3 +32,14 @@ def test_supernet_phase_lines() -> None:
         "supernet: training for 1 epoch before the search",
         "supernet: loaded from the run directory (1 epoch trained before)",
     ]
+
+
+def test_a_score_line_gives_the_eta_it_knows_at_least() -> None:
+    stream = io.StringIO()
+    log = PlainLog(stream)
+    for event in [*TRAINING, SupernetProgress(4, 4, seconds=170.0, ready=True, time=1171.0),
+                  *score(0, 1171.0, 1.0), *score(1, 1172.0, 3.0)]:
+        log(event)
+    lines = stream.getvalue().splitlines()
+    # 8 scores of 2 s left; the family's time is not known before its first epoch
+    assert lines[-1].endswith(" (3.0 s) [2/10, ETA ≥16.0 s]")
