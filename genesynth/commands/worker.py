@@ -13,7 +13,10 @@ def add(sub: argparse._SubParsersAction) -> None:
         "worker", help="join a synthesis in a shared storage (--storage, --study)",
         description="Run trials of a synthesis started with `genesynth synthesize --storage "
         "URL --study NAME`, on this machine, until the study's trial budget is spent. The "
-        "worker that spends it selects and retrains the family. See docs/scale-out.md.",
+        "worker that spends it selects and retrains the family. The evaluator and its budget "
+        "are the run's: with --evaluator supernet the worker loads the run directory's "
+        "supernet.safetensors (waiting while another process trains it). See "
+        "docs/scale-out.md.",
     )
     p.add_argument("--storage", required=True,
                    help="postgresql://…, mysql://… or journal:///path/run.log")

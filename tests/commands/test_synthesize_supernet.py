@@ -18,7 +18,12 @@ import pytest
 from genesynth.cli import main
 from genesynth.data import load_data
 from genesynth.evaluate.supernet.evaluator import DEFAULT_SUPERNET, SUPERNET_BUDGETS
-from genesynth.evaluate.supernet.plan import prototype_hash
+from genesynth.evaluate.supernet.plan import (
+    MAX_SHARED_PARAMS,
+    plan,
+    plan_samples,
+    prototype_hash,
+)
 from genesynth.evaluate.supernet.weights import read_checkpoint
 from genesynth.events import event_from_dict
 from genesynth.space import load_prototype
@@ -146,3 +151,23 @@ def test_help_states_the_supernet_defaults(capsys: pytest.CaptureFixture[str]) -
             f"other data {other.epochs})") in text
     assert (f"(default per dataset: digits {digits.batch_size}, other data "
             f"{other.batch_size})") in text
+
+
+def test_a_prototype_too_wide_to_share_is_named_before_any_training(
+    inputs: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    data, rules = inputs
+    wide = tmp_path / "wide.gs"
+    wide.write_text(TINY.replace("blk(out=[8, 16])", "blk(out=[8, 4096])"))
+    code = main(["synthesize", str(wide), "--constraint", str(rules), "--data", str(data),
+                 "--evaluator", "supernet", "--trials", "1", "--out", str(tmp_path / "run"),
+                 "--plain", "--no-cache"])
+    # the evaluator's plan: the data's default budget's samples (npz: DEFAULT_SUPERNET)
+    proto = load_prototype(wide, input_shape=(1, 8, 8), classes=10)
+    held = plan(plan_samples(proto, DEFAULT_SUPERNET.plan_samples, 0), limit=10**12).num_params
+    assert code == 2
+    assert capsys.readouterr().err == (
+        f"error: {wide}: the supernet of this prototype would hold {held:,} parameters (at "
+        f"most {MAX_SHARED_PARAMS:,}); the largest shared tensor is the conv at m01.3 "
+        "(4096x4096x5x5): narrow its choices\n")
+    assert not (tmp_path / "run" / "supernet.safetensors").exists()

@@ -84,7 +84,10 @@ class SupernetEvaluator(Evaluator):
         """``context`` has the run's ``prototype``, ``run_dir`` (or None) and ``emit``."""
         proto = context.prototype
         samples = plan_samples(proto, self.config.plan_samples, self.config.seed)
-        layout = plan(samples)
+        try:
+            layout = plan(samples)
+        except SupernetError as error:  # what cannot share, where in the prototype (and file)
+            raise SupernetError(f"{getattr(proto, 'path', '') or proto.name}: {error}") from None
         self.supernet = Supernet(layout, self.config.seed)
         self.supernet.zero_residual_ends(samples)
         trainer = SandwichTrainer(self.supernet, proto, samples[0], samples[1], self.config)
