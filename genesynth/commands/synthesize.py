@@ -195,14 +195,11 @@ def _check_supernet_flags(args: argparse.Namespace) -> None:
 
 
 def supernet_description(args: argparse.Namespace) -> dict[str, Any]:
-    """The supernet evaluator's description from the flags given; the rest takes the
-    dataset's defaults (``SupernetEvaluator.from_description``)."""
-    settings: dict[str, Any] = {"seed": args.seed}
+    """The supernet evaluator's description from the flags given; the run's seed and full
+    budget (``--seed``, ``--full-epochs``) and the dataset's defaults complete it."""
+    settings: dict[str, Any] = {}
     if args.supernet_epochs is not None:
         settings["epochs"] = args.supernet_epochs
     if args.supernet_batch is not None:
         settings["batch_size"] = args.supernet_batch
-    described: dict[str, Any] = {"kind": "supernet", "supernet": settings}
-    if args.full_epochs is not None:
-        described["full"] = {"epochs": args.full_epochs}
-    return described
+    return {"kind": "supernet", "supernet": settings}

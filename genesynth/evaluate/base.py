@@ -117,6 +117,16 @@ class Evaluator(abc.ABC):
         return {"kind": type(self).__name__}
 
     @classmethod
+    def with_run_settings(cls, described: Mapping[str, Any], seed: int, full: Any
+                          ) -> Mapping[str, Any]:
+        """A description given by kind (the CLI's ``--evaluator KIND``, the API's
+        ``evaluator="KIND"`` or ``{"kind": ...}``) completed with the run's ``seed`` and its
+        family budget ``full`` (a TrainConfig) where this kind takes them and ``described``
+        leaves them out; called before ``from_description`` in a new run. By default, as it
+        is."""
+        return described
+
+    @classmethod
     def from_description(cls, described: Mapping[str, Any], data: DataLoader) -> Evaluator:
         """The evaluator ``describe()`` described (for workers, the CLI and the API)."""
         from genesynth.errors import RunError

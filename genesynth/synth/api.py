@@ -58,7 +58,8 @@ def synthesize(
     prototype takes the data's input shape and class count. ``evaluator`` is an
     :class:`~genesynth.evaluate.Evaluator`, a registered kind (``"train"``, ``"table"``,
     ``"supernet"``, see ``genesynth.evaluate.EVALUATORS``) or its description
-    (``{"kind": "table", "path": ...}``, ``{"kind": "supernet", "supernet": {"epochs": 2}}``);
+    (``{"kind": "table", "path": ...}``, ``{"kind": "supernet", "supernet": {"epochs": 2}}``:
+    a kind takes the run's ``seed`` and family budget where it uses them);
     it defaults to proxy training on ``data`` (``"digits"`` when none is given; ``proxy``
     budget; the family is retrained with ``full``; ``epochs`` and ``full_epochs`` change only
     the epochs of the per-dataset defaults); a kind that measures on data (train, supernet)
@@ -130,6 +131,10 @@ def make_setup(
                            augment=augment)
     if evaluator is None:
         evaluator = TrainingEvaluator(dataset, proxy, full, training.device, training.compile)
+    elif isinstance(evaluator, str | Mapping):  # a kind takes the run's seed and full budget
+        described = {"kind": evaluator} if isinstance(evaluator, str) else evaluator
+        evaluator = evaluator_class(described.get("kind", "")).with_run_settings(
+            described, seed, full)
     chosen = resolve_evaluator(evaluator, lambda: _needed(dataset))
     if isinstance(chosen, TableEvaluator):
         chosen.check_space(proto)

@@ -109,6 +109,7 @@ def test_hooks_are_documented_no_ops() -> None:
     assert minimal.prepare(None) is None  # type: ignore[arg-type]
     assert (minimal.epochs, minimal.prunable) == (1, True)
     assert minimal.describe() == {"kind": "_Minimal"}
+    assert _Minimal.with_run_settings({"kind": "_Minimal"}, 3, None) == {"kind": "_Minimal"}
     searched = Measurement(70.0, 1, 2)
     assert minimal.retrain(ARCH, lambda *r: None, searched) == (searched, None)
     assert minimal.retrain(ARCH, lambda *r: None) == (Measurement(50.0, 1, 2), None)

@@ -19,6 +19,7 @@ from genesynth.evaluate.supernet.evaluator import SUPERNET_BUDGETS, SupernetEval
 from genesynth.evaluate.supernet.train import SupernetConfig, step_progress
 from genesynth.evaluate.train import TrainConfig, budgets_for
 from genesynth.events import SupernetProgress
+from genesynth.synth.api import make_setup
 from tests.synth.test_engine import TINY
 
 
@@ -93,3 +94,18 @@ def test_a_second_worker_waits_for_the_training_then_loads_it(tmp_path: Path) ->
     assert trainer.supernet is not None and loader.supernet is not None
     for name, tensor in trainer.supernet.tensors.items():
         assert torch.equal(tensor, loader.supernet.tensors[name]), name
+
+
+def test_a_kind_takes_the_runs_seed_and_family_budget(tmp_path: Path) -> None:
+    data = genesynth.load_data("digits", limit=200)
+    rule = genesynth.Constraint(min_accuracy=0.0, max_macs=None, max_params=None,
+                                max_latency_ms=None)
+    for evaluator in ("supernet", {"kind": "supernet", "supernet": {"epochs": 2}}):
+        setup = make_setup(genesynth.parse_prototype(TINY), rule, data, 2, tmp_path / "run",
+                           None, None, evaluator, 7, None, None, 1, None, None,
+                           full_epochs=3)
+        described = setup.spec.evaluator
+        assert (described["supernet"]["seed"], described["full"]["seed"]) == (7, 7)
+        assert described["full"]["epochs"] == setup.spec.full_epochs == 3
+        assert described["supernet"]["epochs"] == (
+            2 if isinstance(evaluator, dict) else SUPERNET_BUDGETS["digits"].epochs)

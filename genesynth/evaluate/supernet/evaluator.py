@@ -182,6 +182,17 @@ class SupernetEvaluator(Evaluator):
                 "full": self.full.to_dict(), "finetune": self.finetune}
 
     @classmethod
+    def with_run_settings(cls, described: Mapping[str, Any], seed: int, full: Any
+                          ) -> Mapping[str, Any]:
+        """The run's seed trains the supernet and its full budget (``full_epochs``,
+        ``augment``, ...) the family, unless ``described`` sets them."""
+        own, given = described.get("supernet", {}), described.get("full", {})
+        if not isinstance(own, Mapping) or not isinstance(given, Mapping):
+            return described  # from_description names the mistake
+        return {**described, "supernet": {"seed": seed, **own},
+                "full": {**full.to_dict(), **given}}
+
+    @classmethod
     def from_description(cls, described: Mapping[str, Any], data: DataLoader
                          ) -> SupernetEvaluator:
         """The evaluator ``describe()`` described. A setting left out of ``supernet`` or
