@@ -2,7 +2,8 @@
 subset of the embedded digits, one supernet epoch): the supernet trained once and
 checkpointed, candidates scored on it, the family retrained stand-alone. ``genesynth family``
 of a shared study (a worker's path) rebuilds the same evaluator from the run's description and
-loads the same checkpoint; a checkpoint of another prototype is refused there and on resume;
+loads the same checkpoint; a checkpoint of another prototype or dataset is refused there and
+on resume;
 the flags' mistakes are named."""
 
 from __future__ import annotations
@@ -107,17 +108,27 @@ def test_the_shared_studys_family_loads_the_checkpoint_and_refuses_a_foreign_one
     assert "supernet: loaded from the run directory (1 epoch trained before)\n" in again
     assert "supernet: epoch" not in again and checkpoint.read_bytes() == before
 
-    shutil.copy(tmp_path / "theirs" / "supernet.safetensors", checkpoint)
-    found = read_checkpoint(checkpoint)[0]["prototype"]
-    wanted = prototype_hash(load_prototype(ours, input_shape=(1, 8, 8), classes=10))
-    refused = (f"error: {checkpoint}: this supernet checkpoint was trained for another "
-               f"prototype ({found!r}, this run has {wanted!r}); delete it or use another "
-               "run directory\n")
+    # checkpoints of another prototype, and of the same prototype on other data
+    other = tmp_path / "other.npz"
+    with np.load(data) as full:
+        np.savez(other, x=full["x"][:150], y=full["y"][:150])
+    assert main(["synthesize", str(ours), "--out", str(tmp_path / "other"), "--trials", "1",
+                 *common, "--data", str(other)]) == 0
+    capsys.readouterr()
+    header = read_checkpoint(checkpoint)[0]
     for command in (["family", "--storage", url, "--study", "s", "--force", "--plain"],
                     ["synthesize", str(ours), "--out", str(tmp_path / "ours"), "--resume",
                      "--trials", "2", *shared, *common]):
-        assert main(command) == 2
-        assert capsys.readouterr().err == refused
+        for source, key in (("theirs", "prototype"), ("other", "dataset")):
+            shutil.copy(tmp_path / source / "supernet.safetensors", checkpoint)
+            found = read_checkpoint(checkpoint)[0][key]
+            assert main(command) == 2
+            assert capsys.readouterr().err == (
+                f"error: {checkpoint}: this supernet checkpoint was trained for another {key} "
+                f"({found!r}, this run has {header[key]!r}); delete it or use another run "
+                "directory\n")
+    assert header["prototype"] == prototype_hash(
+        load_prototype(ours, input_shape=(1, 8, 8), classes=10))
 
 
 @pytest.mark.parametrize(("flags", "message"), [
