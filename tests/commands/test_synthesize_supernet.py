@@ -3,8 +3,7 @@ subset of the embedded digits, one supernet epoch): the supernet trained once an
 checkpointed, candidates scored on it, the family retrained stand-alone. ``genesynth family``
 of a shared study (a worker's path) rebuilds the same evaluator from the run's description and
 loads the same checkpoint; a checkpoint of another prototype or dataset is refused there and
-on resume;
-the flags' mistakes are named."""
+on resume; the flags' mistakes are named."""
 
 from __future__ import annotations
 

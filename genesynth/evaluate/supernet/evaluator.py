@@ -7,6 +7,10 @@ prototype and trains it once, or loads it from ``supernet.safetensors`` in the r
 batches and measures validation top-1; ``retrain(arch)`` trains a family member stand-alone
 with the full budget (from scratch by default; ``finetune=True`` starts from its inherited
 weights) and measures it on the test split. The supernet never judges the family.
+
+Registered as ``supernet`` (``--evaluator supernet``, ``--supernet-epochs``,
+``--supernet-batch``); a description may leave settings out (the dataset's defaults, the run's
+seed and family budget complete it: :meth:`SupernetEvaluator.with_run_settings`).
 """
 
 from __future__ import annotations
