@@ -3,12 +3,14 @@ subset of the embedded digits, one supernet epoch): the supernet trained once an
 checkpointed, candidates scored on it, the family retrained stand-alone. ``genesynth family``
 of a shared study (a worker's path) rebuilds the same evaluator from the run's description and
 loads the same checkpoint; a checkpoint of another prototype or dataset is refused there and
-on resume; the flags' mistakes are named."""
+on resume; a ``genesynth worker`` that comes while ``synthesize`` trains the supernet waits on
+its lock, then loads it; the flags' mistakes are named."""
 
 from __future__ import annotations
 
 import json
 import shutil
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +26,7 @@ from genesynth.evaluate.supernet.plan import (
     plan_samples,
     prototype_hash,
 )
+from genesynth.evaluate.supernet.train import train_supernet
 from genesynth.evaluate.supernet.weights import read_checkpoint
 from genesynth.events import event_from_dict
 from genesynth.space import load_prototype
@@ -181,3 +184,43 @@ def test_a_prototype_too_wide_to_share_is_named_before_any_training(
         f"most {MAX_SHARED_PARAMS:,}); the largest shared tensor is the conv at m01.3 "
         "(4096x4096x5x5): narrow its choices\n")
     assert not (tmp_path / "run" / "supernet.safetensors").exists()
+
+
+def test_a_worker_waits_for_the_supernet_another_process_trains_then_loads_it(
+    inputs: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``synthesize`` and ``genesynth worker`` on one shared study and run directory: the
+    worker comes while the supernet trains, waits on supernet.lock, then loads it."""
+    data, rules = inputs
+    proto = tmp_path / "tiny.gs"
+    proto.write_text(TINY)
+    url = f"journal://{tmp_path / 'study.log'}"
+    trained, go = threading.Event(), threading.Event()
+
+    def held_training(*args: Any) -> None:  # trains, then holds the lock until go
+        train_supernet(*args)
+        trained.set()
+        go.wait(60)
+
+    monkeypatch.setattr("genesynth.evaluate.supernet.evaluator.train_supernet", held_training)
+    codes: dict[str, int] = {}
+    run = threading.Thread(target=lambda: codes.setdefault("synthesize", main([
+        "synthesize", str(proto), "--constraint", str(rules), "--data", str(data),
+        "--evaluator", "supernet", "--supernet-epochs", "1", "--trials", "4", "--family", "1",
+        "--full-epochs", "1", "--sampler", "random", "--out", str(tmp_path / "run"),
+        "--storage", url, "--study", "s", "--plain", "--no-cache"])))
+    run.start()
+    assert trained.wait(60)
+    worker = threading.Thread(target=lambda: codes.setdefault("worker", main([
+        "worker", "--storage", url, "--study", "s", "--plain"])))
+    worker.start()
+    worker.join(1.0)
+    assert worker.is_alive()  # waiting on the lock
+    go.set()
+    run.join(120)
+    worker.join(120)
+    out = capsys.readouterr().out
+    assert codes == {"synthesize": 0, "worker": 0}
+    assert out.count("supernet: training for 1 epoch before the search\n") == 1
+    assert out.count("supernet: loaded from the run directory (1 epoch trained before)\n") == 1
