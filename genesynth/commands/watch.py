@@ -15,7 +15,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from genesynth.record.reader import RunSource, locate, state_from_study
+from genesynth.record.reader import RunSource, SupernetLog, locate, state_from_study
 from genesynth.record.snapshot import RunState
 from genesynth.urls import redact
 
@@ -34,9 +34,13 @@ def add(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(run=run)
 
 
-def snapshot(source: RunSource, study: object) -> RunState:
-    """The run as it stands: trials, run.json and family.json when written."""
+def snapshot(source: RunSource, study: object, supernet: SupernetLog | None = None
+             ) -> RunState:
+    """The run as it stands: trials, run.json and family.json when written, and the
+    supernet's training (from ``events.jsonl``) when the run has one."""
     state = state_from_study(study, source.run, source.family(study))
+    for event in (supernet.read() if supernet is not None else []):
+        state.apply(event)
     if not state.out:
         state.out = str(source.run_dir) if source.run_dir else redact(source.storage)
     return state
@@ -49,14 +53,15 @@ def run(args: argparse.Namespace, console: Console | None = None) -> int:
     source = locate(args.dir, args.storage, args.study)
     study = source.load_study()
     console = console or Console()
+    supernet = SupernetLog(source.run_dir)
     if wants_plain(args.plain, console):
-        console.file.write("\n".join(summary_lines(snapshot(source, study))) + "\n")
+        console.file.write("\n".join(summary_lines(snapshot(source, study, supernet))) + "\n")
         return 0
     interval = max(0.1, float(args.interval))
     try:
         with Dashboard(console, clock=None) as dashboard:
             while True:
-                state = snapshot(source, study)
+                state = snapshot(source, study, supernet)
                 dashboard.show(state)
                 if state.finished:
                     return 0

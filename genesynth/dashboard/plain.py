@@ -32,6 +32,7 @@ from genesynth.events import (
     TrialStarted,
     WarmStarted,
 )
+from genesynth.record.rows import SupernetPhase
 from genesynth.record.snapshot import RunState, TrialRow
 
 
@@ -188,6 +189,19 @@ def supernet_line(event: SupernetProgress) -> str | None:
             f"largest val {_acc(event.accuracy)} [{fmt.duration(event.seconds)}{eta}]")
 
 
+def supernet_summary(phase: SupernetPhase) -> str:
+    """The supernet's phase as a snapshot holds it, in one line (``watch --plain``)."""
+    epochs = fmt.plural(phase.epochs, "epoch")
+    if phase.ready:
+        how = "loaded from the run directory" if phase.loaded else (
+            f"trained in {fmt.duration(phase.seconds)}")
+        return f"supernet: {how} ({epochs})"
+    step = f", step {phase.step}/{phase.steps}" if phase.step and phase.steps else ""
+    loss = ("" if phase.loss is None
+            else f", loss {phase.loss:.4f}, largest val {_acc(phase.accuracy)}")
+    return f"supernet: epoch {phase.epoch}/{phase.epochs}{step}{loss}"
+
+
 def _parts(state: RunState) -> str:
     """`` (search 40.0 s, family 1m 50s)``: what the ETA is made of, when both are known."""
     est = state.estimate
@@ -207,6 +221,8 @@ def summary_lines(state: RunState, top: int = 5) -> list[str]:
         f"{fmt.duration(state.elapsed)}{eta}",
         f"trials: {counts}" + (f"; skipped samples {state.skipped}" if state.skipped else ""),
     ]
+    if state.supernet is not None:
+        lines.insert(2, supernet_summary(state.supernet))
     for cand in state.running.values():
         lines.append(f"running: trial {cand.number} epoch {cand.epoch}/{cand.epochs} "
                      f"val {_acc(cand.accuracy)} params {fmt.count(cand.params)} "

@@ -9,6 +9,7 @@ changes a study: a missing study or file is a
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -16,9 +17,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from genesynth.errors import GenesynthError, RunError
-from genesynth.events import SKIPPED
+from genesynth.events import SKIPPED, SupernetProgress, event_from_dict
 from genesynth.record.family import read_family_json
 from genesynth.record.layout import (
+    EVENTS_FILE,
     FAMILY_COPY_ATTR,
     FINISHED_ATTR,
     PLANNED_ATTR,
@@ -309,3 +311,40 @@ def state_from_study(
     if isinstance(planned, int) and not isinstance(planned, bool):
         state.planned = max(state.planned, planned)
     return state
+
+
+class SupernetLog:
+    """The supernet's training as the run directory's ``events.jsonl`` records it, for a view
+    that rebuilds a run from its study (``watch``): the study holds trials, not the phase
+    before them. Each :meth:`read` takes the lines written since the last one; a line that is
+    not a supernet event, or not an event at all (a line still being written), is passed over.
+    """
+
+    def __init__(self, run_dir: Path | None) -> None:
+        self.path = run_dir / EVENTS_FILE if run_dir is not None else None
+        self.offset = 0
+        self.events: list[SupernetProgress] = []
+
+    def read(self) -> list[SupernetProgress]:
+        """Every supernet event so far, in the order written."""
+        if self.path is None or not self.path.is_file():
+            return self.events
+        with self.path.open("rb") as stream:
+            stream.seek(self.offset)
+            chunk = stream.read()
+        complete = chunk.rfind(b"\n") + 1  # a line being written waits for the next read
+        self.offset += complete
+        for line in chunk[:complete].splitlines():
+            if b'"SupernetProgress"' in line:
+                event = _supernet_event(line)
+                if event is not None:
+                    self.events.append(event)
+        return self.events
+
+
+def _supernet_event(line: bytes) -> SupernetProgress | None:
+    try:
+        event = event_from_dict(json.loads(line))
+    except (ValueError, TypeError, KeyError):  # a damaged line says nothing of the phase
+        return None
+    return event if isinstance(event, SupernetProgress) else None

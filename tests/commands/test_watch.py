@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import io
+import json
 from pathlib import Path
 
 import optuna
@@ -13,8 +14,10 @@ from rich.console import Console
 
 from genesynth.cli import main
 from genesynth.commands import watch
+from genesynth.dashboard.plain import summary_lines
 from genesynth.errors import RunError
-from genesynth.record.reader import locate, state_from_study
+from genesynth.events import SupernetProgress, event_to_dict
+from genesynth.record.reader import SupernetLog, locate, state_from_study
 from tests.commands.demo_runs import copy_run
 
 
@@ -159,3 +162,45 @@ def test_a_shared_study_shows_its_family_from_any_machine(
     out = capsys.readouterr().out
     assert "finished: 3/3 trials" in out
     assert f"member A done (trial {result.family[0].trial}) acc 80.00%" in out
+
+
+def _supernet_events(run: Path, *events: SupernetProgress, tail: str = "") -> None:
+    with (run / "events.jsonl").open("a") as stream:
+        for event in events:
+            stream.write(json.dumps(event_to_dict(event)) + "\n")
+        stream.write(tail)
+
+
+def test_the_supernet_phase_is_read_from_the_events_file(tmp_path: Path) -> None:
+    run = copy_run(tmp_path, finished=False)
+    _supernet_events(run, SupernetProgress(0, 12, time=1.0),
+                     SupernetProgress(3, 12, loss=0.668, accuracy=84.81, seconds=622.0),
+                     SupernetProgress(3, 12, seconds=650.0, step=6, steps=45),
+                     tail='{"event": "SupernetProgress", "epoch": 4, "epo')  # being written
+    source = locate(run)
+    log = SupernetLog(source.run_dir)
+    phase = watch.snapshot(source, source.load_study(), log).supernet
+    assert phase is not None and not phase.ready
+    assert (phase.epoch, phase.epochs, phase.step, phase.steps) == (3, 12, 6, 45)
+    assert summary_lines(watch.snapshot(source, source.load_study(), log))[2] == (
+        "supernet: epoch 3/12, step 6/45, loss 0.6680, largest val 84.81%")
+    with (run / "events.jsonl").open("a") as stream:  # the line is finished, then the phase
+        stream.write('chs": 12, "loss": 0.5}\n')
+        stream.write(json.dumps(event_to_dict(SupernetProgress(12, 12, seconds=2650.0,
+                                                               ready=True))) + "\n")
+    phase = watch.snapshot(source, source.load_study(), log).supernet
+    assert phase is not None and phase.ready and phase.epoch == 12
+    assert [e.epoch for e in log.events] == [0, 3, 3, 4, 12]
+    assert summary_lines(watch.snapshot(source, source.load_study(), log))[2] == (
+        "supernet: trained in 44m 10s (12 epochs)")
+
+
+def test_watch_plain_shows_the_supernet_and_a_run_without_one_has_no_line(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    run = copy_run(tmp_path)
+    assert main(["watch", str(run), "--plain"]) == 0
+    assert "supernet" not in capsys.readouterr().out
+    _supernet_events(run, SupernetProgress(12, 12, ready=True, loaded=True),
+                     tail="not json at all\n")
+    assert main(["watch", str(run), "--plain"]) == 0
+    assert "supernet: loaded from the run directory (12 epochs)" in capsys.readouterr().out
