@@ -4,12 +4,17 @@
     python bench/supernet.py --data ../shared/cifar10 --limit 5000 --candidates 30 \\
         --supernet-epochs 2 --proxy-epochs 1
     python bench/supernet.py --data ../shared/cifar10 --limit 5000 --part c --trials 300
+    python bench/supernet.py --data digits --part abf --proxy-seeds 2 --members 5
 
 (a) rank fidelity: Kendall tau-b between the supernet's top-1 and stand-alone proxy-trained
 top-1 over ``--candidates`` distinct random AttoNet-16 samples that meet the constraint's static
 bounds; (b) the cost of one candidate's score against its proxy training, both measured in this
 run on the same candidates, as a ratio; (c) an end-to-end synthesis with the supernet evaluator
 and ``--trials`` trials: wall time of its search phase (supernet training + trials).
+With ``--proxy-seeds 2`` part (a) also proxy-trains every candidate with a second seed and
+reports the seed-to-seed Kendall tau of the proxy itself: the most a score can agree with one
+proxy run. Part (f) retrains ``--members`` candidates with the full budget from scratch and
+fine-tuned from their inherited weights: test top-1 and time of each.
 Every size is a flag; the figures are printed with the settings that gave them.
 """
 
@@ -82,7 +87,9 @@ def candidates(proto: Any, rule: Any, count: int, seed: int) -> list[Any]:
 def fidelity(args: argparse.Namespace, dataset: Any, proto: Any, rule: Any) -> dict[str, Any]:
     """Parts (a) and (b)."""
     config = _supernet_config(args, dataset)
-    supernet = SupernetEvaluator(dataset, config)
+    full_default = budgets_for(dataset.name)[1]
+    full = replace(full_default, epochs=args.full_epochs or full_default.epochs, seed=args.seed)
+    supernet = SupernetEvaluator(dataset, config, full)
     began = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         supernet.prepare(_context(proto, dataset, Path(tmp), args.seed, _progress))
@@ -90,23 +97,62 @@ def fidelity(args: argparse.Namespace, dataset: Any, proto: Any, rule: Any) -> d
     proxy_default = budgets_for(dataset.name)[0]
     proxy = TrainingEvaluator(dataset, replace(proxy_default, epochs=args.proxy_epochs
                                                or proxy_default.epochs))
+    seeds = [replace(proxy.config, seed=args.seed + extra) for extra in range(args.proxy_seeds)]
     rows = []
-    for number, arch in enumerate(candidates(proto, rule, args.candidates, args.seed)):
+    archs = candidates(proto, rule, args.candidates, args.seed)
+    for number, arch in enumerate(archs):
         scored = supernet.evaluate(arch, lambda *_: None)
-        trained = proxy.evaluate(arch, lambda *_: None)
+        runs = [TrainingEvaluator(dataset, budget).evaluate(arch, lambda *_: None)
+                for budget in seeds]
         rows.append({"key": arch.key, "macs": scored.macs, "supernet": scored.accuracy,
-                     "proxy": trained.accuracy, "score_s": scored.seconds,
-                     "proxy_s": trained.seconds})
+                     "proxy": runs[0].accuracy, "score_s": scored.seconds,
+                     "proxy_s": runs[0].seconds, "proxy_seeds": [r.accuracy for r in runs]})
+        others = " ".join(f"{r.accuracy:6.2f}%" for r in runs[1:])
         print(f"  {number + 1:3d} {arch.key} MACs {scored.macs:>10,} supernet "
-              f"{scored.accuracy:6.2f}% ({scored.seconds:6.2f} s)  proxy {trained.accuracy:6.2f}%"
-              f" ({trained.seconds:7.2f} s)", flush=True)
+              f"{scored.accuracy:6.2f}% ({scored.seconds:6.2f} s)  proxy {runs[0].accuracy:6.2f}%"
+              f" ({runs[0].seconds:7.2f} s) {others}", flush=True)
+    figures = _fidelity_figures(rows)
+    figures.update({"supernet_train_s": round(train_seconds, 1), "proxy_epochs": seeds[0].epochs,
+                    "supernet": config.to_dict(), "rows": rows})
+    if "f" in args.part:
+        figures["members"] = members(supernet, archs[: args.members])
+    return figures
+
+
+def _fidelity_figures(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Kendall tau of the scores against the first proxy seed, and of the proxy seeds
+    against each other (the ceiling), with the cost ratio."""
     tau = kendall_tau([r["supernet"] for r in rows], [r["proxy"] for r in rows])
     score_s = sum(r["score_s"] for r in rows) / len(rows)
     proxy_s = sum(r["proxy_s"] for r in rows) / len(rows)
-    return {"candidates": len(rows), "kendall_tau": round(tau, 3),
-            "supernet_train_s": round(train_seconds, 1), "score_s": round(score_s, 3),
-            "proxy_s": round(proxy_s, 2), "score_vs_proxy": round(proxy_s / score_s, 1),
-            "proxy_epochs": proxy.config.epochs, "supernet": config.to_dict(), "rows": rows}
+    found: dict[str, Any] = {
+        "candidates": len(rows), "kendall_tau": round(tau, 3), "score_s": round(score_s, 3),
+        "proxy_s": round(proxy_s, 2), "score_vs_proxy": round(proxy_s / score_s, 1)}
+    seeds = len(rows[0]["proxy_seeds"])
+    if seeds > 1:
+        runs = [[r["proxy_seeds"][i] for r in rows] for i in range(seeds)]
+        found["proxy_seed_tau"] = [round(kendall_tau(runs[0], run), 3) for run in runs[1:]]
+        found["supernet_tau_per_seed"] = [
+            round(kendall_tau([r["supernet"] for r in rows], run), 3) for run in runs]
+    return found
+
+
+def members(supernet: SupernetEvaluator, archs: list[Any]) -> list[dict[str, Any]]:
+    """Part (f): each member retrained with the full budget, from scratch and fine-tuned from
+    its inherited weights; test top-1 and seconds of each."""
+    found = []
+    for arch in archs:
+        row: dict[str, Any] = {"key": arch.key}
+        for how, finetune in (("scratch", False), ("finetune", True)):
+            supernet.finetune = finetune
+            measured, _ = supernet.retrain(arch, lambda *_: None)
+            row[how] = round(measured.accuracy, 2)
+            row[f"{how}_s"] = round(measured.seconds, 1)
+        print(f"  member {arch.key} scratch {row['scratch']:6.2f}% ({row['scratch_s']} s) "
+              f"fine-tuned {row['finetune']:6.2f}% ({row['finetune_s']} s)", flush=True)
+        found.append(row)
+    supernet.finetune = False
+    return found
 
 
 def end_to_end(args: argparse.Namespace, dataset: Any, proto: Any, rule: Any) -> dict[str, Any]:
@@ -160,8 +206,13 @@ def main() -> None:
     parser.add_argument("--supernet-epochs", type=int, default=None)
     parser.add_argument("--proxy-epochs", type=int, default=None)
     parser.add_argument("--plan-samples", type=int, default=256)
+    parser.add_argument("--proxy-seeds", type=int, default=1,
+                        help="proxy-train each candidate with this many seeds (2: the ceiling)")
+    parser.add_argument("--members", type=int, default=5, help="members of part (f)")
+    parser.add_argument("--full-epochs", type=int, default=None, help="members' full budget")
     parser.add_argument("--trials", type=int, default=300, help="trials of part (c)")
-    parser.add_argument("--part", default="ab", help="a/b (fidelity, cost) and/or c")
+    parser.add_argument("--part", default="ab",
+                        help="a/b (fidelity, cost), f (members: fine-tune vs scratch), c")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", default=None, help="also write the figures here")
     args = parser.parse_args()
@@ -175,7 +226,7 @@ def main() -> None:
     print(f"data {dataset.name} {dataset.input_shape} train {len(dataset.train)} val "
           f"{len(dataset.val)}; constraint {constraint}", flush=True)
     figures: dict[str, Any] = {"data": dataset.name, "limit": args.limit}
-    if "a" in args.part or "b" in args.part:
+    if any(part in args.part for part in "abf"):
         figures["fidelity"] = fidelity(args, dataset, proto, rule)
         shown = {k: v for k, v in figures["fidelity"].items() if k != "rows"}
         print(json.dumps(shown, indent=1), flush=True)

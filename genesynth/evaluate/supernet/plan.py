@@ -15,9 +15,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import re
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+import statistics
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from genesynth.arch import Architecture, LayerSpec, ModuleSpec, Value
@@ -119,9 +121,14 @@ def _no_origin(path: str) -> SupernetError:
 
 @dataclass(frozen=True)
 class Slot:
+    """One layer slot: its kind, the shapes of its shared tensors, and the fan-in a typical
+    setting of each weight has (the median over the plan's samples; it sets the initial
+    scale, see :class:`genesynth.evaluate.supernet.weights.Supernet`)."""
+
     key: str
     kind: str
     sizes: Sizes
+    fan_in: Mapping[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -133,6 +140,10 @@ class Plan:
     def tensor_sizes(self) -> dict[str, tuple[int, ...]]:
         """Flat names (``<slot>/<param>``) of every shared tensor and its shape."""
         return {f"{s.key}/{name}": size for s in self.slots for name, size in s.sizes.items()}
+
+    def tensor_fan_in(self) -> dict[str, int]:
+        """The typical fan-in of every shared weight (tensors of two or more dimensions)."""
+        return {f"{s.key}/{name}": fan for s in self.slots for name, fan in s.fan_in.items()}
 
     @property
     def num_params(self) -> int:
@@ -165,7 +176,7 @@ def plan(archs: Iterable[Architecture], limit: int = MAX_SHARED_PARAMS) -> Plan:
             raise SupernetError(
                 f"the layer at {key.split(':')[0]} ({kinds[key]}) cannot share weights between "
                 f"its settings: {problem.message}") from None
-        slots.append(Slot(key, kinds[key], sizes))
+        slots.append(Slot(key, kinds[key], sizes, typical_fan_in(kinds[key], seen)))
     result = Plan(tuple(slots))
     if result.num_params > limit:
         biggest = max(slots, key=lambda s: max(_count(v) for v in s.sizes.values()))
@@ -176,6 +187,26 @@ def plan(archs: Iterable[Architecture], limit: int = MAX_SHARED_PARAMS) -> Plan:
             f"most {limit:,}); the largest shared tensor is the {biggest.kind} at "
             f"{biggest.key.split(':')[0]} ({shape}): narrow its choices")
     return result
+
+
+def typical_fan_in(kind: str, seen: Sequence[tuple[Params, Shape]]) -> dict[str, int]:
+    """The median fan-in of each weight of a slot over the settings ``seen`` (one per sample).
+
+    A candidate's layer takes a slice of the shared tensor: its own fan-in (input channels /
+    groups x kernel area) is often a tenth of the whole tensor's. Initialising the shared
+    tensor for its full size would start every typical candidate 3x too small, and AdamW's
+    steps (about ``lr`` per element whatever the scale) would then move it 3x too far.
+    """
+    sizes_of: dict[str, Sizes] = {}
+    fans: dict[str, list[int]] = {}
+    for params, shape in seen:
+        token = json.dumps([sorted(params.items()), shape])
+        if token not in sizes_of:
+            sizes_of[token] = REGISTRY[kind].param_sizes(params, shape)
+        for name, size in sizes_of[token].items():
+            if len(size) > 1:
+                fans.setdefault(name, []).append(math.prod(size[1:]))
+    return {name: statistics.median_low(values) for name, values in sorted(fans.items())}
 
 
 def _distinct(seen: Sequence[tuple[Params, Shape]]) -> list[tuple[Params, Shape]]:

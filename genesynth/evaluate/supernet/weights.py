@@ -27,13 +27,19 @@ FORMAT = "genesynth-supernet/1"
 
 
 class Supernet:
-    """Shared tensors for every slot of ``plan``, initialised from ``seed``."""
+    """Shared tensors for every slot of ``plan``, initialised from ``seed``.
+
+    Each weight starts as PyTorch would start a typical candidate's layer of that slot
+    (Kaiming-uniform for the slot's median fan-in, :func:`plan.typical_fan_in`), not for the
+    whole shared tensor: a candidate then starts at the scale its own training would.
+    """
 
     def __init__(self, plan: Plan, seed: int = 0) -> None:
         self.plan = plan
         generator = torch.Generator().manual_seed(seed)
+        fan_in = plan.tensor_fan_in()
         self.tensors: dict[str, nn.Parameter] = {
-            name: nn.Parameter(_initial(name, size, generator))
+            name: nn.Parameter(_initial(name, size, generator, fan_in.get(name)))
             for name, size in plan.tensor_sizes().items()
         }
         self.slots: dict[str, dict[str, nn.Parameter]] = {}  # slot key -> its own tensors
@@ -131,12 +137,13 @@ def read_checkpoint(path: Path) -> tuple[dict[str, Any], dict[str, torch.Tensor]
     return header, tensors
 
 
-def _initial(name: str, size: tuple[int, ...], generator: torch.Generator) -> torch.Tensor:
-    """PyTorch's defaults: Kaiming-uniform kernels, unit batch-norm scale, zero shifts."""
+def _initial(name: str, size: tuple[int, ...], generator: torch.Generator,
+             fan_in: int | None = None) -> torch.Tensor:
+    """PyTorch's defaults: Kaiming-uniform kernels (for ``fan_in``, by default the whole
+    tensor's), unit batch-norm scale, zero shifts."""
     if len(size) == 1:
         return torch.ones(size) if name.endswith(":bn/weight") else torch.zeros(size)
-    fan_in = math.prod(size[1:])
-    bound = 1.0 / math.sqrt(fan_in)
+    bound = 1.0 / math.sqrt(fan_in or math.prod(size[1:]))
     return (torch.rand(size, generator=generator) * 2 - 1) * bound
 
 
