@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import pytest
 import torch
 
 from genesynth.arch import Architecture
+from genesynth.blocks.base import REGISTRY
 from genesynth.builder import build
 from genesynth.costs import cost
 from genesynth.errors import ShapeError
 from genesynth.evaluate.supernet import SupernetError
-from genesynth.evaluate.supernet.plan import extreme, named_layers, plan, plan_samples
+from genesynth.evaluate.supernet.plan import (
+    extreme,
+    named_layers,
+    plan,
+    plan_samples,
+    typical_fan_in,
+)
 from genesynth.evaluate.supernet.weights import Supernet, logits
 from genesynth.space import RandomChooser, load_prototype, parse_prototype
 
@@ -68,6 +76,29 @@ def test_options_have_their_own_weights_and_skip_none() -> None:
     attonet = load_prototype(ROOT / "prototypes" / "attonet16.gs", input_shape=(1, 8, 8))
     keys = {layer.key for arch in plan_samples(attonet, count=8) for layer in named_layers(arch)}
     assert {"m05.shortcut.0:conv", "m05.8.1.0:conv"} <= keys  # projection; optional pwconv
+
+
+def test_the_typical_fan_in_is_the_median_over_the_samples_settings() -> None:
+    conv = REGISTRY["conv"]
+    shape = (16, 8, 8)
+    seen = [(conv.complete({"out": 16, "kernel": k, "groups": g}, shape), shape)
+            for k, g in ((3, 1), (3, 4), (5, 8), (3, 4), (5, 1))]
+    # fan-ins (in / groups x kernel area): 144, 36, 50, 36, 400 -> median 50
+    assert typical_fan_in("conv", seen) == {"weight": 50}
+    assert typical_fan_in("bn", [({}, shape)]) == {}  # vectors keep their own init
+
+
+def test_shared_weights_start_at_the_scale_of_a_typical_setting() -> None:
+    proto = load_prototype(ROOT / "prototypes" / "attonet16.gs", input_shape=(1, 8, 8))
+    layout = plan(plan_samples(proto, count=32))
+    supernet = Supernet(layout, seed=0)
+    sizes, fan_in = layout.tensor_sizes(), layout.tensor_fan_in()
+    name = "m13.3:conv/weight"  # the grouped kxk conv: a typical slice is far below the whole
+    assert fan_in[name] < math.prod(sizes[name][1:]) / 4
+    bound = 1 / math.sqrt(fan_in[name])  # PyTorch's Kaiming-uniform bound for that fan-in
+    top = float(supernet.tensors[name].detach().abs().max())
+    assert 0.95 * bound < top <= bound
+    assert all(len(sizes[n]) > 1 for n in fan_in)  # every weight, no vector
 
 
 def test_the_largest_and_smallest_networks_bound_the_samples() -> None:

@@ -193,9 +193,10 @@ def typical_fan_in(kind: str, seen: Sequence[tuple[Params, Shape]]) -> dict[str,
     """The median fan-in of each weight of a slot over the settings ``seen`` (one per sample).
 
     A candidate's layer takes a slice of the shared tensor: its own fan-in (input channels /
-    groups x kernel area) is often a tenth of the whole tensor's. Initialising the shared
-    tensor for its full size would start every typical candidate 3x too small, and AdamW's
-    steps (about ``lr`` per element whatever the scale) would then move it 3x too far.
+    groups x kernel area) is often a tenth of the whole tensor's. Initialised for its full
+    size, the shared tensor starts a typical candidate's kernels up to 4x smaller than its own
+    initialisation would (attonet16), and AdamW's steps (about ``lr`` per element whatever the
+    scale) then move them relatively that much further.
     """
     sizes_of: dict[str, Sizes] = {}
     fans: dict[str, list[int]] = {}
