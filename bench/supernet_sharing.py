@@ -6,7 +6,8 @@ For each family of choices (the part of a choice's name after its module: ``3.ke
 ``3.groups``, ``0.out``, ``8`` (the optional pwconv), ``out``, ``shortcut``, ``stride``), a
 fresh supernet is trained for ``--steps`` steps, each step on one sample that differs from one
 fixed base sample only in that family's choices (drawn anew each step), with the supernet's
-own recipe (AdamW, cosine, lr and weight decay of ``SupernetConfig``). ``none`` trains the base
+own recipe (its initialisation with zeroed residual ends; AdamW, cosine, lr and weight
+decay of ``SupernetConfig``). ``none`` trains the base
 sample alone and ``all`` draws every choice (uniform single-path training). Reported: the mean
 training loss of the last quarter of the steps and the validation top-1 of ``--probes`` such
 samples after batch norm recalibration. A family whose samples share weights well learns
@@ -127,7 +128,8 @@ def main() -> None:
     config = replace(SupernetConfig(batch_size=32 if dataset.name == "digits" else 128),
                      seed=args.seed)
     train, val = Tensors.of(dataset.train), Tensors.of(dataset.val)
-    layout = plan(plan_samples(proto, config.plan_samples, args.seed))
+    samples = plan_samples(proto, config.plan_samples, args.seed)
+    layout = plan(samples)
     _, base = proto.sample_with_choices(chooser=RandomChooser(12345 + args.seed))
     print(f"data {dataset.name} {dataset.input_shape}; {args.steps} steps of batch "
           f"{config.batch_size}", flush=True)
@@ -135,6 +137,7 @@ def main() -> None:
     for name in args.families.split(","):
         began = time.perf_counter()
         supernet = Supernet(layout, args.seed)
+        supernet.zero_residual_ends(samples)  # as the evaluator's prepare does
         family = Family(proto, base, name, args.seed)
         loss = train_family(family, supernet, train, config, args.steps)
         probes = [family.sample() for _ in range(args.probes)]
