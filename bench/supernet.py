@@ -200,6 +200,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", default="digits", help="digits or a dataset path")
     parser.add_argument("--limit", type=int, default=None, help="use at most N source images")
+    parser.add_argument("--val-fraction", type=float, default=0.15,
+                        help="fraction of the source held out for validation (CIFAR-10: the "
+                             "validation images are most of a score's cost)")
     parser.add_argument("--input-shape", default=None, help="CxHxW, e.g. 3x32x32")
     parser.add_argument("--constraint", default=None, help="default: digits.toml for digits")
     parser.add_argument("--candidates", type=int, default=30)
@@ -217,7 +220,8 @@ def main() -> None:
     parser.add_argument("--json", default=None, help="also write the figures here")
     args = parser.parse_args()
     shape = tuple(int(v) for v in args.input_shape.split("x")) if args.input_shape else None
-    dataset = load_data(args.data, shape, seed=args.seed, limit=args.limit)  # type: ignore[arg-type]
+    dataset = load_data(args.data, shape, seed=args.seed, limit=args.limit,  # type: ignore[arg-type]
+                        val_fraction=args.val_fraction)
     proto = genesynth.load_prototype(ROOT / "prototypes" / "attonet16.gs").with_overrides(
         input_shape=dataset.input_shape, classes=dataset.classes)
     constraint = args.constraint or ROOT / "constraints" / (
