@@ -86,10 +86,15 @@ class Evaluator(abc.ABC):
     per candidate (the dashboard's progress and the default pruner's warm-up).
     ``needs_data`` says whether a kind named without data (``--evaluator KIND`` with no
     ``--data``) measures on the default data, digits (a table needs none).
+    ``stand_alone`` says whether its accuracy is the candidate's own top-1, which the
+    constraint's accuracy bound can judge; a weight-sharing score is not (it ranks candidates
+    far below their own accuracy), so the search judges it by the other bounds only and the
+    accuracy bound is checked on the family after its stand-alone training.
     """
 
     prunable: ClassVar[bool] = True
     needs_data: ClassVar[bool] = True
+    stand_alone: ClassVar[bool] = True
 
     @property
     def epochs(self) -> int:

@@ -245,12 +245,22 @@ def made_family(study: optuna.Study, setup: Setup) -> SynthesisResult | None:
 
 
 def make_objective(setup: Setup, emit: Listener, constraint: Any, phase: int = 0) -> Objective:
+    constraint = search_rule(constraint, setup.evaluator)
     if isinstance(setup.sampler, SpaceAware):
         setup.sampler.bind(setup.prototype, constraint)
     return Objective(setup.prototype, constraint, setup.evaluator, emit,
                      multi_objective=setup.multi_objective, epochs=setup.epochs,
                      latency=setup.latency, phase=phase, cache=setup.cache,
                      source=str(setup.out))
+
+
+def search_rule(constraint: Any, evaluator: Evaluator) -> Any:
+    """The bounds a search trial is judged by: the constraint's, less the accuracy bound when
+    the evaluator's accuracy is not a stand-alone top-1 (``Evaluator.stand_alone``: a
+    supernet's score); the family is checked against the whole constraint after training."""
+    if evaluator.stand_alone or constraint.min_accuracy is None:
+        return constraint
+    return replace(constraint, min_accuracy=None)
 
 
 def run_started(setup: Setup, done: int = 0) -> RunStarted:

@@ -58,7 +58,9 @@ def inputs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 def test_a_synthesis_scored_by_the_supernet(
     inputs: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str],
 ) -> None:
-    data, rules = inputs
+    data, _ = inputs
+    rules = tmp_path / "floor.toml"  # a floor no supernet score of this run reaches
+    rules.write_text('[bounds]\nmin_accuracy = 99.0\nmax_macs = "5M"\nmax_params = "200K"\n')
     run = tmp_path / "run"
     code = main(["synthesize", ATTONET, "--constraint", str(rules), "--data", str(data),
                  "--evaluator", "supernet", "--supernet-epochs", "1", "--supernet-batch", "64",
@@ -77,12 +79,16 @@ def test_a_synthesis_scored_by_the_supernet(
     events = _events(run)
     scored = [e for e in events if type(e).__name__ == "TrialFinished" and e.state == "complete"]
     assert len(scored) == 3 and all(0.0 <= e.accuracy <= 100.0 for e in scored)
+    # a score ranks, the accuracy bound is not its to judge: within the static bounds it is
+    # feasible, and the family forms; the member is judged by the whole constraint on test
+    assert all(e.accuracy < 99.0 and e.feasible and not e.reason for e in scored)
     # the member is trained stand-alone (its epochs) and measured on the test split
     member = json.loads((run / "family.json").read_text())["members"][0]
     epochs = [e for e in events if type(e).__name__ == "MemberEpoch"]
     done = [e for e in events if type(e).__name__ == "MemberDone"]
     assert [(e.label, e.epoch, e.epochs) for e in epochs] == [("A", 1, 1)]
     assert [(e.label, e.accuracy) for e in done] == [("A", member["accuracy"])]
+    assert member["accuracy"] < 99.0 and member["feasible"] is False
 
 
 def test_the_shared_studys_family_loads_the_checkpoint_and_refuses_a_foreign_one(

@@ -66,6 +66,7 @@ class SupernetEvaluator(Evaluator):
     """
 
     prunable = False
+    stand_alone = False  # a score ranks; the accuracy bound is the family's (after training)
 
     def __init__(self, dataset: Any, config: SupernetConfig | None = None,
                  full: TrainConfig | None = None, finetune: bool = False) -> None:
