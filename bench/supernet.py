@@ -21,6 +21,7 @@ Every size is a flag; the figures are printed with the settings that gave them.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import tempfile
 import time
@@ -32,7 +33,7 @@ from typing import Any
 import genesynth
 from genesynth.data import load_data
 from genesynth.errors import ShapeError
-from genesynth.evaluate.supernet import SupernetConfig, SupernetEvaluator
+from genesynth.evaluate.supernet import SupernetConfig, SupernetEvaluator, weights
 from genesynth.evaluate.supernet.evaluator import DEFAULT_SUPERNET, SUPERNET_BUDGETS
 from genesynth.evaluate.train import TrainingEvaluator, budgets_for
 from genesynth.events import SupernetProgress
@@ -89,51 +90,103 @@ def fidelity(args: argparse.Namespace, dataset: Any, proto: Any, rule: Any) -> d
     config = _supernet_config(args, dataset)
     full_default = budgets_for(dataset.name)[1]
     full = replace(full_default, epochs=args.full_epochs or full_default.epochs, seed=args.seed)
-    supernet = SupernetEvaluator(dataset, config, full)
+    supernet = SupernetEvaluator(_first(dataset, args.supernet_limit), config, full)
     began = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         supernet.prepare(_context(proto, dataset, Path(tmp), args.seed, _progress))
     train_seconds = time.perf_counter() - began
     proxy_default = budgets_for(dataset.name)[0]
-    proxy = TrainingEvaluator(dataset, replace(proxy_default, epochs=args.proxy_epochs
-                                               or proxy_default.epochs))
-    seeds = [replace(proxy.config, seed=args.seed + extra) for extra in range(args.proxy_seeds)]
+    proxy = replace(proxy_default, epochs=args.proxy_epochs or proxy_default.epochs)
+    seeds = [replace(proxy, seed=args.seed + extra) for extra in range(args.proxy_seeds)]
+    cache = ProxyCache(args.proxy_cache, dataset)
     rows = []
     archs = candidates(proto, rule, args.candidates, args.seed)
     for number, arch in enumerate(archs):
         scored = supernet.evaluate(arch, lambda *_: None)
-        runs = [TrainingEvaluator(dataset, budget).evaluate(arch, lambda *_: None)
-                for budget in seeds]
+        runs = [cache.run(arch, budget) for budget in seeds]
         rows.append({"key": arch.key, "macs": scored.macs, "supernet": scored.accuracy,
-                     "proxy": runs[0].accuracy, "score_s": scored.seconds,
-                     "proxy_s": runs[0].seconds, "proxy_seeds": [r.accuracy for r in runs]})
-        others = " ".join(f"{r.accuracy:6.2f}%" for r in runs[1:])
+                     "proxy": runs[0]["accuracy"], "score_s": scored.seconds,
+                     "proxy_s": runs[0]["seconds"], "proxy_cached": runs[0]["cached"],
+                     "proxy_seeds": [r["accuracy"] for r in runs]})
+        others = " ".join(f"{r['accuracy']:6.2f}%" for r in runs[1:])
+        cached = " cached" if runs[0]["cached"] else ""
         print(f"  {number + 1:3d} {arch.key} MACs {scored.macs:>10,} supernet "
-              f"{scored.accuracy:6.2f}% ({scored.seconds:6.2f} s)  proxy {runs[0].accuracy:6.2f}%"
-              f" ({runs[0].seconds:7.2f} s) {others}", flush=True)
+              f"{scored.accuracy:6.2f}% ({scored.seconds:6.2f} s)  proxy "
+              f"{runs[0]['accuracy']:6.2f}% ({runs[0]['seconds']:7.2f} s{cached}) {others}",
+              flush=True)
     figures = _fidelity_figures(rows)
     figures.update({"supernet_train_s": round(train_seconds, 1), "proxy_epochs": seeds[0].epochs,
-                    "supernet": config.to_dict(), "rows": rows})
+                    "supernet": config.to_dict(), "supernet_limit": args.supernet_limit,
+                    "rows": rows})
     if "f" in args.part:
         figures["members"] = members(supernet, archs[: args.members])
     return figures
 
 
+class ProxyCache:
+    """Proxy trainings by (data, candidate, budget), kept in a JSON-lines file between runs
+    (``--proxy-cache``): a bench that changes the supernet reuses the proxies of the last one.
+    A cached run's seconds are not this run's: the cost ratio counts fresh runs only."""
+
+    def __init__(self, path: str | None, dataset: Any) -> None:
+        self.path = Path(path) if path else None
+        self.dataset = dataset
+        self.data = json.dumps(dataset.describe(), sort_keys=True)
+        self.found: dict[str, dict[str, Any]] = {}
+        if self.path is not None and self.path.exists():
+            for line in self.path.read_text().splitlines():
+                entry = json.loads(line)
+                self.found[entry["id"]] = entry
+
+    def run(self, arch: Any, budget: Any) -> dict[str, Any]:
+        token = json.dumps([self.data, arch.key, budget.to_dict()], sort_keys=True)
+        key = hashlib.sha256(token.encode()).hexdigest()[:24]
+        if key in self.found:
+            return {**self.found[key], "cached": True}
+        measured = TrainingEvaluator(self.dataset, budget).evaluate(arch, lambda *_: None)
+        entry = {"id": key, "key": arch.key, "accuracy": measured.accuracy,
+                 "seconds": measured.seconds}
+        self.found[key] = entry
+        if self.path is not None:
+            with self.path.open("a") as handle:
+                handle.write(json.dumps(entry) + "\n")
+        return {**entry, "cached": False}
+
+
+def _first(dataset: Any, count: int | None) -> Any:
+    """``dataset`` with only its first ``count`` training images (the supernet's; proxies
+    train on all of them), or itself."""
+    if not count:
+        return dataset
+    train = dataset.train
+    return replace(dataset, train=replace(train, x=train.x[:count], y=train.y[:count]))
+
+
 def _fidelity_figures(rows: list[dict[str, Any]]) -> dict[str, Any]:
-    """Kendall tau of the scores against the first proxy seed, and of the proxy seeds
-    against each other (the ceiling), with the cost ratio."""
-    tau = kendall_tau([r["supernet"] for r in rows], [r["proxy"] for r in rows])
+    """Kendall tau of the scores against the first proxy seed and against the mean of the
+    seeds, of the proxy seeds against each other (the ceiling), of both against MACs (what
+    ranking by size alone would give), and the cost ratio over the fresh proxy runs."""
+    scores = [r["supernet"] for r in rows]
+    mean = [sum(r["proxy_seeds"]) / len(r["proxy_seeds"]) for r in rows]
+    macs = [float(r["macs"]) for r in rows]
+    fresh = [r for r in rows if not r["proxy_cached"]]
     score_s = sum(r["score_s"] for r in rows) / len(rows)
-    proxy_s = sum(r["proxy_s"] for r in rows) / len(rows)
     found: dict[str, Any] = {
-        "candidates": len(rows), "kendall_tau": round(tau, 3), "score_s": round(score_s, 3),
-        "proxy_s": round(proxy_s, 2), "score_vs_proxy": round(proxy_s / score_s, 1)}
+        "candidates": len(rows),
+        "kendall_tau": round(kendall_tau(scores, [r["proxy"] for r in rows]), 3),
+        "kendall_tau_proxy_mean": round(kendall_tau(scores, mean), 3),
+        "kendall_tau_macs": {"supernet": round(kendall_tau(scores, macs), 3),
+                             "proxy_mean": round(kendall_tau(mean, macs), 3)},
+        "score_s": round(score_s, 3)}
+    if fresh:
+        proxy_s = sum(r["proxy_s"] for r in fresh) / len(fresh)
+        found.update({"proxy_s": round(proxy_s, 2), "fresh_proxies": len(fresh),
+                      "score_vs_proxy": round(proxy_s / score_s, 1)})
     seeds = len(rows[0]["proxy_seeds"])
     if seeds > 1:
         runs = [[r["proxy_seeds"][i] for r in rows] for i in range(seeds)]
         found["proxy_seed_tau"] = [round(kendall_tau(runs[0], run), 3) for run in runs[1:]]
-        found["supernet_tau_per_seed"] = [
-            round(kendall_tau([r["supernet"] for r in rows], run), 3) for run in runs]
+        found["supernet_tau_per_seed"] = [round(kendall_tau(scores, run), 3) for run in runs]
     return found
 
 
@@ -216,9 +269,18 @@ def main() -> None:
     parser.add_argument("--trials", type=int, default=300, help="trials of part (c)")
     parser.add_argument("--part", default="ab",
                         help="a/b (fidelity, cost), f (members: fine-tune vs scratch), c")
+    parser.add_argument("--proxy-cache", default=None,
+                        help="keep proxy results in this JSON-lines file and reuse them")
+    parser.add_argument("--supernet-limit", type=int, default=None,
+                        help="train the supernet on the first N training images only (the "
+                             "proxies train on all: part (b) at full scale on this CPU)")
+    parser.add_argument("--no-identity-shortcuts", action="store_true",
+                        help="ablation: projecting shortcuts start random, not as the identity")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", default=None, help="also write the figures here")
     args = parser.parse_args()
+    if args.no_identity_shortcuts:
+        weights._projects = lambda name, size: False
     shape = tuple(int(v) for v in args.input_shape.split("x")) if args.input_shape else None
     dataset = load_data(args.data, shape, seed=args.seed, limit=args.limit,  # type: ignore[arg-type]
                         val_fraction=args.val_fraction)

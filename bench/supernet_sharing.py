@@ -35,7 +35,7 @@ from genesynth.arch import Architecture
 from genesynth.builder import build
 from genesynth.data import load_data
 from genesynth.errors import ShapeError
-from genesynth.evaluate.supernet import SupernetConfig
+from genesynth.evaluate.supernet import SupernetConfig, weights
 from genesynth.evaluate.supernet.plan import plan, plan_samples
 from genesynth.evaluate.supernet.train import recalibrate
 from genesynth.evaluate.supernet.weights import Supernet, logits
@@ -117,9 +117,13 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=80)
     parser.add_argument("--probes", type=int, default=4)
     parser.add_argument("--families", default=",".join(FAMILIES))
+    parser.add_argument("--no-identity-shortcuts", action="store_true",
+                        help="ablation: projecting shortcuts start random, not as the identity")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", default=None)
     args = parser.parse_args()
+    if args.no_identity_shortcuts:
+        weights._projects = lambda name, size: False
     torch.set_num_threads(1)
     shape = tuple(int(v) for v in args.input_shape.split("x")) if args.input_shape else None
     dataset = load_data(args.data, shape, seed=args.seed, limit=args.limit)  # type: ignore[arg-type]

@@ -18,8 +18,10 @@ import torch
 from genesynth.costs import cost
 from genesynth.data import load_data
 from genesynth.evaluate.supernet import SupernetConfig, SupernetError, SupernetEvaluator
+from genesynth.evaluate.supernet.evaluator import DEFAULT_SUPERNET
+from genesynth.evaluate.supernet.train import recalibrate
 from genesynth.evaluate.supernet.weights import read_checkpoint
-from genesynth.evaluate.train import TrainConfig
+from genesynth.evaluate.train import Tensors, TrainConfig, accuracy
 from genesynth.events import SupernetProgress
 from genesynth.space import parse_prototype
 
@@ -161,8 +163,23 @@ def test_family_members_are_trained_stand_alone(data: Any) -> None:
     assert tuned.accuracy != m.accuracy or tuned.curve != m.curve
 
 
+def test_a_score_reads_the_first_score_images_of_the_validation_split(data: Any) -> None:
+    evaluator, _ = prepared(data, None, replace(CONFIG, score_images=7))
+    arch = tiny().sample(seed=3)
+    score = evaluator.evaluate(arch, lambda *_: None).accuracy
+    model = evaluator._inherited(arch)
+    recalibrate(model, evaluator.train_data, evaluator.config)
+    val = evaluator.val_data
+    assert score == accuracy(model, Tensors(val.x[:7], val.y[:7]))
+    assert score * 7 / 100 == pytest.approx(round(score * 7 / 100))  # k of 7 images
+    assert DEFAULT_SUPERNET.score_images == 2500 and CONFIG.score_images is None  # None: all
+
+
 def test_bad_settings_are_named() -> None:
     with pytest.raises(Exception, match=r"`epochs` must be an integer >= 1, but got epochs=0"):
         SupernetConfig(epochs=0)
     with pytest.raises(Exception, match=r"`lr` must be a number > 0, but got lr=-1"):
         SupernetConfig(lr=-1)
+    with pytest.raises(Exception, match=r"`score_images` must be an integer >= 1, but got "
+                                        r"score_images=0"):
+        SupernetConfig(score_images=0)

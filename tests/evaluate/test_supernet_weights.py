@@ -29,6 +29,15 @@ PROTOTYPES = sorted((ROOT / "prototypes").glob("*.gs"))
 SMALL = {"input_shape": (3, 16, 16), "classes": 10}
 
 
+def _randomised(supernet: Supernet, seed: int) -> Supernet:
+    """Every shared tensor random (no identity or unit start can hide a wrong slice)."""
+    generator = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for tensor in supernet.tensors.values():
+            tensor.copy_(torch.randn(tensor.shape, generator=generator))
+    return supernet
+
+
 def _random(proto: object, count: int, seed: int) -> list[Architecture]:
     found: list[Architecture] = []
     for index in range(count * 10):
@@ -44,7 +53,7 @@ def _random(proto: object, count: int, seed: int) -> list[Architecture]:
 @pytest.mark.parametrize("path", PROTOTYPES, ids=lambda p: p.stem)
 def test_inherited_weights_give_the_built_network_exactly(path: Path) -> None:
     proto = load_prototype(path, **SMALL)  # type: ignore[arg-type]
-    supernet = Supernet(plan(plan_samples(proto, count=8)), seed=1)
+    supernet = _randomised(Supernet(plan(plan_samples(proto, count=8)), seed=1), seed=1)
     x = torch.randn(2, *proto.input_shape)
     for arch in _random(proto, 6, seed=1000):  # candidates the plan did not see
         model = build(arch).eval()
@@ -55,7 +64,7 @@ def test_inherited_weights_give_the_built_network_exactly(path: Path) -> None:
 
 def test_many_attonet_samples_share_and_train_the_shared_tensors() -> None:
     proto = load_prototype(ROOT / "prototypes" / "attonet16.gs", input_shape=(1, 8, 8))
-    supernet = Supernet(plan(plan_samples(proto, count=16)), seed=0)
+    supernet = _randomised(Supernet(plan(plan_samples(proto, count=16)), seed=0), seed=0)
     x = torch.randn(3, 1, 8, 8)
     for arch in _random(proto, 12, seed=5000):
         reference = build(arch).eval()
@@ -99,6 +108,31 @@ def test_shared_weights_start_at_the_scale_of_a_typical_setting() -> None:
     top = float(supernet.tensors[name].detach().abs().max())
     assert 0.95 * bound < top <= bound
     assert all(len(sizes[n]) > 1 for n in fan_in)  # every weight, no vector
+
+
+def test_a_projecting_shortcut_starts_as_a_copy_of_its_input() -> None:
+    proto = load_prototype(ROOT / "prototypes" / "attonet16.gs", input_shape=(1, 8, 8))
+    layout = plan(plan_samples(proto, count=32))
+    supernet = Supernet(layout, seed=0)
+    weight = supernet.tensors["m05.shortcut.0:conv/weight"]  # out [24, 32, 48], stride [1, 2]
+    assert weight.shape == (48, 32, 1, 1)
+    torch.testing.assert_close(weight[:, :, 0, 0], torch.eye(48, 32))
+    assert supernet.tensors["m05.shortcut.1:bn/weight"].eq(1).all()  # vectors: PyTorch's
+    x = torch.randn(2, 32, 4, 4)
+    seen = set()
+    for arch in _random(proto, 40, seed=11):  # each setting's slice, strided or not
+        model = build(arch)
+        supernet.inherit(arch, model)
+        conv = model.body.m05.shortcut[0] if arch.modules[4].shortcut == "project" else None
+        if conv is None:
+            continue
+        c_in, stride = conv.in_channels, conv.stride[0]
+        seen.add((conv.out_channels > c_in, conv.out_channels < c_in, stride))
+        out = conv(x[:, :c_in])
+        n = min(conv.out_channels, c_in)
+        torch.testing.assert_close(out[:, :n], x[:, :n, ::stride, ::stride])
+        assert out[:, n:].eq(0).all()
+    assert {wider for wider, _, _ in seen} == {True, False} and {s for *_, s in seen} == {1, 2}
 
 
 def test_the_largest_and_smallest_networks_bound_the_samples() -> None:

@@ -54,7 +54,7 @@ DataLoader = Callable[[], Any]  # returns the run's Dataset (the evaluator contr
 SUPERNET_BUDGETS: dict[str, SupernetConfig] = {
     "digits": SupernetConfig(epochs=12, batch_size=32),
 }
-DEFAULT_SUPERNET = SupernetConfig(epochs=10, batch_size=128)
+DEFAULT_SUPERNET = SupernetConfig(epochs=10, batch_size=128, score_images=2500)
 
 
 class SupernetEvaluator(Evaluator):
@@ -76,6 +76,8 @@ class SupernetEvaluator(Evaluator):
         self.finetune = bool(finetune)
         self.train_data = Tensors.of(dataset.train)
         self.val_data = Tensors.of(dataset.val)
+        images = self.config.score_images
+        self.score_data = Tensors(self.val_data.x[:images], self.val_data.y[:images])
         self.supernet: Supernet | None = None
         self.scored: dict[str, Architecture] = {}  # key -> the sampled arch (with origins)
 
@@ -132,7 +134,7 @@ class SupernetEvaluator(Evaluator):
     def _identity(self) -> dict[str, Any]:
         """Settings that make a checkpoint another supernet (the epoch budget may grow)."""
         settings = self.config.to_dict()
-        for name in ("epochs", "threads", "calibration_batches"):
+        for name in ("epochs", "threads", "calibration_batches", "score_images"):
             settings.pop(name)
         return settings
 
@@ -143,7 +145,7 @@ class SupernetEvaluator(Evaluator):
         model = self._inherited(arch)
         recalibrate(model, self.train_data, self.config)
         with threads(self.config.threads):
-            top1 = accuracy(model, self.val_data)
+            top1 = accuracy(model, self.score_data)
         self.scored[arch.key] = arch
         report(1, 0.0, top1)  # one step, as a table's lookup: no training, so no loss
         c = cost(arch)

@@ -42,6 +42,7 @@ class SupernetConfig:
     weight_decay: float = 1e-4
     random: int = 2  # random samples per step besides the largest and the smallest
     calibration_batches: int = 4  # training batches that re-estimate batch norm per candidate
+    score_images: int | None = None  # validation images a score reads (None: all of them)
     plan_samples: int = 256  # random samples that find the sizes every slot must hold
     threads: int = 1
     seed: int = 0
@@ -50,6 +51,8 @@ class SupernetConfig:
         for name in ("epochs", "batch_size", "calibration_batches", "plan_samples", "threads"):
             _check(name, getattr(self, name), integer=True, low=1)
         _check("random", self.random, integer=True, low=0)
+        if self.score_images is not None:
+            _check("score_images", self.score_images, integer=True, low=1)
         _check("lr", self.lr, integer=False, low=0, strict=True)
         _check("weight_decay", self.weight_decay, integer=False, low=0)
 

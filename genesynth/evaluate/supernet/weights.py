@@ -31,7 +31,9 @@ class Supernet:
 
     Each weight starts as PyTorch would start a typical candidate's layer of that slot
     (Kaiming-uniform for the slot's median fan-in, :func:`plan.typical_fan_in`), not for the
-    whole shared tensor: a candidate then starts at the scale its own training would.
+    whole shared tensor: a candidate then starts at the scale its own training would. The
+    weights of a residual module's projecting shortcut start as the identity
+    (:func:`_identity`): see docs/supernet.md, *Training once*.
     """
 
     def __init__(self, plan: Plan, seed: int = 0) -> None:
@@ -39,7 +41,8 @@ class Supernet:
         generator = torch.Generator().manual_seed(seed)
         fan_in = plan.tensor_fan_in()
         self.tensors: dict[str, nn.Parameter] = {
-            name: nn.Parameter(_initial(name, size, generator, fan_in.get(name)))
+            name: nn.Parameter(_identity(size) if _projects(name, size) else
+                               _initial(name, size, generator, fan_in.get(name)))
             for name, size in plan.tensor_sizes().items()
         }
         self.slots: dict[str, dict[str, nn.Parameter]] = {}  # slot key -> its own tensors
@@ -145,6 +148,29 @@ def _initial(name: str, size: tuple[int, ...], generator: torch.Generator,
         return torch.ones(size) if name.endswith(":bn/weight") else torch.zeros(size)
     bound = 1.0 / math.sqrt(fan_in or math.prod(size[1:]))
     return (torch.rand(size, generator=generator) * 2 - 1) * bound
+
+
+def _projects(name: str, size: tuple[int, ...]) -> bool:
+    """Whether a shared tensor is the kernel of a layer in a residual module's shortcut."""
+    where, own = name.split("/", 1)
+    return ".shortcut." in where.split(":", 1)[0] and own == "weight" and len(size) > 1
+
+
+def _identity(size: tuple[int, ...]) -> torch.Tensor:
+    """A kernel that passes its first min(out, in) channels through unchanged (the centre tap
+    of output channel i reads input channel i).
+
+    A projecting shortcut then starts as a (sliced, strided) copy of the module's input, as
+    an identity shortcut is. A sample whose widths or strides differ from another's replaces
+    the residual stream with the same features rather than with a random mix of them, so
+    both train the same downstream weights (measured in ``bench/supernet_sharing.py``:
+    docs/supernet.md).
+    """
+    weight = torch.zeros(size)
+    rows = torch.arange(min(size[0], size[1]))
+    index: tuple[Any, ...] = (rows, rows, *(d // 2 for d in size[2:]))
+    weight[index] = 1.0
+    return weight
 
 
 class _Logits(nn.Module):
