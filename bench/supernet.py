@@ -93,7 +93,8 @@ def fidelity(args: argparse.Namespace, dataset: Any, proto: Any, rule: Any) -> d
     supernet = SupernetEvaluator(_first(dataset, args.supernet_limit), config, full)
     began = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
-        supernet.prepare(_context(proto, dataset, Path(tmp), args.seed, _progress))
+        run_dir = Path(args.run_dir or tmp)  # --run-dir keeps the checkpoint; a rerun loads it
+        supernet.prepare(_context(proto, dataset, run_dir, args.seed, _progress))
     train_seconds = time.perf_counter() - began
     proxy_default = budgets_for(dataset.name)[0]
     proxy = replace(proxy_default, epochs=args.proxy_epochs or proxy_default.epochs)
@@ -239,7 +240,9 @@ def end_to_end(args: argparse.Namespace, dataset: Any, proto: Any, rule: Any) ->
 def _supernet_config(args: argparse.Namespace, dataset: Any) -> SupernetConfig:
     base = SUPERNET_BUDGETS.get(dataset.name, DEFAULT_SUPERNET)
     return replace(base, epochs=args.supernet_epochs or base.epochs,
-                   plan_samples=args.plan_samples, seed=args.seed)
+                   plan_samples=args.plan_samples, seed=args.seed,
+                   random=base.random if args.random is None else args.random,
+                   calibration_batches=args.calibration_batches or base.calibration_batches)
 
 
 def _progress(event: Any) -> None:
@@ -262,6 +265,11 @@ def main() -> None:
     parser.add_argument("--supernet-epochs", type=int, default=None)
     parser.add_argument("--proxy-epochs", type=int, default=None)
     parser.add_argument("--plan-samples", type=int, default=256)
+    parser.add_argument("--random", type=int, default=None,
+                        help="random samples per supernet step besides the largest and smallest")
+    parser.add_argument("--calibration-batches", type=int, default=None)
+    parser.add_argument("--run-dir", default=None,
+                        help="keep the supernet checkpoint here (a rerun loads it)")
     parser.add_argument("--proxy-seeds", type=int, default=1,
                         help="proxy-train each candidate with this many seeds (2: the ceiling)")
     parser.add_argument("--members", type=int, default=5, help="members of part (f)")
