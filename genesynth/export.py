@@ -34,11 +34,17 @@ from genesynth.builder import build
 from genesynth.dsl.writer import architecture_to_text
 from genesynth.errors import ExportError, RunError, did_you_mean
 from genesynth.limits import load_json, read_text
-from genesynth.record.layout import FAMILY_FILE, MEMBER_ARCH, MEMBER_WEIGHTS, member_path
+from genesynth.record.layout import (
+    EXPORT_FORMATS,
+    EXPORT_SUFFIXES,
+    FAMILY_FILE,
+    MEMBER_ARCH,
+    MEMBER_WEIGHTS,
+    member_path,
+)
 from genesynth.record.run import inside, read_run
 
-FORMATS = ("pytorch", "onnx", "json", "text")
-SUFFIXES = {"pytorch": ".py", "onnx": ".onnx", "json": ".json", "text": ".gs"}
+FORMATS, SUFFIXES = EXPORT_FORMATS, EXPORT_SUFFIXES  # named with the run's files: no torch
 OPSET = 17
 ONNX_ATOL = 1e-4
 

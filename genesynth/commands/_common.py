@@ -61,6 +61,6 @@ def fmt_shape(shape: tuple[int, ...]) -> str:
 
 
 def add_device(p: argparse.ArgumentParser) -> None:
-    from genesynth.evaluate.device import DEVICE_HELP
+    from genesynth.evaluate.budgets import DEVICE_HELP
 
     p.add_argument("--device", default="auto", help=f"where to train: {DEVICE_HELP}")

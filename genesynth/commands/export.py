@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from genesynth.export import FORMATS, SUFFIXES
+from genesynth.record.layout import EXPORT_FORMATS, EXPORT_SUFFIXES
 
 
 def add(sub: argparse._SubParsersAction) -> None:
@@ -17,13 +17,13 @@ def add(sub: argparse._SubParsersAction) -> None:
     p.add_argument("run_dir", metavar="DIR", type=Path, help="run directory")
     p.add_argument("--member", default="A", help="family member label (default A)")
     p.add_argument(
-        "--format", dest="fmt", choices=FORMATS, default="pytorch",
+        "--format", dest="fmt", choices=EXPORT_FORMATS, default="pytorch",
         help="pytorch (default), onnx, json or text",
     )
     p.add_argument(
         "--out", type=Path,
         help="output file or existing directory (default DIR/family/MEMBER/model."
-        + "|".join(s.lstrip(".") for s in SUFFIXES.values()) + ")",
+        + "|".join(s.lstrip(".") for s in EXPORT_SUFFIXES.values()) + ")",
     )
     p.add_argument("--force", action="store_true", help="overwrite files that exist")
     p.set_defaults(run=run)

@@ -12,7 +12,6 @@ from genesynth.commands._common import add_device, seed
 from genesynth.errors import GenesynthError
 from genesynth.evaluate.registry import EVALUATORS
 from genesynth.limits import MAX_TRIALS, show_number
-from genesynth.synth import RunInterrupted, synthesize
 
 
 def add(sub: argparse._SubParsersAction) -> None:
@@ -77,7 +76,7 @@ def add(sub: argparse._SubParsersAction) -> None:
 
 def epoch_defaults(proxy: bool) -> str:
     """``digits 4, other data 5``: the default epochs of each dataset's training budget."""
-    from genesynth.evaluate.train import BUDGETS, DEFAULT_BUDGET
+    from genesynth.evaluate.budgets import BUDGETS, DEFAULT_BUDGET
 
     pick = 0 if proxy else 1
     named = [f"{name} {budgets[pick].epochs}" for name, budgets in BUDGETS.items()]
@@ -86,7 +85,7 @@ def epoch_defaults(proxy: bool) -> str:
 
 def supernet_defaults(batch: bool = False) -> str:
     """``digits 12, other data 10``: the supernet's default epochs (or batch) per dataset."""
-    from genesynth.evaluate.supernet.evaluator import DEFAULT_SUPERNET, SUPERNET_BUDGETS
+    from genesynth.evaluate.budgets import DEFAULT_SUPERNET, SUPERNET_BUDGETS
 
     def pick(config: Any) -> int:
         return int(config.batch_size if batch else config.epochs)
@@ -99,6 +98,7 @@ def run(args: argparse.Namespace) -> int:
     from genesynth.dashboard import open_view
     from genesynth.dashboard.plain import PlainLog
     from genesynth.events import WarmStarted
+    from genesynth.synth import RunInterrupted, synthesize  # loads torch: not for --help
 
     kwargs = _engine_arguments(args)
     said: list[str] = []  # what the live dashboard has no place for, said after it closes

@@ -12,9 +12,7 @@ import re
 import torch
 
 from genesynth.errors import DeviceError
-
-DEVICES = ("auto", "cpu", "cuda", "cuda:N", "mps")
-DEVICE_HELP = "auto (CUDA, else MPS, else CPU; default), cpu, cuda, cuda:N or mps"
+from genesynth.evaluate.budgets import DEVICES
 
 
 def resolve_device(spec: str | torch.device | None = "auto") -> torch.device:

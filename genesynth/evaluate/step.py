@@ -24,8 +24,8 @@ from torch import nn
 
 from genesynth.errors import DeviceError
 from genesynth.evaluate.augment import AUGMENTS, Augment
+from genesynth.evaluate.budgets import PRECISIONS
 
-PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 _DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
 
 

@@ -13,7 +13,7 @@ import math
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -23,12 +23,12 @@ from torch import nn
 from genesynth.arch import Architecture
 from genesynth.builder import build
 from genesynth.costs import cost
-from genesynth.errors import GenesynthError, RunError
-from genesynth.evaluate.augment import AUGMENTS, check_augment, default_augment
+from genesynth.errors import RunError
+from genesynth.evaluate.augment import check_augment, default_augment
 from genesynth.evaluate.base import CandidateFailed, DataLoader, Evaluator, Measurement, Report
+from genesynth.evaluate.budgets import BUDGETS, DEFAULT_BUDGET, TrainConfig
 from genesynth.evaluate.device import device_name, resolve_device
 from genesynth.evaluate.step import (
-    PRECISIONS,
     Plan,
     Stepper,
     count_correct,
@@ -37,65 +37,6 @@ from genesynth.evaluate.step import (
     make_optimizer,
     plan,
 )
-
-OPTIMIZERS = ("adamw", "sgd")
-SCHEDULES = ("cosine", "constant")
-
-
-@dataclass(frozen=True)
-class TrainConfig:
-    """How a candidate is trained. Defaults suit small datasets on a CPU."""
-
-    epochs: int = 6
-    batch_size: int = 64
-    lr: float = 1e-2
-    weight_decay: float = 1e-4
-    optimizer: str = "adamw"
-    schedule: str = "cosine"
-    label_smoothing: float = 0.0
-    zero_init_residual: bool = True  # each residual body starts as zero: deep stacks train fast
-    threads: int = 1  # torch intra-op threads while training; more only pays for large maps
-    seed: int = 0
-    augment: str = "none"  # "none" or "standard" (random crop pad 4 + horizontal flip)
-    precision: str = "auto"  # "auto" (bf16/fp16 on a GPU, fp32 on a CPU), "fp32", "bf16", "fp16"
-    eval_batch_size: int = 1024
-
-    def __post_init__(self) -> None:
-        _positive(self, "epochs", self.epochs)
-        _positive(self, "batch_size", self.batch_size)
-        _positive(self, "lr", self.lr)
-        _positive(self, "threads", self.threads)
-        _positive(self, "eval_batch_size", self.eval_batch_size)
-        for name, value, allowed in (("augment", self.augment, tuple(AUGMENTS)),
-                                     ("precision", self.precision, PRECISIONS)):
-            if value not in allowed:
-                raise GenesynthError(
-                    f"`{name}` must be one of {allowed}, but got {name}={value!r}")
-        if self.optimizer not in OPTIMIZERS:
-            raise GenesynthError(
-                f"`optimizer` must be one of {OPTIMIZERS}, but got optimizer={self.optimizer!r}"
-            )
-        if self.schedule not in SCHEDULES:
-            raise GenesynthError(
-                f"`schedule` must be one of {SCHEDULES}, but got schedule={self.schedule!r}"
-            )
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-def _positive(config: TrainConfig, name: str, value: float) -> None:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
-        raise GenesynthError(f"`{name}` must be positive, but got {name}={value!r}")
-
-
-#: Proxy (search) and full (family) budgets per dataset name.
-BUDGETS: dict[str, tuple[TrainConfig, TrainConfig]] = {
-    "digits": (TrainConfig(epochs=4, batch_size=32), TrainConfig(epochs=15, batch_size=32)),
-}
-BUDGETS["image-folder"] = BUDGETS["cifar10"] = (TrainConfig(epochs=2, batch_size=128, lr=4e-3),
-                                                  TrainConfig(epochs=30, batch_size=128, lr=4e-3))
-DEFAULT_BUDGET = (TrainConfig(epochs=5, batch_size=128), TrainConfig(epochs=30, batch_size=128))
 
 
 def budgets_for(

@@ -80,3 +80,10 @@ def test_on_the_gpu_it_equals_the_per_image_recipe() -> None:
     got = crop_flip(x, torch.Generator(device="cuda").manual_seed(2))
     assert got.device.type == "cuda"
     assert torch.equal(got, _reference(x, 2))
+
+
+def test_the_settings_name_exactly_the_implemented_augmentations() -> None:
+    from genesynth.evaluate.augment import AUGMENTS
+    from genesynth.evaluate.budgets import AUGMENT_KINDS
+
+    assert tuple(AUGMENTS) == AUGMENT_KINDS

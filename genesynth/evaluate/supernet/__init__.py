@@ -7,8 +7,8 @@ checkpoint, :mod:`.train` trains them with the sandwich rule.
 
 from __future__ import annotations
 
+from genesynth.evaluate.budgets import SupernetConfig
 from genesynth.evaluate.supernet.evaluator import SupernetEvaluator
 from genesynth.evaluate.supernet.plan import SupernetError
-from genesynth.evaluate.supernet.train import SupernetConfig
 
 __all__ = ["SupernetConfig", "SupernetError", "SupernetEvaluator"]

@@ -30,6 +30,7 @@ from genesynth.builder import build
 from genesynth.costs import cost
 from genesynth.errors import GenesynthError, RunError
 from genesynth.evaluate.base import CandidateFailed, Evaluator, Measurement, Report
+from genesynth.evaluate.budgets import DEFAULT_SUPERNET, SUPERNET_BUDGETS, SupernetConfig
 from genesynth.evaluate.supernet.plan import (
     SupernetError,
     plan,
@@ -38,7 +39,6 @@ from genesynth.evaluate.supernet.plan import (
 )
 from genesynth.evaluate.supernet.train import (
     SandwichTrainer,
-    SupernetConfig,
     checkpoint_path,
     recalibrate,
     threads,
@@ -49,13 +49,6 @@ from genesynth.evaluate.train import Tensors, TrainConfig, accuracy, budgets_for
 from genesynth.events import SupernetProgress
 
 DataLoader = Callable[[], Any]  # returns the run's Dataset (the evaluator contract's loader)
-
-#: Budgets of the supernet per dataset name (the proxy budget's role in a training search).
-SUPERNET_BUDGETS: dict[str, SupernetConfig] = {
-    "digits": SupernetConfig(epochs=12, batch_size=32),
-}
-DEFAULT_SUPERNET = SupernetConfig(epochs=10, batch_size=128, score_images=2500)
-
 
 class SupernetEvaluator(Evaluator):
     """Scores candidates on a supernet trained once from the run's prototype.

@@ -15,7 +15,7 @@ import random
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,48 +26,11 @@ from torch.nn import functional as F
 from genesynth.arch import Architecture
 from genesynth.builder import build
 from genesynth.errors import GenesynthError, ShapeError
+from genesynth.evaluate.budgets import SupernetConfig
 from genesynth.evaluate.supernet.weights import Supernet, logits
 from genesynth.evaluate.train import Tensors, accuracy
 from genesynth.events import SupernetProgress
 from genesynth.space.choosers import RandomChooser
-
-
-@dataclass(frozen=True)
-class SupernetConfig:
-    """How the supernet is trained and how candidates are scored on it."""
-
-    epochs: int = 8
-    batch_size: int = 64
-    lr: float = 1e-2  # AdamW, cosine schedule (as a candidate's proxy training)
-    weight_decay: float = 1e-4
-    random: int = 2  # random samples per step besides the largest and the smallest
-    calibration_batches: int = 4  # training batches that re-estimate batch norm per candidate
-    score_images: int | None = None  # validation images a score reads (None: all of them)
-    plan_samples: int = 256  # random samples that find the sizes every slot must hold
-    threads: int = 1
-    seed: int = 0
-
-    def __post_init__(self) -> None:
-        for name in ("epochs", "batch_size", "calibration_batches", "plan_samples", "threads"):
-            _check(name, getattr(self, name), integer=True, low=1)
-        _check("random", self.random, integer=True, low=0)
-        if self.score_images is not None:
-            _check("score_images", self.score_images, integer=True, low=1)
-        _check("lr", self.lr, integer=False, low=0, strict=True)
-        _check("weight_decay", self.weight_decay, integer=False, low=0)
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-def _check(name: str, value: object, integer: bool, low: float, strict: bool = False) -> None:
-    numeric = isinstance(value, int | float) and not isinstance(value, bool)
-    ok = numeric and (isinstance(value, int) or not integer)
-    if not ok or (value <= low if strict else value < low):  # type: ignore[operator]
-        what = "an integer" if integer else "a number"
-        sign = ">" if strict else ">="
-        raise GenesynthError(f"`{name}` must be {what} {sign} {low:g}, but got {name}={value!r}")
-
 
 Emit = Callable[[Any], None]
 
