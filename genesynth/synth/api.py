@@ -121,14 +121,7 @@ def make_setup(
     if data is not None or _needs_data(evaluator):  # a benchmark table needs none
         dataset = _load("digits" if data is None else data, proto, seed)
         proto = proto.with_overrides(input_shape=dataset.input_shape, classes=dataset.classes)
-    proxy_default, full_default = (
-        budgets_for(dataset.name, dataset.input_shape, getattr(dataset, "format", ""))
-        if dataset is not None else budgets_for(""))
-    augment = training.augment or proxy_default.augment
-    proxy = proxy or replace(proxy_default, seed=seed, epochs=epochs or proxy_default.epochs,
-                             augment=augment)
-    full = full or replace(full_default, seed=seed, epochs=full_epochs or full_default.epochs,
-                           augment=augment)
+    proxy, full = _budgets(dataset, seed, training, proxy, full, epochs, full_epochs)
     if evaluator is None:
         evaluator = TrainingEvaluator(dataset, proxy, full, training.device, training.compile)
     elif isinstance(evaluator, str | Mapping):  # a kind takes the run's seed and full budget
@@ -157,6 +150,22 @@ def make_setup(
         latency=_latency(rule.latency_threads), dataset=dataset,
         cache=_cache(cache, spec.data, spec.evaluator, seed),
     )
+
+
+def _budgets(dataset: Any, seed: int, training: Training, proxy: TrainConfig | None,
+             full: TrainConfig | None, epochs: int | None, full_epochs: int | None
+             ) -> tuple[TrainConfig, TrainConfig]:
+    """The proxy and full budgets: those given, else the data's defaults with the run's seed,
+    epochs and augmentation."""
+    proxy_default, full_default = (
+        budgets_for(dataset.name, dataset.input_shape, getattr(dataset, "format", ""))
+        if dataset is not None else budgets_for(""))
+    augment = training.augment or proxy_default.augment
+    proxy = proxy or replace(proxy_default, seed=seed, epochs=epochs or proxy_default.epochs,
+                             augment=augment)
+    full = full or replace(full_default, seed=seed, epochs=full_epochs or full_default.epochs,
+                           augment=augment)
+    return proxy, full
 
 
 def _cache(folder: str | Path | None, data: dict[str, Any], evaluator: dict[str, Any],
