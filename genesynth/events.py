@@ -46,6 +46,7 @@ class RunStarted:
     input_shape: tuple[int, ...] = ()  # the shape the run builds its networks for (C, H, W)
     declared_shape: tuple[int, ...] = ()  # the prototype's own ``input``, when it differs
     device: str = ""  # where this process trains: "cpu", "cuda:0 (NVIDIA H100 ...)"
+    measure: str = "top-1"  # what a trial's accuracy is: "top-1", or a supernet's "score"
 
 
 @dataclass(frozen=True)

@@ -146,7 +146,7 @@ def search_section(state: RunState) -> list[str]:
     total = sum(t.seconds for t in state.trials)
     if best is not None:
         lines.append(f"Best feasible trial: {best.number}, {state.utility_name} "
-                     f"{fmt.score(best.utility)}, top-1 {fmt.percent(best.accuracy, 2)}, "
+                     f"{fmt.score(best.utility)}, {state.measure} {fmt.percent(best.accuracy, 2)}, "
                      f"{fmt.count(best.params)} params, {fmt.count(best.macs)} MACs.")
     else:
         lines.append("No trial satisfied the constraint.")

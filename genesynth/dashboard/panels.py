@@ -143,7 +143,7 @@ def progress_panel(state: RunState, width: int | None = None) -> Panel:
     best = state.best
     best_line = (
         flow([("best trial", str(best.number)), (state.utility_name, fmt.score(best.utility)),
-              ("top-1", fmt.percent(best.accuracy))], inner)
+              (state.measure, fmt.percent(best.accuracy))], inner)
         if best else Text("best: no feasible candidate yet", style="dim")
     )
     per_row = 6 if inner is not None and inner >= 72 else 3
@@ -238,7 +238,7 @@ def leaderboard_panel(state: RunState, limit: int = 8, width: int | None = None)
     table = Table(box=box.SIMPLE_HEAD, expand=True, show_edge=False, collapse_padding=True)
     latency = any(row.latency_ms is not None for row in rows)
     rank = width is None or width >= 50 + 10 * latency
-    _columns(table, ["#"] * rank + ["trial", state.utility_name, "top-1", "params", "MACs"]
+    _columns(table, ["#"] * rank + ["trial", state.utility_name, state.measure, "params", "MACs"]
              + ["latency"] * latency)
     for place, row in enumerate(rows, 1):
         cells = [str(place)] * rank + [
@@ -291,7 +291,7 @@ def family_panel(state: RunState) -> Panel:
                          title_align="left")
         return forming_panel(state)
     table = Table(box=box.SIMPLE_HEAD, expand=True, show_edge=False, collapse_padding=True)
-    _columns(table, ["", "trial", "status", "top-1", "params", "MACs", state.utility_name])
+    _columns(table, ["", "trial", "status", state.measure, "params", "MACs", state.utility_name])
     marks = {True: ("✓", "green"), False: ("✗", "red"), None: (" ", "")}
     for member in state.family.values():
         accuracy = fmt.percent(member.accuracy)

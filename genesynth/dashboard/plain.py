@@ -52,11 +52,12 @@ def header_line(state: RunState) -> str:
     )
 
 
-def trial_line(row: TrialRow, utility_name: str = "NetScore") -> str:
-    """``trial 12 complete acc 97.22% params 45.1K MACs 1.20M NetScore 71.4 feasible (8.2 s)``."""
+def trial_line(row: TrialRow, utility_name: str = "NetScore", measure: str = "top-1") -> str:
+    """``trial 12 complete acc 97.22% params 45.1K MACs 1.20M NetScore 71.4 feasible (8.2 s)``
+    (``score 81.85%`` where a supernet scored it: ``measure``)."""
     words = [f"trial {row.number} {row.state}"]
     if row.accuracy is not None:
-        words.append(f"acc {_acc(row.accuracy)}")
+        words.append(f"{'acc' if measure == 'top-1' else measure} {_acc(row.accuracy)}")
     words.append(f"params {fmt.count(row.params)} MACs {fmt.count(row.macs)}")
     if row.latency_ms is not None:
         words.append(f"latency {fmt.latency(row.latency_ms)}")
@@ -124,7 +125,7 @@ class PlainLog:
                 if event.state == SKIPPED:  # counted in the summary, not a trial of its own
                     return None
                 row = state.trials[-1]
-                return f"{trial_line(row, state.utility_name)} {_progress(state)}"
+                return f"{trial_line(row, state.utility_name, state.measure)} {_progress(state)}"
             case WarmStarted():
                 return event.message
             case SearchExtended() | SearchNotExtended():
@@ -229,7 +230,7 @@ def summary_lines(state: RunState, top: int = 5) -> list[str]:
                      f"MACs {fmt.count(cand.macs)}")
     board = state.leaderboard(top)
     lines.append("leaderboard:" if board else "leaderboard: no feasible candidate yet")
-    lines += [f"  {rank}. {trial_line(row, state.utility_name)}"
+    lines += [f"  {rank}. {trial_line(row, state.utility_name, state.measure)}"
               for rank, row in enumerate(board, 1)]
     for member in state.family.values():
         lines.append(

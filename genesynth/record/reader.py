@@ -163,6 +163,7 @@ def apply_header(state: RunState, run: Mapping[str, Any]) -> None:
     extra = run.get("extra")
     if isinstance(extra, Mapping):
         state.device = _text(extra.get("device"))
+        state.measure = _text(extra.get("measure")) or state.measure
 
 
 def constraint_bounds(constraint: Any) -> dict[str, float]:

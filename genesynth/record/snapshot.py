@@ -85,6 +85,7 @@ class RunState:
     seed: int | None = None
     out: str = ""
     utility_name: str = "NetScore"
+    measure: str = "top-1"  # a trial's accuracy column: "top-1", or "score" (a supernet's)
     device: str = ""  # where this process trains
     planned: int = 0
     started_at: float = 0.0
@@ -236,7 +237,7 @@ class RunState:
         self.prototype, self.constraint, self.data = event.prototype, event.constraint, event.data
         self.sampler, self.seed, self.out = event.sampler, event.seed, event.out
         self.planned = event.trials
-        self.utility_name = event.utility
+        self.utility_name, self.measure = event.utility, event.measure
         self.epochs, self.family_size = event.epochs, event.family_size
         self.family_epochs = event.full_epochs or self.family_epochs
         self.bounds = {

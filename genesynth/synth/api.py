@@ -141,7 +141,8 @@ def make_setup(
         sampler=sampler_name, evaluator=chosen.describe(),
         trials=trials, family_size=family_size, full_epochs=full.epochs,
         storage=storage or "", study=study or "",
-        extra={**_shared_extra(storage, out_dir, heartbeat), **_device_info(evaluator)},
+        extra={**_shared_extra(storage, out_dir, heartbeat), **_device_info(evaluator),
+               **({} if chosen.stand_alone else {"measure": "score"})},
         declared_input_shape=declared if declared != proto.input_shape else (),
     )
     return Setup(

@@ -277,6 +277,7 @@ def run_started(setup: Setup, done: int = 0) -> RunStarted:
         done=done, input_shape=tuple(spec.input_shape),
         declared_shape=tuple(spec.declared_input_shape),
         device=device_of(setup.evaluator),
+        measure=str(spec.extra.get("measure", "top-1")),
     )
 
 

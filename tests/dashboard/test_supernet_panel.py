@@ -99,3 +99,21 @@ def test_the_live_dashboard_shows_the_phase_in_the_candidates_place() -> None:
         assert "training the supernet" in frame and "supernet · training" in frame
         assert "step 6/12" in frame and "largest val 61.5 %" in frame
         assert "waiting for the first candidate" not in frame
+
+
+def test_a_supernet_runs_trials_are_called_scores_not_accuracies() -> None:
+    from dataclasses import replace
+
+    from genesynth.report import search_section
+    from tests.dashboard.test_plain import log_of
+
+    events = [replace(START, measure="score"), *score(0, 1100.0, 2.0)]
+    state = build(events)
+    lines = [line for line in log_of(events) if line.startswith("trial 0 complete")]
+    assert lines[0].startswith(
+        "trial 0 complete score 40.00% params 1.00K MACs 100K NetScore 50.0 feasible (2.0 s)")
+    board = render(panels.leaderboard_panel(state, width=80), width=80)
+    assert "score" in board and "top-1" not in board
+    assert "score 40.00 %" in "\n".join(search_section(state))
+    trained = build([START, *score(0, 1100.0, 2.0)])  # a training run: top-1, as before
+    assert "top-1" in render(panels.leaderboard_panel(trained, width=80), width=80)

@@ -19,6 +19,7 @@ from genesynth.evaluate.supernet.evaluator import SUPERNET_BUDGETS, SupernetEval
 from genesynth.evaluate.supernet.train import SupernetConfig, step_progress
 from genesynth.evaluate.train import TrainConfig, budgets_for
 from genesynth.events import SupernetProgress
+from genesynth.record.reader import state_from_study
 from genesynth.synth.api import make_setup
 from tests.synth.test_engine import TINY
 
@@ -37,8 +38,13 @@ def test_a_synthesis_scored_by_the_supernet(tmp_path: Path) -> None:
     assert (out / "supernet.safetensors").is_file() or any(out.glob("supernet*"))
     scored = [t for t in result.trials if t.user_attrs.get("state") == "complete"]
     assert scored and all(0 <= t.user_attrs["accuracy"] <= 100 for t in scored)
-    assert json.loads((out / "run.json").read_text())["evaluator"]["kind"] == "supernet"
+    run = json.loads((out / "run.json").read_text())
+    assert run["evaluator"]["kind"] == "supernet" and run["extra"]["measure"] == "score"
     assert len(result.family) == 1 and (out / "family.json").is_file()
+    # every view calls a trial's accuracy a score: from the events, and from the study alone
+    started = json.loads((out / "events.jsonl").read_text().splitlines()[0])
+    assert started["event"] == "RunStarted" and started["measure"] == "score"
+    assert state_from_study(result.study, run).measure == "score"
 
 
 def test_a_partial_description_takes_the_datasets_defaults() -> None:
