@@ -44,7 +44,9 @@ def _label(ax: Axes, names: Sequence[str], x: list[float], y: list[float], **sty
 
 
 def pareto_figure(state: RunState, members: Sequence[Entry], baselines: Sequence[Entry]) -> Figure:
-    """Accuracy (y) against MACs (x, log scale) of every trial that finished its training."""
+    """Accuracy (y) against MACs (x, log scale) of every trial that finished its training (a
+    supernet run's trials at their scores, said in the legend: ``state.measure``)."""
+    scored = "" if state.measure == "top-1" else f" ({state.measure})"
     fig = Figure(figsize=(7.5, 5.6), dpi=120, layout="constrained")
     ax = fig.add_subplot()
     trained = [t for t in state.trials if t.state == "complete"]
@@ -53,15 +55,15 @@ def pareto_figure(state: RunState, members: Sequence[Entry], baselines: Sequence
     largest = max(feasible[2] + missed[2] + _xy(baselines)[2], default=1.0)
     if missed[0]:
         ax.scatter(missed[0], missed[1], s=_sizes(missed[2], largest), color="0.75",
-                   edgecolors="0.55", linewidths=0.6, alpha=0.7, label="misses a bound")
+                   edgecolors="0.55", linewidths=0.6, alpha=0.7, label=f"misses a bound{scored}")
     if feasible[0]:
         ax.scatter(feasible[0], feasible[1], s=_sizes(feasible[2], largest), color="tab:blue",
-                   edgecolors="navy", linewidths=0.6, alpha=0.7, label="feasible")
+                   edgecolors="navy", linewidths=0.6, alpha=0.7, label=f"feasible{scored}")
     bound = state.bounds.get("min_accuracy")
     if bound is not None:
         ax.axhline(bound, color="tab:red", linestyle="--", linewidth=1,
                    label=f"constraint: {fmt.bounds_text({'min_accuracy': bound})}")
-    _family(ax, members, {t.number: t for t in state.trials})
+    _family(ax, members, {t.number: t for t in state.trials}, scored or " (validation)")
     marked = [e for e in baselines if e.macs and e.accuracy is not None]
     if marked:
         x, y, _ = _xy(marked)
@@ -81,7 +83,8 @@ def pareto_figure(state: RunState, members: Sequence[Entry], baselines: Sequence
     return fig
 
 
-def _family(ax: Axes, members: Sequence[Entry], trials: dict[int, TrialRow]) -> None:
+def _family(ax: Axes, members: Sequence[Entry], trials: dict[int, TrialRow], searched_as: str
+            ) -> None:
     """Each member's search (validation) ring and retrained (test) star, joined by a line."""
     shown = [e for e in members if e.macs and e.accuracy is not None]
     if not shown:
@@ -95,7 +98,7 @@ def _family(ax: Axes, members: Sequence[Entry], trials: dict[int, TrialRow]) -> 
     if joined:
         ax.scatter([j[0] for j in joined], [j[1] for j in joined], marker="o", s=60,
                    facecolors="none", edgecolors="darkred", linewidths=1.2, zorder=3,
-                   label="family in the search (validation)")
+                   label=f"family in the search{searched_as}")
     ax.scatter(x, y, marker="*", s=260, color="tab:red", edgecolors="darkred", zorder=4,
                label="family retrained (test)")
     _label(ax, [e.name for e in shown], x, y, xytext=(6, 6), fontweight="bold", color="darkred")

@@ -45,6 +45,17 @@ def test_legend_lists_the_series_drawn_and_covers_no_point(events: list[Event]) 
         "feasible", "constraint: top-1 ≥ 90 %"]
 
 
+def test_a_supernet_runs_trials_are_labelled_as_scores(events: list[Event]) -> None:
+    from dataclasses import replace
+
+    from genesynth.events import RunStarted
+
+    scored = [replace(e, measure="score") if isinstance(e, RunStarted) else e for e in events]
+    assert _legend(pareto_figure(build(scored), [MEMBER], [])) == [
+        "misses a bound (score)", "feasible (score)", "constraint: top-1 ≥ 90 %",
+        "family in the search (score)", "family retrained (test)"]
+
+
 def test_members_search_and_retrained_accuracies_are_joined(events: list[Event]) -> None:
     ax = pareto_figure(build(events), [MEMBER], []).axes[0]
     lines = [(list(line.get_xdata()), list(line.get_ydata())) for line in ax.get_lines()]
