@@ -275,7 +275,8 @@ def forming_panel(state: RunState) -> Panel:
         return Panel(Text("no feasible candidate yet; the family forms from them", style="dim"),
                      title=title, title_align="left")
     table = Table(box=box.SIMPLE_HEAD, expand=True, show_edge=False, collapse_padding=True)
-    _columns(table, ["", "trial", "val", "params", "MACs", state.utility_name])
+    searched = "val" if state.measure == "top-1" else state.measure  # a supernet's: "score"
+    _columns(table, ["", "trial", searched, "params", "MACs", state.utility_name])
     for label, row in zip(labels(len(leaders)), leaders, strict=False):
         table.add_row(Text(label, style="bold"), str(row.number), fmt.percent(row.accuracy),
                       fmt.count(row.params), fmt.count(row.macs), fmt.score(row.utility))
@@ -291,7 +292,7 @@ def family_panel(state: RunState) -> Panel:
                          title_align="left")
         return forming_panel(state)
     table = Table(box=box.SIMPLE_HEAD, expand=True, show_edge=False, collapse_padding=True)
-    _columns(table, ["", "trial", "status", state.measure, "params", "MACs", state.utility_name])
+    _columns(table, ["", "trial", "status", "top-1", "params", "MACs", state.utility_name])
     marks = {True: ("✓", "green"), False: ("✗", "red"), None: (" ", "")}
     for member in state.family.values():
         accuracy = fmt.percent(member.accuracy)

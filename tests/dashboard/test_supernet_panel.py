@@ -114,6 +114,12 @@ def test_a_supernet_runs_trials_are_called_scores_not_accuracies() -> None:
         "trial 0 complete score 40.00% params 1.00K MACs 100K NetScore 50.0 feasible (2.0 s)")
     board = render(panels.leaderboard_panel(state, width=80), width=80)
     assert "score" in board and "top-1" not in board
+    forming = render(panels.family_panel(state), width=80)  # the family to be: scores too
+    assert "score" in forming and " val " not in forming
+    retraining = build([*events, FamilyStarted(("A",), 3, time=1200.0),
+                        MemberStarted("A", 0, 1_000, 100_000, 3, time=1200.0)])
+    members = render(panels.family_panel(retraining), width=80)  # trained alone: top-1
+    assert "top-1" in members and "score" not in members
     assert "score 40.00 %" in "\n".join(search_section(state))
     trained = build([START, *score(0, 1100.0, 2.0)])  # a training run: top-1, as before
     assert "top-1" in render(panels.leaderboard_panel(trained, width=80), width=80)
