@@ -29,9 +29,19 @@ class Member:
     arch: str  # paths relative to the run directory
     text: str
     weights: str | None
+    #: How a member made after the search came to be (``genesynth adapt``: the member it was
+    #: adapted from, the target, the iterations); None for a member of the search.
+    lineage: dict[str, Any] | None = None
+    #: Its int8 export (``genesynth export --quantize int8``): file, bytes, float and int8
+    #: test top-1; None until exported.
+    quantized: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        data = asdict(self)
+        for key in ("lineage", "quantized"):
+            if data[key] is None:
+                del data[key]
+        return data
 
 
 def write_family(out: Path, members: list[Member],
@@ -42,6 +52,24 @@ def write_family(out: Path, members: list[Member],
     data: dict[str, Any] = {"members": [m.to_dict() for m in members]}
     if dropped:
         data["dropped"] = dropped
+    partial = out / f".{FAMILY_FILE}.{os.getpid()}"
+    partial.write_text(json.dumps(data, indent=2) + "\n")
+    os.replace(partial, path)
+    return path
+
+
+def put_member(out: Path, entry: dict[str, Any]) -> Path:
+    """Write ``entry`` into ``out/family.json`` in place of the member with its label, or
+    after the others; the rest of the file is kept as it is (written whole, as above)."""
+    data = read_family_json(out)
+    if data is None or not isinstance(data.get("members"), list):
+        data = {"members": []}
+    members = [m for m in data["members"] if not (isinstance(m, dict)
+                                                  and m.get("label") == entry["label"])]
+    at = next((i for i, m in enumerate(data["members"])
+               if isinstance(m, dict) and m.get("label") == entry["label"]), len(members))
+    data["members"] = members[:at] + [entry] + members[at:]
+    path = out / FAMILY_FILE
     partial = out / f".{FAMILY_FILE}.{os.getpid()}"
     partial.write_text(json.dumps(data, indent=2) + "\n")
     os.replace(partial, path)
