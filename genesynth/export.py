@@ -34,8 +34,8 @@ from genesynth.blocks.torch_modules import Network, Normalize
 from genesynth.builder import build
 from genesynth.dsl.writer import architecture_to_text
 from genesynth.errors import ExportError, RunError, did_you_mean
-from genesynth.limits import load_json, read_text
-from genesynth.record.family import put_member
+from genesynth.limits import read_text
+from genesynth.record.family import put_member, read_family_json, verified_weights
 from genesynth.record.layout import (
     EXPORT_FORMATS,
     EXPORT_SUFFIXES,
@@ -134,6 +134,25 @@ def export_member(
     return export_architecture(arch, target, fmt, state, InputNormalization.of_run(run_dir))
 
 
+def load_member(run_dir: Path, member: str, weights: bool = True
+                ) -> tuple[Mapping[str, Any], Architecture, dict[str, torch.Tensor] | None]:
+    """A member of the family in ``run_dir``: its family.json entry, architecture and (with
+    ``weights``) weights, checked against the digest family.json records; RunError naming
+    what is missing or differs."""
+    entry = _member_entry(run_dir, member)
+    arch_path = inside(run_dir, entry.get("arch", member_path(member, MEMBER_ARCH)),
+                       f"member {member!r}'s arch")
+    arch = Architecture.from_json(_read(arch_path, run_dir, member), where=str(arch_path))
+    state = None
+    if weights:
+        path = verified_weights(run_dir, entry, member)  # the digest family.json records
+        if path is None:
+            path = inside(run_dir, member_path(member, MEMBER_WEIGHTS),
+                          f"member {member!r}'s weights")
+        state = _load_weights(path, run_dir, member)
+    return entry, arch, state
+
+
 def export_quantized(
     run_dir: Path, member: str = "A", kind: str = "int8", out: Path | None = None,
     overwrite: bool = False,
@@ -183,22 +202,6 @@ def _member_dir_target(run_dir: Path, member: str, fmt: str, out: Path | None) -
     return target / f"model{SUFFIXES[fmt]}" if target.is_dir() else target
 
 
-def load_member(run_dir: Path, member: str, weights: bool = True
-                ) -> tuple[Mapping[str, Any], Architecture, dict[str, torch.Tensor] | None]:
-    """A member of the family in ``run_dir``: its family.json entry, architecture and (with
-    ``weights``, when it has them) weights; RunError naming what is missing."""
-    entry = _member_entry(run_dir, member)
-    arch_path = inside(run_dir, entry.get("arch", member_path(member, MEMBER_ARCH)),
-                       f"member {member!r}'s arch")
-    arch = Architecture.from_json(_read(arch_path, run_dir, member), where=str(arch_path))
-    state = None
-    stored = entry.get("weights", member_path(member, MEMBER_WEIGHTS))
-    if weights:
-        state = _load_weights(inside(run_dir, stored, f"member {member!r}'s weights"),
-                              run_dir, member)
-    return entry, arch, state
-
-
 def _refuse_existing(target: Path, fmt: str) -> None:
     written = [target, target.with_suffix(".pt")] if fmt == "pytorch" else [target]
     existing = [str(path) for path in written if path.exists()]
@@ -242,13 +245,11 @@ def _member_entry(run_dir: Path, member: str) -> Mapping[str, Any]:
         raise RunError(
             f"{run_dir} has no {FAMILY_FILE} (has the synthesis finished?); it holds: {present}"
         )
-    data = load_json(read_text(family, "family", RunError), str(family), RunError)
-    members = data.get("members") if isinstance(data, dict) else None
-    if not isinstance(members, list):
-        raise RunError(f"{family}: expected an object with a list 'members'")
-    labels = [str(m.get("label")) for m in members if isinstance(m, dict)]
+    data = read_family_json(run_dir)  # checked: every member's fields and label
+    members = data["members"] if data is not None else []
+    labels = [m["label"] for m in members]
     for entry in members:
-        if isinstance(entry, dict) and entry.get("label") == member:
+        if entry["label"] == member:
             return entry
     listed = ", ".join(labels) or "none"
     raise RunError(

@@ -26,7 +26,14 @@ from genesynth.events import (
     MemberEpoch,
     MemberStarted,
 )
-from genesynth.record.family import Member, parse_family, put_member, read_family_json
+from genesynth.record.family import (
+    LABEL,
+    Member,
+    file_digest,
+    members_of,
+    put_member,
+    read_family_json,
+)
 from genesynth.record.layout import (
     EVENTS_FILE,
     MEMBER_ARCH,
@@ -38,7 +45,6 @@ from genesynth.record.run import RunSpec, inside, read_run
 
 ADAPT_DIR = "adapt"  # RUN/adapt/<label>/: the progress of an adapt, kept until it is done
 DEFAULT_STEPS = 40  # short fine-tune steps per proposal
-LABEL = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,39}")
 
 
 @dataclass(frozen=True)
@@ -69,8 +75,8 @@ def adapt(run_dir: str | Path, member: str, target: Target, *, label: str | None
     spec, source, arch, state = _source(run_dir, member)
     label = label or default_label(member, target)
     if not LABEL.fullmatch(label):
-        raise AdaptError(f"--label must be letters, digits, '.', '_' or '-' (at most 40), "
-                         f"but got {label!r}")
+        raise AdaptError(f"--label must be a letter, then up to 31 letters, digits, '_' or "
+                         f"'-', but got {label!r}")
     constraint = Constraint.from_dict(spec.constraint, source=f"the constraint of {run_dir}")
     resource = _resource(target, constraint)
     arch = complete(arch)
@@ -118,14 +124,13 @@ def _source(run_dir: Path, member: str) -> tuple[RunSpec, Member, Architecture, 
         raise AdaptError(f"{run_dir}: adapt fine-tunes trained weights, but this run's "
                          f"evaluator is {spec.evaluator.get('kind')!r} (its members have none)")
     entry, arch, state = load_member(run_dir, member)
-    found = parse_family({"members": [entry]})
-    if not found or state is None:
+    if state is None:
         raise AdaptError(f"member {member!r} of {run_dir} has no weights to adapt")
-    return spec, found[0], arch, state
+    return spec, members_of({"members": [entry]})[0], arch, state
 
 
 def _members(run_dir: Path) -> list[Member]:
-    return parse_family(read_family_json(run_dir) or {"members": []}) or []
+    return members_of(read_family_json(run_dir) or {"members": []})
 
 
 def _done_before(run_dir: Path, label: str, settings: dict[str, Any]) -> Member | None:
@@ -216,7 +221,8 @@ def _finish(run_dir: Path, label: str, source: Member, arch: Architecture, state
     member = Member(label, source.trial, arch.key, test, val, c.params, c.macs, latency,
                     float(constraint.utility(m)), bool(constraint.feasible(m)),
                     member_path(label, MEMBER_ARCH), member_path(label, MEMBER_TEXT),
-                    member_path(label, MEMBER_WEIGHTS), lineage)
+                    member_path(label, MEMBER_WEIGHTS),
+                    weights_sha256=file_digest(folder / MEMBER_WEIGHTS), lineage=lineage)
     put_member(run_dir, member.to_dict())
     emit(MemberDone(label, source.trial, test, c.params, c.macs, latency, member.utility,
                     member.feasible, time.time()))

@@ -60,10 +60,10 @@ class Target:
 
     @property
     def slug(self) -> str:
-        """The target in a label: ``macs553K``, ``params30K``, ``lat2.5ms``."""
+        """The target in a label: ``macs553K``, ``params30K``, ``macs54_8K``, ``lat2_5ms``."""
         if self.resource == "latency_ms":
-            return f"lat{self.value:g}ms"
-        return f"{self.resource}{format_count(self.value)}"
+            return f"lat{self.value:g}ms".replace(".", "_")
+        return f"{self.resource}{format_count(self.value)}".replace(".", "_")
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from genesynth.costs import cost
 from genesynth.evaluate.train import TrainConfig
 from genesynth.events import AdaptStep
 from genesynth.export import export_member
+from genesynth.record.family import file_digest
 from genesynth.space.choosers import LastChooser
 
 PROTOTYPE = """network t { input 1x8x8 classes 10 stem { conv(out=16) bn relu }
@@ -48,7 +49,8 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     save_file(build(widest).state_dict(), str(member / "weights.safetensors"))
     family = json.loads((out / "family.json").read_text())
     c = cost(widest)
-    family["members"][0].update(key=widest.key, params=c.params, macs=c.macs)
+    family["members"][0].update(key=widest.key, params=c.params, macs=c.macs,
+                                weights_sha256=file_digest(member / "weights.safetensors"))
     (out / "family.json").write_text(json.dumps(family))
     return out
 
