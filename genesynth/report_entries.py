@@ -34,6 +34,7 @@ class Entry:
     arch: Architecture | None = None
     baseline: bool = False
     val_accuracy: float | None = None  # a member's validation top-1 in the search
+    measured_latency_ms: float | None = None  # on the run's machine, when latency is predicted
 
 
 def _num(value: Any) -> Any:
@@ -61,7 +62,8 @@ def family_entries(run_dir: Path, family: Mapping[str, Any] | None) -> list[Entr
             except GenesynthError as exc:
                 raise RunError(f"family member {label}: {exc}") from None
         entries.append(_entry(item, label, trial=_num(item.get("trial")), arch=arch,
-                              val_accuracy=_num(item.get("val_accuracy"))))
+                              val_accuracy=_num(item.get("val_accuracy")),
+                              measured_latency_ms=_num(item.get("measured_latency_ms"))))
     return entries
 
 

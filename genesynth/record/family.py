@@ -29,6 +29,7 @@ class Member:
     arch: str  # paths relative to the run directory
     text: str
     weights: str | None
+    measured_latency_ms: float | None = None  # on the run's machine, when latency_ms is predicted
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
