@@ -16,8 +16,8 @@ import genesynth
 from genesynth.cli import main
 from genesynth.latency_kit import make_kit
 from genesynth.latency_ops import ops_of
-from genesynth.latency_table import load_table
 from genesynth.latency_space import space_ops
+from genesynth.latency_table import load_table
 from genesynth.record.family import read_family
 from tests.synth.test_bayes import Smooth
 from tests.synth.test_engine import TINY

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from genesynth import fmt
 from genesynth.errors import GenesynthError, RunError
 from genesynth.events import SKIPPED, SupernetProgress, event_from_dict
-from genesynth.record.family import read_family_json
+from genesynth.record.family import check_family, read_family_json
 from genesynth.record.layout import (
     EVENTS_FILE,
     FAMILY_COPY_ATTR,
@@ -55,7 +55,9 @@ class RunSource:
             return read_family_json(self.run_dir)
         attrs = getattr(study, "user_attrs", {}) if study is not None else {}
         stored = attrs.get(FAMILY_COPY_ATTR)
-        return dict(stored) if isinstance(stored, Mapping) else None
+        if stored is None:
+            return None
+        return check_family(stored, f"{redact(self.storage)}: the study's copy of family.json")
 
     def load_study(self) -> optuna.Study:
         """Load the study without creating anything; RunError when it is not there."""
