@@ -147,7 +147,9 @@ def _resource(target: Target, constraint: Constraint) -> Callable[[Architecture]
         return lambda arch: float(cost(arch).params)
     from genesynth.synth.api import _latency
 
-    measure: Callable[[Architecture], float] = _latency(constraint.latency_threads)
+    # a latency table when the run's constraint names one, else measured on this machine
+    measure: Callable[[Architecture], float] = _latency(constraint.latency_threads,
+                                                        constraint.latency_table)
     return measure
 
 

@@ -51,6 +51,8 @@ class Member:
     weights_sha256: str | None = None
     #: Where a reused result came from (genesynth's own record; None when measured here).
     reused: str | None = None
+    #: Latency measured on the run's machine, when ``latency_ms`` is a table's prediction.
+    measured_latency_ms: float | None = None
     #: How a member made after the search came to be (``genesynth adapt``: the member it was
     #: adapted from, the target, the iterations); None for a member of the search.
     lineage: dict[str, Any] | None = None
@@ -171,9 +173,10 @@ _KINDS: dict[str, tuple[str, bool]] = {  # field: (kind, may be null)
     "params": ("count", False), "macs": ("count", False), "latency_ms": ("positive", True),
     "utility": ("number", False), "feasible": ("bool", False), "arch": ("text", False),
     "text": ("text", False), "weights": ("text", True), "weights_sha256": ("digest", True),
-    "reused": ("text", True), "lineage": ("object", True), "quantized": ("object", True),
+    "reused": ("text", True), "measured_latency_ms": ("positive", True),
+    "lineage": ("object", True), "quantized": ("object", True),
 }
-_OPTIONAL = ("weights_sha256", "reused", "lineage", "quantized")
+_OPTIONAL = ("weights_sha256", "reused", "measured_latency_ms", "lineage", "quantized")
 _REQUIRED = tuple(f.name for f in fields(Member) if f.name not in _OPTIONAL)
 _EXPECTED = {"label": "a label of letters, digits, '_' or '-' starting with a letter",
              "count": "an integer >= 0", "text": "a string", "percent": "a number 0..100",
