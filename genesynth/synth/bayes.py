@@ -13,13 +13,20 @@ sampler
    integrated over the predicted accuracy (Gauss-Hermite nodes), with U the constraint's
    utility at the entry's exact costs.
 
+Every second model-guided trial measures the improvement per complexity band instead (over
+the best feasible utility of the candidate's own band of the family, where it would join the
+family's front: :mod:`genesynth.synth.bands`), so the search also fills the family's bands
+that are empty or weak.
+
 The first ``startup`` trials spread over the pool's cost range (quantiles of log params +
 log MACs). It is an ordinary Optuna sampler: the proposal is made in ``before_trial`` (inside
 the study's claim lock, see :mod:`genesynth.synth.trials`) and recorded as the trial's system
 attribute ``genesynth:key``; ``sample_independent`` then answers each choice from it, so
 storages, resume and workers work as with any sampler. Until :meth:`bind` gives it the
 prototype and constraint (the engine does), and for utilities that read a measured latency,
-it samples like Optuna's RandomSampler.
+it samples like Optuna's RandomSampler. A constraint with a latency table makes latency as
+exact as MACs: each entry's predicted latency is inside the latency bound, and the utility
+(e.g. the MnasNet reward) reads it (:class:`StaticLatency`).
 """
 
 from __future__ import annotations
@@ -39,6 +46,7 @@ from genesynth.evaluate.base import Measurement
 from genesynth.record.trial import TrialRecord
 from genesynth.synth.bands import band_targets, band_turn
 from genesynth.synth.pool import Entry, Featurizer, Pool
+from genesynth.synth.static import StaticLatency
 from genesynth.synth.surrogate import AccuracyModel
 
 KEY_ATTR = "genesynth:key"
@@ -66,6 +74,7 @@ class BayesSampler(BaseSampler):
         self._fallback = RandomSampler(seed=seed)
         self._problem: tuple[Pool, Featurizer, Any] | None = None  # with the constraint
         self._chosen: dict[int, dict[str, Any]] = {}
+        self._latency = StaticLatency(None, None)
         self.family_size = 4  # the bands improved per band (see bind)
 
     def bind(self, prototype: Any, constraint: Any, family_size: int = 4) -> None:
@@ -78,6 +87,7 @@ class BayesSampler(BaseSampler):
             self._problem = (pool, Featurizer(prototype.choices()), constraint)
         else:
             self._problem = (*self._problem[:2], constraint)
+        self._latency = StaticLatency(prototype, constraint)
 
     # -- Optuna's sampler interface ---------------------------------------------------------
 
@@ -93,7 +103,7 @@ class BayesSampler(BaseSampler):
         problem = self._problem
         if problem is None or "fixed_params" in trial.system_attrs:
             return  # not bound, or a retried / enqueued trial that has its choices
-        if problem[2].utility.needs_latency:
+        if problem[2].utility.needs_latency and not self._latency.known:
             return  # the utility needs a measured latency: no exact utility to rank by
         entry = self._propose(problem, study.get_trials(deepcopy=False))
         self._chosen[trial.number] = dict(entry.values)
@@ -132,21 +142,22 @@ class BayesSampler(BaseSampler):
             np.array([accuracy for _, accuracy in observed]),
         )
         per_band = self.family_size > 1 and band_turn(len(observed), self.startup)
-        scores = _improvement(candidates, model, featurizer, constraint, trials,
+        scores = _improvement(candidates, model, featurizer, constraint, trials, self._latency,
                               self.family_size if per_band else 0)
         return candidates[int(np.argmax(scores))]
 
     def _candidates(self, pool: Pool, constraint: Any, taken: set[str],
                     observed: list[tuple[Entry, float]]) -> list[Entry]:
         def rank(pair: tuple[Entry, float]) -> tuple[bool, float]:
-            m = Measurement(pair[1], pair[0].params, pair[0].macs)
+            m = self._latency.measurement(pair[1], pair[0])
             return constraint.feasible(m), float(constraint.utility(m))
 
         best = sorted(observed, key=rank, reverse=True)[:10]  # mutate the most useful ones
         pool.grow(self.grow, [entry for entry, _ in best], rate=0.15)
         for _ in range(10):
             found = [e for e in pool.entries.values() if e.key not in taken
-                     and not constraint.static_violations(e.params, e.macs)]
+                     and not constraint.static_violations(e.params, e.macs)
+                     and not self._latency.over(e)]
             if found or pool.complete:
                 break
             pool.grow(self.pool_size)
@@ -181,7 +192,8 @@ def _spread(candidates: list[Entry], index: int, count: int, rng: random.Random)
 
 
 def _improvement(candidates: list[Entry], model: AccuracyModel, featurizer: Featurizer,
-                 constraint: Any, trials: list[FrozenTrial], bands: int = 0) -> np.ndarray:
+                 constraint: Any, trials: list[FrozenTrial], latency: StaticLatency,
+                 bands: int = 0) -> np.ndarray:
     """E[(U(a) - U_best)+ · 1{a >= bound}] per candidate, over its predicted accuracy;
     with ``bands``, U_best is the best of the candidate's band of the family and the bound
     also the top-1 that puts it on the family's front (:func:`band_targets`)."""
@@ -189,7 +201,7 @@ def _improvement(candidates: list[Entry], model: AccuracyModel, featurizer: Feat
                          featurizer.cost_matrix(candidates))
     bound = constraint.min_accuracy if constraint.min_accuracy is not None else -np.inf
     feasible = _feasible(trials, constraint)
-    floor = _floor(constraint, candidates)
+    floor = _floor(constraint, candidates, latency)
     need = np.full(len(candidates), bound)
     if bands:
         best, front = band_targets([(e.params, e.macs) for e in candidates], feasible, bands,
@@ -199,7 +211,7 @@ def _improvement(candidates: list[Entry], model: AccuracyModel, featurizer: Feat
         best = np.full(len(candidates), max([f[3] for f in feasible], default=floor))
     accuracy = np.clip(post.mean[:, None] + post.std[:, None] * NODES[None, :], 0.0, 100.0)
     gain = np.zeros_like(accuracy)
-    upper = [constraint.utility(Measurement(float(a), e.params, e.macs))
+    upper = [constraint.utility(latency.measurement(float(a), e))
              for a, e in zip(accuracy[:, -1], candidates, strict=True)]
     for i, entry in enumerate(candidates):
         incumbent = best[i]
@@ -207,7 +219,7 @@ def _improvement(candidates: list[Entry], model: AccuracyModel, featurizer: Feat
             continue  # no improvement even at the optimistic end
         for j, a in enumerate(accuracy[i]):
             if a >= need[i]:
-                u = constraint.utility(Measurement(float(a), entry.params, entry.macs))
+                u = constraint.utility(latency.measurement(float(a), entry))
                 gain[i, j] = max(0.0, u - incumbent)
     return gain @ WEIGHTS
 
@@ -228,8 +240,8 @@ def _feasible(trials: list[FrozenTrial], constraint: Any
     return feasible
 
 
-def _floor(constraint: Any, candidates: list[Entry]) -> float:
+def _floor(constraint: Any, candidates: list[Entry], latency: StaticLatency) -> float:
     """Below the least a feasible candidate could score (every feasible candidate improves
     on it): the incumbent before any feasible network, and of an empty band."""
     floor = constraint.min_accuracy if constraint.min_accuracy is not None else 0.0
-    return min(constraint.utility(Measurement(floor, e.params, e.macs)) for e in candidates) - 1.0
+    return min(constraint.utility(latency.measurement(floor, e)) for e in candidates) - 1.0
