@@ -46,7 +46,7 @@ _EXPORTS = {
     "Member": "genesynth.synth", "RunInterrupted": "genesynth.synth",
     # reports and exports
     "write_report": "genesynth.report", "export_member": "genesynth.export",
-    "export_architecture": "genesynth.export",
+    "export_architecture": "genesynth.export", "export_quantized": "genesynth.export",
     # the human-machine loop: refine a member, compare two networks
     "refine": "genesynth.refinement", "Refinement": "genesynth.refinement",
     "diff": "genesynth.compare",
@@ -82,7 +82,7 @@ if TYPE_CHECKING:  # real imports for type checkers and editors; lazy at run tim
     from genesynth.evaluate import Evaluator, Measurement
     from genesynth.evaluate.table import TableEvaluator
     from genesynth.evaluate.train import TrainConfig, TrainingEvaluator
-    from genesynth.export import export_architecture, export_member
+    from genesynth.export import export_architecture, export_member, export_quantized
     from genesynth.latency import measure_latency
     from genesynth.refinement import Refinement, refine
     from genesynth.report import write_report

@@ -110,7 +110,7 @@ def adapt(run_dir: str | Path, member: str, target: Target, *, label: str | None
     arch, state = iterate(progress, state, target, schedule, resource, tuner, steps,
                           seed, folder, emit, label, lambda _: tail())
     made = _finish(run_dir, label, source, arch, state, progress, tuner, constraint, emit,
-                   epochs, seed, target, resource)
+                   epochs, seed, target, resource, dataset)
     return AdaptResult(made, source, made_now=True)
 
 
@@ -163,9 +163,9 @@ def _check_reachable(spec: RunSpec, arch: Architecture, target: Target, start: f
 
         proto = parse_prototype(spec.prototype_text, spec.prototype_path or "<run>",
                                 spec.input_shape, spec.classes)
-        bounds = proto.cost_range()
+        bounds = proto.cost_range()  # decided where the range is exact, as check_reachable
         least = bounds.min_macs if target.resource == "macs" else bounds.min_params
-        if target.value < least:
+        if bounds.exact and target.value < least:
             raise AdaptError(f"the target {target.show()} is below the smallest network of "
                              f"the prototype '{proto.name}' ({target.show(least)})")
     least_cut = floor(arch, resource)
@@ -195,7 +195,7 @@ def _long_estimate(tuner: Tuner, epochs: int) -> Callable[[], float]:
 def _finish(run_dir: Path, label: str, source: Member, arch: Architecture, state: State,
             progress: Progress, tuner: Tuner, constraint: Constraint, emit: Listener,
             epochs: int, seed: int, target: Target,
-            resource: Callable[[Architecture], float]) -> Member:
+            resource: Callable[[Architecture], float], dataset: Any) -> Member:
     """The long fine-tune, the check on test, and the new member's files and entry."""
     c = cost(arch)
     emit(MemberStarted(label, source.trial, c.params, c.macs, epochs, time.time()))
@@ -216,15 +216,24 @@ def _finish(run_dir: Path, label: str, source: Member, arch: Architecture, state
     save_file({k: v.contiguous() for k, v in state.items()}, str(folder / MEMBER_WEIGHTS))
     (folder / MEMBER_ARCH).write_text(arch.to_json() + "\n")
     (folder / MEMBER_TEXT).write_text(architecture_to_text(arch))
+    quantized, bounded = None, m
+    if constraint.accuracy_of == "int8":  # the bound is on the int8 model: measure it
+        from genesynth.export import measure_int8
+
+        q = measure_int8(arch, state, folder, dataset, seed)
+        quantized = {**q.to_dict(), "file": member_path(label, Path(q.file).name),
+                     "float_file": member_path(label, Path(q.float_file).name)}
+        bounded = Measurement(q.accuracy, c.params, c.macs, latency)
     lineage = {"adapted_from": source.label, "from_trial": source.trial,
                "from_key": source.key, "target": {target.resource: target.value},
                "start": progress.start, "method": "netadapt",
                "iterations": progress.history, "settings": progress.settings}
     member = Member(label, source.trial, arch.key, test, val, c.params, c.macs, latency,
-                    float(constraint.utility(m)), bool(constraint.feasible(m)),
+                    float(constraint.utility(m)), bool(constraint.feasible(bounded)),
                     member_path(label, MEMBER_ARCH), member_path(label, MEMBER_TEXT),
                     member_path(label, MEMBER_WEIGHTS),
-                    weights_sha256=file_digest(folder / MEMBER_WEIGHTS), lineage=lineage)
+                    weights_sha256=file_digest(folder / MEMBER_WEIGHTS), lineage=lineage,
+                    quantized=quantized)
     put_member(run_dir, member.to_dict())
     emit(MemberDone(label, source.trial, test, c.params, c.macs, latency, member.utility,
                     member.feasible, time.time()))
