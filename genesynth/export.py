@@ -175,7 +175,7 @@ def export_quantized(
     if not overwrite:
         _refuse_existing(int8, "onnx")
     written = export_member(run_dir, member, "onnx", target, overwrite)
-    from genesynth.synth.worker import run_data
+    from genesynth.rundata import run_data
 
     result = _quantize_measured(target, int8, run_data(spec), spec.seed)
     entry = dict(_member_entry(run_dir, member))

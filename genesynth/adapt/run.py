@@ -62,13 +62,14 @@ def default_label(member: str, target: Target) -> str:
 def adapt(run_dir: str | Path, member: str, target: Target, *, label: str | None = None,
           schedule: Schedule | None = None, steps: int = DEFAULT_STEPS,
           long_epochs: int | None = None, seed: int | None = None, device: str = "cpu",
-          listeners: Sequence[Listener] = ()) -> AdaptResult:
+          multiple: int = 1, listeners: Sequence[Listener] = ()) -> AdaptResult:
     """Adapt ``member`` of the run in ``run_dir`` to ``target`` (see :mod:`genesynth.adapt`).
 
     Resumes from ``run_dir/adapt/<label>/`` when an adapt with the same settings was cut
     short; returns the member made before when it is already done. Raises AdaptError when the
     target is already met, below the prototype's smallest network, or below the narrowest
-    network adapt can cut the member to.
+    network adapt can cut the member to. ``multiple``: every width it cuts stays a multiple
+    of it (8 for int8 SIMD kernels; groups it cannot keep so are not cut).
     """
     run_dir = Path(run_dir)
     schedule = schedule or Schedule()
@@ -85,17 +86,17 @@ def adapt(run_dir: str | Path, member: str, target: Target, *, label: str | None
     seed = spec.seed if seed is None else seed
     settings: dict[str, Any] = {"member": member, "from_key": source.key, "target": asdict(target),
                 "schedule": asdict(schedule), "steps": steps, "long_epochs": epochs,
-                "seed": seed, "importance": "l1"}
+                "seed": seed, "importance": "l1", "multiple": multiple}
     done = _done_before(run_dir, label, settings)
     if done is not None:
         return AdaptResult(done, source, made_now=False)
     if label in {m.label for m in _members(run_dir)}:
         raise AdaptError(f"{run_dir} already has a member {label!r} made otherwise; pass "
                          "another --label")
-    _check_reachable(spec, arch, target, start, resource, member)
+    _check_reachable(spec, arch, target, start, resource, member, multiple)
     folder = inside(run_dir, f"{ADAPT_DIR}/{label}", "the adapt folder")
+    from genesynth.rundata import run_data
     from genesynth.synth.engine import EventRecorder
-    from genesynth.synth.worker import run_data
 
     emit = Emitter([EventRecorder(run_dir / EVENTS_FILE), *listeners])
     dataset = run_data(spec)
@@ -108,7 +109,7 @@ def adapt(run_dir: str | Path, member: str, target: Target, *, label: str | None
                       progress.iteration, time.time()))
     tail = _long_estimate(tuner, epochs)
     arch, state = iterate(progress, state, target, schedule, resource, tuner, steps,
-                          seed, folder, emit, label, lambda _: tail())
+                          seed, folder, emit, label, lambda _: tail(), multiple)
     made = _finish(run_dir, label, source, arch, state, progress, tuner, constraint, emit,
                    epochs, seed, target, resource, dataset)
     return AdaptResult(made, source, made_now=True)
@@ -154,7 +155,8 @@ def _resource(target: Target, constraint: Constraint) -> Callable[[Architecture]
 
 
 def _check_reachable(spec: RunSpec, arch: Architecture, target: Target, start: float,
-                     resource: Callable[[Architecture], float], member: str) -> None:
+                     resource: Callable[[Architecture], float], member: str,
+                     multiple: int) -> None:
     if start <= target.value:
         raise AdaptError(f"member {member} already meets the target: {target.show(start)} <= "
                          f"{target.show()}")
@@ -168,7 +170,7 @@ def _check_reachable(spec: RunSpec, arch: Architecture, target: Target, start: f
         if bounds.exact and target.value < least:
             raise AdaptError(f"the target {target.show()} is below the smallest network of "
                              f"the prototype '{proto.name}' ({target.show(least)})")
-    least_cut = floor(arch, resource)
+    least_cut = floor(arch, resource, multiple)
     if target.value < least_cut:
         raise AdaptError(f"the target {target.show()} is below the narrowest network adapt "
                          f"can cut member {member} to ({target.show(least_cut)})")
