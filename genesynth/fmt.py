@@ -36,9 +36,12 @@ def score(value: float | None) -> str:
 
 
 def latency(ms: float | None) -> str:
-    """A latency: ``0.41 ms``, ``12.3 ms``."""
+    """A latency: ``0.0607 ms``, ``0.41 ms``, ``12.3 ms`` (three significant digits below
+    0.1 ms, where a predicted latency of a small network lies)."""
     if ms is None:
         return DASH
+    if ms < 0.1:
+        return f"{ms:.3g} ms"
     return f"{ms:.2f} ms" if ms < 10 else f"{ms:.1f} ms"
 
 

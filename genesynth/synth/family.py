@@ -293,10 +293,14 @@ def _moved(quantized: dict[str, Any] | None, old: str, new: str) -> dict[str, An
             for k, v in quantized.items()}
 
 
-def _measured_here(arch: Any, constraint: Any) -> float:
-    """A member's latency measured on this machine (CPU, batch 1), beside the latency the
-    constraint's table predicts for the target."""
-    from genesynth.builder import build
-    from genesynth.latency import measure_latency
+def _measured_here(arch: Any, constraint: Any) -> float | None:
+    """A member's latency measured on this machine with the runtime and threads its latency
+    table was made with (None when this machine lacks that runtime), beside the latency the
+    table predicts for the target."""
+    from genesynth.latency_profile import measure_here
+    from genesynth.latency_table import cached_table
 
-    return measure_latency(build(arch), arch.input_shape, threads=constraint.latency_threads)
+    target = cached_table(constraint.latency_table).target
+    threads = target.get("threads")
+    return measure_here(arch, str(target.get("runtime", "")),
+                        threads if isinstance(threads, int) and threads >= 1 else 1)
