@@ -30,7 +30,7 @@ def add(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from genesynth.export import export_member
+    from genesynth.export.exporters import export_member
 
     written = export_member(args.run_dir, args.member, args.fmt, args.out, args.force)
     for path in written:

@@ -28,9 +28,8 @@ from typing import Any, Protocol
 import optuna
 from optuna.trial import TrialState
 
-from genesynth.arch import Architecture
 from genesynth.dsl.writer import architecture_to_text
-from genesynth.evaluate.base import Evaluator, Measurement
+from genesynth.evaluate.base import Evaluator
 from genesynth.events import (
     FamilyStarted,
     Listener,
@@ -40,6 +39,8 @@ from genesynth.events import (
     MemberRenamed,
     MemberStarted,
 )
+from genesynth.net.arch import Architecture
+from genesynth.net.measurement import Measurement
 from genesynth.record.family import Member, parse_family, read_family, write_family
 from genesynth.record.layout import MEMBER_ARCH, MEMBER_TEXT, MEMBER_WEIGHTS, member_path
 from genesynth.record.trial import TrialRecord

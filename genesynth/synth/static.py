@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from genesynth.constraint import format_count
 from genesynth.errors import ConstraintError
+from genesynth.fmt import count
 
 
 def check_reachable(prototype: Any, constraint: Any) -> None:
@@ -26,11 +26,11 @@ def check_reachable(prototype: Any, constraint: Any) -> None:
         return
     problems = []
     if constraint.max_macs is not None and bounds.min_macs > constraint.max_macs:
-        problems.append(f"its smallest network has {format_count(bounds.min_macs)} MACs, "
-                        f"above max_macs = {format_count(constraint.max_macs)}")
+        problems.append(f"its smallest network has {count(bounds.min_macs)} MACs, "
+                        f"above max_macs = {count(constraint.max_macs)}")
     if constraint.max_params is not None and bounds.min_params > constraint.max_params:
-        problems.append(f"its smallest network has {format_count(bounds.min_params)} params, "
-                        f"above max_params = {format_count(constraint.max_params)}")
+        problems.append(f"its smallest network has {count(bounds.min_params)} params, "
+                        f"above max_params = {count(constraint.max_params)}")
     if problems:
         shape = "x".join(str(n) for n in prototype.input_shape)
         raise ConstraintError(
