@@ -24,7 +24,7 @@ def measure_baselines(
     out: Path | None = None, latency_threads: int = 1,
 ) -> list[dict[str, Any]]:
     """Train and measure each fixed prototype; write ``out/baselines.json`` when ``out``."""
-    from genesynth.net.latency import measure_latency
+    from genesynth.latency.measure import measure_latency
     from genesynth.space import load_prototype
 
     data = evaluator.dataset

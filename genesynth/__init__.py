@@ -34,7 +34,7 @@ _EXPORTS = {
     # building and costing
     "build": "genesynth.net.builder", "cost": "genesynth.net.costs",
     "breakdown": "genesynth.net.costs",
-    "Cost": "genesynth.net.costs", "measure_latency": "genesynth.net.latency",
+    "Cost": "genesynth.net.costs", "measure_latency": "genesynth.latency.measure",
     # constraints, utilities, data, evaluators
     "load_constraint": "genesynth.goal.constraint", "Constraint": "genesynth.goal.constraint",
     "NetScore": "genesynth.goal.utility", "MnasReward": "genesynth.goal.utility",
@@ -83,10 +83,10 @@ if TYPE_CHECKING:  # real imports for type checkers and editors; lazy at run tim
     from genesynth.goal.utility import MnasReward, NetScore
     from genesynth.human.compare import diff
     from genesynth.human.refine import Refinement, refine
+    from genesynth.latency.measure import measure_latency
     from genesynth.net.arch import Architecture, LayerSpec, ModuleSpec
     from genesynth.net.builder import build
     from genesynth.net.costs import Cost, breakdown, cost
-    from genesynth.net.latency import measure_latency
     from genesynth.net.measurement import Measurement
     from genesynth.report.markdown import write_report
     from genesynth.space import (

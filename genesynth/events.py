@@ -47,6 +47,9 @@ class RunStarted:
     declared_shape: tuple[int, ...] = ()  # the prototype's own ``input``, when it differs
     device: str = ""  # where this process trains: "cpu", "cuda:0 (NVIDIA H100 ...)"
     measure: str = "top-1"  # what a trial's accuracy is: "top-1", or a supernet's "score"
+    # Where a trial's latency comes from when a latency table predicts it, e.g. "predicted by
+    # phone.json (onnxruntime 1.17.1, 1 thread)"; "" when it is measured on this machine.
+    latency_source: str = ""
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,8 @@ number the same way.
 
 from __future__ import annotations
 
+from typing import Any
+
 DASH = "–"
 
 
@@ -82,3 +84,16 @@ def plural(n: int, noun: str, nouns: str | None = None) -> str:
 def shape(dims: tuple[int, ...]) -> str:
     """A tensor shape without the batch: ``24x16x16``."""
     return "x".join(str(d) for d in dims)
+
+
+def latency_source(table: Any) -> str:
+    """``predicted by phone.json (onnxruntime 1.17.1, 1 thread)`` for run.json's
+    ``extra.latency_table``; "" without one (latency is measured here)."""
+    if not isinstance(table, dict):
+        return ""
+    name = str(table.get("path", "")).replace("\\", "/").rsplit("/", 1)[-1] or "a latency table"
+    runtime = " ".join(str(table[k]) for k in ("runtime", "runtime_version") if table.get(k))
+    threads = table.get("threads")
+    if isinstance(threads, int):
+        runtime += f", {threads} thread{'s' if threads != 1 else ''}"
+    return f"predicted by {name}" + (f" ({runtime.strip(', ')})" if runtime else "")

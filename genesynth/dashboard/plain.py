@@ -49,6 +49,7 @@ def header_line(state: RunState) -> str:
         + (f" input {state.input_shape}" if state.input_shape else "")
         + (f" ({state.earlier} already done)" if state.earlier else "")
         + (f" device {state.device}" if state.device else "")
+        + (f" latency {state.latency_source}" if state.latency_source else "")
     )
 
 

@@ -31,9 +31,10 @@ import torch
 from genesynth.blocks.torch_modules import Network, Normalize
 from genesynth.dsl.writer import architecture_to_text
 from genesynth.errors import ExportError, RunError, did_you_mean
-from genesynth.limits import load_json, read_text
+from genesynth.limits import read_text
 from genesynth.net.arch import Architecture
 from genesynth.net.builder import build
+from genesynth.record.family import read_family_json, verified_weights
 from genesynth.record.layout import (
     EXPORT_FORMATS,
     EXPORT_SUFFIXES,
@@ -129,9 +130,11 @@ def export_member(
     arch = Architecture.from_json(_read(arch_path, run_dir, member), where=str(arch_path))
     state = None
     if fmt in ("pytorch", "onnx"):
-        weights = entry.get("weights", member_path(member, MEMBER_WEIGHTS))
-        state = _load_weights(inside(run_dir, weights, f"member {member!r}'s weights"),
-                              run_dir, member)
+        weights = verified_weights(run_dir, entry, member)  # the digest family.json records
+        if weights is None:
+            weights = inside(run_dir, member_path(member, MEMBER_WEIGHTS),
+                             f"member {member!r}'s weights")
+        state = _load_weights(weights, run_dir, member)
     target = member_dir / f"model{SUFFIXES[fmt]}" if out is None else Path(out)
     if target.is_dir():
         target = target / f"model{SUFFIXES[fmt]}"
@@ -183,13 +186,11 @@ def _member_entry(run_dir: Path, member: str) -> Mapping[str, Any]:
         raise RunError(
             f"{run_dir} has no {FAMILY_FILE} (has the synthesis finished?); it holds: {present}"
         )
-    data = load_json(read_text(family, "family", RunError), str(family), RunError)
-    members = data.get("members") if isinstance(data, dict) else None
-    if not isinstance(members, list):
-        raise RunError(f"{family}: expected an object with a list 'members'")
-    labels = [str(m.get("label")) for m in members if isinstance(m, dict)]
+    data = read_family_json(run_dir)  # checked: every member's fields and label
+    members = data["members"] if data is not None else []
+    labels = [m["label"] for m in members]
     for entry in members:
-        if isinstance(entry, dict) and entry.get("label") == member:
+        if entry["label"] == member:
             return entry
     listed = ", ".join(labels) or "none"
     raise RunError(

@@ -87,6 +87,7 @@ class RunState:
     utility_name: str = "NetScore"
     measure: str = "top-1"  # a trial's accuracy column: "top-1", or "score" (a supernet's)
     device: str = ""  # where this process trains
+    latency_source: str = ""  # "predicted by phone.json (...)": a latency table predicts it
     planned: int = 0
     started_at: float = 0.0
     now: float = 0.0
@@ -247,6 +248,7 @@ class RunState:
         self.earlier = event.done
         self.input_shape = shape_text(event.input_shape, event.declared_shape)
         self.device = event.device
+        self.latency_source = event.latency_source
         if event.time:
             self.started_at = event.time
 

@@ -41,7 +41,13 @@ from genesynth.events import (
 )
 from genesynth.net.arch import Architecture
 from genesynth.net.measurement import Measurement
-from genesynth.record.family import Member, parse_family, read_family, write_family
+from genesynth.record.family import (
+    Member,
+    file_digest,
+    parse_family,
+    read_family,
+    write_family,
+)
 from genesynth.record.layout import MEMBER_ARCH, MEMBER_TEXT, MEMBER_WEIGHTS, member_path
 from genesynth.record.trial import TrialRecord
 
@@ -236,21 +242,35 @@ def _retrain_one(label: str, c: Candidate, evaluator: Evaluator, constraint: Any
         emit(MemberEpoch(label, epoch, epochs, loss, accuracy, time.time()))
 
     weights: str | None = None
+    digest: str | None = None
     m, state = evaluator.retrain(c.arch, report, Measurement(c.accuracy, c.params, c.macs))
     if state is not None:
         from safetensors.torch import save_file
 
         save_file({k: v.contiguous() for k, v in state.items()}, str(folder / MEMBER_WEIGHTS))
         weights = member_path(label, MEMBER_WEIGHTS)
+        digest = file_digest(folder / MEMBER_WEIGHTS)  # export, report, diff check it
     ms = float(latency(c.arch)) if latency is not None else m.latency_ms
+    here = (_measured_here(c.arch, constraint)
+            if getattr(constraint, "predicts_latency", False) else None)
     m = Measurement(m.accuracy, c.params, c.macs, ms, m.curve, m.loss, m.seconds)
     (folder / MEMBER_ARCH).write_text(c.arch.to_json() + "\n")
     (folder / MEMBER_TEXT).write_text(architecture_to_text(c.arch))
     member = Member(
         label, c.trial, c.arch.key, m.accuracy, c.accuracy, c.params, c.macs, ms,
         float(constraint.utility(m)), bool(constraint.feasible(m)),
-        member_path(label, MEMBER_ARCH), member_path(label, MEMBER_TEXT), weights,
+        member_path(label, MEMBER_ARCH), member_path(label, MEMBER_TEXT), weights, digest,
+        measured_latency_ms=here,
     )
     emit(MemberDone(label, c.trial, member.accuracy, member.params, member.macs,
                     member.latency_ms, member.utility, member.feasible, time.time()))
     return member
+
+
+def _measured_here(arch: Any, constraint: Any) -> float:
+    """A member's latency measured on this machine (CPU, batch 1), beside the latency the
+    constraint's table predicts for the target."""
+    from genesynth.latency.measure import measure_latency
+    from genesynth.net.builder import build
+
+    return measure_latency(build(arch), arch.input_shape, threads=constraint.latency_threads)

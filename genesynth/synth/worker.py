@@ -259,7 +259,8 @@ def rebuild(study: optuna.Study, spec: RunSpec, out: str | Path | None,
         evaluator = resolve_evaluator(spec.evaluator, data)
     return Setup(
         spec=spec, prototype=proto, constraint=rule, evaluator=evaluator, out=folder,
-        sampler=study.sampler, pruner=study.pruner, latency=_latency(rule.latency_threads),
+        sampler=study.sampler, pruner=study.pruner,
+        latency=_latency(rule.latency_threads, rule.latency_table),
         dataset=loaded[0] if loaded else None,
     )
 

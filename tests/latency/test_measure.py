@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from genesynth.errors import GenesynthError
-from genesynth.net.latency import measure_latency
+from genesynth.latency.measure import measure_latency
 
 
 class ThreadSpy(nn.Module):
