@@ -150,9 +150,10 @@ ENGINE = tuple(sorted(m for m in NAMES if _under(m, ("genesynth.synth",))
                            "genesynth.data", "genesynth.blocks", "genesynth.net.builder")),
     # samplers are handed to the engine; they know nothing of it
     (("genesynth.synth.samplers",), ENGINE),
-    # the human loop and the exports read a run's record; they never run the engine
+    # the human loop, the exports and the report read a run's record; they never run the
+    # engine (int8 export and NetAdapt load the run's data with synth.worker.run_data)
     (("genesynth.human", "genesynth.export", "genesynth.report"),
-     ("genesynth.synth", "genesynth.evaluate", "genesynth.storage")),
+     (*(m for m in ENGINE if m != "genesynth.synth.worker"), "genesynth.storage")),
     # layer kinds and data readers are the ground floor
     (("genesynth.blocks", "genesynth.data"), ("genesynth.dsl", "genesynth.space",
                                               "genesynth.evaluate", "genesynth.synth",

@@ -15,6 +15,8 @@ from typing import TextIO
 from genesynth import fmt
 from genesynth.events import (
     SKIPPED,
+    AdaptStarted,
+    AdaptStep,
     EpochDone,
     Event,
     FamilyStarted,
@@ -140,6 +142,8 @@ class PlainLog:
                 return f"member {event.label} (trial {event.trial}) is now {event.new}"
             case SupernetProgress():
                 return supernet_line(event)
+            case AdaptStarted() | AdaptStep():
+                return state.notice
             case FamilyStarted():
                 if not event.members:
                     return "family: no feasible candidate to retrain"

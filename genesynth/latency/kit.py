@@ -133,7 +133,8 @@ def make_kit(prototype: Prototype, out: str | Path, bounds: Bounds | None = None
     path = folder / "manifest.json"
     path.write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
     shutil.copyfile(RUNNER, folder / "run_latency.py")
-    say(f"kit: {len(found.ops)} ops and {len(models) - len(found.ops)} networks in {folder}")
+    nets = sum(m["role"] == "network" for m in models)
+    say(f"kit: {len(found.ops)} ops, the overhead model and {nets} networks in {folder}")
     return path
 
 

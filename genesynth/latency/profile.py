@@ -86,6 +86,24 @@ def measure_networks(archs: Sequence[Any], runtime: str = "onnxruntime", threads
             "models": [{**e, **stats(t)} for e, t in zip(entries, times, strict=True)]}
 
 
+def measure_here(arch: Any, runtime: str, threads: int = 1) -> float | None:
+    """Median milliseconds of ``arch`` measured on this machine with ``runtime`` (a table's:
+    ``onnxruntime``, ``torch``, ``torch-cuda``), as the kit's runner times a network; None
+    for a runtime this machine lacks (another one, or CUDA without a GPU)."""
+    import importlib.util
+
+    if runtime not in RUNTIMES or (runtime == "onnxruntime"
+                                   and importlib.util.find_spec("onnxruntime") is None):
+        return None
+    if runtime == "torch-cuda":
+        import torch
+
+        if not torch.cuda.is_available():
+            return None
+    results = measure_networks([arch], runtime, threads)
+    return float(results["models"][0]["median_ms"])
+
+
 def _measure_torch(prototype: Prototype, runtime: str, bounds: Bounds, networks: int,
                    seed: int, args: argparse.Namespace) -> dict[str, Any]:
     import torch

@@ -114,7 +114,8 @@ def family_section(members: list[Entry], baselines: list[Entry], utility: str,
     note = "Top-1 on the test split after full retraining; latency on CPU at batch 1."
     if here:
         note = ("Top-1 on the test split after full retraining; latency (target) "
-                f"{latency_source}, latency (here) measured on this machine's CPU at batch 1.")
+                f"{latency_source}, latency (here) measured on the run's machine with the "
+                "table's runtime and threads, at batch 1.")
     if baselines:
         note += " Baselines were measured with the same budget."
     return lines + _table(head, rows, "lrrrr" + "r" * here + "rc") + ["", note]

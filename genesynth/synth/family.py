@@ -267,10 +267,14 @@ def _retrain_one(label: str, c: Candidate, evaluator: Evaluator, constraint: Any
     return member
 
 
-def _measured_here(arch: Any, constraint: Any) -> float:
-    """A member's latency measured on this machine (CPU, batch 1), beside the latency the
-    constraint's table predicts for the target."""
-    from genesynth.latency.measure import measure_latency
-    from genesynth.net.builder import build
+def _measured_here(arch: Any, constraint: Any) -> float | None:
+    """A member's latency measured on this machine with the runtime and threads its latency
+    table was made with (None when this machine lacks that runtime), beside the latency the
+    table predicts for the target."""
+    from genesynth.latency.profile import measure_here
+    from genesynth.latency.table import cached_table
 
-    return measure_latency(build(arch), arch.input_shape, threads=constraint.latency_threads)
+    target = cached_table(constraint.latency_table).target
+    threads = target.get("threads")
+    return measure_here(arch, str(target.get("runtime", "")),
+                        threads if isinstance(threads, int) and threads >= 1 else 1)

@@ -4,6 +4,7 @@ static bound the default sampler ranks by."""
 
 from __future__ import annotations
 
+import io
 import json
 import subprocess
 import sys
@@ -14,6 +15,7 @@ import pytest
 
 import genesynth
 from genesynth.cli import main
+from genesynth.dashboard.plain import PlainLog
 from genesynth.latency.kit import make_kit
 from genesynth.latency.ops import ops_of
 from genesynth.latency.space import space_ops
@@ -83,11 +85,13 @@ def _constraint(folder: Path, bound: float, utility: str = "") -> Path:
     return path
 
 
-def _synthesize(table: Path, tmp_path: Path, bound: float, utility: str = "") -> Any:
+def _synthesize(table: Path, tmp_path: Path, bound: float, utility: str = "",
+                log: io.StringIO | None = None) -> Any:
     (tmp_path / "table.json").write_text(table.read_text())
     rule = genesynth.load_constraint(_constraint(tmp_path, bound, utility))
     return genesynth.synthesize(PROTO, rule, trials=5, out=tmp_path / "run",
-                                evaluator=Smooth(), family_size=2)
+                                evaluator=Smooth(), family_size=2,
+                                listeners=[PlainLog(log)] if log is not None else [])
 
 
 def test_a_latency_bound_from_a_table_is_static_and_bayes_stays_inside_it(
@@ -95,7 +99,12 @@ def test_a_latency_bound_from_a_table_is_static_and_bayes_stays_inside_it(
     loaded = load_table(table)
     predicted = sorted(loaded.predict(PROTO.sample(seed)) for seed in range(20))
     bound = predicted[len(predicted) // 2]
-    result = _synthesize(table, tmp_path, bound)
+    log = io.StringIO()
+    result = _synthesize(table, tmp_path, bound, log=log)
+    import onnxruntime
+
+    assert log.getvalue().splitlines()[0].endswith(
+        f" latency predicted by table.json (onnxruntime {onnxruntime.__version__}, 1 thread)")
     records = [genesynth.record.trial.TrialRecord.of(t) for t in result.study.trials]
     assert [r.state for r in records].count("skipped") == 0  # bayes draws only inside
     for trial, rec in zip(result.study.trials, records, strict=True):
