@@ -25,9 +25,9 @@ import torch
 
 import genesynth
 from genesynth.adapt import Target, adapt
-from genesynth.builder import build
 from genesynth.evaluate.train import Tensors, TrainingEvaluator, accuracy, train
-from genesynth.export import export_quantized
+from genesynth.export.exporters import export_quantized
+from genesynth.net.builder import build
 from genesynth.record.run import read_run
 from genesynth.rundata import run_data
 

@@ -28,9 +28,8 @@ from typing import Any
 import optuna
 from optuna.trial import TrialState
 
-from genesynth.arch import Architecture
 from genesynth.dsl.writer import architecture_to_text
-from genesynth.evaluate.base import Evaluator, Measurement
+from genesynth.evaluate.base import Evaluator
 from genesynth.events import (
     FamilyStarted,
     Listener,
@@ -40,6 +39,8 @@ from genesynth.events import (
     MemberRenamed,
     MemberStarted,
 )
+from genesynth.net.arch import Architecture
+from genesynth.net.measurement import Measurement
 from genesynth.record.family import (
     Member,
     file_digest,
@@ -229,7 +230,7 @@ def _int8(arch: Any, state: Any, folder: Path, evaluator: Any, constraint: Any,
     dataset = getattr(evaluator, "dataset", None)
     if getattr(constraint, "accuracy_of", "float") != "int8" or state is None or dataset is None:
         return None, m
-    from genesynth.export import measure_int8
+    from genesynth.export.exporters import measure_int8
 
     q = measure_int8(arch, state, folder, dataset)
     prefix = f"{folder.parent.name}/{folder.name}"
@@ -250,8 +251,8 @@ def _measured_here(arch: Any, constraint: Any) -> float | None:
     """A member's latency measured on this machine with the runtime and threads its latency
     table was made with (None when this machine lacks that runtime), beside the latency the
     table predicts for the target."""
-    from genesynth.latency_profile import measure_here
-    from genesynth.latency_table import cached_table
+    from genesynth.latency.profile import measure_here
+    from genesynth.latency.table import cached_table
 
     target = cached_table(constraint.latency_table).target
     threads = target.get("threads")
