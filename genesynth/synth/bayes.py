@@ -13,6 +13,11 @@ sampler
    integrated over the predicted accuracy (Gauss-Hermite nodes), with U the constraint's
    utility at the entry's exact costs.
 
+Every second model-guided trial measures the improvement per complexity band instead (over
+the best feasible utility of the candidate's own band of the family, where it would join the
+family's front: :mod:`genesynth.synth.bands`), so the search also fills the family's bands
+that are empty or weak.
+
 The first ``startup`` trials spread over the pool's cost range (quantiles of log params +
 log MACs). It is an ordinary Optuna sampler: the proposal is made in ``before_trial`` (inside
 the study's claim lock, see :mod:`genesynth.synth.trials`) and recorded as the trial's system
@@ -39,6 +44,7 @@ from optuna.trial import FrozenTrial, TrialState
 from genesynth.errors import ConstraintError, GenesynthError
 from genesynth.evaluate.base import Measurement
 from genesynth.record.trial import TrialRecord
+from genesynth.synth.bands import band_targets, band_turn
 from genesynth.synth.pool import Entry, Featurizer, Pool
 from genesynth.synth.static import StaticLatency
 from genesynth.synth.surrogate import AccuracyModel
@@ -69,9 +75,13 @@ class BayesSampler(BaseSampler):
         self._problem: tuple[Pool, Featurizer, Any] | None = None  # with the constraint
         self._chosen: dict[int, dict[str, Any]] = {}
         self._latency = StaticLatency(None, None)
+        self.family_size = 4  # the bands improved per band (see bind)
 
-    def bind(self, prototype: Any, constraint: Any) -> None:
-        """The space and the constraint to sample for (again with each new constraint)."""
+    def bind(self, prototype: Any, constraint: Any, family_size: int = 4) -> None:
+        """The space and the constraint to sample for (again with each new constraint), and
+        the family's size: its bands are improved per band every second model-guided
+        trial (1: never)."""
+        self.family_size = family_size
         if self._problem is None or self._problem[0].prototype != prototype:
             pool = Pool(prototype, self._rng, self.pool_size)
             self._problem = (pool, Featurizer(prototype.choices()), constraint)
@@ -131,7 +141,9 @@ class BayesSampler(BaseSampler):
             featurizer.choice_matrix(entries), featurizer.cost_matrix(entries),
             np.array([accuracy for _, accuracy in observed]),
         )
-        scores = _improvement(candidates, model, featurizer, constraint, trials, self._latency)
+        per_band = self.family_size > 1 and band_turn(len(observed), self.startup)
+        scores = _improvement(candidates, model, featurizer, constraint, trials, self._latency,
+                              self.family_size if per_band else 0)
         return candidates[int(np.argmax(scores))]
 
     def _candidates(self, pool: Pool, constraint: Any, taken: set[str],
@@ -180,31 +192,42 @@ def _spread(candidates: list[Entry], index: int, count: int, rng: random.Random)
 
 
 def _improvement(candidates: list[Entry], model: AccuracyModel, featurizer: Featurizer,
-                 constraint: Any, trials: list[FrozenTrial], latency: StaticLatency
-                 ) -> np.ndarray:
-    """E[(U(a) - U_best)+ · 1{a >= bound}] per candidate, over its predicted accuracy."""
+                 constraint: Any, trials: list[FrozenTrial], latency: StaticLatency,
+                 bands: int = 0) -> np.ndarray:
+    """E[(U(a) - U_best)+ · 1{a >= bound}] per candidate, over its predicted accuracy;
+    with ``bands``, U_best is the best of the candidate's band of the family and the bound
+    also the top-1 that puts it on the family's front (:func:`band_targets`)."""
     post = model.predict(featurizer.choice_matrix(candidates),
                          featurizer.cost_matrix(candidates))
     bound = constraint.min_accuracy if constraint.min_accuracy is not None else -np.inf
-    incumbent = _incumbent(trials, constraint, candidates, latency)
+    feasible = _feasible(trials, constraint)
+    floor = _floor(constraint, candidates, latency)
+    need = np.full(len(candidates), bound)
+    if bands:
+        best, front = band_targets([(e.params, e.macs) for e in candidates], feasible, bands,
+                                   floor)
+        need = np.maximum(need, front)
+    else:
+        best = np.full(len(candidates), max([f[3] for f in feasible], default=floor))
     accuracy = np.clip(post.mean[:, None] + post.std[:, None] * NODES[None, :], 0.0, 100.0)
     gain = np.zeros_like(accuracy)
     upper = [constraint.utility(latency.measurement(float(a), e))
              for a, e in zip(accuracy[:, -1], candidates, strict=True)]
     for i, entry in enumerate(candidates):
-        if upper[i] <= incumbent or accuracy[i, -1] < bound:
+        incumbent = best[i]
+        if upper[i] <= incumbent or accuracy[i, -1] < need[i]:
             continue  # no improvement even at the optimistic end
         for j, a in enumerate(accuracy[i]):
-            if a >= bound:
+            if a >= need[i]:
                 u = constraint.utility(latency.measurement(float(a), entry))
                 gain[i, j] = max(0.0, u - incumbent)
     return gain @ WEIGHTS
 
 
-def _incumbent(trials: list[FrozenTrial], constraint: Any, candidates: list[Entry],
-               latency: StaticLatency) -> float:
-    """The best feasible utility measured so far; before any, the least a feasible candidate
-    could score (every feasible candidate improves on it)."""
+def _feasible(trials: list[FrozenTrial], constraint: Any
+              ) -> list[tuple[int, int, float, float]]:
+    """(params, MACs, accuracy, utility) of each complete trial feasible under this phase's
+    bounds."""
     feasible = []
     for t in trials:
         rec = TrialRecord.of(t)
@@ -212,9 +235,13 @@ def _incumbent(trials: list[FrozenTrial], constraint: Any, candidates: list[Entr
                 or rec.macs is None):
             continue
         m = Measurement(rec.accuracy, rec.params, rec.macs, rec.latency_ms)
-        if constraint.feasible(m):  # under this phase's bounds
-            feasible.append(float(constraint.utility(m)))
-    if feasible:
-        return max(feasible)
+        if constraint.feasible(m):
+            feasible.append((rec.params, rec.macs, rec.accuracy, float(constraint.utility(m))))
+    return feasible
+
+
+def _floor(constraint: Any, candidates: list[Entry], latency: StaticLatency) -> float:
+    """Below the least a feasible candidate could score (every feasible candidate improves
+    on it): the incumbent before any feasible network, and of an empty band."""
     floor = constraint.min_accuracy if constraint.min_accuracy is not None else 0.0
     return min(constraint.utility(latency.measurement(floor, e)) for e in candidates) - 1.0

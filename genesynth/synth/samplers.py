@@ -28,9 +28,10 @@ from genesynth.errors import GenesynthError
 @runtime_checkable
 class SpaceAware(Protocol):
     """A sampler that samples better knowing the space and the constraint (static bounds,
-    exact costs). ``bind`` is called before the first trial of each search phase."""
+    exact costs) and the family's size. ``bind`` is called before the first trial of each
+    search phase."""
 
-    def bind(self, prototype: Any, constraint: Any) -> None: ...
+    def bind(self, prototype: Any, constraint: Any, family_size: int = 4) -> None: ...
 
 
 def _bayes(seed: int, trials: int) -> optuna.samplers.BaseSampler:
