@@ -28,9 +28,8 @@ from typing import Any
 import optuna
 from optuna.trial import TrialState
 
-from genesynth.arch import Architecture
 from genesynth.dsl.writer import architecture_to_text
-from genesynth.evaluate.base import Evaluator, Measurement
+from genesynth.evaluate.base import Evaluator
 from genesynth.events import (
     FamilyStarted,
     Listener,
@@ -40,6 +39,8 @@ from genesynth.events import (
     MemberRenamed,
     MemberStarted,
 )
+from genesynth.net.arch import Architecture
+from genesynth.net.measurement import Measurement
 from genesynth.record.family import (
     Member,
     file_digest,
@@ -224,8 +225,8 @@ def _measured_here(arch: Any, constraint: Any) -> float | None:
     """A member's latency measured on this machine with the runtime and threads its latency
     table was made with (None when this machine lacks that runtime), beside the latency the
     table predicts for the target."""
-    from genesynth.latency_profile import measure_here
-    from genesynth.latency_table import cached_table
+    from genesynth.latency.profile import measure_here
+    from genesynth.latency.table import cached_table
 
     target = cached_table(constraint.latency_table).target
     threads = target.get("threads")
