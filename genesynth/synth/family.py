@@ -219,7 +219,8 @@ def _retrain_one(label: str, c: Candidate, evaluator: Evaluator, constraint: Any
         measured_latency_ms=here, quantized=quantized,
     )
     emit(MemberDone(label, c.trial, member.accuracy, member.params, member.macs,
-                    member.latency_ms, member.utility, member.feasible, time.time()))
+                    member.latency_ms, member.utility, member.feasible, time.time(),
+                    member.measured_latency_ms))
     return member
 
 
