@@ -101,7 +101,7 @@ class Setup:
     sampler: optuna.samplers.BaseSampler
     pruner: optuna.pruners.BasePruner | None
     latency: Any = None
-    cache: Any = None  # genesynth.cache.EvaluationCache, or None: measure everything
+    cache: Any = None  # genesynth.evaluate.cache.EvaluationCache, or None: measure everything
     warm_start: tuple[Path, ...] = ()  # earlier run directories to start from
     dataset: Any = None  # the loaded data, None when the evaluator needs none
 
@@ -303,7 +303,7 @@ def finish(study: optuna.Study, setup: Setup, emit: Emitter, search: bool = True
         chosen = fam.select(fam.candidates(study), setup.spec.family_size)
     evaluator = setup.evaluator
     if setup.cache is not None:
-        from genesynth.cache import CachedRetrain
+        from genesynth.evaluate.cache import CachedRetrain
 
         evaluator = CachedRetrain(evaluator, setup.cache, f"{setup.out} family")
     spares = fam.alternates(fam.candidates(study), chosen, setup.spec.family_size)

@@ -122,7 +122,7 @@ def test_the_family_forms_as_the_engine_forms_it_dominated_trials_first_removed(
 
 
 def test_forming_is_the_engines_selection() -> None:
-    from genesynth.arch import Architecture, LayerSpec
+    from genesynth.net.arch import Architecture, LayerSpec
     from genesynth.synth.family import Candidate, select
 
     stem = (LayerSpec.of("conv", out=8, kernel=3, stride=1, groups=1, padding=1, bias=True),)

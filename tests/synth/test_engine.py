@@ -19,8 +19,7 @@ import pytest
 from optuna.study import StudyDirection
 
 import genesynth
-from genesynth.constraint import Constraint
-from genesynth.evaluate.base import CandidateFailed, Evaluator, Measurement, Report
+from genesynth.evaluate.base import CandidateFailed, Evaluator, Report
 from genesynth.evaluate.train import TrainConfig
 from genesynth.events import (
     MemberDone,
@@ -30,6 +29,8 @@ from genesynth.events import (
     TrialFinished,
     TrialStarted,
 )
+from genesynth.goal.constraint import Constraint
+from genesynth.net.measurement import Measurement
 from genesynth.record.layout import study_url
 from genesynth.storage import open_storage
 
@@ -140,8 +141,8 @@ def test_a_space_with_nothing_inside_the_static_bounds_is_refused(
         _run(tmp_path, digits, rule, evaluator=NeverCalled(), trials=5)
     assert str(caught.value) == (
         "the prototype 'tiny' at input 1x8x8 holds no network inside the constraint's bounds: "
-        "its smallest network has 16K MACs, above max_macs = 1K; its smallest network "
-        "has 1.03K params, above max_params = 1K"
+        "its smallest network has 16.0K MACs, above max_macs = 1.00K; its smallest network "
+        "has 1.03K params, above max_params = 1.00K"
     )
     assert not (tmp_path / "run").exists()
 

@@ -7,10 +7,11 @@ import json
 from pathlib import Path
 from typing import Any
 
-from genesynth.arch import Architecture, LayerSpec
-from genesynth.constraint import Constraint
-from genesynth.evaluate.base import Evaluator, Measurement, Report
+from genesynth.evaluate.base import Evaluator, Report
 from genesynth.events import MemberDone, MemberDropped, MemberRenamed
+from genesynth.goal.constraint import Constraint
+from genesynth.net.arch import Architecture, LayerSpec
+from genesynth.net.measurement import Measurement
 from genesynth.synth.family import (
     Candidate,
     alternates,
