@@ -22,6 +22,8 @@ from collections.abc import Callable
 from dataclasses import MISSING, asdict, dataclass, fields
 from typing import Any, ClassVar, TypeVar
 
+import numpy as np
+
 from genesynth.errors import ConstraintError, did_you_mean
 from genesynth.evaluate.base import Measurement
 
@@ -62,6 +64,15 @@ class Utility(ABC):
 
     @abstractmethod
     def __call__(self, m: Measurement) -> float: ...
+
+    def many(self, accuracy: np.ndarray, params: np.ndarray, macs: np.ndarray) -> np.ndarray:
+        """The utility at every accuracy of row ``i`` of ``accuracy`` (networks x accuracies)
+        with ``params[i]`` and ``macs[i]``, as a model-based sampler asks it; a call per
+        element here, so a utility that can should compute it in arrays."""
+        out = np.empty(accuracy.shape)
+        for i, j in np.ndindex(*accuracy.shape):
+            out[i, j] = self(Measurement(float(accuracy[i, j]), int(params[i]), int(macs[i])))
+        return out
 
     def describe(self) -> dict[str, Any]:
         """``{"kind": name, **parameters}`` (None omitted): a constraint file's [utility] table."""
@@ -114,6 +125,12 @@ class NetScore(Utility):
         macs = max(m.macs / 1e6, 1e-6)
         return 20.0 * (self.alpha * math.log10(a) - self.beta * math.log10(p)
                        - self.gamma * math.log10(macs))
+
+    def many(self, accuracy: np.ndarray, params: np.ndarray, macs: np.ndarray) -> np.ndarray:
+        a = np.log10(np.maximum(accuracy, 1e-3))
+        p = np.log10(np.maximum(np.asarray(params, dtype=float) / 1e6, 1e-6))
+        m = np.log10(np.maximum(np.asarray(macs, dtype=float) / 1e6, 1e-6))
+        return 20.0 * (self.alpha * a - (self.beta * p + self.gamma * m)[:, None])
 
 
 @register_utility("mnas")
