@@ -37,7 +37,7 @@ from optuna.trial import FrozenTrial, TrialState
 from genesynth.errors import ConstraintError, GenesynthError
 from genesynth.evaluate.base import Measurement
 from genesynth.record.trial import TrialRecord
-from genesynth.synth.linalg import one_thread
+from genesynth.synth.linalg import blas_limit
 from genesynth.synth.pool import Entry, Featurizer, Pool
 from genesynth.synth.surrogate import AccuracyModel, Posterior
 
@@ -52,15 +52,20 @@ class BayesSampler(BaseSampler):
 
     ``startup``: trials spread over the cost range before the model is used; ``pool``: random
     samples a large space starts from; ``grow``: mutations drawn around each network when it
-    joins the ten most useful (see :meth:`_grow`; a small space is enumerated instead).
+    joins the ten most useful (see :meth:`_grow`; a small space is enumerated instead);
+    ``blas_threads``: NumPy's BLAS threads while proposing (None: as many as NumPy runs;
+    one is many times faster for these small matrices on a busy machine).
     """
 
     def __init__(self, seed: int | None = None, startup: int = 4, pool: int = 1000,
-                 grow: int = 20) -> None:
-        for name, value, low in (("startup", startup, 1), ("pool", pool, 1), ("grow", grow, 0)):
+                 grow: int = 20, blas_threads: int | None = 1) -> None:
+        for name, value, low in (("startup", startup, 1), ("pool", pool, 1), ("grow", grow, 0),
+                                 ("blas_threads", 1 if blas_threads is None else blas_threads,
+                                  1)):
             if isinstance(value, bool) or not isinstance(value, int) or value < low:
                 raise GenesynthError(
                     f"`{name}` must be an integer >= {low}, but got {name}={value!r}")
+        self.blas_threads = blas_threads
         self.seed = seed
         self.startup, self.pool_size, self.grow = startup, pool, grow
         self._rng = random.Random(seed)
@@ -122,7 +127,7 @@ class BayesSampler(BaseSampler):
     def _propose(self, problem: tuple[Pool, Featurizer, Any], trials: list[FrozenTrial]
                  ) -> Entry:
         pool, featurizer, constraint = problem
-        with one_thread():
+        with blas_limit(self.blas_threads):
             records = self._records.of(trials)
             taken = {str(rec.key or t.system_attrs.get(KEY_ATTR)) for t, rec in records}
             observed = observations(records)

@@ -10,7 +10,7 @@ k right-hand sides, all in BLAS. Call these under the sampler's BLAS limit
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from functools import cache
 from typing import Any
 
@@ -57,11 +57,19 @@ def extend_cholesky(chol: np.ndarray, cross: np.ndarray, corner: np.ndarray
 
 
 @contextmanager
-def one_thread() -> Iterator[None]:
-    """NumPy's BLAS limited to one thread inside the block (the sampler's small matrices gain
-    nothing from threads, and lose 17-37x to them on a busy machine)."""
-    with _controller().limit(limits=1, user_api="blas"):
+def blas_limit(threads: int | None = 1) -> Iterator[None]:
+    """NumPy's BLAS limited to ``threads`` inside the block (None: no limit). The sampler's
+    small matrices gain nothing from threads and lose 17-37x to them on a busy machine."""
+    if threads is None:
         yield
+        return
+    with _controller().limit(limits=threads, user_api="blas"):
+        yield
+
+
+def one_thread() -> AbstractContextManager[None]:
+    """:func:`blas_limit` to one thread."""
+    return blas_limit(1)
 
 
 @cache

@@ -10,7 +10,6 @@ each trial by fresh samples and by mutations of promising entries.
 from __future__ import annotations
 
 import itertools
-import math
 import random
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -124,8 +123,10 @@ class Featurizer:
 
     @staticmethod
     def cost_matrix(entries: Sequence[Entry]) -> np.ndarray:
-        return np.array([[math.log(max(e.params, 1)), math.log(max(e.macs, 1))]
-                         for e in entries])
+        """Log params and log MACs, one row per entry."""
+        counts = np.fromiter((n for e in entries for n in (e.params, e.macs)), dtype=float,
+                             count=2 * len(entries)).reshape(len(entries), 2)
+        return np.log(np.maximum(counts, 1.0))
 
 
 class Pool:

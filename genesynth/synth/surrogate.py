@@ -202,18 +202,20 @@ class AccuracyModel:
         """The posterior of a new measurement of each row: O(n²) per row."""
         z = self._z(costs)
         proj = solve_lower(self.chol, self.kernel(self.x_choices, self.x_costs, choices, z))
-        return self._posterior(proj.T, (proj * proj).sum(axis=0), z)
+        return self._posterior(self.w @ proj, (proj * proj).sum(axis=0), z)
 
     def predict_keys(self, keys: Sequence[str], features: Features) -> Posterior:
         """:meth:`predict` of the networks ``keys`` whose features never change:
         ``features(indices)`` gives the choices and costs of ``keys[i]`` for each index. Each
         candidate's projection is kept and extended as observations come (O(n) each per
         observation); only a candidate not seen since the last ``fit`` is solved for."""
-        projected, sq, z = self._cache.get(keys, features, self)
-        return self._posterior(projected, sq, z)
+        rows = self._cache.rows_of(keys, features, self)
+        cache = self._cache
+        return self._posterior((cache.proj @ self.w)[rows], cache.sq[rows], cache.z[rows])
 
-    def _posterior(self, projected: np.ndarray, sq: np.ndarray, z: np.ndarray) -> Posterior:
-        mean = projected @ self.w
+    def _posterior(self, mean: np.ndarray, sq: np.ndarray, z: np.ndarray) -> Posterior:
+        """From each candidate's projected mean ``k·K⁻¹y`` (standardised), its squared
+        projection ``|L⁻¹k|²`` and its standardised costs."""
         var = np.maximum(self.kernel.prior(z) - sq, 1e-9) + self.setting[3]
         return Posterior(self.y_mean + self.y_std * mean, self.y_std * np.sqrt(self.scale * var))
 
@@ -242,10 +244,12 @@ class Projections:
         self.proj = np.hstack([self.proj, new])
         self.sq = self.sq + (new * new).sum(axis=1)
 
-    def get(self, keys: Sequence[str], features: Features, model: AccuracyModel
-            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Projections, squared norms and standardised costs of ``keys``, solving only for
-        keys not seen; keys not asked for are dropped when they outnumber those asked."""
+    def rows_of(self, keys: Sequence[str], features: Features, model: AccuracyModel
+                ) -> np.ndarray:
+        """The rows of ``keys``, solving only for keys not seen; when keys no longer asked
+        for outnumber those asked, they are dropped."""
+        if len(self.rows) > 2 * len(keys) + 1000:
+            self._keep([key for key in keys if key in self.rows])
         missing = [i for i, key in enumerate(keys) if key not in self.rows]
         if missing:
             choices, costs = features(missing)
@@ -258,9 +262,10 @@ class Projections:
             self.sq = np.concatenate([self.sq, (fresh * fresh).sum(axis=1)])
             self.choices = np.vstack([self.choices.reshape(start, choices.shape[1]), choices])
             self.z = np.vstack([self.z, z])
+        return np.fromiter((self.rows[key] for key in keys), dtype=np.intp, count=len(keys))
+
+    def _keep(self, keys: list[str]) -> None:
         index = np.fromiter((self.rows[key] for key in keys), dtype=np.intp, count=len(keys))
-        proj, sq, z = self.proj[index], self.sq[index], self.z[index]
-        if len(self.rows) > 2 * len(keys) + 1000:  # forget candidates no longer asked for
-            self.rows = {key: i for i, key in enumerate(keys)}
-            self.proj, self.sq, self.z, self.choices = proj, sq, z, self.choices[index]
-        return proj, sq, z
+        self.rows = {key: i for i, key in enumerate(keys)}
+        self.proj, self.sq = self.proj[index], self.sq[index]
+        self.choices, self.z = self.choices[index], self.z[index]
