@@ -229,7 +229,7 @@ class Projections:
 
     def __init__(self) -> None:
         self.rows: dict[str, int] = {}
-        self.proj = np.zeros((0, 0))  # candidates x observations
+        self._proj = Growing()  # candidates x observations
         self.sq = np.zeros(0)
         self.choices = np.zeros((0, 0))
         self.z = np.zeros((0, 2))
@@ -241,8 +241,12 @@ class Projections:
             return
         cross = kernel(self.choices, self.z, choices, z)  # candidates x new
         new = solve_lower(corner_chol, (cross - self.proj @ below).T).T
-        self.proj = np.hstack([self.proj, new])
+        self._proj.add_columns(new)
         self.sq = self.sq + (new * new).sum(axis=1)
+
+    @property
+    def proj(self) -> np.ndarray:
+        return self._proj.view
 
     def rows_of(self, keys: Sequence[str], features: Features, model: AccuracyModel
                 ) -> np.ndarray:
@@ -258,7 +262,7 @@ class Projections:
                                                          choices, z)).T
             start = len(self.rows)
             self.rows.update((keys[i], start + j) for j, i in enumerate(missing))
-            self.proj = np.vstack([self.proj.reshape(start, fresh.shape[1]), fresh])
+            self._proj.add_rows(fresh)
             self.sq = np.concatenate([self.sq, (fresh * fresh).sum(axis=1)])
             self.choices = np.vstack([self.choices.reshape(start, choices.shape[1]), choices])
             self.z = np.vstack([self.z, z])
@@ -267,5 +271,46 @@ class Projections:
     def _keep(self, keys: list[str]) -> None:
         index = np.fromiter((self.rows[key] for key in keys), dtype=np.intp, count=len(keys))
         self.rows = {key: i for i, key in enumerate(keys)}
-        self.proj, self.sq = self.proj[index], self.sq[index]
+        self._proj.keep(index)
+        self.sq = self.sq[index]
         self.choices, self.z = self.choices[index], self.z[index]
+
+
+class Growing:
+    """A matrix grown by rows and by columns in place (its buffer grows by half when full),
+    so adding a column to m x n costs O(m), not a copy of the whole."""
+
+    def __init__(self) -> None:
+        self._data = np.zeros((0, 0))
+        self.rows = self.cols = 0
+
+    @property
+    def view(self) -> np.ndarray:
+        return self._data[:self.rows, :self.cols]
+
+    def _reserve(self, rows: int, cols: int) -> None:
+        if rows <= self._data.shape[0] and cols <= self._data.shape[1]:
+            return
+        grown = np.empty((max(rows, self._data.shape[0] * 3 // 2),
+                          max(cols, self._data.shape[1] * 3 // 2)))
+        if self.rows:
+            grown[:self.rows, :self.cols] = self.view
+        self._data = grown
+
+    def add_columns(self, block: np.ndarray) -> None:
+        self._reserve(self.rows, self.cols + block.shape[1])
+        self._data[:self.rows, self.cols:self.cols + block.shape[1]] = block
+        self.cols += block.shape[1]
+
+    def add_rows(self, block: np.ndarray) -> None:
+        if self.rows == 0:
+            self.cols = block.shape[1]
+        self._reserve(self.rows + block.shape[0], self.cols)
+        self._data[self.rows:self.rows + block.shape[0], :self.cols] = block
+        self.rows += block.shape[0]
+
+    def keep(self, index: np.ndarray) -> None:
+        """Only the rows ``index``, in that order."""
+        kept = self.view[index]
+        self._data, self.rows = kept, len(index)
+        self.cols = kept.shape[1]
