@@ -65,13 +65,16 @@ class Utility(ABC):
     @abstractmethod
     def __call__(self, m: Measurement) -> float: ...
 
-    def many(self, accuracy: np.ndarray, params: np.ndarray, macs: np.ndarray) -> np.ndarray:
+    def many(self, accuracy: np.ndarray, params: np.ndarray, macs: np.ndarray,
+             latency_ms: np.ndarray | None = None) -> np.ndarray:
         """The utility at every accuracy of row ``i`` of ``accuracy`` (networks x accuracies)
-        with ``params[i]`` and ``macs[i]``, as a model-based sampler asks it; a call per
-        element here, so a utility that can should compute it in arrays."""
+        with ``params[i]``, ``macs[i]`` (and ``latency_ms[i]``), as a model-based sampler
+        asks it; a call per element here, so a utility that can computes it in arrays."""
         out = np.empty(accuracy.shape)
         for i, j in np.ndindex(*accuracy.shape):
-            out[i, j] = self(Measurement(float(accuracy[i, j]), int(params[i]), int(macs[i])))
+            ms = None if latency_ms is None else float(latency_ms[i])
+            out[i, j] = self(Measurement(float(accuracy[i, j]), int(params[i]), int(macs[i]),
+                                         ms))
         return out
 
     def describe(self) -> dict[str, Any]:
@@ -126,7 +129,8 @@ class NetScore(Utility):
         return 20.0 * (self.alpha * math.log10(a) - self.beta * math.log10(p)
                        - self.gamma * math.log10(macs))
 
-    def many(self, accuracy: np.ndarray, params: np.ndarray, macs: np.ndarray) -> np.ndarray:
+    def many(self, accuracy: np.ndarray, params: np.ndarray, macs: np.ndarray,
+             latency_ms: np.ndarray | None = None) -> np.ndarray:
         a = np.log10(np.maximum(accuracy, 1e-3))
         p = np.log10(np.maximum(np.asarray(params, dtype=float) / 1e6, 1e-6))
         m = np.log10(np.maximum(np.asarray(macs, dtype=float) / 1e6, 1e-6))

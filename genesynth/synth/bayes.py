@@ -19,7 +19,9 @@ the study's claim lock, see :mod:`genesynth.synth.trials`) and recorded as the t
 attribute ``genesynth:key``; ``sample_independent`` then answers each choice from it, so
 storages, resume and workers work as with any sampler. Until :meth:`bind` gives it the
 prototype and constraint (the engine does), and for utilities that read a measured latency,
-it samples like Optuna's RandomSampler.
+it samples like Optuna's RandomSampler. A constraint with a latency table makes latency as
+exact as MACs: each entry's predicted latency is inside the latency bound, and the utility
+(e.g. the MnasNet reward) reads it (:class:`StaticLatency`).
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from genesynth.evaluate.base import Measurement
 from genesynth.record.trial import TrialRecord
 from genesynth.synth.linalg import blas_limit
 from genesynth.synth.pool import Entry, Featurizer, Pool
+from genesynth.synth.static import StaticLatency
 from genesynth.synth.surrogate import AccuracyModel, Posterior
 
 KEY_ATTR = "genesynth:key"
@@ -75,6 +78,7 @@ class BayesSampler(BaseSampler):
         self._records = Records()
         self._mutated: set[str] = set()  # networks whose neighbourhood the pool holds
         self._model: Model | None = None
+        self._latency = StaticLatency(None, None)
 
     def bind(self, prototype: Any, constraint: Any) -> None:
         """The space and the constraint to sample for (again with each new constraint)."""
@@ -84,6 +88,7 @@ class BayesSampler(BaseSampler):
             self._problem = (pool, Featurizer(prototype.choices()), constraint)
         else:
             self._problem = (*self._problem[:2], constraint)
+        self._latency = StaticLatency(prototype, constraint)
 
     # -- Optuna's sampler interface ---------------------------------------------------------
 
@@ -99,7 +104,7 @@ class BayesSampler(BaseSampler):
         problem = self._problem
         if problem is None or "fixed_params" in trial.system_attrs:
             return  # not bound, or a retried / enqueued trial that has its choices
-        if problem[2].utility.needs_latency:
+        if problem[2].utility.needs_latency and not self._latency.known:
             return  # the utility needs a measured latency: no exact utility to rank by
         entry = self._propose(problem, study.get_trials(deepcopy=False))
         self._chosen[trial.number] = dict(entry.values)
@@ -135,15 +140,17 @@ class BayesSampler(BaseSampler):
             if len(observed) < self.startup:
                 return _spread(candidates, len(observed), self.startup, self._rng)
             self._model = update_model(self._model, featurizer, observed)
-            scores = improvement(candidates, self._model.predict(candidates),
-                                 constraint, incumbent(records, constraint, candidates))
+            best = incumbent(records, constraint, candidates, self._latency)
+            scores = improvement(candidates, self._model.predict(candidates), constraint, best,
+                                 self._latency)
             return candidates[int(np.argmax(scores))]
 
     def _candidates(self, pool: Pool, constraint: Any, taken: set[str],
                     observed: list[tuple[Entry, float]]) -> list[Entry]:
         self._grow(pool, constraint, observed)
         for _ in range(10):
-            found = [e for e in pool.inside(constraint) if e.key not in taken]
+            found = [e for e in pool.inside(constraint)
+                     if e.key not in taken and not self._latency.over(e)]
             if found or pool.full:
                 break
             pool.grow(self.pool_size)
@@ -159,7 +166,7 @@ class BayesSampler(BaseSampler):
         joins the ten most useful, half as many around the best each trial, and a quarter
         as many random draws (the space beyond them)."""
         def rank(pair: tuple[Entry, float]) -> tuple[bool, float]:
-            m = Measurement(pair[1], pair[0].params, pair[0].macs)
+            m = self._latency.measurement(pair[1], pair[0])
             return constraint.feasible(m), float(constraint.utility(m))
 
         best = [entry for entry, _ in sorted(observed, key=rank, reverse=True)[:10]]
@@ -259,27 +266,31 @@ def _spread(candidates: list[Entry], index: int, count: int, rng: random.Random)
     return ranked[rng.randrange(low, min(high, len(ranked)))]
 
 
-def improvement(candidates: list[Entry], post: Posterior, constraint: Any, best: float
-                ) -> np.ndarray:
+def improvement(candidates: list[Entry], post: Posterior, constraint: Any, best: float,
+                latency: StaticLatency | None = None) -> np.ndarray:
     """E[(U(a) - best)+ · 1{a >= bound}] per candidate, over its predicted accuracy ``post``
-    (Gauss-Hermite nodes), with U the constraint's utility at the candidate's exact costs.
-    Only candidates that improve at the optimistic end are scored."""
+    (Gauss-Hermite nodes), with U the constraint's utility at the candidate's exact costs
+    (and predicted latency, with a latency table). Only candidates that improve at the
+    optimistic end are scored."""
     bound = constraint.min_accuracy if constraint.min_accuracy is not None else -np.inf
     params = np.array([entry.params for entry in candidates], dtype=float)
     macs = np.array([entry.macs for entry in candidates], dtype=float)
+    ms = (np.array([latency.of(entry) for entry in candidates], dtype=float)
+          if latency is not None and latency.known else None)
     accuracy = np.clip(post.mean[:, None] + post.std[:, None] * NODES[None, :], 0.0, 100.0)
-    upper = constraint.utility.many(accuracy[:, -1:], params, macs)[:, 0]
+    upper = constraint.utility.many(accuracy[:, -1:], params, macs, ms)[:, 0]
     hopeful = np.flatnonzero((upper > best) & (accuracy[:, -1] >= bound))
     gain = np.zeros(len(candidates))
     if len(hopeful):
         a = accuracy[hopeful]
-        u = constraint.utility.many(a, params[hopeful], macs[hopeful])
+        u = constraint.utility.many(a, params[hopeful], macs[hopeful],
+                                    None if ms is None else ms[hopeful])
         gain[hopeful] = (np.where(a >= bound, np.maximum(u - best, 0.0), 0.0)) @ WEIGHTS
     return gain
 
 
 def incumbent(records: list[tuple[FrozenTrial, TrialRecord]], constraint: Any,
-              candidates: list[Entry]) -> float:
+              candidates: list[Entry], latency: StaticLatency) -> float:
     """The best feasible utility measured so far; before any, the least a feasible candidate
     could score (every feasible candidate improves on it)."""
     feasible = []
@@ -293,4 +304,4 @@ def incumbent(records: list[tuple[FrozenTrial, TrialRecord]], constraint: Any,
     if feasible:
         return max(feasible)
     floor = constraint.min_accuracy if constraint.min_accuracy is not None else 0.0
-    return min(constraint.utility(Measurement(floor, e.params, e.macs)) for e in candidates) - 1.0
+    return min(constraint.utility(latency.measurement(floor, e)) for e in candidates) - 1.0
