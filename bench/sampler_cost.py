@@ -5,9 +5,9 @@
     python bench/sampler_cost.py --profile RUN.prof          # the sampler's share of a run
     python bench/sampler_cost.py --compare BEFORE.txt AFTER.txt   # search_efficiency, per seed
 
-The first form drives :class:`~genesynth.synth.bayes.BayesSampler` through Optuna's ask/tell
-(no engine, no storage: the figures are the sampler's own) for ``--trials`` trials on each
-space: ``nasbench`` is ``prototypes/nasbench_macro.gs`` scored by the NAS-Bench-Macro table
+The first form drives :class:`~genesynth.synth.samplers.bayes.BayesSampler` through Optuna's
+ask/tell (no engine, no storage: the figures are the sampler's own) for ``--trials`` trials on
+each space: ``nasbench`` is ``prototypes/nasbench_macro.gs`` scored by the NAS-Bench-Macro table
 (needs ``shared/benchmarks/nas-bench-macro``), the others the prototype at the digits input
 (1x8x8, 10 classes) under ``constraints/digits.toml``, scored by a stand-in evaluator (a
 smooth function of the log costs plus a fixed per-network offset). Two samplers run side by
@@ -45,11 +45,11 @@ from typing import Any
 import optuna
 
 import genesynth
-from genesynth.constraint import Constraint, load_constraint
-from genesynth.evaluate.base import Measurement
+from genesynth.goal.constraint import Constraint, load_constraint
+from genesynth.net.measurement import Measurement
 from genesynth.record.trial import record
-from genesynth.synth.bayes import BayesSampler
 from genesynth.synth.objective import TrialChooser
+from genesynth.synth.samplers.bayes import BayesSampler
 
 ROOT = Path(__file__).resolve().parent.parent
 TABLE = ROOT.parent / "shared" / "benchmarks" / "nas-bench-macro" / "nas-bench-macro_cifar10.json"

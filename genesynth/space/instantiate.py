@@ -11,7 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
-from genesynth.arch import Architecture, LayerSpec, ModuleSpec, Value
 from genesynth.blocks import REGISTRY
 from genesynth.blocks.base import LayerProblem, Param, Shape
 from genesynth.dsl import syntax as s
@@ -19,6 +18,7 @@ from genesynth.dsl.kinds import MODULE_KINDS, Expansion, layer_node
 from genesynth.dsl.resolve import Model, SlotEntry, literal_value
 from genesynth.errors import PrototypeError, ShapeError, Span
 from genesynth.limits import MAX_VALUE
+from genesynth.net.arch import Architecture, LayerSpec, ModuleSpec, Value
 from genesynth.space.choosers import Chooser, FirstChooser
 
 
