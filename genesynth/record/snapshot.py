@@ -301,6 +301,7 @@ class RunState:
             member.status, member.trial, member.accuracy = "done", event.trial, event.accuracy
             member.params, member.macs = event.params, event.macs
             member.latency_ms = event.latency_ms
+            member.measured_latency_ms = event.measured_latency_ms
             member.utility, member.feasible = event.utility, event.feasible
             member.epoch = member.epochs
 
