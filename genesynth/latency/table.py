@@ -210,7 +210,7 @@ def fit_correction(sums: Sequence[float], measured: Sequence[float]) -> Correcti
         return Correction()
     s, m = np.asarray(sums, dtype=float), np.asarray(measured, dtype=float)
     first = _least_squares(s, m)
-    error = first.apply(s) / m - 1.0
+    error = (first.scale * s + first.offset_ms) / m - 1.0
     spread = max(OUTLIER_MADS * 1.4826 * float(np.median(np.abs(error - np.median(error)))),
                  0.05)
     keep = np.abs(error - np.median(error)) <= spread
