@@ -6,18 +6,22 @@ number the same way.
 
 from __future__ import annotations
 
+from typing import Any
+
 DASH = "–"
 
 
-def count(value: float | None) -> str:
-    """A parameter or MAC count: ``812``, ``4.51K``, ``45.1K``, ``456K``, ``1.20M``."""
+def count(value: float | None, fixed: bool = True) -> str:
+    """A parameter or MAC count to three significant digits: ``812``, ``4.51K``, ``45.1K``,
+    ``456K``, ``1.20M``; without ``fixed``, trailing zeros dropped (``1.2M``, ``5M``: a label)."""
     if value is None:
         return DASH
     for scale, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "K")):
         if abs(value) >= scale * 0.9995:
             scaled = value / scale
             digits = 2 if abs(scaled) < 9.995 else 1 if abs(scaled) < 99.95 else 0
-            return f"{scaled:.{digits}f}{suffix}"
+            text = f"{scaled:.{digits}f}"
+            return (text if fixed or "." not in text else text.rstrip("0").rstrip(".")) + suffix
     return f"{value:.0f}"
 
 
@@ -34,9 +38,12 @@ def score(value: float | None) -> str:
 
 
 def latency(ms: float | None) -> str:
-    """A latency: ``0.41 ms``, ``12.3 ms``."""
+    """A latency: ``0.0607 ms``, ``0.41 ms``, ``12.3 ms`` (three significant digits below
+    0.1 ms, where a predicted latency of a small network lies)."""
     if ms is None:
         return DASH
+    if ms < 0.1:
+        return f"{ms:.3g} ms"
     return f"{ms:.2f} ms" if ms < 10 else f"{ms:.1f} ms"
 
 
@@ -82,3 +89,16 @@ def plural(n: int, noun: str, nouns: str | None = None) -> str:
 def shape(dims: tuple[int, ...]) -> str:
     """A tensor shape without the batch: ``24x16x16``."""
     return "x".join(str(d) for d in dims)
+
+
+def latency_source(table: Any) -> str:
+    """``predicted by phone.json (onnxruntime 1.17.1, 1 thread)`` for run.json's
+    ``extra.latency_table``; "" without one (latency is measured here)."""
+    if not isinstance(table, dict):
+        return ""
+    name = str(table.get("path", "")).replace("\\", "/").rsplit("/", 1)[-1] or "a latency table"
+    runtime = " ".join(str(table[k]) for k in ("runtime", "runtime_version") if table.get(k))
+    threads = table.get("threads")
+    if isinstance(threads, int):
+        runtime += f", {threads} thread{'s' if threads != 1 else ''}"
+    return f"predicted by {name}" + (f" ({runtime.strip(', ')})" if runtime else "")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from genesynth.record.layout import EXPORT_FORMATS, EXPORT_SUFFIXES
+from genesynth.record.layout import EXPORT_FORMATS, EXPORT_QUANTIZE, EXPORT_SUFFIXES
 
 
 def add(sub: argparse._SubParsersAction) -> None:
@@ -25,13 +25,35 @@ def add(sub: argparse._SubParsersAction) -> None:
         help="output file or existing directory (default DIR/family/MEMBER/model."
         + "|".join(s.lstrip(".") for s in EXPORT_SUFFIXES.values()) + ")",
     )
+    p.add_argument(
+        "--quantize", choices=sorted({k for kinds in EXPORT_QUANTIZE.values() for k in kinds}),
+        help="with --format onnx: also write an int8 model (MODEL.int8.onnx), post-training "
+        "static quantization calibrated on the run's training images; both are measured on "
+        "its test split",
+    )
     p.add_argument("--force", action="store_true", help="overwrite files that exist")
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from genesynth.export import export_member
+    from genesynth.export.exporters import export_member, export_quantized
 
+    if args.quantize:
+        if args.quantize not in EXPORT_QUANTIZE.get(args.fmt, ()):
+            from genesynth.errors import ExportError
+
+            takes = [f for f, kinds in EXPORT_QUANTIZE.items() if args.quantize in kinds]
+            raise ExportError(f"--quantize {args.quantize} needs --format "
+                              f"{' or '.join(takes)}, but got --format {args.fmt}")
+        files, q = export_quantized(args.run_dir, args.member, args.quantize, args.out,
+                                    args.force)
+        for path in files:
+            print(f"wrote {path}")
+        print(f"test top-1: float {q.float_accuracy:.2f}%, int8 {q.accuracy:.2f}% "
+              f"({q.accuracy - q.float_accuracy:+.2f} points); size: float "
+              f"{q.float_bytes / 1024:,.1f} KiB, int8 {q.bytes / 1024:,.1f} KiB "
+              f"({q.float_bytes / max(1, q.bytes):.1f}x smaller)")
+        return 0
     written = export_member(args.run_dir, args.member, args.fmt, args.out, args.force)
     for path in written:
         print(f"wrote {path}")

@@ -152,7 +152,7 @@ def resume_command(argv: list[str], out: Path) -> str:
 
 
 def _engine_arguments(args: argparse.Namespace) -> dict[str, Any]:
-    from genesynth.cache import default_cache_dir
+    from genesynth.evaluate.cache import default_cache_dir
 
     for flag, value in (("--trials", args.trials), ("--family", args.family),
                         ("--epochs", args.epochs), ("--full-epochs", args.full_epochs),

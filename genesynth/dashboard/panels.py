@@ -79,6 +79,7 @@ def header_panel(state: RunState, width: int | None = None) -> Panel:
     items += [(f"{name} {sign}", value) for name, sign, value in fmt.bounds(state.bounds)]
     items += [("utility", state.utility_name)]
     items += [("device", state.device)] if state.device else []
+    items += [("latency", state.latency_source)] if state.latency_source else []
     items += [("run", state.out)]
     title = Text.assemble(("genesynth", "bold"), " · generative synthesis · ", status(state))
     notice = Text(state.notice, style="yellow") if state.notice else None
@@ -239,7 +240,7 @@ def leaderboard_panel(state: RunState, limit: int = 8, width: int | None = None)
     latency = any(row.latency_ms is not None for row in rows)
     rank = width is None or width >= 50 + 10 * latency
     _columns(table, ["#"] * rank + ["trial", state.utility_name, state.measure, "params", "MACs"]
-             + ["latency"] * latency)
+             + [("pred. " if state.latency_source else "") + "latency"] * latency)
     for place, row in enumerate(rows, 1):
         cells = [str(place)] * rank + [
             str(row.number), fmt.score(row.utility), fmt.percent(row.accuracy),
@@ -284,7 +285,8 @@ def forming_panel(state: RunState) -> Panel:
 
 
 def family_panel(state: RunState) -> Panel:
-    """Members A, B, ... with status, accuracy, params, MACs and utility; while the search
+    """Members A, B, ... with status, accuracy, params, MACs, (when a latency table predicts
+    latency) the predicted latency beside the one measured here, and utility; while the search
     runs, the family forming (:func:`forming_panel`)."""
     if not state.family:
         if state.finished:
@@ -292,16 +294,25 @@ def family_panel(state: RunState) -> Panel:
                          title_align="left")
         return forming_panel(state)
     table = Table(box=box.SIMPLE_HEAD, expand=True, show_edge=False, collapse_padding=True)
-    _columns(table, ["", "trial", "status", "top-1", "params", "MACs", state.utility_name])
+    members = state.family.values()
+    latency: tuple[str, ...] = ()
+    if state.latency_source and any(m.latency_ms is not None for m in members):
+        latency = ("pred. latency", "here")  # the target's, as the table predicts; this CPU's
+        if not any(m.measured_latency_ms is not None for m in members):
+            latency = latency[:1]
+    _columns(table, ["", "trial", "status", "top-1", "params", "MACs", *latency,
+                     state.utility_name])
     marks = {True: ("✓", "green"), False: ("✗", "red"), None: (" ", "")}
     for member in state.family.values():
         accuracy = fmt.percent(member.accuracy)
+        times = [fmt.latency(member.latency_ms), fmt.latency(member.measured_latency_ms)]
         table.add_row(
             Text.assemble((member.label, "bold"), " ", marks[member.feasible]),
             "" if member.trial is None else str(member.trial),
             _member_progress(member),
             Text(accuracy, style="italic dim") if member.status == "training" else accuracy,
-            fmt.count(member.params), fmt.count(member.macs), fmt.score(member.utility),
+            fmt.count(member.params), fmt.count(member.macs), *times[: len(latency)],
+            fmt.score(member.utility),
         )
     return Panel(table, title=f"family · {fmt.plural(state.family_epochs, 'epoch')}",
                  title_align="left")

@@ -20,6 +20,8 @@ from genesynth import fmt
 from genesynth.events import (
     SKIPPED,
     TRIAL_STATES,
+    AdaptStarted,
+    AdaptStep,
     EpochDone,
     Event,
     FamilyStarted,
@@ -45,6 +47,7 @@ from genesynth.record.rows import (
     SupernetPhase,
     TrialRow,
 )
+from genesynth.record.selection import MIN_GAP, select
 
 __all__ = [
     "BOUNDS", "Candidate", "Member", "Point", "RunState", "TrialRow", "search_extended_text",
@@ -87,6 +90,7 @@ class RunState:
     utility_name: str = "NetScore"
     measure: str = "top-1"  # a trial's accuracy column: "top-1", or "score" (a supernet's)
     device: str = ""  # where this process trains
+    latency_source: str = ""  # "predicted by phone.json (...)": a latency table predicts it
     planned: int = 0
     started_at: float = 0.0
     now: float = 0.0
@@ -155,30 +159,16 @@ class RunState:
         top = self.leaderboard(1)
         return top[0] if top else None
 
-    def forming(self, size: int, min_gap: float = 0.2) -> list[TrialRow]:
-        """The family as it forms during the search, largest first.
-
-        The feasible complete trials' MACs range is cut into ``size`` bands of equal width
-        on a log scale; each band's leader is its best utility, at most ``1 - min_gap`` of the
-        MACs of the leader above; a leader beaten on accuracy, params and MACs by a smaller
-        one is dropped. The engine makes the real family after the search, the same way.
-        """
-        rows = [t for t in self.leaderboard(limit=len(self.trials)) if t.macs]
-        if not rows or size < 1:
-            return []
-        logs = {t.number: math.log(t.macs or 1) for t in rows}
-        low, high = min(logs.values()), max(logs.values())
-        width = (high - low) / size or 1.0
-        bands: list[list[TrialRow]] = [[] for _ in range(size)]
-        for row in rows:  # best utility first within each band
-            bands[min(size - 1, int((high - logs[row.number]) / width))].append(row)
-        chosen: list[TrialRow] = []
-        for band in bands:
-            for row in band:
-                if not chosen or (row.macs or 0) <= (1 - min_gap) * (chosen[-1].macs or 0):
-                    chosen = [c for c in chosen if not _dominates(row, c)] + [row]
-                    break
-        return chosen
+    def forming(self, size: int, min_gap: float = MIN_GAP) -> list[TrialRow]:
+        """The family as it forms during the search, largest first: the engine's rule
+        (:func:`genesynth.record.selection.select`) over the feasible complete trials, so the
+        panel shows what the family would be if the search ended now."""
+        rows = [t for t in self.leaderboard(limit=len(self.trials))
+                if t.macs and t.params is not None and t.accuracy is not None]
+        options = [_Option(t.number, float(t.accuracy or 0.0), int(t.params or 0),
+                           int(t.macs or 0), float(t.utility or 0.0)) for t in rows]
+        by_number = {t.number: t for t in rows}
+        return [by_number[o.trial] for o in select(options, size, min_gap)]
 
     @property
     def points(self) -> list[Point]:
@@ -227,6 +217,10 @@ class RunState:
                 self._member(event)
             case SupernetProgress():
                 self._supernet(event)
+            case AdaptStarted():
+                self.notice = adapt_started_text(event)
+            case AdaptStep():
+                self.notice = adapt_step_text(event)
             case RunFinished():
                 self.finished = True
                 self.interrupted = event.interrupted
@@ -247,6 +241,7 @@ class RunState:
         self.earlier = event.done
         self.input_shape = shape_text(event.input_shape, event.declared_shape)
         self.device = event.device
+        self.latency_source = event.latency_source
         if event.time:
             self.started_at = event.time
 
@@ -306,13 +301,46 @@ class RunState:
             member.status, member.trial, member.accuracy = "done", event.trial, event.accuracy
             member.params, member.macs = event.params, event.macs
             member.latency_ms = event.latency_ms
+            member.measured_latency_ms = event.measured_latency_ms
             member.utility, member.feasible = event.utility, event.feasible
             member.epoch = member.epochs
 
 
-def _dominates(a: TrialRow, b: TrialRow) -> bool:
-    """``a`` is at least as good as ``b`` on accuracy, params and MACs, and not the same."""
-    pairs = ((a.accuracy, b.accuracy), (b.params, a.params), (b.macs, a.macs))
-    if any(x is None or y is None for x, y in pairs):
-        return False
-    return all(x >= y for x, y in pairs) and any(x > y for x, y in pairs)  # type: ignore[operator]
+def _amount(name: str, value: float) -> str:
+    return fmt.latency(value) if name == "latency_ms" else fmt.count(value)
+
+
+def _resource(name: str, value: float) -> str:
+    what = {"macs": "MACs", "params": "params", "latency_ms": "latency"}.get(name, name)
+    return f"{what} {_amount(name, value)}"
+
+
+def adapt_started_text(event: AdaptStarted) -> str:
+    """``adapt A -> A-macs553K: MACs 3.43M to 553K, about 9 iterations, then 15 epochs``."""
+    again = f", resuming after iteration {event.done}" if event.done else ""
+    goal = _amount(event.resource, event.target)
+    return (f"adapt {event.member} -> {event.label}: {_resource(event.resource, event.start)} "
+            f"to {goal}, about {fmt.plural(event.iterations, 'iteration')}, then "
+            f"{fmt.plural(event.long_epochs, 'epoch')} of fine-tuning{again}")
+
+
+def adapt_step_text(event: AdaptStep) -> str:
+    """``adapt A-macs553K iteration 3: m05.b0.0 24 -> 16, MACs 1.2M (goal 1.21M), val 97.1%
+    of 14 proposals; about 6 more, ETA 1m 20s``."""
+    goal = _amount(event.resource, event.goal)
+    return (f"adapt {event.label} iteration {event.iteration}: {event.unit} {event.width} -> "
+            f"{event.new_width}, {_resource(event.resource, event.value)} (goal {goal}), "
+            f"val {fmt.percent(event.accuracy, digits=2, space=False)} best of "
+            f"{event.proposals}; about {fmt.plural(event.remaining, 'more iteration')}, "
+            f"ETA {fmt.duration(event.eta_s)}")
+
+
+@dataclass(frozen=True)
+class _Option:
+    """A feasible trial as :func:`genesynth.record.selection.select` reads it."""
+
+    trial: int
+    accuracy: float
+    params: int
+    macs: int
+    utility: float

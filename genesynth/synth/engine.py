@@ -12,7 +12,8 @@ from typing import Any
 import optuna
 from optuna.study import StudyDirection
 
-from genesynth.errors import RunError
+from genesynth import fmt
+from genesynth.errors import ConstraintError, RunError
 from genesynth.evaluate.base import CandidateFailed, Evaluator, EvaluatorContext
 from genesynth.events import (
     Emitter,
@@ -22,6 +23,7 @@ from genesynth.events import (
     WarmStarted,
     event_to_dict,
 )
+from genesynth.record.family import verified_weights
 from genesynth.record.layout import (
     EVENTS_FILE,
     FAMILY_COPY_ATTR,
@@ -98,7 +100,7 @@ class Setup:
     sampler: optuna.samplers.BaseSampler
     pruner: optuna.pruners.BasePruner | None
     latency: Any = None
-    cache: Any = None  # genesynth.cache.EvaluationCache, or None: measure everything
+    cache: Any = None  # genesynth.evaluate.cache.EvaluationCache, or None: measure everything
     warm_start: tuple[Path, ...] = ()  # earlier run directories to start from
     dataset: Any = None  # the loaded data, None when the evaluator needs none
 
@@ -234,11 +236,14 @@ def made_family(study: optuna.Study, setup: Setup) -> SynthesisResult | None:
         return None
     shared = bool(setup.spec.storage) and is_shared(setup.spec.storage)
     where = Path(str(study.user_attrs.get(FAMILY_OUT_ATTR) or setup.out)) if shared else setup.out
-    members = fam.read_family(where)
+    members = fam.read_family(where)  # RunError when damaged
     if members is None and where.resolve() == setup.out.resolve():
         return None  # family.json was deleted: make it again
     if members is None:  # made on another machine: the study keeps its content too
         members = fam.parse_family(study.user_attrs.get(FAMILY_COPY_ATTR))
+    elif where.resolve() == setup.out.resolve():
+        for member in members:  # the weights are the ones the run wrote
+            verified_weights(where, member, member.label)
     return SynthesisResult(setup.out, study, members or [], family_here=False,
                            finished_before=True, family_out=where,
                            utility=utility_name(setup.constraint))
@@ -247,7 +252,7 @@ def made_family(study: optuna.Study, setup: Setup) -> SynthesisResult | None:
 def make_objective(setup: Setup, emit: Listener, constraint: Any, phase: int = 0) -> Objective:
     constraint = search_rule(constraint, setup.evaluator)
     if isinstance(setup.sampler, SpaceAware):
-        setup.sampler.bind(setup.prototype, constraint)
+        setup.sampler.bind(setup.prototype, constraint, family_size=setup.spec.family_size)
     return Objective(setup.prototype, constraint, setup.evaluator, emit,
                      multi_objective=setup.multi_objective, epochs=setup.epochs,
                      latency=setup.latency, phase=phase, cache=setup.cache,
@@ -278,6 +283,7 @@ def run_started(setup: Setup, done: int = 0) -> RunStarted:
         declared_shape=tuple(spec.declared_input_shape),
         device=device_of(setup.evaluator),
         measure=str(spec.extra.get("measure", "top-1")),
+        latency_source=fmt.latency_source(spec.extra.get("latency_table")),
     )
 
 
@@ -296,7 +302,7 @@ def finish(study: optuna.Study, setup: Setup, emit: Emitter, search: bool = True
         chosen = fam.select(fam.candidates(study), setup.spec.family_size)
     evaluator = setup.evaluator
     if setup.cache is not None:
-        from genesynth.cache import CachedRetrain
+        from genesynth.evaluate.cache import CachedRetrain
 
         evaluator = CachedRetrain(evaluator, setup.cache, f"{setup.out} family")
     spares = fam.alternates(fam.candidates(study), chosen, setup.spec.family_size)
@@ -311,8 +317,19 @@ def finish(study: optuna.Study, setup: Setup, emit: Emitter, search: bool = True
     return members
 
 
-def _search(study: optuna.Study, setup: Setup, emit: Listener, phase: Phase) -> None:
-    """One widening phase: trials until the study counts ``phase.trials``, MACs tightened."""
+def _search(study: optuna.Study, setup: Setup, emit: Listener, phase: Phase) -> str | None:
+    """One widening phase: trials until the study counts ``phase.trials``, MACs tightened;
+    why it stopped early when the sampler has no untried network left under the bound."""
     tighter = replace(setup.constraint, max_macs=phase.max_macs)
     objective = make_objective(setup, emit, tighter, phase.number)
-    run_trials(study, objective, phase.trials, catch=(CandidateFailed,), told=objective.told)
+    try:
+        run_trials(study, objective, phase.trials, catch=(CandidateFailed,),
+                   told=objective.told)
+    except ConstraintError as error:  # raised while asking: the asked trial never started
+        for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
+            if not t.user_attrs:
+                study._storage.set_trial_user_attr(t._trial_id, "state", "skipped")
+                study._storage.set_trial_user_attr(t._trial_id, "reason", str(error))
+                study.tell(t.number, state=optuna.trial.TrialState.FAIL)
+        return str(error)
+    return None

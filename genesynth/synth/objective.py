@@ -1,7 +1,8 @@
 """One Optuna trial: sample, cost, reject early, de-duplicate, evaluate, score.
 
 The order keeps wasted work small: a sample that does not fit the shapes is ``invalid``; a
-candidate over a static bound (params, MACs, latency measured without training) is
+candidate over a static bound (params, MACs, latency measured without training or predicted
+by the constraint's latency table) is
 ``skipped``: it costs milliseconds and does not count against the trial budget (the
 sampler simply draws again, at most ``MAX_SKIPS_IN_A_ROW`` times in a row); a candidate that
 builds the same network as an earlier trial (equal canonical key) is a ``duplicate`` and
@@ -19,13 +20,14 @@ from typing import Any
 import optuna
 from optuna.trial import TrialState
 
-from genesynth.arch import Architecture, Value
-from genesynth.costs import cost
 from genesynth.errors import RunError, ShapeError
-from genesynth.evaluate.base import CandidateFailed, Evaluator, Measurement, Pruned
+from genesynth.evaluate.base import CandidateFailed, Evaluator, Pruned
 from genesynth.events import EpochDone, Listener, TrialFinished, TrialStarted
+from genesynth.net.arch import Architecture, Value
+from genesynth.net.costs import cost
+from genesynth.net.measurement import Measurement
+from genesynth.net.summary import module_lines
 from genesynth.record.trial import TrialRecord, record
-from genesynth.summary import module_lines
 
 FAILED_VALUES = 1.0  # constraint value recorded for invalid samples: violated
 
@@ -69,14 +71,14 @@ class Objective:
     """
 
     prototype: Any  # genesynth.space.Prototype
-    constraint: Any  # genesynth.constraint.Constraint
+    constraint: Any  # genesynth.goal.constraint.Constraint
     evaluator: Evaluator
     emit: Listener
     multi_objective: bool = False
     epochs: int = 0
     latency: Any = None  # callable(arch) -> ms, used when the constraint bounds latency
     phase: int = 0  # 0: the search; 1, 2, ...: phases that widen a short family
-    cache: Any = None  # genesynth.cache.EvaluationCache: measurements shared across runs
+    cache: Any = None  # genesynth.evaluate.cache.EvaluationCache: measurements shared across runs
     source: str = ""  # how cache entries name this run (its directory)
     finished: dict[int, TrialFinished] = field(default_factory=dict)  # sent once stored
     skips_in_a_row: int = 0
@@ -170,7 +172,9 @@ class Objective:
                            macs: int) -> None:
         violations = list(self.constraint.static_violations(params, macs))
         latency = None
-        if not violations and self.latency is not None and self.constraint.needs_latency:
+        wanted = self.constraint.needs_latency or getattr(self.constraint, "predicts_latency",
+                                                          False)  # a prediction costs nothing
+        if not violations and self.latency is not None and wanted:
             latency = float(self.latency(arch))
             record(trial, latency_ms=latency)
             violations = list(self.constraint.violations(Measurement(100.0, params, macs, latency)))
