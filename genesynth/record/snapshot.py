@@ -331,8 +331,10 @@ def adapt_step_text(event: AdaptStep) -> str:
     return (f"adapt {event.label} iteration {event.iteration}: {event.unit} {event.width} -> "
             f"{event.new_width}, {_resource(event.resource, event.value)} (goal {goal}), "
             f"val {fmt.percent(event.accuracy, digits=2, space=False)} best of "
-            f"{event.proposals}; about {fmt.plural(event.remaining, 'more iteration')}, "
-            f"ETA {fmt.duration(event.eta_s)}")
+            f"{event.proposals}; "
+            + (f"about {fmt.plural(event.remaining, 'more iteration')}" if event.remaining
+               else "target met, fine-tuning next")
+            + f", ETA {fmt.duration(event.eta_s)}")
 
 
 @dataclass(frozen=True)
