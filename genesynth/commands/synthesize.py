@@ -11,7 +11,14 @@ from typing import Any
 from genesynth.commands._common import add_device, seed
 from genesynth.errors import GenesynthError
 from genesynth.evaluate.registry import EVALUATORS
-from genesynth.limits import MAX_TRIALS, show_number
+from genesynth.limits import (
+    MAX_BATCH,
+    MAX_EPOCHS,
+    MAX_FAMILY,
+    MAX_SECONDS,
+    MAX_TRIALS,
+    show_number,
+)
 
 
 def add(sub: argparse._SubParsersAction) -> None:
@@ -154,15 +161,21 @@ def resume_command(argv: list[str], out: Path) -> str:
 def _engine_arguments(args: argparse.Namespace) -> dict[str, Any]:
     from genesynth.cache import default_cache_dir
 
-    for flag, value in (("--trials", args.trials), ("--family", args.family),
-                        ("--epochs", args.epochs), ("--full-epochs", args.full_epochs),
-                        ("--supernet-epochs", args.supernet_epochs),
-                        ("--supernet-batch", args.supernet_batch)):
-        if value is not None and value < 1:  # named as the user typed it, not as the API does
+    limits = (("--trials", args.trials, MAX_TRIALS), ("--family", args.family, MAX_FAMILY),
+              ("--epochs", args.epochs, MAX_EPOCHS),
+              ("--full-epochs", args.full_epochs, MAX_EPOCHS),
+              ("--supernet-epochs", args.supernet_epochs, MAX_EPOCHS),
+              ("--supernet-batch", args.supernet_batch, MAX_BATCH),
+              ("--heartbeat", args.heartbeat, MAX_SECONDS))
+    for flag, value, most in limits:  # named as the user typed it, not as the API does
+        if value is not None and value < 1:
             raise GenesynthError(f"`{flag}` must be a positive integer, but got {flag}={value}")
-    if args.trials > MAX_TRIALS:
-        raise GenesynthError(f"`--trials` must be at most {MAX_TRIALS:,}, but got "
-                             f"--trials={show_number(args.trials)}")
+        if value is not None and value > most:
+            raise GenesynthError(f"`{flag}` must be at most {most:,}, but got "
+                                 f"{flag}={show_number(value)}")
+    if not 0 <= args.table_delay <= MAX_SECONDS:  # nan and inf too
+        raise GenesynthError(f"`--table-delay` must be seconds from 0 to {MAX_SECONDS:,}, but "
+                             f"got --table-delay={args.table_delay:g}")
     kwargs: dict[str, Any] = dict(
         data=args.data, trials=args.trials, out=args.out, resume=args.resume, seed=args.seed,
         sampler=args.sampler, family_size=args.family, storage=args.storage, study=args.study,

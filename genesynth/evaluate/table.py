@@ -22,6 +22,7 @@ from genesynth.arch import Architecture
 from genesynth.costs import cost
 from genesynth.errors import DataError
 from genesynth.evaluate.base import CandidateFailed, DataLoader, Evaluator, Measurement, Report
+from genesynth.limits import MAX_SECONDS
 
 #: Networks sampled from the prototype when checking that the table was made for its space.
 CHECK_SAMPLES = 256
@@ -38,8 +39,10 @@ class TableEvaluator(Evaluator):
     needs_data = False
 
     def __init__(self, path: str | Path, delay: float = 0.0) -> None:
-        if isinstance(delay, bool) or not isinstance(delay, int | float) or not delay >= 0:
-            raise DataError(f"`delay` must be seconds >= 0, but got delay={delay!r}")
+        if isinstance(delay, bool) or not isinstance(delay, int | float) \
+                or not 0 <= delay <= MAX_SECONDS:  # nan and inf too: sleep(inf) overflows
+            raise DataError(f"`delay` must be seconds from 0 to {MAX_SECONDS:,}, but got "
+                            f"delay={delay!r}")
         self.path = Path(path)
         self.delay = float(delay)
         self.table = _read_table(self.path)

@@ -17,7 +17,7 @@ from genesynth.evaluate.registry import evaluator_class, resolve_evaluator
 from genesynth.evaluate.table import TableEvaluator
 from genesynth.evaluate.train import TrainConfig, TrainingEvaluator, budgets_for
 from genesynth.events import Listener
-from genesynth.limits import MAX_SEED, MAX_TRIALS, show_number
+from genesynth.limits import MAX_EPOCHS, MAX_FAMILY, MAX_SECONDS, MAX_SEED, MAX_TRIALS, show_number
 from genesynth.record.run import RunSpec
 from genesynth.synth.engine import Setup, SynthesisResult, run
 from genesynth.synth.quiet import optuna_log
@@ -104,11 +104,11 @@ def make_setup(
     from genesynth.space import load_prototype
 
     _check_positive("trials", trials, MAX_TRIALS)
-    _check_positive("family_size", family_size)
+    _check_positive("family_size", family_size, MAX_FAMILY)
     _check_seed(seed)
     for name, value in (("epochs", epochs), ("full_epochs", full_epochs)):
         if value is not None:
-            _check_positive(name, value)
+            _check_positive(name, value, MAX_EPOCHS)
     training = training or Training()
     if evaluator == "train":
         evaluator = None
@@ -213,7 +213,7 @@ def _shared_extra(storage: str | None, out: Path, heartbeat: int | None) -> dict
     if not storage or not is_shared(storage):
         return {}
     beat = DEFAULT_HEARTBEAT if heartbeat is None else heartbeat
-    _check_positive("heartbeat", beat)
+    _check_positive("heartbeat", beat, MAX_SECONDS)
     return {"out": str(out.resolve()), "heartbeat": beat}
 
 
