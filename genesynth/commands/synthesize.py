@@ -105,6 +105,7 @@ def run(args: argparse.Namespace) -> int:
     from genesynth.dashboard import open_view
     from genesynth.dashboard.plain import PlainLog
     from genesynth.events import WarmStarted
+    from genesynth.storage import StorageLost
     from genesynth.synth import RunInterrupted, synthesize  # loads torch: not for --help
 
     kwargs = _engine_arguments(args)
@@ -123,6 +124,12 @@ def run(args: argparse.Namespace) -> int:
         print(f"interrupted: finished trials are kept in {stop.out}.\n"
               f"resume with: {resume_command(sys.argv[1:], stop.out)}", file=sys.stderr)
         return 130
+    except StorageLost as lost:  # one line: what happened, and how to go on
+        if lost.out is None:
+            raise
+        print(f"error: {lost}; finished trials are kept there; once it is back, resume with: "
+              f"{resume_command(sys.argv[1:], lost.out)}", file=sys.stderr)
+        return 2
     if result.finished_before:
         where = result.family_out or result.out
         count = len(result.trials)

@@ -32,7 +32,7 @@ from genesynth.record.layout import (
     study_url,
 )
 from genesynth.record.run import RunSpec, prepare_run_dir
-from genesynth.storage import is_shared, open_storage
+from genesynth.storage import StorageLost, is_shared, open_storage
 from genesynth.synth import family as fam
 from genesynth.synth import warm
 from genesynth.synth.objective import Objective
@@ -181,6 +181,9 @@ def run(setup: Setup, listeners: Sequence[Listener] = (), resume: bool = False) 
         done = drive(study, setup, listeners, started=started, force_claim=local)
     except KeyboardInterrupt:
         raise RunInterrupted(setup.out) from None
+    except StorageLost as lost:
+        lost.out = setup.out  # the command line says how to resume
+        raise
     return SynthesisResult(setup.out, study, done.family, done.family_here,
                            utility=utility_name(setup.constraint))
 
