@@ -51,9 +51,21 @@ class Member:
     weights_sha256: str | None = None
     #: Where a reused result came from (genesynth's own record; None when measured here).
     reused: str | None = None
+    #: Latency measured on the run's machine, when ``latency_ms`` is a table's prediction.
+    measured_latency_ms: float | None = None
+    #: How a member made after the search came to be (``genesynth adapt``: the member it was
+    #: adapted from, the target, the iterations); None for a member of the search.
+    lineage: dict[str, Any] | None = None
+    #: Its int8 export (``genesynth export --quantize int8``): files, bytes, float and int8
+    #: test top-1; None until exported.
+    quantized: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        data = asdict(self)
+        for key in ("lineage", "quantized"):
+            if data[key] is None:
+                del data[key]
+        return data
 
 
 def file_digest(path: Path) -> str:
@@ -103,6 +115,25 @@ def write_family(out: Path, members: list[Member],
     return path
 
 
+def put_member(out: Path, entry: dict[str, Any]) -> Path:
+    """Write ``entry`` into ``out/family.json`` in place of the member with its label, or
+    after the others; the rest of the file is kept as it is (written whole, as above)."""
+    data = read_family_json(out) or {"members": []}
+    _check_member(entry, f"{out / FAMILY_FILE}: the new member")
+    labels = [m["label"] for m in data["members"]]
+    members = list(data["members"])
+    if entry["label"] in labels:
+        members[labels.index(entry["label"])] = entry
+    else:
+        members.append(entry)
+    data["members"] = members
+    path = out / FAMILY_FILE
+    partial = out / f".{FAMILY_FILE}.{os.getpid()}"
+    partial.write_text(json.dumps(data, indent=2) + "\n")
+    os.replace(partial, path)
+    return path
+
+
 def read_family_json(run_dir: Path) -> dict[str, Any] | None:
     """The content of ``run_dir/family.json``, checked (RunError naming the member and key
     when it is damaged), or None while there is none."""
@@ -142,13 +173,15 @@ _KINDS: dict[str, tuple[str, bool]] = {  # field: (kind, may be null)
     "params": ("count", False), "macs": ("count", False), "latency_ms": ("positive", True),
     "utility": ("number", False), "feasible": ("bool", False), "arch": ("text", False),
     "text": ("text", False), "weights": ("text", True), "weights_sha256": ("digest", True),
-    "reused": ("text", True),
+    "reused": ("text", True), "measured_latency_ms": ("positive", True),
+    "lineage": ("object", True), "quantized": ("object", True),
 }
-_REQUIRED = tuple(f.name for f in fields(Member) if f.name not in ("weights_sha256", "reused"))
+_OPTIONAL = ("weights_sha256", "reused", "measured_latency_ms", "lineage", "quantized")
+_REQUIRED = tuple(f.name for f in fields(Member) if f.name not in _OPTIONAL)
 _EXPECTED = {"label": "a label of letters, digits, '_' or '-' starting with a letter",
              "count": "an integer >= 0", "text": "a string", "percent": "a number 0..100",
              "number": "a finite number", "positive": "a number >= 0", "bool": "true or false",
-             "digest": "64 lowercase hex digits (a SHA-256)"}
+             "digest": "64 lowercase hex digits (a SHA-256)", "object": "a JSON object"}
 
 
 def check_family(data: Any, where: str) -> dict[str, Any]:
@@ -188,6 +221,8 @@ def _check_member(member: Any, where: str) -> None:
 def _fits(kind: str, value: Any) -> bool:
     if kind == "bool":
         return isinstance(value, bool)
+    if kind == "object":
+        return isinstance(value, dict)
     if kind in ("text", "label", "digest"):
         pattern = {"label": LABEL, "digest": DIGEST}.get(kind)
         return isinstance(value, str) and (pattern is None or pattern.fullmatch(value) is not None)

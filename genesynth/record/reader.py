@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from genesynth import fmt
 from genesynth.errors import GenesynthError, RunError
 from genesynth.events import SKIPPED, SupernetProgress, event_from_dict
 from genesynth.record.family import check_family, read_family_json
@@ -166,6 +167,7 @@ def apply_header(state: RunState, run: Mapping[str, Any]) -> None:
     if isinstance(extra, Mapping):
         state.device = _text(extra.get("device"))
         state.measure = _text(extra.get("measure")) or state.measure
+        state.latency_source = fmt.latency_source(extra.get("latency_table"))
 
 
 def constraint_bounds(constraint: Any) -> dict[str, float]:

@@ -12,6 +12,7 @@ from typing import Any
 import optuna
 from optuna.study import StudyDirection
 
+from genesynth import fmt
 from genesynth.errors import RunError
 from genesynth.evaluate.base import CandidateFailed, Evaluator, EvaluatorContext
 from genesynth.events import (
@@ -285,6 +286,7 @@ def run_started(setup: Setup, done: int = 0) -> RunStarted:
         declared_shape=tuple(spec.declared_input_shape),
         device=device_of(setup.evaluator),
         measure=str(spec.extra.get("measure", "top-1")),
+        latency_source=fmt.latency_source(spec.extra.get("latency_table")),
     )
 
 
