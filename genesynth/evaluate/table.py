@@ -22,7 +22,9 @@ from genesynth.arch import Architecture
 from genesynth.costs import cost
 from genesynth.errors import DataError
 from genesynth.evaluate.base import CandidateFailed, DataLoader, Evaluator, Measurement, Report
-from genesynth.limits import MAX_SECONDS
+from genesynth.limits import MAX_SECONDS, read_text
+
+MAX_TABLE_BYTES = 2**30  # NAS-Bench tables run to a few hundred MB
 
 #: Networks sampled from the prototype when checking that the table was made for its space.
 CHECK_SAMPLES = 256
@@ -104,10 +106,9 @@ class TableEvaluator(Evaluator):
 
 
 def _read_table(path: Path) -> dict[str, float]:
+    text = read_text(path, "benchmark table", DataError, max_bytes=MAX_TABLE_BYTES)
     try:
-        raw = json.loads(path.read_text())
-    except OSError as exc:
-        raise DataError(f"{path}: cannot read the benchmark table: {exc.strerror}") from None
+        raw = json.loads(text)
     except json.JSONDecodeError as exc:
         raise DataError(f"{path}:{exc.lineno}:{exc.colno}: not valid JSON: {exc.msg}") from None
     if not isinstance(raw, dict):
