@@ -88,19 +88,19 @@ def test_a_member_arch_outside_the_run_directory_is_refused(tmp_path: Path) -> N
     from genesynth.compare import diff
     from tests.commands.demo_runs import copy_run
 
-    run = copy_run(tmp_path)
+    demo = copy_run(tmp_path)
     outside = tmp_path / "outside.json"
-    shutil.copy(run / "family" / "A" / "arch.json", outside)
-    family = json.loads((run / "family.json").read_text())
+    shutil.copy(demo / "family" / "A" / "arch.json", outside)
+    family = json.loads((demo / "family.json").read_text())
     for escape in (str(outside), "../outside.json"):
         family["members"][0]["arch"] = escape
-        (run / "family.json").write_text(json.dumps(family))
+        (demo / "family.json").write_text(json.dumps(family))
         with pytest.raises(GenesynthError, match=r"member 'A''s arch .* points outside the run "
                                                  r"directory; refusing to follow it"):
-            diff(f"{run}:A", f"{run}:B")
+            diff(f"{demo}:A", f"{demo}:B")
     family["members"][0]["arch"] = "family/A/arch.json"
-    (run / "family/A/arch.json").write_bytes(bytes(range(256)))  # random bytes
-    (run / "family.json").write_text(json.dumps(family))
+    (demo / "family/A/arch.json").write_bytes(bytes(range(256)))  # random bytes
+    (demo / "family.json").write_text(json.dumps(family))
     with pytest.raises(GenesynthError,
                        match=r"arch.json:2:118: the architecture is not UTF-8 text \(byte 0x80\)"):
-        diff(f"{run}:A", f"{run}:B")
+        diff(f"{demo}:A", f"{demo}:B")
