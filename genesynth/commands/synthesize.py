@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from genesynth.commands._common import add_device, seed
+from genesynth.commands._common import add_device, add_storage, seed, storage_url
 from genesynth.errors import GenesynthError
 from genesynth.evaluate.registry import EVALUATORS
 from genesynth.limits import (
@@ -56,8 +56,8 @@ def add(sub: argparse._SubParsersAction) -> None:
                    "(--evaluator table with this file)")
     p.add_argument("--table-delay", type=float, default=0.0, metavar="SECONDS",
                    help="with --table: seconds each lookup takes, standing in for training")
-    p.add_argument("--storage", help="Optuna storage URL shared by workers: postgresql://…, "
-                   "mysql://… or journal:///path/run.log (see docs/scale-out.md)")
+    add_storage(p, "Optuna storage URL shared by workers: postgresql://…, mysql://… or "
+                "journal:///path/run.log (see docs/scale-out.md)")
     p.add_argument("--study", help="study name in --storage")
     p.add_argument("--heartbeat", type=int, metavar="SECONDS",
                    help="heartbeat interval of workers on PostgreSQL/MySQL (default 10); a "
@@ -185,7 +185,7 @@ def _engine_arguments(args: argparse.Namespace) -> dict[str, Any]:
                              f"got --table-delay={args.table_delay:g}")
     kwargs: dict[str, Any] = dict(
         data=args.data, trials=args.trials, out=args.out, resume=args.resume, seed=args.seed,
-        sampler=args.sampler, family_size=args.family, storage=args.storage, study=args.study,
+        sampler=args.sampler, family_size=args.family, storage=storage_url(args), study=args.study,
         epochs=args.epochs, full_epochs=args.full_epochs, heartbeat=args.heartbeat,
         verbose=args.verbose,
         warm_start=args.warm_start,
