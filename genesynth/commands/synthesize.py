@@ -33,6 +33,9 @@ def add(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--trials", type=int, default=30, help="search trials (default 30)")
     p.add_argument("--out", type=Path, help="run directory (default runs/<prototype name>)")
     p.add_argument("--resume", action="store_true", help="continue the run in --out")
+    p.add_argument("--accept-lost-trials", action="store_true",
+                   help="with --resume: go on although the study lost trials that the run's "
+                   "events recorded (a damaged study.log); the old family is kept aside")
     p.add_argument("--seed", type=seed, default=0, help="seed for sampler, splits, training")
     p.add_argument("--sampler", default="bayes", help="bayes (default: models accuracy, knows "
                    "the exact costs, samples inside the static bounds), tpe, nsga2 or random")
@@ -191,6 +194,7 @@ def _engine_arguments(args: argparse.Namespace) -> dict[str, Any]:
         warm_start=args.warm_start,
         cache=None if args.no_cache else (args.cache or default_cache_dir()),
         device=args.device, augment=args.augment, compile=args.compile,
+        accept_lost_trials=args.accept_lost_trials,
     )
     _check_supernet_flags(args)
     if args.table is not None:

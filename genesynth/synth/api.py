@@ -50,6 +50,7 @@ def synthesize(
     device: str = "auto",
     augment: str | None = None,
     compile: bool = False,
+    accept_lost_trials: bool = False,
 ) -> SynthesisResult:
     """Synthesize a family of networks from ``prototype`` under ``constraint``.
 
@@ -81,14 +82,16 @@ def synthesize(
     prototype's space. ``device`` is where candidates train (``auto``: CUDA, else MPS, else
     the CPU; ``cpu``, ``cuda``, ``cuda:N``, ``mps``); ``augment`` is ``none`` or
     ``standard`` (default: standard for RGB images of 32x32 and larger); ``compile`` runs the
-    forward pass through ``torch.compile``.
+    forward pass through ``torch.compile``. A resumed run whose journal lost trials that its
+    ``events.jsonl`` recorded is refused unless ``accept_lost_trials`` (the old family is kept
+    aside; see :mod:`genesynth.synth.lost`).
     """
     setup = make_setup(prototype, constraint, data, trials, out, sampler, pruner, evaluator,
                        seed, storage, study, family_size, proxy, full, epochs, full_epochs,
                        heartbeat, cache, Training(device, augment, compile))
     setup.warm_start = tuple(Path(w) for w in warm_start)
     with optuna_log(verbose):
-        return run(setup, listeners, resume)
+        return run(setup, listeners, resume, accept_lost_trials)
 
 
 def make_setup(
