@@ -35,8 +35,9 @@ from typing import Any
 import optuna
 
 import genesynth
-from genesynth.constraint import Constraint
-from genesynth.evaluate.base import Evaluator, Measurement, Report
+from genesynth.evaluate.base import Evaluator, Report
+from genesynth.goal.constraint import Constraint
+from genesynth.net.measurement import Measurement
 from genesynth.space import FixedChooser
 
 ROOT = Path(__file__).resolve().parent.parent

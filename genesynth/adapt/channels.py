@@ -28,11 +28,11 @@ from dataclasses import dataclass, field, replace
 
 import torch
 
-from genesynth.arch import Architecture, LayerSpec, ModuleSpec
 from genesynth.blocks.activations import ActivationKind
 from genesynth.blocks.base import Shape, as_int
 from genesynth.blocks.modules import kind_of, module_name, projection
 from genesynth.errors import ArchitectureError
+from genesynth.net.arch import Architecture, LayerSpec, ModuleSpec
 
 PASSTHROUGH = ("dropout", "maxpool", "avgpool", "softmax", "gap")
 BN_TENSORS = ("weight", "bias", "running_mean", "running_var")

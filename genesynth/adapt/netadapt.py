@@ -33,8 +33,8 @@ from genesynth.adapt.channels import (
 )
 from genesynth.adapt.target import AdaptError, Schedule, Target
 from genesynth.adapt.tuner import State, Tuner
-from genesynth.arch import Architecture
 from genesynth.events import AdaptStep, Listener
+from genesynth.net.arch import Architecture
 
 STATE_FILE = "state.json"
 Resource = Callable[[Architecture], float]

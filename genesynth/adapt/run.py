@@ -13,9 +13,6 @@ from genesynth.adapt.channels import complete
 from genesynth.adapt.netadapt import Progress, floor, iterate, load
 from genesynth.adapt.target import AdaptError, Schedule, Target
 from genesynth.adapt.tuner import State, Tuner
-from genesynth.arch import Architecture
-from genesynth.constraint import Constraint
-from genesynth.costs import cost
 from genesynth.dsl.writer import architecture_to_text
 from genesynth.evaluate.base import Measurement
 from genesynth.events import (
@@ -26,6 +23,9 @@ from genesynth.events import (
     MemberEpoch,
     MemberStarted,
 )
+from genesynth.goal.constraint import Constraint
+from genesynth.net.arch import Architecture
+from genesynth.net.costs import cost
 from genesynth.record.family import (
     LABEL,
     Member,
@@ -115,7 +115,7 @@ def adapt(run_dir: str | Path, member: str, target: Target, *, label: str | None
 
 
 def _source(run_dir: Path, member: str) -> tuple[RunSpec, Member, Architecture, State]:
-    from genesynth.export import load_member
+    from genesynth.export.exporters import load_member
 
     spec = read_run(run_dir) if run_dir.is_dir() else None
     if spec is None:

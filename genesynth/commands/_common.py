@@ -9,9 +9,9 @@ import stat
 import sys
 from pathlib import Path
 
-from genesynth.arch import Architecture
 from genesynth.errors import ArchitectureError, GenesynthError
 from genesynth.limits import MAX_NUMBER, MAX_SEED, MAX_TRIALS, read_text
+from genesynth.net.arch import Architecture
 from genesynth.space import Prototype, load_prototype
 from genesynth.urls import has_password
 

@@ -36,7 +36,7 @@ def add(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from genesynth.export import export_member, export_quantized
+    from genesynth.export.exporters import export_member, export_quantized
 
     if args.quantize:
         if args.fmt != "onnx":

@@ -169,7 +169,7 @@ def resume_command(argv: list[str], out: Path) -> str:
 
 
 def _engine_arguments(args: argparse.Namespace) -> dict[str, Any]:
-    from genesynth.cache import default_cache_dir
+    from genesynth.evaluate.cache import default_cache_dir
 
     limits = (("--trials", args.trials, MAX_TRIALS), ("--family", args.family, MAX_FAMILY),
               ("--epochs", args.epochs, MAX_EPOCHS),

@@ -18,11 +18,12 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from genesynth.arch import Architecture
-from genesynth.costs import cost
 from genesynth.errors import DataError
-from genesynth.evaluate.base import CandidateFailed, DataLoader, Evaluator, Measurement, Report
+from genesynth.evaluate.base import CandidateFailed, DataLoader, Evaluator, Report
 from genesynth.limits import MAX_SECONDS, read_text
+from genesynth.net.arch import Architecture
+from genesynth.net.costs import cost
+from genesynth.net.measurement import Measurement
 
 MAX_TABLE_BYTES = 2**30  # NAS-Bench tables run to a few hundred MB
 

@@ -193,8 +193,8 @@ def _stamp(moment: Any) -> float | None:
 
 
 def _modules(arch_json: Any) -> tuple[str, ...]:
-    from genesynth.arch import Architecture
-    from genesynth.summary import module_lines
+    from genesynth.net.arch import Architecture
+    from genesynth.net.summary import module_lines
 
     if not isinstance(arch_json, str):
         return ()

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-from genesynth.arch import Architecture, LayerSpec, ModuleSpec, Value
 from genesynth.blocks import REGISTRY
 from genesynth.blocks.base import LayerProblem, Param, Shape
 from genesynth.dsl import syntax as s
@@ -18,6 +17,7 @@ from genesynth.dsl.kinds import MODULE_KINDS, Expansion, layer_node
 from genesynth.dsl.resolve import Model, SlotEntry, literal_value
 from genesynth.errors import PrototypeError, ShapeError, Span
 from genesynth.limits import MAX_VALUE
+from genesynth.net.arch import Architecture, LayerSpec, ModuleSpec, Value
 from genesynth.space.choosers import Chooser, FirstChooser
 
 
@@ -100,6 +100,8 @@ class Instantiator:
     def slot(self, entry: SlotEntry, shape: Shape) -> tuple[ModuleSpec, Shape]:
         slot, prefix = entry.slot, entry.prefix
         if isinstance(slot, s.SlotChoice):
+            if slot.optional and self.option(prefix, 2) == 1:  # left out: the shape passes
+                return ModuleSpec("skip", "seq", ((),)), shape
             k = self.option(slot.tie or prefix, len(slot.options))
             chosen = slot.options[k]
             if isinstance(chosen, s.Skip):

@@ -187,7 +187,7 @@ def _epochs(spec: RunSpec) -> int:
 def check_given(spec: RunSpec, study: str, prototype: str | Path | None,
                 constraint: str | Path | None) -> None:
     """Refuse a worker whose prototype or constraint files differ from the stored run."""
-    from genesynth.constraint import load_constraint
+    from genesynth.goal.constraint import load_constraint
     from genesynth.space import load_prototype
 
     problems: list[str] = []
@@ -231,7 +231,7 @@ def _changes(stored: dict[str, Any], given: dict[str, Any], prefix: str = "") ->
 def rebuild(study: optuna.Study, spec: RunSpec, out: str | Path | None,
             device: str = "auto") -> Setup:
     """The run's prototype, constraint, data, evaluator and run directory, from its spec."""
-    from genesynth.constraint import Constraint
+    from genesynth.goal.constraint import Constraint
     from genesynth.space import parse_prototype
     from genesynth.synth.api import _latency
 

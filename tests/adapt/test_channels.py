@@ -13,9 +13,9 @@ from genesynth.adapt.channels import (
     keep_channels,
     narrowed,
 )
-from genesynth.arch import Architecture, LayerSpec, ModuleSpec
-from genesynth.builder import build
-from genesynth.costs import cost
+from genesynth.net.arch import Architecture, LayerSpec, ModuleSpec
+from genesynth.net.builder import build
+from genesynth.net.costs import cost
 from tests.demo_run import tiny_architecture
 
 L = LayerSpec.of

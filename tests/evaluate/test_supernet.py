@@ -15,7 +15,6 @@ from typing import Any
 import pytest
 import torch
 
-from genesynth.costs import cost
 from genesynth.data import load_data
 from genesynth.evaluate.supernet import SupernetConfig, SupernetError, SupernetEvaluator
 from genesynth.evaluate.supernet.evaluator import DEFAULT_SUPERNET
@@ -23,6 +22,7 @@ from genesynth.evaluate.supernet.train import recalibrate
 from genesynth.evaluate.supernet.weights import read_checkpoint
 from genesynth.evaluate.train import Tensors, TrainConfig, accuracy
 from genesynth.events import SupernetProgress
+from genesynth.net.costs import cost
 from genesynth.space import parse_prototype
 
 ROOT = Path(__file__).resolve().parents[2]

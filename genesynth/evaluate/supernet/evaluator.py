@@ -25,11 +25,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from genesynth.arch import Architecture
-from genesynth.builder import build
-from genesynth.costs import cost
 from genesynth.errors import GenesynthError, RunError
-from genesynth.evaluate.base import CandidateFailed, Evaluator, Measurement, Report
+from genesynth.evaluate.base import CandidateFailed, Evaluator, Report
 from genesynth.evaluate.budgets import DEFAULT_SUPERNET, SUPERNET_BUDGETS, SupernetConfig
 from genesynth.evaluate.supernet.plan import (
     SupernetError,
@@ -47,6 +44,10 @@ from genesynth.evaluate.supernet.train import (
 from genesynth.evaluate.supernet.weights import Supernet
 from genesynth.evaluate.train import Tensors, TrainConfig, accuracy, budgets_for, train
 from genesynth.events import SupernetProgress
+from genesynth.net.arch import Architecture
+from genesynth.net.builder import build
+from genesynth.net.costs import cost
+from genesynth.net.measurement import Measurement
 
 DataLoader = Callable[[], Any]  # returns the run's Dataset (the evaluator contract's loader)
 

@@ -23,13 +23,13 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from genesynth.arch import Architecture
-from genesynth.builder import build
 from genesynth.errors import GenesynthError, ShapeError
 from genesynth.evaluate.budgets import SupernetConfig
 from genesynth.evaluate.supernet.weights import Supernet, logits
 from genesynth.evaluate.train import Tensors, accuracy
 from genesynth.events import SupernetProgress
+from genesynth.net.arch import Architecture
+from genesynth.net.builder import build
 from genesynth.space.choosers import RandomChooser
 
 Emit = Callable[[Any], None]

@@ -1,0 +1,155 @@
+"""A pool of candidates drawn from a prototype, costed analytically and de-duplicated.
+
+The model-based sampler (:mod:`genesynth.synth.samplers.bayes`) chooses among these: every entry
+is a distinct network (canonical key) inside the constraint's static bounds, with the choices that
+make it, its exact params and MACs, and a feature vector (one-hot choices, scaled ranges, log
+costs). A small space is enumerated once; a large one starts from random samples and grows
+each trial by fresh samples and by mutations of promising entries.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+
+from genesynth.errors import ShapeError
+from genesynth.net.arch import Value
+from genesynth.net.costs import cost
+from genesynth.space import ChoiceInfo, Prototype
+from genesynth.space.bounds import Odometer
+from genesynth.space.choosers import Chooser, RandomChooser
+
+#: Spaces with at most this many assignments are enumerated whole (a few seconds, once).
+ENUMERATE_LIMIT = 8192
+#: A drawn pool stops growing at this many networks (each trial's proposal stays fast).
+POOL_LIMIT = 20000
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One distinct network of the space."""
+
+    key: str
+    values: Mapping[str, Value]
+    params: int
+    macs: int
+
+
+class MutatingChooser:
+    """Keeps each choice of ``base`` with probability ``1 - rate``, else draws it anew; a
+    choice ``base`` lacks (another branch of the space) is drawn."""
+
+    def __init__(self, base: Mapping[str, Value], rng: random.Random, rate: float) -> None:
+        self.base, self.rng, self.rate = base, rng, rate
+
+    def categorical(self, name: str, options: Sequence[Value]) -> Value:
+        kept = self.base.get(name)
+        if kept is not None and kept in options and self.rng.random() >= self.rate:
+            return kept
+        return options[self.rng.randrange(len(options))]
+
+    def integer(self, name: str, low: int, high: int, step: int) -> int:
+        kept = self.base.get(name)
+        if isinstance(kept, int) and low <= kept <= high and self.rng.random() >= self.rate:
+            return kept
+        return low + step * self.rng.randrange((high - low) // step + 1)
+
+
+def _entry(prototype: Prototype, chooser: Chooser) -> Entry | None:
+    try:
+        arch, values = prototype.sample_with_choices(chooser=chooser)
+    except ShapeError:
+        return None
+    c = cost(arch)
+    return Entry(arch.key, values, c.params, c.macs)
+
+
+@lru_cache(maxsize=4)
+def _enumerated(prototype: Prototype) -> tuple[Entry, ...]:
+    """Every distinct network of a small space (cached: a pure function of the prototype)."""
+    odometer = Odometer(lambda name: True, {})
+    found: dict[str, Entry] = {}
+    while True:
+        entry = _entry(prototype, odometer)
+        if entry is not None:
+            found.setdefault(entry.key, entry)
+        if not odometer.advance():
+            return tuple(found.values())
+
+
+class Featurizer:
+    """Architecture features: one-hot categorical choices, scaled integer ranges, and the
+    standardised log params and log MACs (cost columns last)."""
+
+    def __init__(self, choices: Sequence[ChoiceInfo]) -> None:
+        self.columns: dict[tuple[str, Value], int] = {}
+        self.ranges: dict[str, tuple[int, ChoiceInfo]] = {}
+        for info in choices:
+            if info.kind == "categorical":
+                for option in info.options:
+                    self.columns[(info.name, option)] = len(self.columns) + len(self.ranges)
+            else:
+                self.ranges[info.name] = (len(self.columns) + len(self.ranges), info)
+        self.width = len(self.columns) + len(self.ranges)
+        self.choices = max(1, len(choices))
+        self._rows: dict[str, np.ndarray] = {}  # by key: a network's features never change
+
+    def choice_matrix(self, entries: Sequence[Entry]) -> np.ndarray:
+        out = np.zeros((len(entries), self.width))
+        for index, entry in enumerate(entries):
+            row = self._rows.get(entry.key)
+            if row is None:
+                row = self._rows[entry.key] = self._row(entry)
+            out[index] = row
+        return out
+
+    def _row(self, entry: Entry) -> np.ndarray:
+        row = np.zeros(self.width)
+        for name, value in entry.values.items():
+            column = self.columns.get((name, value))
+            if column is not None:
+                row[column] = 1.0
+            elif name in self.ranges:
+                column, info = self.ranges[name]
+                row[column] = (float(value) - info.low) / max(1, info.high - info.low)
+        return row
+
+    @staticmethod
+    def cost_matrix(entries: Sequence[Entry]) -> np.ndarray:
+        return np.array([[math.log(max(e.params, 1)), math.log(max(e.macs, 1))]
+                         for e in entries])
+
+
+class Pool:
+    """The candidates of one prototype inside static bounds, growing on demand."""
+
+    def __init__(self, prototype: Prototype, rng: random.Random, start: int = 1000) -> None:
+        self.prototype = prototype
+        self.rng = rng
+        self.entries: dict[str, Entry] = {}
+        self.complete = prototype.space_size <= ENUMERATE_LIMIT
+        if self.complete:
+            self.add(_enumerated(prototype))
+        else:
+            self.grow(start)
+
+    def add(self, entries: Iterable[Entry | None]) -> None:
+        for entry in entries:
+            if entry is not None:
+                self.entries.setdefault(entry.key, entry)
+
+    def grow(self, draws: int, around: Sequence[Entry] = (), rate: float = 0.0) -> None:
+        """``draws`` random samples, plus as many mutations spread over ``around``."""
+        if self.complete or len(self.entries) >= POOL_LIMIT:
+            return
+        self.add(_entry(self.prototype, RandomChooser(self.rng.getrandbits(32)))
+                 for _ in range(draws))
+        if around:
+            self.add(_entry(self.prototype, MutatingChooser(around[i % len(around)].values,
+                                                             self.rng, rate))
+                     for i in range(draws))
