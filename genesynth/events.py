@@ -180,6 +180,9 @@ class MemberDone:
     utility: float
     feasible: bool
     time: float = 0.0
+    #: Where the result was taken from instead of retraining ("" when retrained here): the
+    #: evaluation cache entry, as genesynth found it (its weights re-measured on the test split).
+    reused: str = ""
 
 
 @dataclass(frozen=True)

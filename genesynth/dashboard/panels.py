@@ -264,6 +264,8 @@ def _member_progress(member: Member) -> RenderableType:
                      Text(f"{member.epoch}/{member.epochs}", style="dim"))
         return grid
     style = "green" if member.status == "done" else "dim"
+    if member.status == "done" and member.reused:
+        return Text("reused", style="yellow")  # from the evaluation cache, not retrained
     return Text(member.status, style=style)
 
 

@@ -160,7 +160,8 @@ class PlainLog:
                         f"{_acc(event.accuracy)} params {fmt.count(event.params)} MACs "
                         f"{fmt.count(event.macs)} {state.utility_name} "
                         f"{fmt.score(event.utility)} "
-                        f"{'feasible' if event.feasible else 'infeasible'}")
+                        f"{'feasible' if event.feasible else 'infeasible'}"
+                        + (f" (reused, not retrained: {event.reused})" if event.reused else ""))
             case RunFinished():
                 if event.interrupted:
                     return f"interrupted after {state.done}/{state.planned} trials ({event.out})"

@@ -78,6 +78,7 @@ class Member:
     feasible: bool | None = None
     started: float = 0.0  # when its retraining started (event time; 0 when unknown)
     updated: float = 0.0  # when its last epoch ended
+    reused: str = ""  # where its result was reused from instead of retraining ("" if not)
 
 
 @dataclass

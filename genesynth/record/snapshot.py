@@ -302,7 +302,7 @@ class RunState:
             member.params, member.macs = event.params, event.macs
             member.latency_ms = event.latency_ms
             member.utility, member.feasible = event.utility, event.feasible
-            member.epoch = member.epochs
+            member.epoch, member.reused = member.epochs, event.reused
 
 
 def _amount(name: str, value: float) -> str:

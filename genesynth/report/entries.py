@@ -36,6 +36,7 @@ class Entry:
     baseline: bool = False
     val_accuracy: float | None = None  # a member's validation top-1 in the search
     measured_latency_ms: float | None = None  # on the run's machine, when latency is predicted
+    reused: str = ""  # where a member's result was reused from instead of retraining
 
 
 def _num(value: Any) -> Any:
@@ -65,7 +66,8 @@ def family_entries(run_dir: Path, family: Mapping[str, Any] | None) -> list[Entr
         verified_weights(run_dir, item, label)  # the report describes the weights the run wrote
         entries.append(_entry(item, label, trial=_num(item.get("trial")), arch=arch,
                               val_accuracy=_num(item.get("val_accuracy")),
-                              measured_latency_ms=_num(item.get("measured_latency_ms"))))
+                              measured_latency_ms=_num(item.get("measured_latency_ms")),
+                              reused=str(item.get("reused") or "")))
     return entries
 
 

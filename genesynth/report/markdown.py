@@ -105,6 +105,8 @@ def family_section(members: list[Entry], baselines: list[Entry], utility: str,
     for e in [*members, *baselines]:
         label = fmt.markdown(e.name)
         name = f"{label} (baseline)" if e.baseline else f"**{label}** (trial {e.trial})"
+        if e.reused:
+            name += ", reused"
         rows.append((name, fmt.percent(e.accuracy, 2), fmt.count(e.params), fmt.count(e.macs),
                      fmt.latency(e.latency_ms),
                      *([fmt.latency(e.measured_latency_ms)] if here else []),
@@ -119,6 +121,10 @@ def family_section(members: list[Entry], baselines: list[Entry], utility: str,
                 "table's runtime and threads, at batch 1.")
     if baselines:
         note += " Baselines were measured with the same budget."
+    for e in members:
+        if e.reused:  # said, with where genesynth found it
+            note += (f" {fmt.markdown(e.name)} was reused, not retrained: "
+                     f"{fmt.markdown(e.reused)} (its weights re-measured on the test split).")
     return lines + _table(head, rows, "lrrrr" + "r" * here + "rc") + ["", note]
 
 

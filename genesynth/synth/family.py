@@ -30,6 +30,7 @@ from optuna.trial import TrialState
 
 from genesynth.dsl.writer import architecture_to_text
 from genesynth.evaluate.base import Evaluator
+from genesynth.evaluate.cache import CachedRetrain
 from genesynth.events import (
     FamilyStarted,
     Listener,
@@ -209,14 +210,16 @@ def _retrain_one(label: str, c: Candidate, evaluator: Evaluator, constraint: Any
     m = Measurement(m.accuracy, c.params, c.macs, ms, m.curve, m.loss, m.seconds)
     (folder / MEMBER_ARCH).write_text(c.arch.to_json() + "\n")
     (folder / MEMBER_TEXT).write_text(architecture_to_text(c.arch))
+    reused = evaluator.reused.get(c.arch.key) if isinstance(evaluator, CachedRetrain) else None
     member = Member(
         label, c.trial, c.arch.key, m.accuracy, c.accuracy, c.params, c.macs, ms,
         float(constraint.utility(m)), bool(constraint.feasible(m)),
         member_path(label, MEMBER_ARCH), member_path(label, MEMBER_TEXT), weights, digest,
-        measured_latency_ms=here,
+        reused=reused, measured_latency_ms=here,
     )
     emit(MemberDone(label, c.trial, member.accuracy, member.params, member.macs,
-                    member.latency_ms, member.utility, member.feasible, time.time()))
+                    member.latency_ms, member.utility, member.feasible, time.time(),
+                    reused=reused or ""))
     return member
 
 
