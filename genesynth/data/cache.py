@@ -58,9 +58,10 @@ def entry_key(path: Path, data_format: str, shape: tuple[int, int, int] | None) 
     return digest.hexdigest()[:24]
 
 
-MAX_DEPTH = 4
-"""The deepest file the readers look at is ``root/train/<class>/<image>``: deeper ones (and
-symlinked directories that loop back) are not part of the data."""
+MAX_DEPTH = 2
+"""Folders entered below the data's root: the deepest file the readers look at is
+``root/train/<class>/<image>``; deeper ones (and symlinked folders that loop back, or lead to
+``/``) are not part of the data."""
 
 
 def _files(root: str, prefix: str, seen: frozenset[tuple[int, int]] = frozenset()
@@ -79,7 +80,10 @@ def _files(root: str, prefix: str, seen: frozenset[tuple[int, int]] = frozenset(
         try:
             stat = entry.stat()
         except OSError:  # a dangling link, or one that loops on itself
-            stat = entry.stat(follow_symlinks=False)
+            try:
+                stat = entry.stat(follow_symlinks=False)
+            except OSError:  # gone since it was listed
+                continue
         if S_ISDIR(stat.st_mode):
             if (stat.st_dev, stat.st_ino) not in seen and prefix.count("/") < MAX_DEPTH:
                 found += _files(entry.path, f"{prefix}{entry.name}/", seen)
