@@ -85,8 +85,7 @@ def test_a_trial_whose_recorded_architecture_is_damaged_has_none(
 
 def test_a_member_arch_outside_the_run_directory_is_refused(tmp_path: Path) -> None:
     """Issue 25: `diff RUN:A` followed a member's arch path outside the run directory."""
-    from genesynth.compare import diff
-
+    from genesynth.human.compare import diff
     from tests.commands.demo_runs import copy_run
 
     demo = copy_run(tmp_path)
