@@ -48,6 +48,7 @@ _EXPORTS = {
     # reports and exports
     "write_report": "genesynth.report.markdown", "export_member": "genesynth.export.exporters",
     "export_architecture": "genesynth.export.exporters",
+    "export_quantized": "genesynth.export.exporters",
     # the human-machine loop: refine a member, compare two networks
     "refine": "genesynth.human.refine", "Refinement": "genesynth.human.refine",
     "diff": "genesynth.human.compare",
@@ -78,7 +79,7 @@ if TYPE_CHECKING:  # real imports for type checkers and editors; lazy at run tim
     from genesynth.evaluate import Evaluator
     from genesynth.evaluate.table import TableEvaluator
     from genesynth.evaluate.train import TrainConfig, TrainingEvaluator
-    from genesynth.export.exporters import export_architecture, export_member
+    from genesynth.export.exporters import export_architecture, export_member, export_quantized
     from genesynth.goal.constraint import Constraint, load_constraint
     from genesynth.goal.utility import MnasReward, NetScore
     from genesynth.human.compare import diff

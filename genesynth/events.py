@@ -180,6 +180,7 @@ class MemberDone:
     utility: float
     feasible: bool
     time: float = 0.0
+    measured_latency_ms: float | None = None  # here, when latency_ms is a table's prediction
     #: Where the result was taken from instead of retraining ("" when retrained here): the
     #: evaluation cache entry, as genesynth found it (its weights re-measured on the test split).
     reused: str = ""

@@ -124,7 +124,8 @@ def run(args: argparse.Namespace) -> int:
             result = synthesize(args.prototype, args.constraint,
                                 listeners=[listener, remember], **kwargs)
     except RunInterrupted as stop:
-        print(f"interrupted: finished trials are kept in {stop.out}.\n"
+        kept = f"{stop.kept[0].upper()}{stop.kept[1:]}.\n" if stop.kept else ""
+        print(f"interrupted: finished trials are kept in {stop.out}.\n{kept}"
               f"resume with: {resume_command(sys.argv[1:], stop.out)}", file=sys.stderr)
         return 130
     except StorageLost as lost:  # one line: what happened, and how to go on

@@ -103,6 +103,12 @@ class Evaluator(abc.ABC):
         ``searched``, or is evaluated when there is none."""
         return (searched if searched is not None else self.evaluate(arch, report)), None
 
+    def kept(self) -> str:
+        """What an interrupted run keeps of this evaluator's own work beyond the finished
+        trials (said at Ctrl-C, e.g. a supernet's training up to its last checkpoint); ""
+        when there is nothing to say."""
+        return ""
+
     def test_accuracy(self, arch: Architecture, state: Mapping[str, Any]) -> float | None:
         """Top-1 on the test split of ``arch`` with the weights ``state`` (a forward pass, no
         training): how a reused retraining is checked. None when this evaluator has no test

@@ -301,6 +301,7 @@ class RunState:
             member.status, member.trial, member.accuracy = "done", event.trial, event.accuracy
             member.params, member.macs = event.params, event.macs
             member.latency_ms = event.latency_ms
+            member.measured_latency_ms = event.measured_latency_ms
             member.utility, member.feasible = event.utility, event.feasible
             member.epoch, member.reused = member.epochs, event.reused
 
@@ -330,8 +331,10 @@ def adapt_step_text(event: AdaptStep) -> str:
     return (f"adapt {event.label} iteration {event.iteration}: {event.unit} {event.width} -> "
             f"{event.new_width}, {_resource(event.resource, event.value)} (goal {goal}), "
             f"val {fmt.percent(event.accuracy, digits=2, space=False)} best of "
-            f"{event.proposals}; about {fmt.plural(event.remaining, 'more iteration')}, "
-            f"ETA {fmt.duration(event.eta_s)}")
+            f"{event.proposals}; "
+            + (f"about {fmt.plural(event.remaining, 'more iteration')}" if event.remaining
+               else "target met, fine-tuning next")
+            + f", ETA {fmt.duration(event.eta_s)}")
 
 
 @dataclass(frozen=True)

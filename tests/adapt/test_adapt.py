@@ -83,6 +83,10 @@ def test_adapt_meets_the_target_and_adds_a_member_export_knows(run: Path) -> Non
     assert [i["iteration"] for i in lineage["iterations"]] == [s.iteration for s in steps]
     written = export_member(run, made.label, "pytorch")
     assert [p.name for p in written] == ["model.py", "model.pt"]
+    report = genesynth.write_report(run)[0].read_text()
+    assert f"| **{made.label}** (adapted from A) |" in report
+    assert f"### {made.label}: A adapted to macs <= " in report
+    assert main(["diff", f"{run}:A", f"{run}:{made.label}"]) == 0
     again = adapt(run, "A", target, **FAST)  # done before: returned, nothing retrained
     assert not again.made_now and again.member == made
 
