@@ -100,7 +100,7 @@ def cached(path: Path, data_format: str, shape: tuple[int, int, int] | None,
     if folder is None:
         return decode()
     entry = folder / f"{data_format}-{entry_key(path, data_format, shape)}.npz"
-    if entry.exists():
+    if entry.is_file():  # a FIFO or a device in the cache is no entry
         source = _read(entry)
         if source is not None:
             return source

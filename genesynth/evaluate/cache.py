@@ -40,6 +40,7 @@ from typing import Any
 
 from genesynth.errors import GenesynthError
 from genesynth.evaluate.base import Evaluator
+from genesynth.limits import MAX_BUILD_PARAMS, open_regular, read_text
 from genesynth.net.measurement import Measurement
 
 FORMAT = 1
@@ -47,6 +48,8 @@ SEARCH, RETRAIN = "search", "retrain"
 #: Test top-1 points by which a reused retraining's weights may differ from what its entry
 #: claims (another device may flip a prediction or two; a forged entry is off by far more).
 RETRAIN_TOLERANCE = 0.5
+#: The largest weights file read: a network genesynth may build, in float32, and a header.
+MAX_WEIGHTS_BYTES = 4 * MAX_BUILD_PARAMS + 2**20
 
 
 class CacheError(GenesynthError):
@@ -120,12 +123,12 @@ class EvaluationCache:
 
     def _read(self, kind: str, arch_key: str) -> dict[str, Any] | None:
         path = self.path(kind, arch_key)
-        try:
-            text = path.read_text(encoding="utf-8")
-        except FileNotFoundError:
+        if not path.exists() and not path.is_symlink():
             return None
-        except OSError as exc:
-            return _ignored(path, f"cannot read it ({exc.strerror})")
+        try:  # a regular file of at most MAX_TEXT_BYTES: a FIFO here would block forever
+            text = read_text(path, "cache entry")
+        except GenesynthError as exc:
+            return _ignored(path, str(exc).split(": ", 1)[-1])
         for place in (path, path.parent, path.parent.parent):
             problem = _untrusted(place)
             if problem:
@@ -161,6 +164,8 @@ class EvaluationCache:
         if entry is None:
             return None
         weights = self.path(RETRAIN, arch_key, ".safetensors")
+        if not weights.exists():
+            return _ignored(weights, "the weights file is missing")
         try:
             if file_sha256(weights) != entry.get("weights_sha256"):
                 return _ignored(weights, "the weights are not the ones the entry recorded")
@@ -262,7 +267,7 @@ def write_atomic(path: Path, data: bytes) -> None:
 
 def file_sha256(path: Path) -> str:
     digest = hashlib.sha256()
-    with path.open("rb") as stream:
+    with open_regular(path, "weights", GenesynthError, MAX_WEIGHTS_BYTES) as stream:
         for block in iter(lambda: stream.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()

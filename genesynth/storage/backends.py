@@ -136,6 +136,8 @@ def journal_path(url: str) -> Path:
 
 def _journal(url: str, create: bool) -> JournalStorage:
     path = journal_path(url)
+    if (path.exists() or path.is_symlink()) and not path.is_file():  # a FIFO would block
+        raise RunError(f"{url}: the journal {path} is not a regular file")
     if not path.is_file():
         if not create:
             raise RunError(f"{url}: the journal file {path} does not exist")

@@ -22,6 +22,8 @@ from genesynth.errors import RunError
 from genesynth.events import SKIPPED
 from genesynth.record.layout import EVENTS_FILE, FAMILY_DIR, FAMILY_FILE, STUDY_FILE
 
+LINE = 2**20  # an event is a few hundred bytes; a longer "line" is read in pieces and skipped
+
 
 def recorded_trials(out: Path) -> set[int]:
     """The numbers of the trials ``out/events.jsonl`` says were stored (a torn or damaged
@@ -31,7 +33,7 @@ def recorded_trials(out: Path) -> set[int]:
         return set()
     numbers: set[int] = set()
     with open(path, "rb") as stream:
-        for line in stream:
+        for line in iter(lambda: stream.readline(LINE), b""):  # a line at most LINE bytes
             try:
                 event = json.loads(line)
             except ValueError:

@@ -214,3 +214,13 @@ def test_a_cache_folder_others_may_write_is_refused(tmp_path: Path) -> None:
     os.chmod(entry, 0o666)
     with pytest.warns(CacheWarning, match=r"is writable by other users \(mode 0666\)"):
         assert _cache(root).lookup("k1") is None
+
+
+def test_an_entry_that_is_a_fifo_is_ignored_not_waited_on(tmp_path: Path) -> None:
+    cache = _cache(tmp_path)
+    entry = cache.path("search", "k1")
+    entry.parent.mkdir(parents=True)
+    os.mkfifo(entry)
+    with pytest.warns(CacheWarning, match=r"the cache entry must be a regular file, but it is a "
+                                          r"FIFO"):
+        assert cache.lookup("k1") is None
