@@ -61,12 +61,12 @@ def tiny(text: str = TINY) -> Any:
 
 def prepared(data: Any, run_dir: Path | None, config: SupernetConfig = CONFIG,
              proto: Any = None) -> tuple[SupernetEvaluator, list[SupernetProgress]]:
-    """The evaluator, prepared, and its epoch events (step events, at most one a second, are
-    left out: how many there are depends on how busy the machine is)."""
+    """The evaluator, prepared, and its events but the periodic step progress (at most one a
+    second: how many there are depends on how busy the machine is)."""
     events: list[SupernetProgress] = []
 
     def keep(event: SupernetProgress) -> None:
-        if event.step == 0:
+        if event.step == 0 or event.resumed:
             events.append(event)
 
     evaluator = SupernetEvaluator(data, config, TrainConfig(epochs=1, batch_size=64))
