@@ -157,6 +157,8 @@ def run(args: argparse.Namespace) -> int:
     print(f"run directory: {result.out}")
     for m in result.family:
         mark = "feasible" if m.feasible else "INFEASIBLE on test"
+        if m.reused:
+            mark += f"  (reused, not retrained: {m.reused})"
         print(f"  {m.label}: top-1 {m.accuracy:.2f}%  params {m.params:,}  MACs {m.macs:,}  "
               f"{result.utility} {m.utility:.2f}  {mark}")
     if not result.family_here and not result.finished_before:
