@@ -111,7 +111,9 @@ def retrain_family(
     :func:`alternates`); replace or drop dominated members; writes family/<L>/ and
     family.json."""
     names = labels(len(chosen))
-    emit(FamilyStarted(tuple(names), epochs, time.time()))
+    holds = getattr(evaluator, "holds", None)  # the evaluation cache's retrainings
+    cached = tuple(n for n, c in zip(names, chosen, strict=True) if holds and holds(c.arch))
+    emit(FamilyStarted(tuple(names), epochs, time.time(), cached))
 
     def retrain(label: str, c: Candidate) -> Member:
         return _retrain_one(label, c, evaluator, constraint, out, emit, epochs, latency)
@@ -200,6 +202,9 @@ def _retrain_one(label: str, c: Candidate, evaluator: Evaluator, constraint: Any
     weights: str | None = None
     digest: str | None = None
     m, state = evaluator.retrain(c.arch, report, Measurement(c.accuracy, c.params, c.macs))
+    # the evaluation cache's entry, as genesynth found it (its weights measured again)
+    source = evaluator.reused.get(c.arch.key) if isinstance(evaluator, CachedRetrain) else None
+    reused = source is not None
     if state is not None:
         from safetensors.torch import save_file
 
@@ -213,16 +218,15 @@ def _retrain_one(label: str, c: Candidate, evaluator: Evaluator, constraint: Any
     (folder / MEMBER_ARCH).write_text(c.arch.to_json() + "\n")
     (folder / MEMBER_TEXT).write_text(architecture_to_text(c.arch))
     quantized, bounded = _int8(c.arch, state, folder, evaluator, constraint, m)
-    reused = evaluator.reused.get(c.arch.key) if isinstance(evaluator, CachedRetrain) else None
     member = Member(
         label, c.trial, c.arch.key, m.accuracy, c.accuracy, c.params, c.macs, ms,
         float(constraint.utility(m)), bool(constraint.feasible(bounded)),
         member_path(label, MEMBER_ARCH), member_path(label, MEMBER_TEXT), weights, digest,
-        measured_latency_ms=here, quantized=quantized, reused=reused,
+        measured_latency_ms=here, quantized=quantized, reused=source,
     )
     emit(MemberDone(label, c.trial, member.accuracy, member.params, member.macs,
                     member.latency_ms, member.utility, member.feasible, time.time(),
-                    member.measured_latency_ms, reused=reused or ""))
+                    member.measured_latency_ms, reused))
     return member
 
 

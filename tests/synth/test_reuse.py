@@ -183,7 +183,8 @@ def test_a_reused_member_is_marked_and_a_lying_entry_is_refused(
     assert members and all((m.reused or "").startswith(
         f"evaluation cache {tmp_path / 'cache'}/retrain/") for m in members)
     out = stream.getvalue()
-    assert out.count(", not retrained: evaluation cache") == len(members)
+    done = [line for line in out.splitlines() if line.startswith("member ")]
+    assert sum(line.endswith("(reused: evaluation cache)") for line in done) == len(members)
     report = write_report(tmp_path / "b")[0].read_text()
     assert f"**A** (trial {members[0].trial}), reused" in report
     assert "A was reused, not retrained: evaluation cache" in report
