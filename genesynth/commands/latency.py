@@ -26,7 +26,7 @@ def add(subparsers: Any) -> None:
     fit.set_defaults(run=run_fit)
     profile = sub.add_parser("profile", help="kit, time and fit on this machine in one step")
     _space_arguments(profile)
-    from genesynth.latency.profile import RUNTIMES
+    from genesynth.latency.settings import RUNTIMES
 
     profile.add_argument("--runtime", choices=RUNTIMES, default="onnxruntime",
                          help="what runs the models (default onnxruntime)")
@@ -39,7 +39,7 @@ def add(subparsers: Any) -> None:
 
 
 def _statistic(p: argparse.ArgumentParser) -> None:
-    from genesynth.latency.table import STATISTICS
+    from genesynth.latency.settings import STATISTICS
 
     p.add_argument("--statistic", choices=STATISTICS, default="median",
                    help="each model's timings as their median (default) or minimum (for a "

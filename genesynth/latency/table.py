@@ -29,14 +29,12 @@ import numpy as np
 
 from genesynth.errors import GenesynthError
 from genesynth.latency.ops import ops_of
+from genesynth.latency.settings import STATISTICS
 from genesynth.limits import load_json, read_text
 
 TABLE_FORMAT = "genesynth-latency-table"
 TABLE_VERSION = 1
 RESULTS_FORMAT = "genesynth-latency-results"
-#: The statistics of each model's timings a table may be made from: the median (the default,
-#: robust to a busy device) or the minimum (the least disturbed call, for a very busy one).
-STATISTICS = ("median", "min")
 #: The least an op's time may be after the call's cost is taken out (ms): nothing is free.
 FLOOR_MS = 1e-4
 #: A calibration network this many scaled median absolute deviations off the first fit is
