@@ -132,13 +132,14 @@ def progress_panel(state: RunState, width: int | None = None) -> Panel:
         ProgressBar(total=planned, completed=state.done, finished_style="green"),
         Text(f"{state.done}/{state.planned} trials", style="bold"),
     )
+    reused = [("reused", f"{state.reused} from the cache")] if state.reused else []
     mean = state.mean_seconds
     phase = state.supernet
     supernet = [] if phase is None or not phase.ready else [(
         "supernet", "loaded" if phase.loaded else f"trained in {fmt.duration(phase.seconds)}")]
     per = "per score" if phase is not None else "per trained trial"
     timing = flow([("elapsed", fmt.duration(state.elapsed)), *eta_items(state), *supernet,
-                   (per, fmt.duration(mean) if mean else fmt.DASH),
+                   (per, fmt.duration(mean) if mean else fmt.DASH), *reused,
                    *((("skipped", f"{state.skipped} samples"),) if state.skipped else ())],
                   inner)
     best = state.best
@@ -264,7 +265,10 @@ def _member_progress(member: Member) -> RenderableType:
                      Text(f"{member.epoch}/{member.epochs}", style="dim"))
         return grid
     style = "green" if member.status == "done" else "dim"
-    return Text(member.status, style=style)
+    status = member.status
+    if member.reused:  # its retraining is (or will be) the evaluation cache's
+        status = "cached" if status == "waiting" else f"{status} (cache)"
+    return Text(status, style=style)
 
 
 def forming_panel(state: RunState) -> Panel:

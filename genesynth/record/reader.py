@@ -234,7 +234,7 @@ def _row(trial: optuna.trial.FrozenTrial) -> TrialRow:
         trial.number, state, rec.accuracy, rec.params, rec.macs, rec.latency_ms, rec.utility,
         rec.feasible is True, rec.reason or "", float(seconds),
         len(trial.intermediate_values) or len(rec.curve or ()) if seconds else 0,
-        rec.phase or 0,
+        rec.phase or 0, rec.reused is not None,
     )
 
 

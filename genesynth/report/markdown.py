@@ -133,12 +133,13 @@ def int8_section(members: list[Entry]) -> list[str]:
         change = (f"{top_int8 - top_float:+.2f}" if isinstance(top_float, int | float)
                   and isinstance(top_int8, int | float) else fmt.DASH)
         rows.append((f"**{e.name}**", fmt.percent(top_float, 2), fmt.percent(top_int8, 2),
-                     change, _kib(q.get("float_bytes")), _kib(q.get("bytes"))))
+                     change, _kib(q.get("float_bytes")), _kib(q.get("bytes")),
+                     _kib(q.get("float_weight_bytes")), _kib(q.get("weight_bytes"))))
     if not rows:
         return []
     head = ("Member", "Top-1 float", "Top-1 int8", "Change (points)", "Float file",
-            "int8 file")
-    return ["", "## int8", "", *_table(head, rows, "lrrrrr"), "",
+            "int8 file", "Float weights", "int8 weights")
+    return ["", "## int8", "", *_table(head, rows, "lrrrrrrr"), "",
             "Both ONNX files run by ONNX Runtime on the test split; int8: static QDQ, weights "
             "per channel, calibrated on training images (`genesynth export --quantize int8`)."]
 

@@ -110,7 +110,9 @@ def retrain_family(
     :func:`alternates`); replace or drop dominated members; writes family/<L>/ and
     family.json."""
     names = labels(len(chosen))
-    emit(FamilyStarted(tuple(names), epochs, time.time()))
+    holds = getattr(evaluator, "holds", None)  # the evaluation cache's retrainings
+    cached = tuple(n for n, c in zip(names, chosen, strict=True) if holds and holds(c.arch))
+    emit(FamilyStarted(tuple(names), epochs, time.time(), cached))
 
     def retrain(label: str, c: Candidate) -> Member:
         return _retrain_one(label, c, evaluator, constraint, out, emit, epochs, latency)
@@ -198,7 +200,9 @@ def _retrain_one(label: str, c: Candidate, evaluator: Evaluator, constraint: Any
 
     weights: str | None = None
     digest: str | None = None
+    before = len(getattr(evaluator, "reused", ()))
     m, state = evaluator.retrain(c.arch, report, Measurement(c.accuracy, c.params, c.macs))
+    reused = len(getattr(evaluator, "reused", ())) > before  # the evaluation cache's
     if state is not None:
         from safetensors.torch import save_file
 
@@ -220,7 +224,7 @@ def _retrain_one(label: str, c: Candidate, evaluator: Evaluator, constraint: Any
     )
     emit(MemberDone(label, c.trial, member.accuracy, member.params, member.macs,
                     member.latency_ms, member.utility, member.feasible, time.time(),
-                    member.measured_latency_ms))
+                    member.measured_latency_ms, reused))
     return member
 
 

@@ -74,7 +74,11 @@ def test_int8_is_measured_beside_float_and_recorded(run: Path, capsys: pytest.Ca
     assert lines[2] == (f"test top-1: float {q['float_accuracy']:.2f}%, int8 {q['accuracy']:.2f}% "
                         f"({q['accuracy'] - q['float_accuracy']:+.2f} points); size: float "
                         f"{q['float_bytes'] / 1024:,.1f} KiB, int8 {q['bytes'] / 1024:,.1f} KiB "
-                        f"({q['float_bytes'] / q['bytes']:.1f}x smaller)")
+                        f"({q['float_bytes'] / q['bytes']:.1f}x smaller); weights: float "
+                        f"{q['float_weight_bytes'] / 1024:,.1f} KiB, int8 "
+                        f"{q['weight_bytes'] / 1024:,.1f} KiB "
+                        f"({q['float_weight_bytes'] / q['weight_bytes']:.1f}x smaller)")
+    assert q["float_weight_bytes"] > 2 * q["weight_bytes"]  # 8-bit kernels, fp32 scales
     model = onnx.load(str(folder / "model.int8.onnx"))
     meta = {p.key: p.value for p in model.metadata_props}
     assert meta["genesynth.test_top1_int8"] == f"{q['accuracy']:.4f}"
