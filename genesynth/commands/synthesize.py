@@ -108,7 +108,6 @@ def supernet_defaults(batch: bool = False) -> str:
 def run(args: argparse.Namespace) -> int:
     from genesynth.dashboard import open_view
     from genesynth.dashboard.plain import PlainLog
-    from genesynth.events import WarmStarted
     from genesynth.storage import StorageLost
     from genesynth.synth import (  # loads torch: not for --help
         EmptyFamilyWarning,
@@ -129,8 +128,8 @@ def run(args: argparse.Namespace) -> int:
         with open_view(plain=args.plain or None) as listener:
 
             def remember(event: Any) -> None:
-                if isinstance(event, WarmStarted) and not isinstance(listener, PlainLog):
-                    said.append(event.message)
+                if not isinstance(listener, PlainLog):
+                    said.extend(said_after(event))
 
             with warnings.catch_warnings():  # an empty family is said below, in its words
                 warnings.simplefilter("ignore", EmptyFamilyWarning)
@@ -167,6 +166,21 @@ def run(args: argparse.Namespace) -> int:
     elif not result.family:
         print("  no feasible candidate was found: relax the constraint or run more trials")
     return 0
+
+
+def said_after(event: Any) -> list[str]:
+    """What the live dashboard shows only while it is open, said again after it closes: the
+    warm start, and the word on widening the family (the plain log prints them as they come)."""
+    from genesynth.events import SearchExtended, SearchNotExtended, WarmStarted
+    from genesynth.record.snapshot import search_extended_text, search_not_extended_text
+
+    if isinstance(event, WarmStarted):
+        return [event.message]
+    if isinstance(event, SearchExtended):
+        return [f"family: {search_extended_text(event)}"]
+    if isinstance(event, SearchNotExtended):
+        return [f"family: {search_not_extended_text(event)}"]
+    return []
 
 
 def resume_command(argv: list[str], out: Path) -> str:
