@@ -35,7 +35,12 @@ from genesynth.errors import ExportError, RunError, did_you_mean
 from genesynth.limits import read_text
 from genesynth.net.arch import Architecture
 from genesynth.net.builder import build
-from genesynth.record.family import put_member, read_family_json, verified_weights
+from genesynth.record.family import (
+    MAX_WEIGHTS_BYTES,
+    put_member,
+    read_family_json,
+    verified_weights,
+)
 from genesynth.record.layout import (
     EXPORT_FORMATS,
     EXPORT_SUFFIXES,
@@ -307,6 +312,9 @@ def _read(path: Path, run_dir: Path, member: str) -> str:
 def _load_weights(path: Path, run_dir: Path, member: str) -> dict[str, torch.Tensor]:
     if not path.is_file():
         raise _missing(path, run_dir, member)
+    if path.stat().st_size > MAX_WEIGHTS_BYTES:  # a sparse 20 GB file is no member's weights
+        raise RunError(f"{path}: member {member!r}'s weights hold {path.stat().st_size:,} "
+                       f"bytes; a network genesynth builds has at most {MAX_WEIGHTS_BYTES:,}")
     from safetensors import SafetensorError
     from safetensors.torch import load_file
 
