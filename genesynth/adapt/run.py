@@ -15,6 +15,7 @@ from genesynth.adapt.target import AdaptError, Schedule, Target
 from genesynth.adapt.tuner import State, Tuner
 from genesynth.dsl.writer import architecture_to_text
 from genesynth.evaluate.base import Measurement
+from genesynth.evaluate.budgets import family_budget
 from genesynth.events import (
     AdaptStarted,
     Emitter,
@@ -120,7 +121,7 @@ def _source(run_dir: Path, member: str) -> tuple[RunSpec, Member, Architecture, 
     spec = read_run(run_dir) if run_dir.is_dir() else None
     if spec is None:
         raise AdaptError(f"{run_dir}: no genesynth run here (no run.json)")
-    if spec.evaluator.get("kind") != "train":
+    if not spec.data or family_budget(spec.evaluator) is None:
         raise AdaptError(f"{run_dir}: adapt fine-tunes trained weights, but this run's "
                          f"evaluator is {spec.evaluator.get('kind')!r} (its members have none)")
     entry, arch, state = load_member(run_dir, member)
@@ -175,10 +176,10 @@ def _check_reachable(spec: RunSpec, arch: Architecture, target: Target, start: f
 
 
 def _tuner(spec: RunSpec, dataset: Any, device: str) -> Tuner:
-    from genesynth.evaluate.train import TrainingEvaluator
-
-    trainer = TrainingEvaluator.from_description(spec.evaluator, lambda: dataset)
-    return Tuner.of(dataset, trainer.full, device)
+    full = family_budget(spec.evaluator)
+    if full is None:  # _source refused such a run
+        raise AdaptError("this run's evaluator trains no family")
+    return Tuner.of(dataset, full, device)
 
 
 def _long_estimate(tuner: Tuner, epochs: int) -> Callable[[], float]:

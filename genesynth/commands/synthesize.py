@@ -36,19 +36,12 @@ def add(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--full-epochs", type=int, help="training epochs for family members "
                    f"(default per dataset: {epoch_defaults(proxy=False)})")
     p.add_argument("--evaluator", choices=sorted(EVALUATORS), metavar="KIND",
-                   help=f"how candidates are measured: {', '.join(sorted(EVALUATORS))} "
-                   "(default train: proxy training on --data; supernet: validation top-1 on a "
-                   "weight-sharing supernet trained once before the search, docs/supernet.md)")
-    p.add_argument("--supernet-epochs", type=int, metavar="N",
-                   help="with --evaluator supernet: epochs that train the weight-sharing "
-                   f"supernet before the search (default per dataset: {supernet_defaults()})")
-    p.add_argument("--supernet-batch", type=int, metavar="N",
-                   help="with --evaluator supernet: its training batch size (default per "
-                   f"dataset: {supernet_defaults(batch=True)})")
-    p.add_argument("--table", type=Path, help="look accuracy up in a JSON benchmark table "
-                   "(--evaluator table with this file)")
-    p.add_argument("--table-delay", type=float, default=0.0, metavar="SECONDS",
-                   help="with --table: seconds each lookup takes, standing in for training")
+                   help="how candidates are measured: " + "; ".join(
+                       f"{kind}: {entry.summary}" for kind, entry in EVALUATORS.items()))
+    for entry in EVALUATORS.values():  # the flags each kind adds (its registry entry)
+        for flag in entry.flags:
+            p.add_argument(flag.name, dest=_dest(flag.name), type=flag.kind,
+                           metavar=flag.metavar, help=flag.help)
     p.add_argument("--storage", help="Optuna storage URL shared by workers: postgresql://…, "
                    "mysql://… or journal:///path/run.log (see docs/scale-out.md)")
     p.add_argument("--study", help="study name in --storage")
@@ -81,17 +74,6 @@ def epoch_defaults(proxy: bool) -> str:
     pick = 0 if proxy else 1
     named = [f"{name} {budgets[pick].epochs}" for name, budgets in BUDGETS.items()]
     return ", ".join([*named, f"other data {DEFAULT_BUDGET[pick].epochs}"])
-
-
-def supernet_defaults(batch: bool = False) -> str:
-    """``digits 12, other data 10``: the supernet's default epochs (or batch) per dataset."""
-    from genesynth.evaluate.budgets import DEFAULT_SUPERNET, SUPERNET_BUDGETS
-
-    def pick(config: Any) -> int:
-        return int(config.batch_size if batch else config.epochs)
-
-    named = [f"{name} {pick(config)}" for name, config in SUPERNET_BUDGETS.items()]
-    return ", ".join([*named, f"other data {pick(DEFAULT_SUPERNET)}"])
 
 
 def run(args: argparse.Namespace) -> int:
@@ -154,12 +136,13 @@ def resume_command(argv: list[str], out: Path) -> str:
 def _engine_arguments(args: argparse.Namespace) -> dict[str, Any]:
     from genesynth.evaluate.cache import default_cache_dir
 
-    for flag, value in (("--trials", args.trials), ("--family", args.family),
-                        ("--epochs", args.epochs), ("--full-epochs", args.full_epochs),
-                        ("--supernet-epochs", args.supernet_epochs),
-                        ("--supernet-batch", args.supernet_batch)):
+    counts = [("--trials", args.trials), ("--family", args.family), ("--epochs", args.epochs),
+              ("--full-epochs", args.full_epochs)]
+    counts += [(flag.name, getattr(args, _dest(flag.name))) for entry in EVALUATORS.values()
+               for flag in entry.flags if flag.kind is int]
+    for name, value in counts:
         if value is not None and value < 1:  # named as the user typed it, not as the API does
-            raise GenesynthError(f"`{flag}` must be a positive integer, but got {flag}={value}")
+            raise GenesynthError(f"`{name}` must be a positive integer, but got {name}={value}")
     if args.trials > MAX_TRIALS:
         raise GenesynthError(f"`--trials` must be at most {MAX_TRIALS:,}, but got "
                              f"--trials={show_number(args.trials)}")
@@ -172,34 +155,41 @@ def _engine_arguments(args: argparse.Namespace) -> dict[str, Any]:
         cache=None if args.no_cache else (args.cache or default_cache_dir()),
         device=args.device, augment=args.augment, compile=args.compile,
     )
-    _check_supernet_flags(args)
-    if args.table is not None:
-        kwargs["evaluator"] = {"kind": "table", "path": str(args.table), "delay": args.table_delay}
-    elif args.evaluator == "supernet":
-        kwargs["evaluator"] = supernet_description(args)
-    elif args.evaluator is not None:
-        kwargs["evaluator"] = args.evaluator
+    described = evaluator_description(args)
+    if described is not None:
+        kwargs["evaluator"] = described
     return kwargs
 
 
-def _check_supernet_flags(args: argparse.Namespace) -> None:
-    """The supernet's flags only with it; the proxy training's --epochs never with it."""
-    supernet = args.evaluator == "supernet" and args.table is None
-    for flag, value in (("--supernet-epochs", args.supernet_epochs),
-                        ("--supernet-batch", args.supernet_batch)):
-        if value is not None and not supernet:
-            raise GenesynthError(f"`{flag}` applies to --evaluator supernet only")
-    if supernet and args.epochs is not None:
-        raise GenesynthError("`--epochs` sets the proxy training, which --evaluator supernet "
-                             "does not do: its budget is --supernet-epochs")
+def evaluator_description(args: argparse.Namespace) -> dict[str, Any] | None:
+    """The evaluator the flags ask for, as a description (None: the default): the kind named
+    by ``--evaluator`` or by a flag that selects one (``--table FILE``), with the settings of
+    its flags; a kind's flag without its kind, or a general flag the kind refuses, is named."""
+    given = {flag.name: (kind, flag) for kind, entry in EVALUATORS.items()
+             for flag in entry.flags if getattr(args, _dest(flag.name)) is not None}
+    selected = [kind for kind, flag in given.values() if flag.selects]
+    kind = selected[0] if selected else args.evaluator
+    for name, (owner, _) in given.items():
+        if owner != kind:
+            raise GenesynthError(f"`{name}` applies to --evaluator {owner} only")
+    if kind is None:
+        return None
+    for name, why in EVALUATORS[kind].refuses.items():
+        if getattr(args, _dest(name), None) is not None:
+            raise GenesynthError(f"`{name}` {why}")
+    described: dict[str, Any] = {"kind": kind}
+    for flag in EVALUATORS[kind].flags:
+        value = getattr(args, _dest(flag.name))
+        if value is None:
+            value = flag.default
+        if value is not None:
+            *path, last = flag.setting.split(".")
+            place = described
+            for key in path:
+                place = place.setdefault(key, {})
+            place[last] = value
+    return described
 
 
-def supernet_description(args: argparse.Namespace) -> dict[str, Any]:
-    """The supernet evaluator's description from the flags given; the run's seed and full
-    budget (``--seed``, ``--full-epochs``) and the dataset's defaults complete it."""
-    settings: dict[str, Any] = {}
-    if args.supernet_epochs is not None:
-        settings["epochs"] = args.supernet_epochs
-    if args.supernet_batch is not None:
-        settings["batch_size"] = args.supernet_batch
-    return {"kind": "supernet", "supernet": settings}
+def _dest(flag: str) -> str:
+    return flag.lstrip("-").replace("-", "_")

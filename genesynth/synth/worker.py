@@ -23,7 +23,7 @@ from typing import Any
 import optuna
 
 from genesynth.errors import RunError
-from genesynth.evaluate.base import Evaluator, EvaluatorContext
+from genesynth.evaluate.base import Evaluator
 from genesynth.evaluate.registry import resolve_evaluator
 from genesynth.events import Emitter, Listener
 from genesynth.record.layout import EVENTS_FILE, FAMILY_OUT_ATTR, RUN_ATTR, RUN_FILE
@@ -129,8 +129,7 @@ def produce_family(
     if not claim_family(loaded, spec.trials, force=force):
         return _made_before(loaded, family_claim(loaded, spec.trials) or {}, spec, out)
     emit = Emitter([EventRecorder(setup.out / EVENTS_FILE), *listeners])
-    setup.evaluator.prepare(EvaluatorContext(setup.prototype, setup.dataset, setup.out,
-                                             spec.seed, emit))
+    setup.evaluator.prepare(setup.context(emit))
     return FamilyResult(setup.out, finish(loaded, setup, emit, search=False), made_now=True,
                         utility=utility_name(setup.constraint))
 
@@ -246,22 +245,16 @@ def rebuild(study: optuna.Study, spec: RunSpec, out: str | Path | None,
             loaded.append(run_data(spec))
         return loaded[0]
 
-    if spec.evaluator.get("kind") == "train":  # where it trains is this machine's setting
-        from genesynth.evaluate.device import resolve_device
-        from genesynth.evaluate.train import TrainingEvaluator
+    from genesynth.evaluate.device import resolve_device
 
-        resolve_device(device)  # a wrong --device is refused before the data is loaded
-        trainer = TrainingEvaluator.from_description(spec.evaluator, data)
-        evaluator: Evaluator = TrainingEvaluator(
-            trainer.dataset, trainer.config, trainer.full, device,
-            bool(spec.extra.get("compile", False)))
-    else:
-        evaluator = resolve_evaluator(spec.evaluator, data)
+    resolve_device(device)  # a wrong --device is refused before the data is loaded
+    evaluator: Evaluator = resolve_evaluator(spec.evaluator, data)  # placed on `device` later
     return Setup(
         spec=spec, prototype=proto, constraint=rule, evaluator=evaluator, out=folder,
         sampler=study.sampler, pruner=study.pruner,
         latency=_latency(rule.latency_threads, rule.latency_table),
         dataset=loaded[0] if loaded else None,
+        device=device, compile=bool(spec.extra.get("compile", False)),
     )
 
 
