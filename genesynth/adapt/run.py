@@ -95,11 +95,11 @@ def adapt(run_dir: str | Path, member: str, target: Target, *, label: str | None
                          "another --label")
     _check_reachable(spec, arch, target, start, resource, member)
     folder = inside(run_dir, f"{ADAPT_DIR}/{label}", "the adapt folder")
+    from genesynth.data.described import load_described
     from genesynth.synth.engine import EventRecorder
-    from genesynth.synth.worker import run_data
 
     emit = Emitter([EventRecorder(run_dir / EVENTS_FILE), *listeners])
-    dataset = run_data(spec)
+    dataset = load_described(spec.data, spec.seed)
     tuner = _tuner(spec, dataset, device)
     saved = load(folder, settings)
     progress, state = saved or (Progress(settings, start, arch), state)
@@ -146,10 +146,10 @@ def _resource(target: Target, constraint: Constraint) -> Callable[[Architecture]
         return lambda arch: float(cost(arch).macs)
     if target.resource == "params":
         return lambda arch: float(cost(arch).params)
-    from genesynth.synth.api import _latency
+    from genesynth.latency.measure import candidate_latency
 
     # a latency table when the run's constraint names one, else measured on this machine
-    measure: Callable[[Architecture], float] = _latency(constraint.latency_threads,
+    measure: Callable[[Architecture], float] = candidate_latency(constraint.latency_threads,
                                                         constraint.latency_table)
     return measure
 

@@ -164,9 +164,9 @@ def export_quantized(
     if not overwrite:
         _refuse_existing(int8, fmt)
     written = export_member(run_dir, member, fmt, target, overwrite)
-    from genesynth.synth.worker import run_data
+    from genesynth.data.described import load_described
 
-    data = run_data(spec)
+    data = load_described(spec.data, spec.seed)
     mean = np.asarray(data.mean, dtype=np.float32)[:, None, None]
     std = np.asarray(data.std, dtype=np.float32)[:, None, None]
     result = quantize_member(target, int8, data.train.x * std + mean, data.test.x * std + mean,

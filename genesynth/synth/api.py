@@ -15,8 +15,8 @@ from genesynth.evaluate.device import resolve_device
 from genesynth.evaluate.registry import description_of, evaluator_class, resolve_evaluator
 from genesynth.evaluate.train import TrainConfig, budgets_for
 from genesynth.events import Listener
+from genesynth.latency.measure import candidate_latency
 from genesynth.limits import MAX_SEED, MAX_TRIALS, show_number
-from genesynth.net.builder import build
 from genesynth.record.run import RunSpec
 from genesynth.synth.engine import Setup, SynthesisResult, run
 from genesynth.synth.quiet import optuna_log
@@ -145,7 +145,7 @@ def make_setup(
     return Setup(
         spec=spec, prototype=proto, constraint=rule, evaluator=chosen, out=out_dir,
         sampler=sampler_obj, pruner=pruner or default_pruner(chosen.epochs),
-        latency=_latency(rule.latency_threads, getattr(rule, "latency_table", None)),
+        latency=candidate_latency(rule.latency_threads, getattr(rule, "latency_table", None)),
         dataset=dataset, cache=_cache(cache, spec.data, spec.evaluator, seed),
         device=training.device, compile=training.compile,
     )
@@ -232,22 +232,6 @@ def _load(data: Any, proto: Any, seed: int) -> Any:
         return data
     folder = data_format(str(data)) == "image-folder"
     return load_data(str(data), input_shape=proto.input_shape if folder else None, seed=seed)
-
-
-def _latency(threads: int, table: str | None = None) -> Any:
-    """Latency of a candidate: predicted from ``table`` when the constraint names one (read
-    now, so a missing or broken table stops the run before it starts), else measured here."""
-    from genesynth.latency.measure import measure_latency
-
-    if table is not None:
-        from genesynth.latency.table import cached_table
-
-        return cached_table(table).predict
-
-    def measure(arch: Any) -> float:
-        return measure_latency(build(arch), arch.input_shape, threads=threads)
-
-    return measure
 
 
 def _latency_info(rule: Any) -> dict[str, Any]:

@@ -34,6 +34,7 @@ from genesynth.record.layout import (
 )
 from genesynth.record.run import RunSpec, prepare_run_dir
 from genesynth.storage import is_shared, open_storage
+from genesynth.storage.optuna_private import storage_of, trial_id
 from genesynth.synth import family as fam
 from genesynth.synth import warm
 from genesynth.synth.objective import Objective
@@ -333,8 +334,8 @@ def _search(study: optuna.Study, setup: Setup, emit: Listener, phase: Phase) -> 
     except ConstraintError as error:  # raised while asking: the asked trial never started
         for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
             if not t.user_attrs:
-                study._storage.set_trial_user_attr(t._trial_id, "state", "skipped")
-                study._storage.set_trial_user_attr(t._trial_id, "reason", str(error))
+                storage_of(study).set_trial_user_attr(trial_id(t), "state", "skipped")
+                storage_of(study).set_trial_user_attr(trial_id(t), "reason", str(error))
                 study.tell(t.number, state=optuna.trial.TrialState.FAIL)
         return str(error)
     return None

@@ -22,6 +22,7 @@ from typing import Any
 
 import optuna
 
+from genesynth.data.described import changes, load_described
 from genesynth.errors import RunError
 from genesynth.evaluate.base import Evaluator
 from genesynth.evaluate.registry import resolve_evaluator
@@ -197,7 +198,7 @@ def check_given(spec: RunSpec, study: str, prototype: str | Path | None,
                             f"({spec.prototype_path}): {_first_change(spec.prototype_text, text)}")
     if constraint is not None:
         mine = load_constraint(constraint).describe()
-        problems += [f"constraint {where}" for where in _changes(spec.constraint, mine)]
+        problems += [f"constraint {where}" for where in changes(spec.constraint, mine)]
     if problems:
         listed = "\n  ".join(problems)
         raise RunError(f"this worker differs from the run stored in study {study!r}:\n  "
@@ -213,26 +214,12 @@ def _first_change(stored: str, given: str) -> str:
     return f"{len(new)} lines here, {len(old)} in the run"
 
 
-def _changes(stored: dict[str, Any], given: dict[str, Any], prefix: str = "") -> list[str]:
-    """``key: value here, value in the run`` for each leaf that differs (``path`` ignored)."""
-    found = []
-    for key in sorted(set(stored) | set(given)):
-        if not prefix and key == "path":
-            continue
-        a, b = stored.get(key), given.get(key)
-        if isinstance(a, dict) and isinstance(b, dict):
-            found += _changes(a, b, f"{prefix}{key}.")
-        elif json.dumps(a, sort_keys=True) != json.dumps(b, sort_keys=True):
-            found.append(f"{prefix}{key}: {b!r} here, {a!r} in the run")
-    return found
-
-
 def rebuild(study: optuna.Study, spec: RunSpec, out: str | Path | None,
             device: str = "auto") -> Setup:
     """The run's prototype, constraint, data, evaluator and run directory, from its spec."""
     from genesynth.goal.constraint import Constraint
+    from genesynth.latency.measure import candidate_latency
     from genesynth.space import parse_prototype
-    from genesynth.synth.api import _latency
 
     proto = parse_prototype(spec.prototype_text, spec.prototype_path or "<run>",
                             spec.input_shape, spec.classes)
@@ -242,7 +229,7 @@ def rebuild(study: optuna.Study, spec: RunSpec, out: str | Path | None,
 
     def data() -> Any:  # loaded only for an evaluator that asks for it
         if not loaded:
-            loaded.append(run_data(spec))
+            loaded.append(load_described(spec.data, spec.seed))
         return loaded[0]
 
     from genesynth.evaluate.device import resolve_device
@@ -252,28 +239,10 @@ def rebuild(study: optuna.Study, spec: RunSpec, out: str | Path | None,
     return Setup(
         spec=spec, prototype=proto, constraint=rule, evaluator=evaluator, out=folder,
         sampler=study.sampler, pruner=study.pruner,
-        latency=_latency(rule.latency_threads, rule.latency_table),
+        latency=candidate_latency(rule.latency_threads, rule.latency_table),
         dataset=loaded[0] if loaded else None,
         device=device, compile=bool(spec.extra.get("compile", False)),
     )
-
-
-def run_data(spec: RunSpec) -> Any:
-    """The run's data, loaded here the same way; refused when it is not the same data."""
-    from genesynth.data import load_data
-
-    stored = spec.data
-    shape = stored.get("input_shape")
-    wanted = tuple(shape) if shape and shape != stored.get("native_shape") else None
-    dataset = load_data(stored["spec"], input_shape=wanted, seed=spec.seed,
-                        val_fraction=stored.get("val_fraction", 0.15),
-                        test_fraction=stored.get("test_fraction", 0.15),
-                        limit=stored.get("limit"))
-    changes = _changes(stored, dataset.describe())
-    if changes:
-        raise RunError(f"the data at {stored['spec']} is not the run's data: "
-                       + "; ".join(changes))
-    return dataset
 
 
 def _run_dir(spec: RunSpec, out: str | Path | None) -> Path:
