@@ -45,9 +45,11 @@ _EXPORTS = {
     # the generator and what it returns
     "synthesize": "genesynth.synth", "SynthesisResult": "genesynth.synth",
     "Member": "genesynth.synth", "RunInterrupted": "genesynth.synth",
+    "EmptyFamilyWarning": "genesynth.synth",
     # reports and exports
     "write_report": "genesynth.report.markdown", "export_member": "genesynth.export.exporters",
     "export_architecture": "genesynth.export.exporters",
+    "export_quantized": "genesynth.export.exporters",
     # the human-machine loop: refine a member, compare two networks
     "refine": "genesynth.human.refine", "Refinement": "genesynth.human.refine",
     "diff": "genesynth.human.compare",
@@ -78,7 +80,7 @@ if TYPE_CHECKING:  # real imports for type checkers and editors; lazy at run tim
     from genesynth.evaluate import Evaluator
     from genesynth.evaluate.table import TableEvaluator
     from genesynth.evaluate.train import TrainConfig, TrainingEvaluator
-    from genesynth.export.exporters import export_architecture, export_member
+    from genesynth.export.exporters import export_architecture, export_member, export_quantized
     from genesynth.goal.constraint import Constraint, load_constraint
     from genesynth.goal.utility import MnasReward, NetScore
     from genesynth.human.compare import diff
@@ -99,7 +101,13 @@ if TYPE_CHECKING:  # real imports for type checkers and editors; lazy at run tim
         load_prototype,
         parse_prototype,
     )
-    from genesynth.synth import Member, RunInterrupted, SynthesisResult, synthesize
+    from genesynth.synth import (
+        EmptyFamilyWarning,
+        Member,
+        RunInterrupted,
+        SynthesisResult,
+        synthesize,
+    )
 
 
 def __getattr__(name: str) -> Any:

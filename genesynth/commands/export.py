@@ -53,7 +53,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"test top-1: float {q.float_accuracy:.2f}%, int8 {q.accuracy:.2f}% "
               f"({q.accuracy - q.float_accuracy:+.2f} points); size: float "
               f"{q.float_bytes / 1024:,.1f} KiB, int8 {q.bytes / 1024:,.1f} KiB "
-              f"({q.float_bytes / max(1, q.bytes):.1f}x smaller)")
+              f"({q.float_bytes / max(1, q.bytes):.1f}x smaller); weights: float "
+              f"{q.float_weight_bytes / 1024:,.1f} KiB, int8 {q.weight_bytes / 1024:,.1f} KiB "
+              f"({q.float_weight_bytes / max(1, q.weight_bytes):.1f}x smaller)")
         return 0
     written = export_member(args.run_dir, args.member, args.fmt, args.out, args.force)
     for path in written:

@@ -132,13 +132,14 @@ def progress_panel(state: RunState, width: int | None = None) -> Panel:
         ProgressBar(total=planned, completed=state.done, finished_style="green"),
         Text(f"{state.done}/{state.planned} trials", style="bold"),
     )
+    reused = [("reused", f"{state.reused} from the cache")] if state.reused else []
     mean = state.mean_seconds
     phase = state.supernet
     supernet = [] if phase is None or not phase.ready else [(
         "supernet", "loaded" if phase.loaded else f"trained in {fmt.duration(phase.seconds)}")]
     per = "per score" if phase is not None else "per trained trial"
     timing = flow([("elapsed", fmt.duration(state.elapsed)), *eta_items(state), *supernet,
-                   (per, fmt.duration(mean) if mean else fmt.DASH),
+                   (per, fmt.duration(mean) if mean else fmt.DASH), *reused,
                    *((("skipped", f"{state.skipped} samples"),) if state.skipped else ())],
                   inner)
     best = state.best
@@ -264,7 +265,10 @@ def _member_progress(member: Member) -> RenderableType:
                      Text(f"{member.epoch}/{member.epochs}", style="dim"))
         return grid
     style = "green" if member.status == "done" else "dim"
-    return Text(member.status, style=style)
+    status = member.status
+    if member.reused:  # its retraining is (or will be) the evaluation cache's
+        status = "cached" if status == "waiting" else f"{status} (cache)"
+    return Text(status, style=style)
 
 
 def forming_panel(state: RunState) -> Panel:
@@ -285,7 +289,8 @@ def forming_panel(state: RunState) -> Panel:
 
 
 def family_panel(state: RunState) -> Panel:
-    """Members A, B, ... with status, accuracy, params, MACs and utility; while the search
+    """Members A, B, ... with status, accuracy, params, MACs, (when a latency table predicts
+    latency) the predicted latency beside the one measured here, and utility; while the search
     runs, the family forming (:func:`forming_panel`)."""
     if not state.family:
         if state.finished:
@@ -293,16 +298,25 @@ def family_panel(state: RunState) -> Panel:
                          title_align="left")
         return forming_panel(state)
     table = Table(box=box.SIMPLE_HEAD, expand=True, show_edge=False, collapse_padding=True)
-    _columns(table, ["", "trial", "status", "top-1", "params", "MACs", state.utility_name])
+    members = state.family.values()
+    latency: tuple[str, ...] = ()
+    if state.latency_source and any(m.latency_ms is not None for m in members):
+        latency = ("pred. latency", "here")  # the target's, as the table predicts; this CPU's
+        if not any(m.measured_latency_ms is not None for m in members):
+            latency = latency[:1]
+    _columns(table, ["", "trial", "status", "top-1", "params", "MACs", *latency,
+                     state.utility_name])
     marks = {True: ("✓", "green"), False: ("✗", "red"), None: (" ", "")}
     for member in state.family.values():
         accuracy = fmt.percent(member.accuracy)
+        times = [fmt.latency(member.latency_ms), fmt.latency(member.measured_latency_ms)]
         table.add_row(
             Text.assemble((member.label, "bold"), " ", marks[member.feasible]),
             "" if member.trial is None else str(member.trial),
             _member_progress(member),
             Text(accuracy, style="italic dim") if member.status == "training" else accuracy,
-            fmt.count(member.params), fmt.count(member.macs), fmt.score(member.utility),
+            fmt.count(member.params), fmt.count(member.macs), *times[: len(latency)],
+            fmt.score(member.utility),
         )
     return Panel(table, title=f"family · {fmt.plural(state.family_epochs, 'epoch')}",
                  title_align="left")

@@ -127,6 +127,12 @@ class Evaluator(abc.ABC):
         ``searched``, or is evaluated when there is none."""
         return (searched if searched is not None else self.evaluate(arch, report)), None
 
+    def kept(self) -> str:
+        """What an interrupted run keeps of this evaluator's own work beyond the finished
+        trials (said at Ctrl-C, e.g. a supernet's training up to its last checkpoint); ""
+        when there is nothing to say."""
+        return ""
+
     def describe(self) -> dict[str, Any]:
         """The settings that identify this evaluator's measurements, JSON-able, with ``kind``
         its name in the registry: recorded in run.json, compared on resume, and passed to

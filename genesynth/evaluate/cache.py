@@ -128,6 +128,11 @@ class EvaluationCache:
 
     # -- family retraining (measurement and weights) ---------------------------------------------
 
+    def holds_retrain(self, arch_key: str) -> bool:
+        """Whether a retraining of ``arch_key`` is stored (its weights are checked on use)."""
+        entry = self._read(RETRAIN, arch_key)
+        return entry is not None and self.path(RETRAIN, arch_key, ".safetensors").exists()
+
     def lookup_retrain(self, arch_key: str) -> tuple[Reused, dict[str, Any]] | None:
         """A stored retraining of ``arch_key`` with its weights, or None."""
         entry = self._read(RETRAIN, arch_key)
@@ -245,6 +250,10 @@ class CachedRetrain(Evaluator):
 
     def describe(self) -> dict[str, Any]:
         return self.evaluator.describe()
+
+    def holds(self, arch: Any) -> bool:
+        """Whether ``retrain(arch)`` will come from the cache (told before the family trains)."""
+        return self.cache.holds_retrain(arch.key)
 
     def evaluate(self, arch: Any, report: Any) -> Measurement:
         result: Measurement = self.evaluator.evaluate(arch, report)

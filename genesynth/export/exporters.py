@@ -150,7 +150,7 @@ def export_quantized(
     (:mod:`genesynth.export.quantize`). The result is recorded in ``family.json`` (the member's
     ``quantized``) for the report. Returns the files written and the
     :class:`~genesynth.export.quantize.Quantized` record."""
-    from genesynth.export.quantize import check_kind, quantize_member
+    from genesynth.export.quantize import check_kind
 
     check_kind(kind)
     run_dir = Path(run_dir)
@@ -166,16 +166,34 @@ def export_quantized(
     written = export_member(run_dir, member, fmt, target, overwrite)
     from genesynth.data.described import load_described
 
-    data = load_described(spec.data, spec.seed)
-    mean = np.asarray(data.mean, dtype=np.float32)[:, None, None]
-    std = np.asarray(data.std, dtype=np.float32)[:, None, None]
-    result = quantize_member(target, int8, data.train.x * std + mean, data.test.x * std + mean,
-                             np.asarray(data.test.y), spec.seed)
+    result = _quantize_measured(target, int8, load_described(spec.data, spec.seed), spec.seed)
     entry = dict(_member_entry(run_dir, member))
     entry["quantized"] = {**result.to_dict(), "file": _relative(int8, run_dir),
                           "float_file": _relative(target, run_dir)}
     put_member(run_dir, entry)
     return [*written, int8], result
+
+
+def measure_int8(arch: Architecture, state: Mapping[str, torch.Tensor], folder: Path,
+                 dataset: Any, seed: int = 0) -> Any:
+    """``folder/model.onnx`` and ``folder/model.int8.onnx`` of a trained network (taking the
+    data in its own units), both measured on ``dataset``'s test split: what a constraint with
+    ``accuracy_of = "int8"`` checks. Returns the :class:`~genesynth.export.quantize.Quantized`
+    record, its files named relative to ``folder``'s parent's parent (the run directory)."""
+    norm = InputNormalization(tuple(float(m) for m in dataset.mean),
+                              tuple(float(s) for s in dataset.std))
+    folder.mkdir(parents=True, exist_ok=True)
+    export_architecture(arch, folder / "model.onnx", "onnx", state, norm)
+    return _quantize_measured(folder / "model.onnx", folder / "model.int8.onnx", dataset, seed)
+
+
+def _quantize_measured(float_path: Path, int8: Path, data: Any, seed: int) -> Any:
+    from genesynth.export.quantize import quantize_member
+
+    mean = np.asarray(data.mean, dtype=np.float32)[:, None, None]
+    std = np.asarray(data.std, dtype=np.float32)[:, None, None]
+    return quantize_member(float_path, int8, data.train.x * std + mean,
+                           data.test.x * std + mean, np.asarray(data.test.y), seed)
 
 
 def _relative(path: Path, run_dir: Path) -> str:

@@ -43,6 +43,8 @@ class Quantized:
     accuracy: float  # int8 test top-1, percent (ONNX Runtime)
     float_accuracy: float  # the float file's test top-1, measured the same way
     calibration_images: int
+    weight_bytes: int = 0  # the int8 file's initializers (weights, scales, biases): flash
+    float_weight_bytes: int = 0  # the float file's
     scheme: str = "onnxruntime static QDQ: int8 weights per channel, uint8 activations, min-max"
 
     def to_dict(self) -> dict[str, Any]:
@@ -156,4 +158,14 @@ def quantize_member(float_path: Path, out: Path, train_x: np.ndarray, test_x: np
                          "genesynth.test_top1_int8": f"{top_int8:.4f}",
                          "genesynth.calibration_images": str(len(calibration))})
     return Quantized(str(out), out.stat().st_size, str(float_path), result.float_bytes,
-                     top_int8, top_float, len(calibration))
+                     top_int8, top_float, len(calibration), initializer_bytes(out),
+                     initializer_bytes(float_path))
+
+
+def initializer_bytes(path: Path) -> int:
+    """Bytes of an ONNX file's initializers (its weights; the rest is the graph and names)."""
+    import onnx
+    from onnx import numpy_helper
+
+    model = onnx.load(str(path))
+    return sum(int(numpy_helper.to_array(t).nbytes) for t in model.graph.initializer)

@@ -39,6 +39,8 @@ from genesynth.net.measurement import Measurement
 
 TOP_KEYS = ("bounds", "latency", "utility", "description")
 BOUNDS = ("min_accuracy", "max_macs", "max_params", "max_latency_ms")
+ACCURACY_OF = ("float", "int8")  # `[bounds] accuracy_of`: which model min_accuracy bounds
+BOUND_KEYS = (*BOUNDS, "accuracy_of")
 LATENCY = ("threads", "table")
 SUFFIXES = {"": 1, "K": 10**3, "M": 10**6, "G": 10**9}
 COUNT = re.compile(r"\s*(\d+(?:\.\d*)?|\.\d+)\s*([kKmMgG]?)\s*")
@@ -93,6 +95,9 @@ class Constraint:
     max_latency_ms: float | None = None  # CPU latency at batch 1, or the table's target
     latency_threads: int = 1
     latency_table: str | None = None  # a latency table file: latency is predicted, static
+    #: "int8": min_accuracy bounds the int8 model's test top-1 (the family, adapt); the
+    #: search's proxy accuracy is always the float network's.
+    accuracy_of: str = "float"
     utility: Utility = field(default_factory=NetScore)
     description: str = ""
     path: str | None = None
@@ -109,6 +114,9 @@ class Constraint:
         for key, value, ok, wording in checks:
             if value is not None and not ok(value):
                 raise ConstraintError(f"`{key}` must be {wording}, but got {key}={value}")
+        if self.accuracy_of not in ACCURACY_OF:
+            raise ConstraintError(f"`accuracy_of` must be one of {', '.join(ACCURACY_OF)}, but "
+                                  f"got accuracy_of={self.accuracy_of!r}")
 
     @property
     def needs_latency(self) -> bool:
@@ -185,7 +193,9 @@ class Constraint:
 
     def describe(self) -> dict[str, Any]:
         """JSON-able: the file's tables plus ``path``; :meth:`from_dict` reads it back."""
-        bounds = {b: getattr(self, b) for b in self.bound_names}
+        bounds: dict[str, Any] = {b: getattr(self, b) for b in self.bound_names}
+        if self.accuracy_of != "float":
+            bounds["accuracy_of"] = self.accuracy_of
         latency: dict[str, Any] = {"threads": self.latency_threads}
         if self.latency_table is not None:
             latency["table"] = self.latency_table
@@ -249,7 +259,7 @@ def _parse(data: dict[str, Any], source: str, path: str | None) -> Constraint:
         if key not in TOP_KEYS:
             hint = did_you_mean(key, TOP_KEYS) or f"; expected: {', '.join(TOP_KEYS)}"
             raise ConstraintError(f"{source}: {key}: unknown key{hint}")
-    bounds = _bounds(_table(data, "bounds", BOUNDS, source), source)
+    bounds = _bounds(_table(data, "bounds", BOUND_KEYS, source), source)
     latency = _table(data, "latency", LATENCY, source)
     threads = latency.get("threads", 1)
     if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
@@ -287,6 +297,13 @@ def _bounds(table: dict[str, Any], source: str) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in table.items():
         where = f"{source}: bounds.{key}"
+        if key == "accuracy_of":
+            if value not in ACCURACY_OF:
+                names = ", ".join(f'"{name}"' for name in ACCURACY_OF)
+                raise ConstraintError(f"{where}: expected {names} (the model min_accuracy "
+                                      f"bounds), got {_show(value)}")
+            out[key] = value
+            continue
         if key in ("max_macs", "max_params"):
             out[key] = parse_count(value, where)
             continue

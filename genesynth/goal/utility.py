@@ -22,6 +22,8 @@ from collections.abc import Callable
 from dataclasses import MISSING, asdict, dataclass, fields
 from typing import Any, ClassVar, TypeVar
 
+import numpy as np
+
 from genesynth.errors import ConstraintError, did_you_mean
 from genesynth.net.measurement import Measurement
 
@@ -62,6 +64,18 @@ class Utility(ABC):
 
     @abstractmethod
     def __call__(self, m: Measurement) -> float: ...
+
+    def many(self, accuracy: np.ndarray, params: np.ndarray, macs: np.ndarray,
+             latency_ms: np.ndarray | None = None) -> np.ndarray:
+        """The utility at every accuracy of row ``i`` of ``accuracy`` (networks x accuracies)
+        with ``params[i]``, ``macs[i]`` (and ``latency_ms[i]``), as a model-based sampler
+        asks it; a call per element here, so a utility that can computes it in arrays."""
+        out = np.empty(accuracy.shape)
+        for i, j in np.ndindex(*accuracy.shape):
+            ms = None if latency_ms is None else float(latency_ms[i])
+            out[i, j] = self(Measurement(float(accuracy[i, j]), int(params[i]), int(macs[i]),
+                                         ms))
+        return out
 
     def describe(self) -> dict[str, Any]:
         """``{"kind": name, **parameters}`` (None omitted): a constraint file's [utility] table."""
@@ -114,6 +128,13 @@ class NetScore(Utility):
         macs = max(m.macs / 1e6, 1e-6)
         return 20.0 * (self.alpha * math.log10(a) - self.beta * math.log10(p)
                        - self.gamma * math.log10(macs))
+
+    def many(self, accuracy: np.ndarray, params: np.ndarray, macs: np.ndarray,
+             latency_ms: np.ndarray | None = None) -> np.ndarray:
+        a = np.log10(np.maximum(accuracy, 1e-3))
+        p = np.log10(np.maximum(np.asarray(params, dtype=float) / 1e6, 1e-6))
+        m = np.log10(np.maximum(np.asarray(macs, dtype=float) / 1e6, 1e-6))
+        return 20.0 * (self.alpha * a - (self.beta * p + self.gamma * m)[:, None])
 
 
 @register_utility("mnas")

@@ -234,7 +234,7 @@ def _row(trial: optuna.trial.FrozenTrial) -> TrialRow:
         trial.number, state, rec.accuracy, rec.params, rec.macs, rec.latency_ms, rec.utility,
         rec.feasible is True, rec.reason or "", float(seconds),
         len(trial.intermediate_values) or len(rec.curve or ()) if seconds else 0,
-        rec.phase or 0,
+        rec.phase or 0, rec.reused is not None,
     )
 
 
@@ -247,6 +247,7 @@ def apply_family(state: RunState, family: Mapping[str, Any]) -> None:
             str(item["label"]), _number(item.get("trial")), "done",
             accuracy=_number(item.get("accuracy")), params=_number(item.get("params")),
             macs=_number(item.get("macs")), latency_ms=_number(item.get("latency_ms")),
+            measured_latency_ms=_number(item.get("measured_latency_ms")),
             utility=_number(item.get("utility")), feasible=item.get("feasible"),
         )
 

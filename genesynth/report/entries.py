@@ -36,10 +36,23 @@ class Entry:
     baseline: bool = False
     val_accuracy: float | None = None  # a member's validation top-1 in the search
     measured_latency_ms: float | None = None  # on the run's machine, when latency is predicted
+    lineage: Mapping[str, Any] | None = None  # how an adapted member was made (genesynth adapt)
+    quantized: Mapping[str, Any] | None = None  # its int8 export, measured (export --quantize)
+
+    @property
+    def origin(self) -> str:
+        """``trial 12``, or ``adapted from A`` for a member genesynth adapt made."""
+        if self.lineage and self.lineage.get("adapted_from"):
+            return f"adapted from {self.lineage['adapted_from']}"
+        return f"trial {self.trial}"
 
 
 def _num(value: Any) -> Any:
     return value if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def _object(value: Any) -> Mapping[str, Any] | None:
+    return value if isinstance(value, Mapping) else None
 
 
 def _entry(item: Mapping[str, Any], name: str, **extra: Any) -> Entry:
@@ -65,7 +78,9 @@ def family_entries(run_dir: Path, family: Mapping[str, Any] | None) -> list[Entr
         verified_weights(run_dir, item, label)  # the report describes the weights the run wrote
         entries.append(_entry(item, label, trial=_num(item.get("trial")), arch=arch,
                               val_accuracy=_num(item.get("val_accuracy")),
-                              measured_latency_ms=_num(item.get("measured_latency_ms"))))
+                              measured_latency_ms=_num(item.get("measured_latency_ms")),
+                              lineage=_object(item.get("lineage")),
+                              quantized=_object(item.get("quantized"))))
     return entries
 
 

@@ -103,7 +103,7 @@ def family_section(members: list[Entry], baselines: list[Entry], utility: str,
     rows = []
     here = bool(latency_source)
     for e in [*members, *baselines]:
-        name = f"{e.name} (baseline)" if e.baseline else f"**{e.name}** (trial {e.trial})"
+        name = f"{e.name} (baseline)" if e.baseline else f"**{e.name}** ({e.origin})"
         rows.append((name, fmt.percent(e.accuracy, 2), fmt.count(e.params), fmt.count(e.macs),
                      fmt.latency(e.latency_ms),
                      *([fmt.latency(e.measured_latency_ms)] if here else []),
@@ -119,6 +119,60 @@ def family_section(members: list[Entry], baselines: list[Entry], utility: str,
     if baselines:
         note += " Baselines were measured with the same budget."
     return lines + _table(head, rows, "lrrrr" + "r" * here + "rc") + ["", note]
+
+
+def int8_section(members: list[Entry]) -> list[str]:
+    """The members exported in int8 (``genesynth export --quantize int8``): both files' test
+    top-1 (ONNX Runtime) and sizes."""
+    rows = []
+    for e in members:
+        q = e.quantized
+        if not q:
+            continue
+        top_float, top_int8 = q.get("float_accuracy"), q.get("accuracy")
+        change = (f"{top_int8 - top_float:+.2f}" if isinstance(top_float, int | float)
+                  and isinstance(top_int8, int | float) else fmt.DASH)
+        rows.append((f"**{e.name}**", fmt.percent(top_float, 2), fmt.percent(top_int8, 2),
+                     change, _kib(q.get("float_bytes")), _kib(q.get("bytes")),
+                     _kib(q.get("float_weight_bytes")), _kib(q.get("weight_bytes"))))
+    if not rows:
+        return []
+    head = ("Member", "Top-1 float", "Top-1 int8", "Change (points)", "Float file",
+            "int8 file", "Float weights", "int8 weights")
+    return ["", "## int8", "", *_table(head, rows, "lrrrrrrr"), "",
+            "Both ONNX files run by ONNX Runtime on the test split; int8: static QDQ, weights "
+            "per channel, calibrated on training images (`genesynth export --quantize int8`)."]
+
+
+def _kib(value: Any) -> str:
+    return f"{value / 1024:,.1f} KiB" if isinstance(value, int | float) else fmt.DASH
+
+
+def adapted_section(members: list[Entry]) -> list[str]:
+    """Each member genesynth adapt made: where from, the target, and its iterations."""
+    lines: list[str] = []
+    for e in members:
+        lineage = e.lineage
+        if not lineage or not lineage.get("adapted_from"):
+            continue
+        target = lineage.get("target") or {}
+        what = ", ".join(f"{k} <= {fmt.count(v) if k != 'latency_ms' else fmt.latency(v)}"
+                         for k, v in target.items())
+        steps = [i for i in lineage.get("iterations") or [] if isinstance(i, Mapping)]
+        lines += ["", f"### {e.name}: {lineage['adapted_from']} adapted to {what} "
+                  f"(NetAdapt, {fmt.plural(len(steps), 'iteration')})", ""]
+        rows = [(str(i.get("iteration")), f"`{i.get('unit')}`",
+                 f"{i.get('width')} -> {i.get('new_width')}", _amount(target, i.get("resource")),
+                 fmt.percent(i.get("accuracy"), 2), str(i.get("proposals"))) for i in steps]
+        lines += _table(("Iteration", "Channels cut", "Width", "After", "Val top-1",
+                         "Proposals"), rows, "rllrrr")
+    return ["", "## Adapted members", *lines] if lines else []
+
+
+def _amount(target: Mapping[str, Any], value: Any) -> str:
+    if not isinstance(value, int | float):
+        return fmt.DASH
+    return fmt.latency(value) if "latency_ms" in target else fmt.count(value)
 
 
 def module_rows(arch: Architecture) -> list[tuple[str, ...]]:
@@ -143,7 +197,7 @@ def modules_section(members: list[Entry]) -> list[str]:
         if e.arch is None:
             lines += ["", f"### {e.name}", "", "The architecture file is missing."]
             continue
-        lines += ["", f"### {e.name} (trial {e.trial}): {fmt.count(e.params)} params, "
+        lines += ["", f"### {e.name} ({e.origin}): {fmt.count(e.params)} params, "
                   f"{fmt.count(e.macs)} MACs", ""]
         lines += _table(("Module", "Kind", "Layers", "Output", "Params", "MACs"),
                         module_rows(e.arch), "lllrrr")
@@ -172,6 +226,7 @@ def render_markdown(state: RunState, source: RunSource, members: list[Entry],
     """The whole ``report.md``; ``plots`` is None when the PNGs were written, else why not."""
     lines = header_section(state, source)
     lines += family_section(members, baselines, state.utility_name, state.latency_source)
+    lines += int8_section(members) + adapted_section(members)
     lines += modules_section(members)
     lines += side_by_side_section(members) + stacks_section(members)
     lines += search_section(state)

@@ -58,9 +58,10 @@ MAXIMIZE, MINIMIZE = StudyDirection.MAXIMIZE, StudyDirection.MINIMIZE
 class RunInterrupted(Exception):
     """Ctrl-C: the finished trials are stored; the run can be resumed."""
 
-    def __init__(self, out: Path) -> None:
+    def __init__(self, out: Path, kept: str = "") -> None:
         super().__init__(f"interrupted; resume with --resume --out {out}")
         self.out = out
+        self.kept = kept  # what the evaluator keeps of its own work (a supernet's training)
 
 
 @dataclass(frozen=True)
@@ -188,7 +189,7 @@ def run(setup: Setup, listeners: Sequence[Listener] = (), resume: bool = False) 
         # A local run has no other process that could hold the family claim.
         done = drive(study, setup, listeners, started=started, force_claim=local)
     except KeyboardInterrupt:
-        raise RunInterrupted(setup.out) from None
+        raise RunInterrupted(setup.out, setup.evaluator.kept()) from None
     return SynthesisResult(setup.out, study, done.family, done.family_here,
                            utility=utility_name(setup.constraint))
 

@@ -110,7 +110,9 @@ def retrain_family(
     :func:`alternates`); replace or drop dominated members; writes family/<L>/ and
     family.json."""
     names = labels(len(chosen))
-    emit(FamilyStarted(tuple(names), epochs, time.time()))
+    holds = getattr(evaluator, "holds", None)  # the evaluation cache's retrainings
+    cached = tuple(n for n, c in zip(names, chosen, strict=True) if holds and holds(c.arch))
+    emit(FamilyStarted(tuple(names), epochs, time.time(), cached))
 
     def retrain(label: str, c: Candidate) -> Member:
         return _retrain_one(label, c, evaluator, constraint, out, emit, epochs, latency)
@@ -180,7 +182,9 @@ def _relabel(members: list[Member], out: Path, emit: Listener) -> list[Member]:
             emit(MemberRenamed(member.label, label, member.trial, time.time()))
             weights = member_path(label, MEMBER_WEIGHTS) if member.weights else None
             member = replace(member, label=label, arch=member_path(label, MEMBER_ARCH),
-                             text=member_path(label, MEMBER_TEXT), weights=weights)
+                             text=member_path(label, MEMBER_TEXT), weights=weights,
+                             quantized=_moved(member.quantized, member_path(member.label),
+                                              member_path(label)))
         renamed.append(member)
     return renamed
 
@@ -196,7 +200,9 @@ def _retrain_one(label: str, c: Candidate, evaluator: Evaluator, constraint: Any
 
     weights: str | None = None
     digest: str | None = None
+    before = len(getattr(evaluator, "reused", ()))
     m, state = evaluator.retrain(c.arch, report, Measurement(c.accuracy, c.params, c.macs))
+    reused = len(getattr(evaluator, "reused", ())) > before  # the evaluation cache's
     if state is not None:
         from safetensors.torch import save_file
 
@@ -209,15 +215,41 @@ def _retrain_one(label: str, c: Candidate, evaluator: Evaluator, constraint: Any
     m = Measurement(m.accuracy, c.params, c.macs, ms, m.curve, m.loss, m.seconds)
     (folder / MEMBER_ARCH).write_text(c.arch.to_json() + "\n")
     (folder / MEMBER_TEXT).write_text(architecture_to_text(c.arch))
+    quantized, bounded = _int8(c.arch, state, folder, evaluator, constraint, m)
     member = Member(
         label, c.trial, c.arch.key, m.accuracy, c.accuracy, c.params, c.macs, ms,
-        float(constraint.utility(m)), bool(constraint.feasible(m)),
+        float(constraint.utility(m)), bool(constraint.feasible(bounded)),
         member_path(label, MEMBER_ARCH), member_path(label, MEMBER_TEXT), weights, digest,
-        measured_latency_ms=here,
+        measured_latency_ms=here, quantized=quantized,
     )
     emit(MemberDone(label, c.trial, member.accuracy, member.params, member.macs,
-                    member.latency_ms, member.utility, member.feasible, time.time()))
+                    member.latency_ms, member.utility, member.feasible, time.time(),
+                    member.measured_latency_ms, reused))
     return member
+
+
+def _int8(arch: Any, state: Any, folder: Path, evaluator: Any, constraint: Any,
+          m: Measurement) -> tuple[dict[str, Any] | None, Measurement]:
+    """With ``accuracy_of = "int8"``: the member's int8 export, measured, and the measurement
+    the bound is checked on (the int8 test top-1); else nothing, and ``m`` itself."""
+    dataset = getattr(evaluator, "dataset", None)
+    if getattr(constraint, "accuracy_of", "float") != "int8" or state is None or dataset is None:
+        return None, m
+    from genesynth.export.exporters import measure_int8
+
+    q = measure_int8(arch, state, folder, dataset)
+    prefix = f"{folder.parent.name}/{folder.name}"
+    record = {**q.to_dict(), "file": f"{prefix}/{Path(q.file).name}",
+              "float_file": f"{prefix}/{Path(q.float_file).name}"}
+    return record, replace(m, accuracy=q.accuracy)
+
+
+def _moved(quantized: dict[str, Any] | None, old: str, new: str) -> dict[str, Any] | None:
+    """A member's int8 record after its folder moved from ``old`` to ``new``."""
+    if not quantized:
+        return quantized
+    return {k: v.replace(old + "/", new + "/", 1) if k in ("file", "float_file") else v
+            for k, v in quantized.items()}
 
 
 def _measured_here(arch: Any, constraint: Any) -> float | None:

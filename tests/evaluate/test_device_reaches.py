@@ -46,10 +46,10 @@ def seen(monkeypatch: pytest.MonkeyPatch) -> dict[str, list[Any]]:
         found["score"].append(next(model.parameters()).device)
         return real_accuracy(model, data, *args)
 
-    def train_epoch(self: SandwichTrainer, epoch: int, data: Any) -> float:
+    def train_epoch(self: SandwichTrainer, epoch: int, data: Any, *rest: Any) -> float:
         tensor = next(iter(self.supernet.tensors.values()))
         found["supernet"] += [self.device, tensor.device, data.x.device]
-        return real_epoch(self, epoch, data)
+        return real_epoch(self, epoch, data, *rest)
 
     monkeypatch.setattr(training, "train", train)
     monkeypatch.setattr(supernet, "train", train)

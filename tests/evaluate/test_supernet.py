@@ -18,10 +18,11 @@ from genesynth.data import load_data
 from genesynth.evaluate.base import EvaluatorContext
 from genesynth.evaluate.supernet import SupernetConfig, SupernetError, SupernetEvaluator
 from genesynth.evaluate.supernet.evaluator import DEFAULT_SUPERNET
-from genesynth.evaluate.supernet.train import recalibrate
+from genesynth.evaluate.supernet.train import recalibrate, spread
 from genesynth.evaluate.supernet.weights import read_checkpoint
 from genesynth.evaluate.train import Tensors, TrainConfig, accuracy
 from genesynth.events import SupernetProgress
+from genesynth.net.builder import build
 from genesynth.net.costs import cost
 from genesynth.space import parse_prototype
 
@@ -59,14 +60,22 @@ def tiny(text: str = TINY) -> Any:
 
 def prepared(data: Any, run_dir: Path | None, config: SupernetConfig = CONFIG,
              proto: Any = None) -> tuple[SupernetEvaluator, list[SupernetProgress]]:
+    """The evaluator, prepared, and its events but the periodic step progress (at most one a
+    second: how many there are depends on how busy the machine is)."""
     events: list[SupernetProgress] = []
+
+    def keep(event: SupernetProgress) -> None:
+        if event.step == 0 or event.resumed:
+            events.append(event)
+
     evaluator = SupernetEvaluator(data, config, TrainConfig(epochs=1, batch_size=64))
-    evaluator.prepare(_context(proto or tiny(), data, run_dir, 0, events.append))
+    evaluator.prepare(_context(proto or tiny(), data, run_dir, 0, keep))
     return evaluator, events
 
 
 def test_trains_once_then_scores_candidates(data: Any, tmp_path: Path) -> None:
     evaluator, events = prepared(data, tmp_path)
+    events = [e for e in events if not e.steps]  # a step's progress comes after a second
     assert [(e.epoch, e.loss is not None, e.ready) for e in events] == [
         (0, False, False), (1, True, False), (2, True, False), (2, False, True)]
     assert events[1].eta is not None and events[2].eta == 0.0
@@ -146,6 +155,7 @@ def test_a_killed_training_resumes_after_its_last_epoch(data: Any, tmp_path: Pat
     assert path.exists(), "the child saved no epoch in time"
     done = read_checkpoint(path)[0]["epoch"]
     _, events = prepared(data, tmp_path, replace(CONFIG, epochs=done + 1))
+    events = [e for e in events if not e.steps]  # a step's progress comes after a second
     assert [(e.epoch, e.resumed, e.ready) for e in events] == [
         (done, True, False), (done + 1, False, False), (done + 1, False, True)]
 
@@ -162,16 +172,52 @@ def test_family_members_are_trained_stand_alone(data: Any) -> None:
     assert tuned.accuracy != m.accuracy or tuned.curve != m.curve
 
 
-def test_a_score_reads_the_first_score_images_of_the_validation_split(data: Any) -> None:
+def test_a_score_reads_score_images_validation_images_of_every_class(data: Any) -> None:
     evaluator, _ = prepared(data, None, replace(CONFIG, score_images=7))
     arch = tiny().sample(seed=3)
     score = evaluator.evaluate(arch, lambda *_: None).accuracy
     model = evaluator._inherited(arch)
     recalibrate(model, evaluator.train_data, evaluator.config)
-    val = evaluator.val_data
-    assert score == accuracy(model, Tensors(val.x[:7], val.y[:7]))
+    chosen = spread(evaluator.val_data, 7, CONFIG.seed)
+    assert score == accuracy(model, chosen)
+    assert len(set(chosen.y.tolist())) == 7  # 7 images of 7 classes, not the first 7
     assert score * 7 / 100 == pytest.approx(round(score * 7 / 100))  # k of 7 images
     assert DEFAULT_SUPERNET.score_images == 2500 and CONFIG.score_images is None  # None: all
+
+
+def sorted_by_class(split: Tensors) -> Tensors:
+    order = torch.argsort(split.y, stable=True)  # as an image folder's split is
+    return Tensors(split.x[order], split.y[order])
+
+
+def test_spread_takes_every_class_in_proportion_from_a_split_sorted_by_class(data: Any) -> None:
+    ordered = sorted_by_class(Tensors.of(data.train))
+    assert ordered.y[:39].tolist() == [0] * 39
+    chosen = spread(ordered, 40, seed=0)
+    assert torch.bincount(chosen.y, minlength=10).tolist() == [4] * 10
+    assert all(len(set(chosen.y[i : i + 10].tolist())) == 10 for i in range(0, 40, 10))
+    assert torch.equal(spread(ordered, 40, seed=0).x, chosen.x)  # the same for every candidate
+    assert len(spread(ordered, 10_000, seed=0).y) == len(ordered.y)
+
+
+def test_batch_norm_is_recalibrated_on_images_of_every_class(data: Any) -> None:
+    ordered = sorted_by_class(Tensors.of(data.train))
+    config = replace(CONFIG, calibration_batches=2, batch_size=20)
+    arch = tiny().sample(seed=3)
+    model, expected = build(arch), build(arch)
+    expected.load_state_dict(model.state_dict())
+    recalibrate(model, ordered, config)
+    for norm in expected.modules():
+        if isinstance(norm, torch.nn.BatchNorm2d):
+            norm.reset_running_stats()
+            norm.momentum = None
+    expected.train()
+    with torch.no_grad():
+        chosen = spread(ordered, 40, config.seed).x
+        for start in (0, 20):
+            expected.forward_logits(chosen[start : start + 20])
+    assert torch.equal(model.stem[1].running_mean, expected.stem[1].running_mean)
+    assert not model.training
 
 
 def test_bad_settings_are_named() -> None:
@@ -182,3 +228,49 @@ def test_bad_settings_are_named() -> None:
     with pytest.raises(Exception, match=r"`score_images` must be an integer >= 1, but got "
                                         r"score_images=0"):
         SupernetConfig(score_images=0)
+
+
+def test_an_interrupt_inside_the_first_epoch_keeps_the_steps_saved(
+    data: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Today a supernet saved per epoch only: an interrupt in epoch 1 (2-3 h at CIFAR-10
+    # scale) lost everything. Now a checkpoint every CHECKPOINT_EVERY seconds (0 here: every
+    # step), and the run resumes mid-epoch with the weights of one never stopped.
+    import genesynth.evaluate.supernet.train as training
+
+    monkeypatch.setattr(training, "CHECKPOINT_EVERY", 0.0)
+    monkeypatch.setattr(training, "STEP_EVERY", 0.0)
+    straight, _ = prepared(data, tmp_path / "straight")
+
+    def interrupt(event: SupernetProgress) -> None:
+        if event.epoch == 0 and event.step == 3:
+            raise KeyboardInterrupt
+
+    stopped = SupernetEvaluator(data, CONFIG, TrainConfig(epochs=1, batch_size=64))
+    assert stopped.kept() == ""
+    with pytest.raises(KeyboardInterrupt):
+        stopped.prepare(_context(tiny(), data, tmp_path / "split", 0, interrupt))
+    header, _ = read_checkpoint(tmp_path / "split" / "supernet.safetensors")
+    assert (header["epoch"], header["step"]) == (0, 2)  # step 3 was interrupted before its save
+    assert stopped.kept().startswith(
+        f"the supernet's training is kept up to step 2 of {stopped.steps} in epoch 1 of 2 "
+        "(saved ")
+    assert stopped.kept().endswith("ago; a checkpoint every 0 min and after each epoch)")
+    resumed, events = prepared(data, tmp_path / "split")
+    assert (events[0].epoch, events[0].step, events[0].resumed) == (0, 2, True)
+    assert straight.supernet is not None and resumed.supernet is not None
+    for name, tensor in straight.supernet.tensors.items():
+        assert torch.equal(tensor, resumed.supernet.tensors[name]), name
+
+
+def test_an_interrupt_before_any_checkpoint_says_nothing_is_kept(
+    data: Any, tmp_path: Path
+) -> None:
+    def interrupt(event: SupernetProgress) -> None:
+        raise KeyboardInterrupt
+
+    stopped = SupernetEvaluator(data, CONFIG, TrainConfig(epochs=1, batch_size=64))
+    with pytest.raises(KeyboardInterrupt):
+        stopped.prepare(_context(tiny(), data, tmp_path, 0, interrupt))
+    assert stopped.kept() == ("the supernet's training had no checkpoint yet (one every 10 min "
+                              "and after each epoch): it starts again from its first step")

@@ -16,6 +16,7 @@ from genesynth.cli import main
 from genesynth.evaluate.train import TrainConfig
 from genesynth.export.exporters import export_quantized
 from genesynth.goal.constraint import Constraint
+from genesynth.record.family import read_family
 
 onnx = pytest.importorskip("onnx")
 ort = pytest.importorskip("onnxruntime")
@@ -31,16 +32,36 @@ module m(out, stride=1): residual(shortcut=auto) {
 @pytest.fixture(scope="module")
 def run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("quantize") / "run"
-    genesynth.synthesize(
-        genesynth.parse_prototype(PROTOTYPE), Constraint(min_accuracy=0.0),
+    genesynth.synthesize(  # the bound is on the int8 model: the family measures it
+        genesynth.parse_prototype(PROTOTYPE), Constraint(min_accuracy=20.0, accuracy_of="int8"),
         data=genesynth.load_data("digits", limit=600), trials=1, out=out, family_size=1,
-        proxy=TrainConfig(epochs=1, batch_size=32), full=TrainConfig(epochs=8, batch_size=32))
+        proxy=TrainConfig(epochs=3, batch_size=32), full=TrainConfig(epochs=8, batch_size=32))
     return out
+
+
+def test_a_bound_on_the_int8_model_is_checked_by_the_family(run: Path) -> None:
+    (member,) = read_family(run) or []
+    q = member.quantized
+    assert q is not None and q["file"] == "family/A/model.int8.onnx"
+    assert (run / q["file"]).is_file() and (run / q["float_file"]).is_file()
+    assert member.feasible == (q["accuracy"] >= 20.0)
+    report = genesynth.write_report(run)[0].read_text()
+    assert "## int8" in report
+    assert f"| **A** | {q['float_accuracy']:.2f} % | {q['accuracy']:.2f} % |" in report
+
+
+def test_accuracy_of_names_a_model() -> None:
+    with pytest.raises(genesynth.GenesynthError) as error:
+        Constraint.from_dict({"bounds": {"min_accuracy": 90, "accuracy_of": "int4"}}, "c.toml")
+    assert str(error.value) == ('c.toml: bounds.accuracy_of: expected "float", "int8" (the '
+                                'model min_accuracy bounds), got "int4"')
+    rule = Constraint.from_dict({"bounds": {"min_accuracy": 90, "accuracy_of": "int8"}})
+    assert Constraint.from_dict(rule.describe()) == rule
 
 
 def test_int8_is_measured_beside_float_and_recorded(run: Path, capsys: pytest.CaptureFixture
                                                     ) -> None:
-    assert main(["export", str(run), "--format", "onnx", "--quantize", "int8"]) == 0
+    assert main(["export", str(run), "--format", "onnx", "--quantize", "int8", "--force"]) == 0
     lines = capsys.readouterr().out.splitlines()
     folder = run / "family" / "A"
     assert lines[:2] == [f"wrote {folder / 'model.onnx'}", f"wrote {folder / 'model.int8.onnx'}"]
@@ -53,7 +74,11 @@ def test_int8_is_measured_beside_float_and_recorded(run: Path, capsys: pytest.Ca
     assert lines[2] == (f"test top-1: float {q['float_accuracy']:.2f}%, int8 {q['accuracy']:.2f}% "
                         f"({q['accuracy'] - q['float_accuracy']:+.2f} points); size: float "
                         f"{q['float_bytes'] / 1024:,.1f} KiB, int8 {q['bytes'] / 1024:,.1f} KiB "
-                        f"({q['float_bytes'] / q['bytes']:.1f}x smaller)")
+                        f"({q['float_bytes'] / q['bytes']:.1f}x smaller); weights: float "
+                        f"{q['float_weight_bytes'] / 1024:,.1f} KiB, int8 "
+                        f"{q['weight_bytes'] / 1024:,.1f} KiB "
+                        f"({q['float_weight_bytes'] / q['weight_bytes']:.1f}x smaller)")
+    assert q["float_weight_bytes"] > 2 * q["weight_bytes"]  # 8-bit kernels, fp32 scales
     model = onnx.load(str(folder / "model.int8.onnx"))
     meta = {p.key: p.value for p in model.metadata_props}
     assert meta["genesynth.test_top1_int8"] == f"{q['accuracy']:.4f}"

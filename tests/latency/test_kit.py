@@ -6,15 +6,18 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
+from rich.console import Console
 
 import genesynth
 from genesynth.cli import main
+from genesynth.dashboard.panels import family_panel
 from genesynth.dashboard.plain import PlainLog
 from genesynth.latency.kit import make_kit
 from genesynth.latency.ops import ops_of
@@ -86,12 +89,12 @@ def _constraint(folder: Path, bound: float, utility: str = "") -> Path:
 
 
 def _synthesize(table: Path, tmp_path: Path, bound: float, utility: str = "",
-                log: io.StringIO | None = None) -> Any:
+                log: PlainLog | None = None) -> Any:
     (tmp_path / "table.json").write_text(table.read_text())
     rule = genesynth.load_constraint(_constraint(tmp_path, bound, utility))
     return genesynth.synthesize(PROTO, rule, trials=5, out=tmp_path / "run",
                                 evaluator=Smooth(), family_size=2,
-                                listeners=[PlainLog(log)] if log is not None else [])
+                                listeners=[log] if log is not None else [])
 
 
 def test_a_latency_bound_from_a_table_is_static_and_bayes_stays_inside_it(
@@ -99,12 +102,21 @@ def test_a_latency_bound_from_a_table_is_static_and_bayes_stays_inside_it(
     loaded = load_table(table)
     predicted = sorted(loaded.predict(PROTO.sample(seed)) for seed in range(20))
     bound = predicted[len(predicted) // 2]
-    log = io.StringIO()
+    stream = io.StringIO()
+    log = PlainLog(stream)
     result = _synthesize(table, tmp_path, bound, log=log)
     import onnxruntime
 
-    assert log.getvalue().splitlines()[0].endswith(
+    lines = stream.getvalue().splitlines()
+    assert lines[0].endswith(
         f" latency predicted by table.json (onnxruntime {onnxruntime.__version__}, 1 thread)")
+    done = [line for line in lines if line.startswith("member A done")]
+    assert len(done) == 1 and re.search(r" latency [\d.]+ ms predicted \(here [\d.]+ ms\) ",
+                                        done[0])
+    console = Console(width=160, record=True, file=io.StringIO())
+    console.print(family_panel(log.state))
+    shown = console.export_text()
+    assert "pred. latency" in shown and "here" in shown
     records = [genesynth.record.trial.TrialRecord.of(t) for t in result.study.trials]
     assert [r.state for r in records].count("skipped") == 0  # bayes draws only inside
     for trial, rec in zip(result.study.trials, records, strict=True):

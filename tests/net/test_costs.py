@@ -14,7 +14,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from genesynth import Architecture, Prototype, load_prototype
 from genesynth.net.builder import build
-from genesynth.net.costs import cost
+from genesynth.net.costs import CostCache, cost
 
 SPACES = ["attonet16", "mobilenetv2_space", "mnasnet_space", "mobilenetv3_space"]
 FIXED = ["mobilenetv1", "mobilenetv2", "resnet18", "shufflenetv2", "mnasnet_a1",
@@ -92,3 +92,17 @@ def test_published_mac_counts(name: str) -> None:
 def test_prototype_files_name_their_source() -> None:
     for path in Path("prototypes").glob("*.gs"):
         assert path.read_text().startswith("# "), path
+
+
+SHIPPED = sorted(path.stem for path in Path("prototypes").glob("*.gs"))
+MEMO = CostCache()  # shared by every example, so later ones add up remembered parts
+
+
+@settings(max_examples=80, deadline=None)
+@given(name=st.sampled_from(SHIPPED), seed=st.integers(0, 2**31))
+def test_a_network_costs_the_sum_of_its_remembered_parts(name: str, seed: int) -> None:
+    """The pool costs networks by :class:`CostCache`: exactly the whole-network trace."""
+    arch = proto(name, small=False).sample(seed)
+    assert MEMO(arch) == cost(arch)
+    assert MEMO(arch) == cost(arch)  # every part remembered now
+

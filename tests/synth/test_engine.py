@@ -373,3 +373,21 @@ def test_a_multi_objective_sampler_object_makes_a_pareto_run(
     assert result.study.directions == [maximize, minimize, minimize]
     complete = [t for t in result.trials if t.state == optuna.trial.TrialState.COMPLETE]
     assert complete and all(len(t.values) == 3 for t in complete)
+
+
+def test_an_interrupt_says_what_the_evaluator_keeps(tmp_path: Path, digits: Any) -> None:
+    from genesynth.synth import RunInterrupted
+
+    class Stops(Evaluator):
+        def prepare(self, context: Any) -> None:
+            raise KeyboardInterrupt
+
+        def kept(self) -> str:
+            return "the supernet's training is kept up to the end of epoch 1 of 8"
+
+        def evaluate(self, arch: Any, report: Report) -> Measurement:
+            raise AssertionError("never reached")
+
+    with pytest.raises(RunInterrupted) as caught:
+        _run(tmp_path, digits, Constraint(), evaluator=Stops())
+    assert caught.value.kept == "the supernet's training is kept up to the end of epoch 1 of 8"

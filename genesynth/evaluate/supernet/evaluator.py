@@ -25,10 +25,12 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from genesynth import fmt
 from genesynth.errors import GenesynthError, RunError
 from genesynth.evaluate.base import CandidateFailed, Evaluator, EvaluatorContext, Report
 from genesynth.evaluate.budgets import DEFAULT_SUPERNET, SUPERNET_BUDGETS, SupernetConfig
 from genesynth.evaluate.device import device_name, resolve_device
+from genesynth.evaluate.supernet import train as supernet_train
 from genesynth.evaluate.supernet.plan import (
     SupernetError,
     plan,
@@ -40,6 +42,7 @@ from genesynth.evaluate.supernet.train import (
     built,
     checkpoint_path,
     recalibrate,
+    spread,
     threads,
     train_supernet,
 )
@@ -76,10 +79,14 @@ class SupernetEvaluator(Evaluator):
         self.finetune = bool(finetune)
         self.train_data = Tensors.of(dataset.train)
         self.val_data = Tensors.of(dataset.val)
-        images = self.config.score_images
-        self.score_data = Tensors(self.val_data.x[:images], self.val_data.y[:images])
+        images = self.config.score_images  # spread over the classes: a split may be sorted
+        self.score_data = (self.val_data if images is None else
+                           spread(self.val_data, images, self.config.seed))
         self.supernet: Supernet | None = None
         self.scored: dict[str, Architecture] = {}  # key -> the sampled arch (with origins)
+        self.training = False  # the supernet's training is under way in this process
+        self.saved: tuple[int, int, float] | None = None  # (epochs, steps, when) last saved
+        self.steps = 0  # steps of one epoch
 
     @property
     def epochs(self) -> int:
@@ -116,14 +123,33 @@ class SupernetEvaluator(Evaluator):
                   "plan": layout.digest(), "training": self._identity()}
         began = time.perf_counter()
         loaded = False
+        self.training = True
+        self.steps = -(-len(self.train_data.y) // self.config.batch_size)
         if context.run_dir is None:
-            train_supernet(trainer, self.train_data, self.val_data, 0, lambda _: None,
+            train_supernet(trainer, self.train_data, self.val_data, 0, lambda *_: None,
                            context.emit)
         else:
             loaded = self._train_or_load(trainer, header, Path(context.run_dir), context.emit)
+        self.training = False
         context.emit(SupernetProgress(self.config.epochs, self.config.epochs,
                                       seconds=time.perf_counter() - began, ready=True,
                                       loaded=loaded, time=time.time()))
+
+    def kept(self) -> str:
+        """What an interrupt keeps of the supernet's training (said at Ctrl-C)."""
+        if not self.training:
+            return ""
+        every = f"{supernet_train.CHECKPOINT_EVERY / 60:.0f} min"
+        if self.saved is None:
+            return (f"the supernet's training had no checkpoint yet (one every {every} and "
+                    "after each epoch): it starts again from its first step")
+        epochs, step, when = self.saved
+        total = self.config.epochs
+        where = (f"step {step:,} of {self.steps:,} in epoch {epochs + 1} of {total}" if step
+                 else f"the end of epoch {epochs} of {total}")
+        ago = fmt.duration(max(0.0, time.time() - when))
+        return (f"the supernet's training is kept up to {where} (saved {ago} ago; a "
+                f"checkpoint every {every} and after each epoch)")
 
     def _train_or_load(self, trainer: SandwichTrainer, header: dict[str, Any], run_dir: Path,
                        emit: Any) -> bool:
@@ -131,18 +157,20 @@ class SupernetEvaluator(Evaluator):
         path = checkpoint_path(run_dir)
         supernet = trainer.supernet
         with _exclusive(run_dir / "supernet.lock"):
-            start = 0
+            start, first = 0, 0
             if path.exists():
                 found, extra = supernet.load(path, header)
-                start = int(found.get("epoch", 0))
+                start, first = int(found.get("epoch", 0)), int(found.get("step", 0))
                 trainer.restore_optimizer_state(extra)
             if start >= self.config.epochs:
                 return True
 
-            def save(epoch: int) -> None:
-                supernet.save(path, {**header, "epoch": epoch}, trainer.optimizer_state())
+            def save(epoch: int, step: int) -> None:
+                mid = {"step": step} if step else {}
+                supernet.save(path, {**header, "epoch": epoch, **mid}, trainer.optimizer_state())
+                self.saved = (epoch, step, time.time())
 
-            train_supernet(trainer, self.train_data, self.val_data, start, save, emit)
+            train_supernet(trainer, self.train_data, self.val_data, start, save, emit, first)
         return False
 
     def _identity(self) -> dict[str, Any]:

@@ -4,8 +4,10 @@ Each step trains, on one batch, the largest network of the space on the labels, 
 smallest and ``random`` random samples on the largest one's predictions (in-place
 distillation, as in BigNAS / Once-for-All), accumulating the gradients of all of them into the
 shared tensors before one optimizer step. Each epoch's order and samples come from
-``(seed, epoch)``, and the weights and momentum are saved after every epoch, so a run killed
-mid-training resumes at the last finished epoch and ends with the same weights.
+``(seed, epoch)``, and the weights and momentum are saved after every epoch and, inside an
+epoch, every ``CHECKPOINT_EVERY`` seconds (an epoch of a CIFAR-10-sized supernet on a CPU
+takes hours), so a run killed mid-training resumes at the last step saved and ends with the
+same weights as one never stopped.
 """
 
 from __future__ import annotations
@@ -19,10 +21,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F
 
+from genesynth.data.prepare import stratified_order
 from genesynth.errors import GenesynthError, ShapeError
 from genesynth.evaluate.budgets import SupernetConfig
 from genesynth.evaluate.supernet.weights import Supernet, logits
@@ -77,22 +81,28 @@ class SandwichTrainer:
 
     # -- training ---------------------------------------------------------------------------
 
-    def train_epoch(self, epoch: int, data: Tensors) -> float:
-        """One epoch (1-based); returns the mean loss of the largest network."""
+    def train_epoch(self, epoch: int, data: Tensors, first: int = 0) -> float:
+        """One epoch (1-based) from step ``first`` (the ones before were trained and saved:
+        their random samples are drawn again, not trained); returns the mean loss of the
+        largest network over the steps trained here."""
         config = self.config
         steps = math.ceil(len(data.y) / config.batch_size)
         generator = torch.Generator().manual_seed(config.seed * 1_000_003 + epoch)
         rng = random.Random(config.seed * 1_000_003 + epoch)
         order = torch.randperm(len(data.y), generator=generator).to(data.y.device)
         big, small = built(self.largest, self.device), built(self.smallest, self.device)
-        total = 0.0
+        total, seen = 0.0, 0
+        for _ in range(first):
+            for _ in self._random(rng, config.random):
+                pass  # the samples of a step trained before: the same draws as uninterrupted
         with threads(config.threads):
-            for step in range(steps):
+            for step in range(first, steps):
                 self._set_lr(((epoch - 1) * steps + step) / (config.epochs * steps))
                 index = order[step * config.batch_size : (step + 1) * config.batch_size]
                 x, y = data.x[index], data.y[index]
                 teacher = self._learn(big, self.largest, x, y, None)
                 total += float(F.cross_entropy(teacher.detach(), y)) * len(index)
+                seen += len(index)
                 soft = teacher.detach().softmax(1)
                 self._learn(small, self.smallest, x, y, soft)
                 for arch in self._random(rng, config.random):
@@ -101,7 +111,7 @@ class SandwichTrainer:
                 self.optimizer.zero_grad(set_to_none=True)
                 if self.on_step is not None:
                     self.on_step(step + 1, steps)
-        return total / max(1, len(data.y))
+        return total / max(1, seen)
 
     def _learn(self, model: nn.Module, arch: Architecture, x: torch.Tensor, y: torch.Tensor,
                soft: torch.Tensor | None) -> torch.Tensor:
@@ -140,21 +150,46 @@ def built(arch: Architecture, device: torch.device) -> nn.Module:
     return model if device.type == "cpu" else model.to(device)
 
 
+#: Seconds between two checkpoints inside an epoch (each epoch's end saves too).
+CHECKPOINT_EVERY = 600.0
+
+
 def train_supernet(trainer: SandwichTrainer, data: Tensors, val: Tensors, start: int,
-                   save: Callable[[int], None], emit: Emit) -> None:
-    """Epochs ``start + 1 .. epochs``, saving after each and emitting progress with an ETA."""
+                   save: Callable[[int, int], None], emit: Emit, first: int = 0,
+                   clock: Callable[[], float] = time.perf_counter) -> None:
+    """Epochs ``start + 1 .. epochs`` (the first from step ``first``), emitting progress with
+    an ETA; ``save(epoch, step)`` after each epoch (step 0) and every ``CHECKPOINT_EVERY``
+    seconds inside one (epochs finished, steps of the next done)."""
     config = trainer.config
-    began = time.perf_counter()
-    emit(SupernetProgress(start, config.epochs, time=time.time(), resumed=start > 0))
+    began = clock()
+    emit(SupernetProgress(start, config.epochs, time=time.time(), resumed=start > 0 or first > 0,
+                          step=first))
     for epoch in range(start + 1, config.epochs + 1):
-        trainer.on_step = step_progress(emit, config.epochs, epoch, start, began)
-        loss = trainer.train_epoch(epoch, data)
-        save(epoch)
-        elapsed = time.perf_counter() - began
+        trainer.on_step = _saving(step_progress(emit, config.epochs, epoch, start, began),
+                                  save, epoch, clock)
+        loss = trainer.train_epoch(epoch, data, first if epoch == start + 1 else 0)
+        save(epoch, 0)
+        elapsed = clock() - began
         eta = elapsed / (epoch - start) * (config.epochs - epoch)
         top1 = score_largest(trainer, data, val)
         emit(SupernetProgress(epoch, config.epochs, loss, top1, elapsed, eta,
                               time=time.time()))
+
+
+def _saving(progress: Callable[[int, int], None], save: Callable[[int, int], None],
+            epoch: int, clock: Callable[[], float]) -> Callable[[int, int], None]:
+    """``progress``, and a checkpoint of the steps done when ``CHECKPOINT_EVERY`` seconds
+    passed since the last one."""
+    last = [clock()]
+
+    def on_step(step: int, steps: int) -> None:
+        progress(step, steps)
+        now = clock()
+        if step < steps and now - last[0] >= CHECKPOINT_EVERY:
+            save(epoch - 1, step)
+            last[0] = now
+
+    return on_step
 
 
 #: Seconds between two step events of the supernet's training (the dashboard's progress).
@@ -162,11 +197,12 @@ STEP_EVERY = 1.0
 
 
 def step_progress(emit: Emit, epochs: int, epoch: int, start: int, began: float,
-                  every: float = STEP_EVERY, clock: Callable[[], float] = time.perf_counter
+                  every: float | None = None, clock: Callable[[], float] = time.perf_counter
                   ) -> Callable[[int, int], None]:
     """Emits the steps done in ``epoch`` at most every ``every`` seconds, with the ETA of the
     training at the pace of the steps done in this process (the epoch's end emits its own)."""
     last = [clock()]
+    every = STEP_EVERY if every is None else every
 
     def progress(step: int, steps: int) -> None:
         now = clock()
@@ -190,19 +226,32 @@ def score_largest(trainer: SandwichTrainer, data: Tensors, val: Tensors) -> floa
 
 
 def recalibrate(model: nn.Module, data: Tensors, config: SupernetConfig) -> None:
-    """Re-estimate every batch norm's statistics on the first training batches."""
+    """Re-estimate every batch norm's statistics on ``calibration_batches`` batches of training
+    images spread over the classes (:func:`spread`; the same images for every candidate)."""
     norms = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
     for norm in norms:
         norm.reset_running_stats()
         norm.momentum = None  # a cumulative average over the calibration batches
     model.train()
     size = config.batch_size
+    images = spread(data, config.calibration_batches * size, config.seed).x
     with torch.no_grad(), threads(config.threads):
-        for index in range(config.calibration_batches):
-            x = data.x[index * size : (index + 1) * size]
-            if len(x):
-                model.forward_logits(x)  # type: ignore[operator]
+        for start in range(0, len(images), size):
+            model.forward_logits(images[start : start + size])  # type: ignore[operator]
     model.eval()
+
+
+def spread(data: Tensors, count: int, seed: int) -> Tensors:
+    """``count`` examples of ``data`` (all when fewer), every class in proportion, in an order
+    whose every batch is balanced too; the same for the same ``seed``.
+
+    A split read from an image folder is sorted by class: its first 512 CIFAR-10 training
+    images are all airplanes. Batch norm re-estimated on them gave every candidate the
+    statistics of one class (docs/supernet.md, *What the supernet's scores cost*).
+    """
+    order = stratified_order(data.y.cpu().numpy(), np.random.default_rng(seed))[:count]
+    index = torch.from_numpy(order).to(data.y.device)
+    return Tensors(data.x[index], data.y[index])
 
 
 @contextmanager

@@ -9,17 +9,18 @@ each trial by fresh samples and by mutations of promising entries.
 
 from __future__ import annotations
 
-import math
+import itertools
 import random
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 
 from genesynth.errors import ShapeError
 from genesynth.net.arch import Value
-from genesynth.net.costs import cost
+from genesynth.net.costs import CostCache
 from genesynth.space import ChoiceInfo, Prototype
 from genesynth.space.bounds import Odometer
 from genesynth.space.choosers import Chooser, RandomChooser
@@ -60,12 +61,12 @@ class MutatingChooser:
         return low + step * self.rng.randrange((high - low) // step + 1)
 
 
-def _entry(prototype: Prototype, chooser: Chooser) -> Entry | None:
+def _entry(prototype: Prototype, chooser: Chooser, costs: CostCache) -> Entry | None:
     try:
         arch, values = prototype.sample_with_choices(chooser=chooser)
     except ShapeError:
         return None
-    c = cost(arch)
+    c = costs(arch)
     return Entry(arch.key, values, c.params, c.macs)
 
 
@@ -74,8 +75,9 @@ def _enumerated(prototype: Prototype) -> tuple[Entry, ...]:
     """Every distinct network of a small space (cached: a pure function of the prototype)."""
     odometer = Odometer(lambda name: True, {})
     found: dict[str, Entry] = {}
+    costs = CostCache()
     while True:
-        entry = _entry(prototype, odometer)
+        entry = _entry(prototype, odometer, costs)
         if entry is not None:
             found.setdefault(entry.key, entry)
         if not odometer.advance():
@@ -121,17 +123,26 @@ class Featurizer:
 
     @staticmethod
     def cost_matrix(entries: Sequence[Entry]) -> np.ndarray:
-        return np.array([[math.log(max(e.params, 1)), math.log(max(e.macs, 1))]
-                         for e in entries])
+        """Log params and log MACs, one row per entry."""
+        counts = np.fromiter((n for e in entries for n in (e.params, e.macs)), dtype=float,
+                             count=2 * len(entries)).reshape(len(entries), 2)
+        return np.log(np.maximum(counts, 1.0))
 
 
 class Pool:
-    """The candidates of one prototype inside static bounds, growing on demand."""
+    """The candidates of one prototype inside static bounds, growing on demand.
+
+    Every network is sampled and costed once (its modules costed once each, by
+    :class:`~genesynth.net.costs.CostCache`); :meth:`inside` keeps, per constraint, the entries
+    inside its static bounds, checking only the entries added since it last looked.
+    """
 
     def __init__(self, prototype: Prototype, rng: random.Random, start: int = 1000) -> None:
         self.prototype = prototype
         self.rng = rng
         self.entries: dict[str, Entry] = {}
+        self.costs = CostCache()
+        self._inside: tuple[Any, list[Entry], int] | None = None  # constraint, entries, seen
         self.complete = prototype.space_size <= ENUMERATE_LIMIT
         if self.complete:
             self.add(_enumerated(prototype))
@@ -143,13 +154,30 @@ class Pool:
             if entry is not None:
                 self.entries.setdefault(entry.key, entry)
 
+    @property
+    def full(self) -> bool:
+        """Whether nothing more will be drawn (an enumerated space, or the limit reached)."""
+        return self.complete or len(self.entries) >= POOL_LIMIT
+
     def grow(self, draws: int, around: Sequence[Entry] = (), rate: float = 0.0) -> None:
-        """``draws`` random samples, plus as many mutations spread over ``around``."""
-        if self.complete or len(self.entries) >= POOL_LIMIT:
+        """``draws`` random samples, or with ``around`` as many mutations spread over it."""
+        if self.full or draws <= 0:
             return
-        self.add(_entry(self.prototype, RandomChooser(self.rng.getrandbits(32)))
-                 for _ in range(draws))
         if around:
             self.add(_entry(self.prototype, MutatingChooser(around[i % len(around)].values,
-                                                             self.rng, rate))
+                                                             self.rng, rate), self.costs)
                      for i in range(draws))
+        else:
+            self.add(_entry(self.prototype, RandomChooser(self.rng.getrandbits(32)), self.costs)
+                     for _ in range(draws))
+
+    def inside(self, constraint: Any) -> list[Entry]:
+        """The entries inside ``constraint``'s static bounds (params, MACs), in pool order."""
+        if self._inside is None or self._inside[0] is not constraint:
+            self._inside = (constraint, [], 0)
+        _, found, seen = self._inside
+        if seen < len(self.entries):
+            new = itertools.islice(self.entries.values(), seen, None)
+            found += [e for e in new if not constraint.static_violations(e.params, e.macs)]
+            self._inside = (constraint, found, len(self.entries))
+        return found

@@ -122,7 +122,7 @@ def test_nothing_left_inside_the_bounds_is_a_clear_error() -> None:
 
 
 @pytest.mark.parametrize(("name", "value"), [("startup", 0), ("pool", 0), ("grow", -1),
-                                             ("startup", True)])
+                                             ("startup", True), ("blas_threads", 0)])
 def test_settings_are_checked(name: str, value: Any) -> None:
     with pytest.raises(GenesynthError, match=f"`{name}` must be an integer"):
         BayesSampler(**{name: value})
