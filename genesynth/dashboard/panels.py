@@ -82,9 +82,10 @@ def header_panel(state: RunState, width: int | None = None) -> Panel:
     items += [("latency", state.latency_source)] if state.latency_source else []
     items += [("run", state.out)]
     title = Text.assemble(("genesynth", "bold"), " · generative synthesis · ", status(state))
-    notice = Text(state.notice, style="yellow") if state.notice else None
-    return Panel(flow(items, inner), title=title, title_align="left", subtitle=notice,
-                 subtitle_align="left", box=box.ROUNDED)
+    body: RenderableType = flow(items, inner)
+    if state.notice:  # whole, wrapped inside the panel (a subtitle is cut at the border)
+        body = Group(body, Text(f"family: {state.notice}", style="yellow"))
+    return Panel(body, title=title, title_align="left", box=box.ROUNDED)
 
 
 def _counts(state: RunState, per_row: int = 3) -> Table:

@@ -69,8 +69,9 @@ def parse(text: str, path: str = "<string>") -> s.File:
     return s.File(path, text, networks, templates)
 
 
-#: Tree nodes that nest: a group in a group, an operator over an operator, a choice of slots.
-_NESTING = frozenset({"group", "binop", "neg", "slot_choice", "inline"})
+#: Tree nodes that nest: a group in a group, an operator over an operator, a choice of slots,
+#: a list in a list.
+_NESTING = frozenset({"group", "binop", "neg", "slot_choice", "inline", "values"})
 
 
 def _check_depth(tree: lark.Tree[Token], text: str, path: str) -> None:
@@ -84,7 +85,7 @@ def _check_depth(tree: lark.Tree[Token], text: str, path: str) -> None:
             meta = node.meta
             span = Span(path, getattr(meta, "line", 1), getattr(meta, "column", 1))
             raise PrototypeSyntaxError(
-                f"nested too deeply: groups and arithmetic nest at most {MAX_DEPTH} deep",
+                f"nested too deeply: groups, lists and arithmetic nest at most {MAX_DEPTH} deep",
                 span, text)
         stack.extend((c, depth) for c in node.children if isinstance(c, lark.Tree))
 

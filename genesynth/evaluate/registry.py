@@ -19,6 +19,7 @@ from typing import Any
 from genesynth.errors import RunError
 from genesynth.evaluate.base import DataLoader, Evaluator
 from genesynth.evaluate.budgets import DEFAULT_SUPERNET, SUPERNET_BUDGETS
+from genesynth.limits import MAX_BATCH, MAX_EPOCHS, MAX_SECONDS
 
 
 @dataclass(frozen=True)
@@ -27,9 +28,10 @@ class Flag:
 
     ``setting`` is where its value goes in the kind's description, dotted for a nested one
     (``supernet.epochs``); ``kind`` is ``int`` (a positive integer), ``float`` (>= 0) or
-    ``str``. A flag that ``selects`` the kind chooses it when given (``--table FILE`` is
-    ``--evaluator table``); any other is refused without its kind. A ``default`` goes into the
-    description only with the flag's kind.
+    ``str``; ``most`` its upper bound (``unit`` names a float's in the error). A flag that
+    ``selects`` the kind chooses it when given (``--table FILE`` is ``--evaluator table``); any
+    other is refused without its kind. A ``default`` goes into the description only with the
+    flag's kind.
     """
 
     name: str
@@ -39,6 +41,8 @@ class Flag:
     metavar: str | None = None
     selects: bool = False
     default: Any = None
+    most: float | None = None
+    unit: str = "a number"
 
 
 @dataclass(frozen=True)
@@ -72,7 +76,8 @@ EVALUATORS: dict[str, Entry] = {
             Flag("--table", "path", "look accuracy up in a JSON benchmark table (--evaluator "
                  "table with this file)", kind=str, metavar="FILE", selects=True),
             Flag("--table-delay", "delay", "with --table: seconds each lookup takes, standing "
-                 "in for training", kind=float, metavar="SECONDS", default=0.0),
+                 "in for training", kind=float, metavar="SECONDS", default=0.0,
+                 most=MAX_SECONDS, unit="seconds"),
         )),
     "supernet": Entry(
         "genesynth.evaluate.supernet.evaluator:SupernetEvaluator",
@@ -81,10 +86,10 @@ EVALUATORS: dict[str, Entry] = {
         flags=(
             Flag("--supernet-epochs", "supernet.epochs", "with --evaluator supernet: epochs "
                  "that train the weight-sharing supernet before the search (default per "
-                 f"dataset: {_per_dataset(lambda c: c.epochs)})", metavar="N"),
+                 f"dataset: {_per_dataset(lambda c: c.epochs)})", metavar="N", most=MAX_EPOCHS),
             Flag("--supernet-batch", "supernet.batch_size", "with --evaluator supernet: its "
                  "training batch size (default per dataset: "
-                 f"{_per_dataset(lambda c: c.batch_size)})", metavar="N"),
+                 f"{_per_dataset(lambda c: c.batch_size)})", metavar="N", most=MAX_BATCH),
         ),
         refuses={"--epochs": "sets the proxy training, which --evaluator supernet does not do: "
                              "its budget is --supernet-epochs"}),

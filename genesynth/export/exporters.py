@@ -117,6 +117,7 @@ def export_member(
     run_dir = Path(run_dir)
     entry, arch, state = load_member(run_dir, member, weights=chosen.needs_weights)
     target = _member_dir_target(run_dir, member, fmt, out)
+    _refuse_escaping_links(target, fmt, run_dir)
     if not overwrite:
         _refuse_existing(target, fmt)
     return export_architecture(arch, target, fmt, state, InputNormalization.of_run(run_dir))
@@ -161,6 +162,7 @@ def export_quantized(
     fmt = next(name for name, e in EXPORTERS.items() if kind in e.quantize)  # onnx
     target = _member_dir_target(run_dir, member, fmt, out)
     int8 = target.with_name(f"{target.stem}.int8.onnx")
+    _refuse_escaping_links(int8, "onnx", run_dir)
     if not overwrite:
         _refuse_existing(int8, fmt)
     written = export_member(run_dir, member, fmt, target, overwrite)
@@ -207,6 +209,17 @@ def _member_dir_target(run_dir: Path, member: str, fmt: str, out: Path | None) -
     target = (inside(run_dir, member_path(member), f"member {member!r}'s folder")
               / f"model{exporter(fmt).suffix}") if out is None else Path(out)
     return target / f"model{exporter(fmt).suffix}" if target.is_dir() else target
+
+
+def _refuse_escaping_links(target: Path, fmt: str, run_dir: Path) -> None:
+    """A file to be written inside the run directory must stay there: a run directory may
+    come from anyone, and its ``family/A/model.py`` may be a symlink to ``~/.bashrc``."""
+    root = run_dir.resolve()
+    written = [target, target.with_suffix(".pt")] if fmt == "pytorch" else [target]
+    for path in written:
+        if path.parent.resolve().is_relative_to(root) and not path.resolve().is_relative_to(root):
+            raise RunError(f"{path} is a link to {path.resolve()}, outside the run directory "
+                           f"{run_dir}; refusing to write through it")
 
 
 def _refuse_existing(target: Path, fmt: str) -> None:

@@ -249,6 +249,7 @@ def apply_family(state: RunState, family: Mapping[str, Any]) -> None:
             macs=_number(item.get("macs")), latency_ms=_number(item.get("latency_ms")),
             measured_latency_ms=_number(item.get("measured_latency_ms")),
             utility=_number(item.get("utility")), feasible=item.get("feasible"),
+            reused=bool(item.get("reused")),
         )
 
 
@@ -319,6 +320,11 @@ def state_from_study(
     return state
 
 
+CHUNK = 64 * 2**20
+"""The most bytes of ``events.jsonl`` read per poll (a file of 20 GB without a newline would
+otherwise be read whole)."""
+
+
 class SupernetLog:
     """The supernet's training as the run directory's ``events.jsonl`` records it, for a view
     that rebuilds a run from its study (``watch``): the study holds trials, not the phase
@@ -337,7 +343,7 @@ class SupernetLog:
             return self.events
         with self.path.open("rb") as stream:
             stream.seek(self.offset)
-            chunk = stream.read()
+            chunk = stream.read(CHUNK)  # at most this much a call: the rest comes next time
         complete = chunk.rfind(b"\n") + 1  # a line being written waits for the next read
         self.offset += complete
         for line in chunk[:complete].splitlines():

@@ -30,6 +30,7 @@ from optuna.trial import TrialState
 
 from genesynth.dsl.writer import architecture_to_text
 from genesynth.evaluate.base import Evaluator
+from genesynth.evaluate.cache import CachedRetrain
 from genesynth.events import (
     FamilyStarted,
     Listener,
@@ -200,9 +201,10 @@ def _retrain_one(label: str, c: Candidate, evaluator: Evaluator, constraint: Any
 
     weights: str | None = None
     digest: str | None = None
-    before = len(getattr(evaluator, "reused", ()))
     m, state = evaluator.retrain(c.arch, report, Measurement(c.accuracy, c.params, c.macs))
-    reused = len(getattr(evaluator, "reused", ())) > before  # the evaluation cache's
+    # the evaluation cache's entry, as genesynth found it (its weights measured again)
+    source = evaluator.reused.get(c.arch.key) if isinstance(evaluator, CachedRetrain) else None
+    reused = source is not None
     if state is not None:
         from safetensors.torch import save_file
 
@@ -220,7 +222,7 @@ def _retrain_one(label: str, c: Candidate, evaluator: Evaluator, constraint: Any
         label, c.trial, c.arch.key, m.accuracy, c.accuracy, c.params, c.macs, ms,
         float(constraint.utility(m)), bool(constraint.feasible(bounded)),
         member_path(label, MEMBER_ARCH), member_path(label, MEMBER_TEXT), weights, digest,
-        measured_latency_ms=here, quantized=quantized,
+        measured_latency_ms=here, quantized=quantized, reused=source,
     )
     emit(MemberDone(label, c.trial, member.accuracy, member.params, member.macs,
                     member.latency_ms, member.utility, member.feasible, time.time(),

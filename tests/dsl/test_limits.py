@@ -83,7 +83,15 @@ def test_deeply_nested_groups_stop_at_the_depth_limit(depth: int, error: str | N
     message = first_line(text, PrototypeSyntaxError)
     assert message.startswith("net.gs:4:")
     assert message.endswith(
-        f"nested too deeply: groups and arithmetic nest at most {MAX_DEPTH} deep")
+        f"nested too deeply: groups, lists and arithmetic nest at most {MAX_DEPTH} deep")
+
+
+def test_lists_nested_500_deep_stop_at_the_depth_limit() -> None:
+    """Issue 25: list brackets did not count towards the depth limit (a RecursionError)."""
+    text = net("conv(out=" + "[" * 500 + "8" + "]" * 500 + ")")
+    message = first_line(text, PrototypeSyntaxError)
+    assert message == (f"net.gs:4:{text.splitlines()[3].index('[') + 1 + MAX_DEPTH}: nested "
+                       f"too deeply: groups, lists and arithmetic nest at most {MAX_DEPTH} deep")
 
 
 def test_a_long_arithmetic_chain_stops_at_the_depth_limit() -> None:

@@ -389,3 +389,23 @@ def test_export_never_overwrites_silently(tmp_path: Path) -> None:
                                           r"beside it \(model.py, model.pt\); name the .py file"):
         export_member(run, "A", "pytorch", out=tmp_path / "weights.pt")
     assert not (tmp_path / "weights.pt").exists()
+
+
+def test_export_never_writes_through_a_link_out_of_the_run_directory(tmp_path: Path) -> None:
+    """Issue 25: `export --force` wrote through family/A/model.py linked to a file outside."""
+    run = make_run(tmp_path / "run", {"A": logits_only()})
+    victim = tmp_path / "victim.py"
+    victim.write_text("mine")
+    link = run / "family" / "A" / "model.py"
+    link.symlink_to(victim)
+    for force in (False, True):
+        with pytest.raises(RunError, match=r"model.py is a link to .*victim.py, outside the run "
+                                           r"directory .*; refusing to write through it"):
+            export_member(run, "A", "pytorch", overwrite=force)
+    link.unlink()
+    link.symlink_to(tmp_path / "new.py")  # dangling: would create a file outside
+    with pytest.raises(RunError, match="refusing to write through it"):
+        export_member(run, "A", "pytorch")
+    assert victim.read_text() == "mine" and not (tmp_path / "new.py").exists()
+    link.unlink()
+    assert export_member(run, "A", "pytorch")[0] == link  # an ordinary file is written

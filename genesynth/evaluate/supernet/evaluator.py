@@ -225,6 +225,12 @@ class SupernetEvaluator(Evaluator):
         state = {k: v.detach().to("cpu").contiguous() for k, v in model.state_dict().items()}
         return m, state  # on the CPU: they load on any machine
 
+    def test_accuracy(self, arch: Architecture, state: Mapping[str, Any]) -> float | None:
+        """Top-1 on the test split with the weights ``state`` (None when they do not fit)."""
+        from genesynth.evaluate.train import weights_test_accuracy
+
+        return weights_test_accuracy(arch, state, Tensors.of(self.dataset.test))
+
     # -- identity ---------------------------------------------------------------------------
 
     def describe(self) -> dict[str, Any]:
