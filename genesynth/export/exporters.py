@@ -36,7 +36,12 @@ from genesynth.export.formats import EXPORTERS, exporter
 from genesynth.limits import read_text
 from genesynth.net.arch import Architecture
 from genesynth.net.builder import build
-from genesynth.record.family import put_member, read_family_json, verified_weights
+from genesynth.record.family import (
+    MAX_WEIGHTS_BYTES,
+    put_member,
+    read_family_json,
+    verified_weights,
+)
 from genesynth.record.layout import (
     FAMILY_FILE,
     MEMBER_ARCH,
@@ -292,6 +297,9 @@ def _read(path: Path, run_dir: Path, member: str) -> str:
 def _load_weights(path: Path, run_dir: Path, member: str) -> dict[str, torch.Tensor]:
     if not path.is_file():
         raise _missing(path, run_dir, member)
+    if path.stat().st_size > MAX_WEIGHTS_BYTES:  # a sparse 20 GB file is no member's weights
+        raise RunError(f"{path}: member {member!r}'s weights hold {path.stat().st_size:,} "
+                       f"bytes; a network genesynth builds has at most {MAX_WEIGHTS_BYTES:,}")
     from safetensors import SafetensorError
     from safetensors.torch import load_file
 
