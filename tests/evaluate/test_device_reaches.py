@@ -74,13 +74,14 @@ def test_the_supernet_trains_scores_and_retrains_on_the_runs_device(
     assert seen["supernet"] and set(seen["supernet"]) == {CPU}
     assert seen["score"] and set(seen["score"]) == {CPU}
     assert seen["train"] and set(seen["train"]) == {CPU}  # the family's retraining
-    assert json.loads((result.out / "run.json").read_text())["extra"]["device"] == "cpu"
+    run = json.loads((result.out / "run.json").read_text())
+    assert run["extra"]["device"] == "cpu (1 thread)"  # the supernet's threads
     # a worker (or `genesynth family`) rebuilds the run and prepares it on its own device
     spec = read_run(result.out)
     assert spec is not None
     setup = rebuild(result.study, spec, result.out, device="cpu")
     assert setup.context().device == "cpu"
-    assert setup.evaluator.device_info(setup.context()) == {"device": "cpu"}
+    assert setup.evaluator.device_info(setup.context()) == {"device": "cpu (1 thread)"}
 
 
 def test_the_default_kind_trains_on_the_runs_device(

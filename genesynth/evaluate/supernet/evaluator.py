@@ -95,8 +95,11 @@ class SupernetEvaluator(Evaluator):
     # -- once per run or worker -------------------------------------------------------------
 
     def device_info(self, context: EvaluatorContext) -> dict[str, Any]:
-        """Where this process trains the supernet, scores and retrains: ``{"device": ...}``."""
-        return {"device": device_name(self._device(context))}
+        """Where this process trains the supernet, scores and retrains: ``{"device": ...}``
+        (on the CPU with the supernet's threads: ``cpu (2 threads)``)."""
+        device = self._device(context)
+        threads = f" ({fmt.plural(self.config.threads, 'thread')})" if device.type == "cpu" else ""
+        return {"device": device_name(device) + threads}
 
     def _device(self, context: EvaluatorContext) -> Any:
         return self.device if context.device is None else resolve_device(context.device)
@@ -134,11 +137,6 @@ class SupernetEvaluator(Evaluator):
         context.emit(SupernetProgress(self.config.epochs, self.config.epochs,
                                       seconds=time.perf_counter() - began, ready=True,
                                       loaded=loaded, time=time.time()))
-
-    def device_info(self) -> dict[str, Any]:
-        """Where this process trains the supernet and the family members: the CPU (the
-        supernet's training and scoring have no accelerator path), with its threads."""
-        return {"device": f"cpu ({fmt.plural(self.config.threads, 'thread')})"}
 
     def kept(self) -> str:
         """What an interrupt keeps of the supernet's training (said at Ctrl-C)."""
