@@ -115,6 +115,11 @@ class SupernetEvaluator(Evaluator):
                                       seconds=time.perf_counter() - began, ready=True,
                                       loaded=loaded, time=time.time()))
 
+    def device_info(self) -> dict[str, Any]:
+        """Where this process trains the supernet and the family members: the CPU (the
+        supernet's training and scoring have no accelerator path), with its threads."""
+        return {"device": f"cpu ({fmt.plural(self.config.threads, 'thread')})"}
+
     def kept(self) -> str:
         """What an interrupt keeps of the supernet's training (said at Ctrl-C)."""
         if not self.training:
