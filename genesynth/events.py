@@ -14,12 +14,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-#: Final state of a trial, as the dashboard counts them.
-TRIAL_STATES = ("complete", "pruned", "infeasible", "failed", "duplicate", "invalid")
-#: A sample outside the static bounds (params, MACs, latency measured without training): drawn
-#: again at no cost to the trial budget, and counted apart from the trials.
-SKIPPED = "skipped"
-
 
 @dataclass(frozen=True)
 class RunStarted:
@@ -76,7 +70,7 @@ class EpochDone:
 @dataclass(frozen=True)
 class TrialFinished:
     number: int
-    state: str  # one of TRIAL_STATES, or SKIPPED
+    state: str  # a genesynth.record.trial.TrialState (a str): how the trial ended
     key: str = ""
     accuracy: float | None = None  # validation top-1, percent
     params: int | None = None

@@ -14,7 +14,6 @@ from typing import TextIO
 
 from genesynth import fmt
 from genesynth.events import (
-    SKIPPED,
     AdaptStarted,
     AdaptStep,
     EpochDone,
@@ -36,6 +35,7 @@ from genesynth.events import (
 )
 from genesynth.record.rows import SupernetPhase
 from genesynth.record.snapshot import RunState, TrialRow
+from genesynth.record.trial import TrialState, counted_states
 
 
 def _acc(value: float | None) -> str:
@@ -66,7 +66,7 @@ def trial_line(row: TrialRow, utility_name: str = "NetScore", measure: str = "to
         words.append(f"latency {fmt.latency(row.latency_ms)}")
     if row.utility is not None:
         words.append(f"{utility_name} {fmt.score(row.utility)}")
-    if row.state == "complete":
+    if row.state == TrialState.COMPLETE:
         words.append("feasible" if row.feasible else "infeasible")
     if row.reason:
         words.append(f"- {row.reason}")
@@ -126,7 +126,7 @@ class PlainLog:
                 return self._epoch(f"trial {event.number}", event.epoch, event.epochs,
                                    event.loss, event.accuracy)
             case TrialFinished():
-                if event.state == SKIPPED:  # counted in the summary, not a trial of its own
+                if event.state == TrialState.SKIPPED:  # counted in the summary, not a trial
                     return None
                 row = state.trials[-1]
                 return f"{trial_line(row, state.utility_name, state.measure)} {_progress(state)}"
@@ -236,7 +236,7 @@ def _parts(state: RunState) -> str:
 
 def summary_lines(state: RunState, top: int = 5) -> list[str]:
     """A whole snapshot in plain lines: header, progress, counts, leaderboard, family."""
-    counts = " ".join(f"{name} {n}" for name, n in state.counts.items())
+    counts = " ".join(f"{name} {n}" for name, n in counted_states(state.counts).items())
     status = "interrupted" if state.interrupted else "finished" if state.finished else "running"
     eta = "" if state.finished else f", ETA {fmt.duration(state.eta)}{_parts(state)}"
     lines = [

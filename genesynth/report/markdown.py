@@ -22,6 +22,7 @@ from genesynth.net.arch import Architecture
 from genesynth.record.layout import HISTORY_FILE, PARETO_FILE, REPORT_FILE
 from genesynth.record.reader import RunSource, constraint_bounds, locate, state_from_study
 from genesynth.record.snapshot import RunState
+from genesynth.record.trial import TrialState
 from genesynth.report.entries import Entry, baseline_entries, family_entries
 from genesynth.report.family import side_by_side_section, stacks_section
 from genesynth.urls import redact
@@ -239,7 +240,7 @@ def render_markdown(state: RunState, source: RunSource, members: list[Entry],
     lines += search_section(state)
     lines += ["", "## Plots", ""]
     if plots is None:
-        pruned = state.counts.get("pruned", 0)
+        pruned = state.counts.get(TrialState.PRUNED, 0)
         if pruned:
             lines += [f"The accuracy plot shows the trials that finished their training; "
                       f"{fmt.plural(pruned, 'pruned trial')} (partial accuracy) "

@@ -33,6 +33,7 @@ from genesynth.record.layout import (
     study_url,
 )
 from genesynth.record.run import RunSpec, prepare_run_dir
+from genesynth.record.trial import TrialState
 from genesynth.storage import StorageLost, is_shared, kind, open_storage
 from genesynth.storage.optuna_private import storage_of, trial_id
 from genesynth.synth import family as fam
@@ -344,7 +345,8 @@ def _search(study: optuna.Study, setup: Setup, emit: Listener, phase: Phase) -> 
     except ConstraintError as error:  # raised while asking: the asked trial never started
         for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
             if not t.user_attrs:
-                storage_of(study).set_trial_user_attr(trial_id(t), "state", "skipped")
+                storage_of(study).set_trial_user_attr(trial_id(t), "state",
+                                                       TrialState.SKIPPED.value)
                 storage_of(study).set_trial_user_attr(trial_id(t), "reason", str(error))
                 study.tell(t.number, state=optuna.trial.TrialState.FAIL)
         return str(error)

@@ -39,11 +39,12 @@ import numpy as np
 import optuna
 from optuna.distributions import BaseDistribution
 from optuna.samplers import BaseSampler, RandomSampler
-from optuna.trial import FrozenTrial, TrialState
+from optuna.trial import FrozenTrial
+from optuna.trial import TrialState as OptunaState
 
 from genesynth.errors import ConstraintError, GenesynthError
 from genesynth.net.measurement import Measurement
-from genesynth.record.trial import TrialRecord
+from genesynth.record.trial import TrialRecord, TrialState
 from genesynth.storage.optuna_private import storage_of, trial_id
 from genesynth.synth.samplers.bands import band_targets, band_turn
 from genesynth.synth.samplers.linalg import blas_limit
@@ -130,7 +131,7 @@ class BayesSampler(BaseSampler):
                 return value
         return self._fallback.sample_independent(study, trial, param_name, param_distribution)
 
-    def after_trial(self, study: optuna.Study, trial: FrozenTrial, state: TrialState,
+    def after_trial(self, study: optuna.Study, trial: FrozenTrial, state: OptunaState,
                     values: Sequence[float] | None) -> None:
         self._chosen.pop(trial.number, None)
 
@@ -325,7 +326,7 @@ def _feasible(records: list[tuple[FrozenTrial, TrialRecord]], constraint: Any
     bounds."""
     feasible = []
     for _, rec in records:
-        if (rec.state != "complete" or rec.accuracy is None or rec.params is None
+        if (rec.state != TrialState.COMPLETE or rec.accuracy is None or rec.params is None
                 or rec.macs is None):
             continue
         m = Measurement(rec.accuracy, rec.params, rec.macs, rec.latency_ms)
