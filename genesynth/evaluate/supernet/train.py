@@ -29,6 +29,7 @@ from torch.nn import functional as F
 from genesynth.data.prepare import stratified_order
 from genesynth.errors import GenesynthError, ShapeError
 from genesynth.evaluate.budgets import SupernetConfig
+from genesynth.evaluate.step import lr_factor
 from genesynth.evaluate.supernet.weights import Supernet, logits
 from genesynth.evaluate.train import Tensors, accuracy
 from genesynth.events import SupernetProgress
@@ -90,13 +91,14 @@ class SandwichTrainer:
         rng = random.Random(config.seed * 1_000_003 + epoch)
         order = torch.randperm(len(data.y), generator=generator)
         big, small = build(self.largest), build(self.smallest)
+        factor = lr_factor("cosine", config.epochs * steps)  # the proxy's warm-up and cosine
         total, seen = 0.0, 0
         for _ in range(first):
             for _ in self._random(rng, config.random):
                 pass  # the samples of a step trained before: the same draws as uninterrupted
         with threads(config.threads):
             for step in range(first, steps):
-                self._set_lr(((epoch - 1) * steps + step) / (config.epochs * steps))
+                self._set_lr(factor((epoch - 1) * steps + step))
                 index = order[step * config.batch_size : (step + 1) * config.batch_size]
                 x, y = data.x[index], data.y[index]
                 teacher = self._learn(big, self.largest, x, y, None)
@@ -136,10 +138,9 @@ class SandwichTrainer:
             except ShapeError:
                 continue
 
-    def _set_lr(self, progress: float) -> None:
-        lr = self.config.lr * 0.5 * (1 + math.cos(math.pi * progress))
+    def _set_lr(self, scale: float) -> None:
         for group in self.optimizer.param_groups:
-            group["lr"] = lr
+            group["lr"] = self.config.lr * scale
 
 
 #: Seconds between two checkpoints inside an epoch (each epoch's end saves too).
