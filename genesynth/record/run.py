@@ -104,8 +104,11 @@ def inside(run_dir: Path, relative: object, what: str) -> Path:
         raise RunError(f"{run_dir}: {what} must be a path inside the run directory, "
                        f"but got {relative!r}")
     path = run_dir / relative
-    root = run_dir.resolve()
-    if Path(relative).is_absolute() or not path.resolve().is_relative_to(root):
+    try:
+        root, real = run_dir.resolve(), path.resolve()
+    except (RuntimeError, OSError):  # Python 3.11 says RuntimeError for a symlink loop
+        raise RunError(f"{run_dir}: {what} {relative!r} is a symlink loop") from None
+    if Path(relative).is_absolute() or not real.is_relative_to(root):
         raise RunError(f"{run_dir}: {what} {relative!r} points outside the run directory; "
                        "refusing to follow it")
     return path
@@ -119,6 +122,21 @@ def read_run(out: Path) -> RunSpec | None:
     if not isinstance(data, dict):
         raise RunError(f"{path}: damaged run description (expected a JSON object)")
     return RunSpec.from_dict(data)
+
+
+def check_run_dir(out: Path, resume: bool) -> None:
+    """What :func:`prepare_run_dir` refuses without knowing the run: checked before the data is
+    loaded or a view drawn (decoding CIFAR-10 takes most of a minute)."""
+    stored = read_run(out) if out.is_dir() else None
+    if stored is None:
+        if resume:
+            raise RunError(f"{out}: there is no run to resume here (no {RUN_FILE})")
+        if out.is_dir() and any(out.iterdir()):
+            raise RunError(f"{out}: the directory is not empty and holds no genesynth run; "
+                           "choose another --out")
+    elif not resume:
+        raise RunError(f"{out} already holds a run; pass --resume to continue it, or choose "
+                       "another --out")
 
 
 def prepare_run_dir(out: Path, spec: RunSpec, resume: bool) -> RunSpec:

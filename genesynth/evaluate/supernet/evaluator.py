@@ -115,6 +115,11 @@ class SupernetEvaluator(Evaluator):
                                       seconds=time.perf_counter() - began, ready=True,
                                       loaded=loaded, time=time.time()))
 
+    def device_info(self) -> dict[str, Any]:
+        """Where this process trains the supernet and the family members: the CPU (the
+        supernet's training and scoring have no accelerator path), with its threads."""
+        return {"device": f"cpu ({fmt.plural(self.config.threads, 'thread')})"}
+
     def kept(self) -> str:
         """What an interrupt keeps of the supernet's training (said at Ctrl-C)."""
         if not self.training:
@@ -203,6 +208,12 @@ class SupernetEvaluator(Evaluator):
         m = Measurement(test, c.params, c.macs, None, tuple(curve), loss,
                         time.perf_counter() - start)
         return m, model.state_dict()
+
+    def test_accuracy(self, arch: Architecture, state: Mapping[str, Any]) -> float | None:
+        """Top-1 on the test split with the weights ``state`` (None when they do not fit)."""
+        from genesynth.evaluate.train import weights_test_accuracy
+
+        return weights_test_accuracy(arch, state, Tensors.of(self.dataset.test))
 
     # -- identity ---------------------------------------------------------------------------
 
