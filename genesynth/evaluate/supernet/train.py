@@ -50,6 +50,7 @@ class SandwichTrainer:
     smallest: Architecture
     config: SupernetConfig
     on_step: Callable[[int, int], None] | None = None  # (steps done, steps) in the epoch
+    device: torch.device = torch.device("cpu")  # where the supernet's tensors and data are
 
     def __post_init__(self) -> None:
         self.optimizer = torch.optim.AdamW(self._groups(), lr=self.config.lr)
@@ -77,7 +78,7 @@ class SandwichTrainer:
             what, name = key.split("|", 1)
             param = self.supernet.tensors.get(name)
             if param is not None:
-                self.optimizer.state[param][what] = value.clone()
+                self.optimizer.state[param][what] = value.to(param.device, copy=True)
 
     # -- training ---------------------------------------------------------------------------
 
@@ -89,8 +90,8 @@ class SandwichTrainer:
         steps = math.ceil(len(data.y) / config.batch_size)
         generator = torch.Generator().manual_seed(config.seed * 1_000_003 + epoch)
         rng = random.Random(config.seed * 1_000_003 + epoch)
-        order = torch.randperm(len(data.y), generator=generator)
-        big, small = build(self.largest), build(self.smallest)
+        order = torch.randperm(len(data.y), generator=generator).to(data.y.device)
+        big, small = built(self.largest, self.device), built(self.smallest, self.device)
         factor = lr_factor("cosine", config.epochs * steps)  # the proxy's warm-up and cosine
         total, seen = 0.0, 0
         for _ in range(first):
@@ -107,7 +108,7 @@ class SandwichTrainer:
                 soft = teacher.detach().softmax(1)
                 self._learn(small, self.smallest, x, y, soft)
                 for arch in self._random(rng, config.random):
-                    self._learn(build(arch), arch, x, y, soft)
+                    self._learn(built(arch, self.device), arch, x, y, soft)
                 self.optimizer.step()
                 self.optimizer.zero_grad(set_to_none=True)
                 if self.on_step is not None:
@@ -141,6 +142,13 @@ class SandwichTrainer:
     def _set_lr(self, scale: float) -> None:
         for group in self.optimizer.param_groups:
             group["lr"] = self.config.lr * scale
+
+
+def built(arch: Architecture, device: torch.device) -> nn.Module:
+    """``build(arch)`` on ``device``. build() makes CPU modules, so on the CPU nothing moves
+    (``Module.to`` would still import much of torch.distributed on its first call: seconds)."""
+    model = build(arch)
+    return model if device.type == "cpu" else model.to(device)
 
 
 #: Seconds between two checkpoints inside an epoch (each epoch's end saves too).
@@ -212,7 +220,7 @@ def step_progress(emit: Emit, epochs: int, epoch: int, start: int, began: float,
 
 
 def score_largest(trainer: SandwichTrainer, data: Tensors, val: Tensors) -> float:
-    model = build(trainer.largest)
+    model = built(trainer.largest, trainer.device)
     trainer.supernet.inherit(trainer.largest, model)
     recalibrate(model, data, trainer.config)
     return accuracy(model, val)
@@ -240,7 +248,8 @@ def spread(data: Tensors, count: int, seed: int) -> Tensors:
 
     A split read from an image folder is sorted by class: its first 512 CIFAR-10 training
     images are all airplanes. Batch norm re-estimated on them gave every candidate the
-    statistics of one class (docs/supernet.md, *What the supernet's scores cost*).
+    statistics of one class (docs/supernet.md, *Why the largest network scored half its
+    accuracy*).
     """
     order = stratified_order(data.y.cpu().numpy(), np.random.default_rng(seed))[:count]
     index = torch.from_numpy(order).to(data.y.device)
