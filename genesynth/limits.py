@@ -66,6 +66,14 @@ MAX_TEXT_BYTES = 16 * 2**20
 """The largest text file genesynth reads (prototype, constraint file, architecture or run JSON):
 the shipped ones are a few kB; an architecture of MAX_MODULES modules is well below 1 MB."""
 
+MAX_PROTOTYPE_BYTES = 256 * 2**10
+"""The largest prototype text (the largest shipped one is 14 kB): a parser's time grows with
+the text, and 100,000 nested brackets or a chain of 100,000 sums took seconds to refuse."""
+
+MAX_TEXT_DEPTH = 1000
+"""Brackets open at once in a prototype's text, checked before it is parsed (grouped
+expressions may nest deeper than MAX_DEPTH: they add no depth to the tree)."""
+
 MAX_THREADS = 256
 """The most threads any setting may ask for (``[latency] threads``, training threads): a
 phone's or a server's thread count fits, 100000 (which once took every process slot of the

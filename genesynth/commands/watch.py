@@ -18,7 +18,7 @@ from rich.console import Console
 from genesynth.commands._common import add_storage, storage_url
 from genesynth.errors import GenesynthError
 from genesynth.limits import MAX_SECONDS
-from genesynth.record.reader import RunSource, SupernetLog, locate, state_from_study
+from genesynth.record.reader import RunSource, SupernetLog, apply_log, locate, state_from_study
 from genesynth.record.snapshot import RunState
 from genesynth.urls import redact
 
@@ -42,8 +42,7 @@ def snapshot(source: RunSource, study: object, supernet: SupernetLog | None = No
     """The run as it stands: trials, run.json and family.json when written, and the
     supernet's training (from ``events.jsonl``) when the run has one."""
     state = state_from_study(study, source.run, source.family(study))
-    for event in (supernet.read() if supernet is not None else []):
-        state.apply(event)
+    apply_log(state, supernet.read() if supernet is not None else [])
     if not state.out:
         state.out = str(source.run_dir) if source.run_dir else redact(source.storage)
     return state

@@ -107,6 +107,8 @@ def _counts(state: RunState, per_row: int = 3) -> Table:
 
 def eta_items(state: RunState) -> list[tuple[str, str]]:
     """``ETA ~3m 05s``, then what it is made of: the search's part and the family's."""
+    if state.interrupted:
+        return [("ETA", fmt.DASH)]
     if state.finished:
         return [("ETA", "done")]
     est = state.estimate
@@ -176,7 +178,7 @@ def supernet_panel(state: RunState, width: int | None = None) -> Panel:
     bar.add_row(Text(f"epoch {phase.epoch}/{phase.epochs}", style="dim"),
                 ProgressBar(total=max(phase.epochs, 1), completed=done, finished_style="green"),
                 Text(steps, style="dim"))
-    left = state.estimate.supernet
+    left = None if state.interrupted else state.estimate.supernet
     items = [("loss", "" if phase.loss is None else f"{phase.loss:.4f}"),
              ("largest val", fmt.percent(phase.accuracy)),
              ("trained", fmt.duration(phase.seconds)),

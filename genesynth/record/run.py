@@ -104,8 +104,11 @@ def inside(run_dir: Path, relative: object, what: str) -> Path:
         raise RunError(f"{run_dir}: {what} must be a path inside the run directory, "
                        f"but got {relative!r}")
     path = run_dir / relative
-    root = run_dir.resolve()
-    if Path(relative).is_absolute() or not path.resolve().is_relative_to(root):
+    try:
+        root, real = run_dir.resolve(), path.resolve()
+    except (RuntimeError, OSError):  # Python 3.11 says RuntimeError for a symlink loop
+        raise RunError(f"{run_dir}: {what} {relative!r} is a symlink loop") from None
+    if Path(relative).is_absolute() or not real.is_relative_to(root):
         raise RunError(f"{run_dir}: {what} {relative!r} points outside the run directory; "
                        "refusing to follow it")
     return path
@@ -124,6 +127,13 @@ def read_run(out: Path) -> RunSpec | None:
 def check_run_dir(out: Path, resume: bool) -> None:
     """What :func:`prepare_run_dir` refuses without knowing the run: checked before the data is
     loaded or a view drawn (decoding CIFAR-10 takes most of a minute)."""
+    try:
+        out.stat()
+    except (FileNotFoundError, NotADirectoryError):
+        pass  # a file among its parents: said by the API's check, which names it
+    except OSError as exc:  # a name too long, a loop of links, no permission
+        raise RunError(f"{out}: cannot use it as the run directory: "
+                       f"{exc.strerror or exc}") from None
     stored = read_run(out) if out.is_dir() else None
     if stored is None:
         if resume:

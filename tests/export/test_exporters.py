@@ -385,7 +385,8 @@ def test_export_never_overwrites_silently(tmp_path: Path) -> None:
     assert export_member(run, "A", "pytorch", out=target, overwrite=True)[0] == target
     with pytest.raises(ExportError, match=r"m.py, .*m.pt already exist; pass --force"):
         export_member(run, "A", "pytorch", out=target)
-    with pytest.raises(ExportError, match=r"weights.pt: a PyTorch export is a source file"):
+    with pytest.raises(ExportError, match=r"weights.pt: a pytorch export is a .py file with .pt "
+                                          r"beside it \(model.py, model.pt\); name the .py file"):
         export_member(run, "A", "pytorch", out=tmp_path / "weights.pt")
     assert not (tmp_path / "weights.pt").exists()
 
@@ -408,3 +409,15 @@ def test_export_never_writes_through_a_link_out_of_the_run_directory(tmp_path: P
     assert victim.read_text() == "mine" and not (tmp_path / "new.py").exists()
     link.unlink()
     assert export_member(run, "A", "pytorch")[0] == link  # an ordinary file is written
+
+
+def test_weights_larger_than_any_network_are_refused_unread(tmp_path: Path) -> None:
+    """Issue 25's probe: a sparse 20 GB weights file was read until memory ran out."""
+    run = make_run(tmp_path / "run", {"A": logits_only()})
+    weights = run / "family" / "A" / "weights.safetensors"
+    with open(weights, "wb") as stream:
+        stream.truncate(20 * 2**30)
+    with pytest.raises(RunError, match=r"weights.safetensors: member 'A''s weights hold "
+                                       r"21,474,836,480 bytes; a network genesynth builds has "
+                                       r"at most 4,001,048,576"):
+        export_member(run, "A", "pytorch", out=tmp_path / "m.py")

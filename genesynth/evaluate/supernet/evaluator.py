@@ -27,8 +27,9 @@ from typing import Any
 
 from genesynth import fmt
 from genesynth.errors import GenesynthError, RunError
-from genesynth.evaluate.base import CandidateFailed, Evaluator, Report
+from genesynth.evaluate.base import CandidateFailed, Evaluator, EvaluatorContext, Report
 from genesynth.evaluate.budgets import DEFAULT_SUPERNET, SUPERNET_BUDGETS, SupernetConfig
+from genesynth.evaluate.device import device_name, resolve_device
 from genesynth.evaluate.supernet import train as supernet_train
 from genesynth.evaluate.supernet.plan import (
     SupernetError,
@@ -38,6 +39,7 @@ from genesynth.evaluate.supernet.plan import (
 )
 from genesynth.evaluate.supernet.train import (
     SandwichTrainer,
+    built,
     checkpoint_path,
     recalibrate,
     spread,
@@ -60,14 +62,18 @@ class SupernetEvaluator(Evaluator):
     ``dataset`` is a :class:`genesynth.data.Dataset`; ``config`` trains the supernet and
     scores candidates (defaults per dataset); ``full`` is the family's stand-alone budget;
     ``finetune`` starts each family member from its inherited weights instead of from scratch.
+    ``device`` is where the supernet trains, candidates are scored and the family retrains
+    (``auto``: a GPU when there is one), unless the run's context names another.
     """
 
     prunable = False
     stand_alone = False  # a score ranks; the accuracy bound is the family's (after training)
 
     def __init__(self, dataset: Any, config: SupernetConfig | None = None,
-                 full: TrainConfig | None = None, finetune: bool = False) -> None:
+                 full: TrainConfig | None = None, finetune: bool = False,
+                 device: str | Any = "auto") -> None:
         self.dataset = dataset
+        self.device = resolve_device(device)
         self.config = config or default_config(dataset)
         self.full = full or default_full(dataset, self.config.seed)
         self.finetune = bool(finetune)
@@ -88,8 +94,23 @@ class SupernetEvaluator(Evaluator):
 
     # -- once per run or worker -------------------------------------------------------------
 
-    def prepare(self, context: Any) -> None:
-        """``context`` has the run's ``prototype``, ``run_dir`` (or None) and ``emit``."""
+    def device_info(self, context: EvaluatorContext) -> dict[str, Any]:
+        """Where this process trains the supernet, scores and retrains: ``{"device": ...}``
+        (on the CPU with the supernet's threads: ``cpu (2 threads)``)."""
+        device = self._device(context)
+        threads = f" ({fmt.plural(self.config.threads, 'thread')})" if device.type == "cpu" else ""
+        return {"device": device_name(device) + threads}
+
+    def _device(self, context: EvaluatorContext) -> Any:
+        return self.device if context.device is None else resolve_device(context.device)
+
+    def prepare(self, context: EvaluatorContext) -> None:
+        """``context`` has the run's ``prototype``, ``run_dir`` (or None), ``emit`` and the
+        ``device`` everything runs on from here (the supernet, scoring and retraining)."""
+        self.device = self._device(context)
+        self.train_data, self.val_data = (self.train_data.to(self.device),
+                                          self.val_data.to(self.device))
+        self.score_data = self.score_data.to(self.device)
         proto = context.prototype
         samples = plan_samples(proto, self.config.plan_samples, self.config.seed)
         try:
@@ -98,7 +119,9 @@ class SupernetEvaluator(Evaluator):
             raise SupernetError(f"{getattr(proto, 'path', '') or proto.name}: {error}") from None
         self.supernet = Supernet(layout, self.config.seed)
         self.supernet.zero_residual_ends(samples)
-        trainer = SandwichTrainer(self.supernet, proto, samples[0], samples[1], self.config)
+        self.supernet.to(self.device)
+        trainer = SandwichTrainer(self.supernet, proto, samples[0], samples[1], self.config,
+                                  device=self.device)
         header = {"prototype": prototype_hash(proto), "dataset": _fingerprint(self.dataset),
                   "plan": layout.digest(), "training": self._identity()}
         began = time.perf_counter()
@@ -177,7 +200,7 @@ class SupernetEvaluator(Evaluator):
     def _inherited(self, arch: Architecture) -> Any:
         if self.supernet is None:
             raise RunError("SupernetEvaluator.prepare(context) must run before evaluate")
-        model = build(arch)
+        model = built(arch, self.device)
         try:
             self.supernet.inherit(arch, model)
         except SupernetError as error:
@@ -197,12 +220,13 @@ class SupernetEvaluator(Evaluator):
             config = replace(self.full, zero_init_residual=False)
         else:
             model, config = build(arch), self.full
-        curve, loss = train(model, self.train_data, self.val_data, config, report)
+        curve, loss = train(model, self.train_data, self.val_data, config, report, self.device)
         test = accuracy(model, Tensors.of(self.dataset.test))
         c = cost(arch)
         m = Measurement(test, c.params, c.macs, None, tuple(curve), loss,
                         time.perf_counter() - start)
-        return m, model.state_dict()
+        state = {k: v.detach().to("cpu").contiguous() for k, v in model.state_dict().items()}
+        return m, state  # on the CPU: they load on any machine
 
     def test_accuracy(self, arch: Architecture, state: Mapping[str, Any]) -> float | None:
         """Top-1 on the test split with the weights ``state`` (None when they do not fit)."""
@@ -217,8 +241,8 @@ class SupernetEvaluator(Evaluator):
                 "full": self.full.to_dict(), "finetune": self.finetune}
 
     @classmethod
-    def with_run_settings(cls, described: Mapping[str, Any], seed: int, full: Any
-                          ) -> Mapping[str, Any]:
+    def with_run_settings(cls, described: Mapping[str, Any], seed: int, full: Any,
+                          proxy: Any = None) -> Mapping[str, Any]:
         """The run's seed trains the supernet and its full budget (``full_epochs``,
         ``augment``, ...) the family, unless ``described`` sets them."""
         own, given = described.get("supernet", {}), described.get("full", {})
