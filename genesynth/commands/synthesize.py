@@ -45,6 +45,10 @@ def add(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--supernet-batch", type=int, metavar="N",
                    help="with --evaluator supernet: its training batch size (default per "
                    f"dataset: {supernet_defaults(batch=True)})")
+    p.add_argument("--fidelity-checks", type=int, metavar="N",
+                   help="with --evaluator supernet: candidates trained alone with the proxy "
+                   "budget after the family, to state how well the scores ranked them "
+                   "(default 4; 0: no check; docs/supernet.md)")
     p.add_argument("--table", type=Path, help="look accuracy up in a JSON benchmark table "
                    "(--evaluator table with this file)")
     p.add_argument("--table-delay", type=float, default=0.0, metavar="SECONDS",
@@ -186,7 +190,8 @@ def _check_supernet_flags(args: argparse.Namespace) -> None:
     """The supernet's flags only with it; the proxy training's --epochs never with it."""
     supernet = args.evaluator == "supernet" and args.table is None
     for flag, value in (("--supernet-epochs", args.supernet_epochs),
-                        ("--supernet-batch", args.supernet_batch)):
+                        ("--supernet-batch", args.supernet_batch),
+                        ("--fidelity-checks", args.fidelity_checks)):
         if value is not None and not supernet:
             raise GenesynthError(f"`{flag}` applies to --evaluator supernet only")
     if supernet and args.epochs is not None:
@@ -202,4 +207,10 @@ def supernet_description(args: argparse.Namespace) -> dict[str, Any]:
         settings["epochs"] = args.supernet_epochs
     if args.supernet_batch is not None:
         settings["batch_size"] = args.supernet_batch
-    return {"kind": "supernet", "supernet": settings}
+    described: dict[str, Any] = {"kind": "supernet", "supernet": settings}
+    if args.fidelity_checks is not None:
+        if args.fidelity_checks < 0:
+            raise GenesynthError("`--fidelity-checks` must be an integer >= 0, but got "
+                                 f"--fidelity-checks={args.fidelity_checks}")
+        described["checks"] = args.fidelity_checks
+    return described

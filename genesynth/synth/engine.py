@@ -34,6 +34,7 @@ from genesynth.record.run import RunSpec, prepare_run_dir
 from genesynth.storage import is_shared, open_storage
 from genesynth.synth import family as fam
 from genesynth.synth import warm
+from genesynth.synth.fidelity import check_evaluator
 from genesynth.synth.objective import Objective
 from genesynth.synth.samplers import SAMPLERS, SpaceAware, is_multi_objective
 from genesynth.synth.static import check_reachable
@@ -212,7 +213,8 @@ def drive(study: optuna.Study, setup: Setup, listeners: Sequence[Listener] = (),
                          time.time()))
     try:
         setup.evaluator.prepare(EvaluatorContext(setup.prototype, setup.dataset, setup.out,
-                                                 spec.seed, emit))
+                                                 spec.seed, emit,
+                                                 constraint=setup.constraint))
         objective = make_objective(setup, emit, setup.constraint)
         ran = run_trials(study, objective, spec.trials, catch=(CandidateFailed,), limit=limit,
                          told=objective.told)
@@ -305,6 +307,7 @@ def finish(study: optuna.Study, setup: Setup, emit: Emitter, search: bool = True
     study.set_user_attr(FAMILY_OUT_ATTR, str(setup.out.resolve()))
     # family.json's content in the study too: `genesynth watch --storage` on any machine shows it
     study.set_user_attr(FAMILY_COPY_ATTR, {"members": [m.to_dict() for m in members]})
+    check_evaluator(study, setup, members, emit)  # stand_alone = False: how well it ranked
     family_made(study, setup.spec.trials)
     study.set_user_attr(FINISHED_ATTR, True)
     emit(RunFinished(str(setup.out), len(members), time=time.time()))

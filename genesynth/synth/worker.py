@@ -130,7 +130,7 @@ def produce_family(
         return _made_before(loaded, family_claim(loaded, spec.trials) or {}, spec, out)
     emit = Emitter([EventRecorder(setup.out / EVENTS_FILE), *listeners])
     setup.evaluator.prepare(EvaluatorContext(setup.prototype, setup.dataset, setup.out,
-                                             spec.seed, emit))
+                                             spec.seed, emit, constraint=setup.constraint))
     return FamilyResult(setup.out, finish(loaded, setup, emit, search=False), made_now=True,
                         utility=utility_name(setup.constraint))
 

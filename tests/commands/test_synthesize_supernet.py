@@ -113,7 +113,8 @@ def test_the_shared_studys_family_loads_the_checkpoint_and_refuses_a_foreign_one
     # what a worker does: the evaluator from the run's description, the run's checkpoint
     assert main(["family", "--storage", url, "--study", "s", "--force", "--plain"]) == 0
     again = capsys.readouterr().out
-    assert "supernet: loaded from the run directory (1 epoch trained before)\n" in again
+    assert ("supernet: loaded from the run directory (1 epoch trained before; trained for "
+            "MACs <= 5M, params <= 200K)\n") in again
     assert "supernet: epoch" not in again and checkpoint.read_bytes() == before
 
     # checkpoints of another prototype, and of the same prototype on other data
@@ -229,4 +230,5 @@ def test_a_worker_waits_for_the_supernet_another_process_trains_then_loads_it(
     out = capsys.readouterr().out
     assert codes == {"synthesize": 0, "worker": 0}
     assert out.count("supernet: training for 1 epoch before the search\n") == 1
-    assert out.count("supernet: loaded from the run directory (1 epoch trained before)\n") == 1
+    assert out.count("supernet: loaded from the run directory (1 epoch trained before; "
+                     "trained for MACs <= 5M, params <= 200K)\n") == 1

@@ -68,12 +68,14 @@ def prepared(data: Any, run_dir: Path | None, config: SupernetConfig = CONFIG,
 
 def test_trains_once_then_scores_candidates(data: Any, tmp_path: Path) -> None:
     evaluator, events = prepared(data, tmp_path)
+    events = [e for e in events if not e.steps]  # a step's progress, on a slow machine
     assert [(e.epoch, e.loss is not None, e.ready) for e in events] == [
         (0, False, False), (1, True, False), (2, True, False), (2, False, True)]
     assert events[1].eta is not None and events[2].eta == 0.0
     header, _ = read_checkpoint(tmp_path / "supernet.safetensors")
     assert header["epoch"] == 2 and set(header) == {"prototype", "dataset", "plan", "training",
-                                                      "epoch"}
+                                                      "bounds", "epoch"}
+    assert header["bounds"] == {"max_macs": None, "max_params": None}  # no constraint given
     arch = tiny().sample(seed=3)
     m = evaluator.evaluate(arch, lambda *_: None)
     c = cost(arch)
@@ -147,6 +149,7 @@ def test_a_killed_training_resumes_after_its_last_epoch(data: Any, tmp_path: Pat
     assert path.exists(), "the child saved no epoch in time"
     done = read_checkpoint(path)[0]["epoch"]
     _, events = prepared(data, tmp_path, replace(CONFIG, epochs=done + 1))
+    events = [e for e in events if not e.steps]  # a step's progress, on a slow machine
     assert [(e.epoch, e.resumed, e.ready) for e in events] == [
         (done, True, False), (done + 1, False, False), (done + 1, False, True)]
 

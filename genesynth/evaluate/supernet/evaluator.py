@@ -20,7 +20,7 @@ import hashlib
 import json
 import time
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -31,42 +31,49 @@ from genesynth.costs import cost
 from genesynth.errors import GenesynthError, RunError
 from genesynth.evaluate.base import CandidateFailed, Evaluator, Measurement, Report
 from genesynth.evaluate.budgets import DEFAULT_SUPERNET, SUPERNET_BUDGETS, SupernetConfig
-from genesynth.evaluate.supernet.plan import (
-    SupernetError,
-    plan,
-    plan_samples,
-    prototype_hash,
-)
+from genesynth.evaluate.supernet.plan import SupernetError, plan, prototype_hash
+from genesynth.evaluate.supernet.space import BoundedSpace, SpaceBounds
 from genesynth.evaluate.supernet.train import (
     SandwichTrainer,
+    World,
     checkpoint_path,
     recalibrate,
     threads,
     train_supernet,
 )
-from genesynth.evaluate.supernet.weights import Supernet
+from genesynth.evaluate.supernet.weights import Supernet, read_header
 from genesynth.evaluate.train import Tensors, TrainConfig, accuracy, budgets_for, train
 from genesynth.events import SupernetProgress
 
 DataLoader = Callable[[], Any]  # returns the run's Dataset (the evaluator contract's loader)
+#: Candidates a run trains alone (proxy budget) to check the scores; the family counts too.
+DEFAULT_CHECKS = 4
 
 class SupernetEvaluator(Evaluator):
     """Scores candidates on a supernet trained once from the run's prototype.
 
     ``dataset`` is a :class:`genesynth.data.Dataset`; ``config`` trains the supernet and
     scores candidates (defaults per dataset); ``full`` is the family's stand-alone budget;
-    ``finetune`` starts each family member from its inherited weights instead of from scratch.
+    ``finetune`` starts each family member from its inherited weights instead of from scratch;
+    ``checks`` candidates are trained alone with ``proxy`` (the dataset's proxy budget by
+    default) after the family to check how well the scores ranked them (see
+    ``genesynth.record.fidelity``; 0: no check).
     """
 
     prunable = False
     stand_alone = False  # a score ranks; the accuracy bound is the family's (after training)
 
     def __init__(self, dataset: Any, config: SupernetConfig | None = None,
-                 full: TrainConfig | None = None, finetune: bool = False) -> None:
+                 full: TrainConfig | None = None, finetune: bool = False,
+                 checks: int = DEFAULT_CHECKS, proxy: TrainConfig | None = None) -> None:
+        if isinstance(checks, bool) or not isinstance(checks, int) or checks < 0:
+            raise RunError(f"`checks` must be an integer >= 0, but got checks={checks!r}")
         self.dataset = dataset
         self.config = config or default_config(dataset)
         self.full = full or default_full(dataset, self.config.seed)
+        self.proxy = proxy or default_proxy(dataset, self.config.seed)
         self.finetune = bool(finetune)
+        self.checks = checks
         self.train_data = Tensors.of(dataset.train)
         self.val_data = Tensors.of(dataset.val)
         images = self.config.score_images
@@ -81,35 +88,54 @@ class SupernetEvaluator(Evaluator):
     # -- once per run or worker -------------------------------------------------------------
 
     def prepare(self, context: Any) -> None:
-        """``context`` has the run's ``prototype``, ``run_dir`` (or None) and ``emit``."""
+        """``context`` has the run's ``prototype``, ``constraint`` (its MACs and params bounds
+        are the space the supernet is trained for), ``run_dir`` (or None) and ``emit``."""
         proto = context.prototype
-        samples = plan_samples(proto, self.config.plan_samples, self.config.seed)
+        run_dir = None if context.run_dir is None else Path(context.run_dir)
+        wanted = SpaceBounds.of(getattr(context, "constraint", None))
+        bounds = reusable_bounds(run_dir, wanted)
+        space = self._space(proto, bounds)
+        samples = space.plan_samples(self.config.plan_samples, self.config.seed)
         try:
             layout = plan(samples)
         except SupernetError as error:  # what cannot share, where in the prototype (and file)
             raise SupernetError(f"{getattr(proto, 'path', '') or proto.name}: {error}") from None
         self.supernet = Supernet(layout, self.config.seed)
         self.supernet.zero_residual_ends(samples)
-        trainer = SandwichTrainer(self.supernet, proto, samples[0], samples[1], self.config)
+        trainer = SandwichTrainer(self.supernet, space, samples[0], samples[1], self.config)
         header = {"prototype": prototype_hash(proto), "dataset": _fingerprint(self.dataset),
                   "plan": layout.digest(), "training": self._identity()}
+        kept = {"bounds": bounds.to_dict()}  # recorded; checked by reusable_bounds
+        wider = wanted.describe() if bounds != wanted else ""
         began = time.perf_counter()
         loaded = False
-        if context.run_dir is None:
+        if run_dir is None:
             train_supernet(trainer, self.train_data, self.val_data, 0, lambda _: None,
                            context.emit)
         else:
-            loaded = self._train_or_load(trainer, header, Path(context.run_dir), context.emit)
+            loaded = self._train_or_load(trainer, header, kept, run_dir, context.emit)
         context.emit(SupernetProgress(self.config.epochs, self.config.epochs,
                                       seconds=time.perf_counter() - began, ready=True,
-                                      loaded=loaded, time=time.time()))
+                                      loaded=loaded, time=time.time(),
+                                      bounds=bounds.describe(), wider=wider))
 
-    def _train_or_load(self, trainer: SandwichTrainer, header: dict[str, Any], run_dir: Path,
-                       emit: Any) -> bool:
-        """Train the epochs the checkpoint lacks; True when it had them all (loaded)."""
+    def _space(self, proto: Any, bounds: SpaceBounds) -> BoundedSpace:
+        """The prototype within ``bounds``: 4 x ``plan_samples`` networks of its pool size
+        the slots and are the sandwich's random samples (see .space)."""
+        try:
+            return BoundedSpace(proto, bounds, 4 * self.config.plan_samples, self.config.seed)
+        except SupernetError as error:
+            raise SupernetError(f"{getattr(proto, 'path', '') or proto.name}: {error}") from None
+
+    def _train_or_load(self, trainer: SandwichTrainer, header: dict[str, Any],
+                       kept: dict[str, Any], run_dir: Path, emit: Any) -> bool:
+        """Train the epochs the checkpoint lacks; True when it had them all (loaded). In a
+        torch.distributed run every process trains (no file lock: they step together) and
+        the first one (rank 0) writes the checkpoint."""
         path = checkpoint_path(run_dir)
         supernet = trainer.supernet
-        with _exclusive(run_dir / "supernet.lock"):
+        world = World.current()
+        with _exclusive(run_dir / "supernet.lock") if world.size == 1 else nullcontext():
             start = 0
             if path.exists():
                 found, extra = supernet.load(path, header)
@@ -119,7 +145,9 @@ class SupernetEvaluator(Evaluator):
                 return True
 
             def save(epoch: int) -> None:
-                supernet.save(path, {**header, "epoch": epoch}, trainer.optimizer_state())
+                if world.rank == 0:
+                    supernet.save(path, {**header, **kept, "epoch": epoch},
+                                  trainer.optimizer_state())
 
             train_supernet(trainer, self.train_data, self.val_data, start, save, emit)
         return False
@@ -175,11 +203,24 @@ class SupernetEvaluator(Evaluator):
                         time.perf_counter() - start)
         return m, model.state_dict()
 
+    def train_alone(self, arch: Architecture, report: Report) -> Measurement:
+        """The candidate alone, from scratch, with the proxy budget: validation top-1 (the
+        run's fidelity check; see ``genesynth.record.fidelity``)."""
+        import torch
+
+        start = time.perf_counter()
+        torch.manual_seed(self.proxy.seed)
+        curve, loss = train(build(arch), self.train_data, self.val_data, self.proxy, report)
+        c = cost(arch)
+        return Measurement(curve[-1], c.params, c.macs, None, tuple(curve), loss,
+                           time.perf_counter() - start)
+
     # -- identity ---------------------------------------------------------------------------
 
     def describe(self) -> dict[str, Any]:
         return {"kind": "supernet", "supernet": self.config.to_dict(),
-                "full": self.full.to_dict(), "finetune": self.finetune}
+                "full": self.full.to_dict(), "finetune": self.finetune,
+                "checks": self.checks, "proxy": self.proxy.to_dict()}
 
     @classmethod
     def with_run_settings(cls, described: Mapping[str, Any], seed: int, full: Any
@@ -198,19 +239,46 @@ class SupernetEvaluator(Evaluator):
         """The evaluator ``describe()`` described. A setting left out of ``supernet`` or
         ``full`` takes the dataset's default, so ``{"kind": "supernet", "supernet":
         {"epochs": 2}}`` is the default budget with 2 epochs (what the CLI passes)."""
-        unknown = sorted(set(described) - {"kind", "supernet", "full", "finetune"})
+        unknown = sorted(set(described) - {"kind", "supernet", "full", "finetune", "checks",
+                                           "proxy"})
         if unknown:
             raise RunError(f"the supernet evaluator has no setting {unknown[0]!r}; its "
-                           "description holds supernet, full and finetune")
+                           "description holds supernet, full, finetune, checks and proxy")
         dataset = data()
         config = _settings(default_config(dataset), described.get("supernet"), "supernet")
         full = _settings(default_full(dataset, config.seed), described.get("full"), "full")
-        return cls(dataset, config, full, bool(described.get("finetune", False)))
+        proxy = _settings(default_proxy(dataset, config.seed), described.get("proxy"), "proxy")
+        return cls(dataset, config, full, bool(described.get("finetune", False)),
+                   described.get("checks", DEFAULT_CHECKS), proxy)
+
+
+def reusable_bounds(run_dir: Path | None, wanted: SpaceBounds) -> SpaceBounds:
+    """The bounds to train (or load) the supernet for: ``wanted`` (the run's constraint), or
+    those of the checkpoint in ``run_dir`` when they are wider (every network the run may
+    pick is inside them: it is reused). A checkpoint trained for narrower bounds is refused:
+    it never saw, and holds no weights for, networks this run may pick."""
+    path = None if run_dir is None else checkpoint_path(run_dir)
+    if path is None or not path.exists():
+        return wanted
+    found = SpaceBounds.from_dict(read_header(path).get("bounds"))
+    if found.covers(wanted):
+        return found
+    raise SupernetError(
+        f"{path}: this supernet checkpoint was trained for narrower bounds "
+        f"({found.describe()}) than this run's ({wanted.describe()}); a supernet serves "
+        "bounds inside its own, never wider ones: delete it or use another run directory")
 
 
 def default_config(dataset: Any) -> SupernetConfig:
     """The supernet budget for ``dataset`` (:data:`SUPERNET_BUDGETS` by name)."""
     return SUPERNET_BUDGETS.get(dataset.name, DEFAULT_SUPERNET)
+
+
+def default_proxy(dataset: Any, seed: int) -> TrainConfig:
+    """The fidelity check's stand-alone budget: the training evaluator's proxy budget."""
+    shape = getattr(dataset, "input_shape", None)
+    proxy = budgets_for(dataset.name, shape, getattr(dataset, "format", ""))[0]
+    return replace(proxy, seed=seed)
 
 
 def default_full(dataset: Any, seed: int) -> TrainConfig:
