@@ -30,6 +30,8 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+import numpy as np
+
 import genesynth
 from genesynth.data import load_data
 from genesynth.evaluate.supernet import SupernetConfig, SupernetEvaluator
@@ -65,6 +67,17 @@ def candidates(proto: Any, count: int, seed: int) -> list[tuple[dict[str, int], 
     return list(found.values())
 
 
+def shuffled(dataset: Any, seed: int) -> Any:
+    """``dataset`` with its train and validation splits in a random (seeded) order."""
+    rng = np.random.default_rng(seed)
+
+    def mixed(split: Any) -> Any:
+        order = rng.permutation(len(split.y))
+        return replace(split, x=split.x[order], y=split.y[order])
+
+    return replace(dataset, train=mixed(dataset.train), val=mixed(dataset.val))
+
+
 def identities(arch: Any) -> int:
     """Skipped layers (identity): the benchmark's best free ranking is minus their count."""
     return 8 - len(arch.modules)
@@ -94,7 +107,13 @@ def main() -> None:
     parser.add_argument("--val-fraction", type=float, default=None)
     parser.add_argument("--supernet-epochs", type=int, default=2)
     parser.add_argument("--supernet-batch", type=int, default=128)
-    parser.add_argument("--score-images", type=int, default=1000)
+    parser.add_argument("--score-images", type=int, default=None,
+                        help="validation images a score reads (default: all)")
+    parser.add_argument("--calibration-batches", type=int, default=4)
+    parser.add_argument("--shuffle-splits", action="store_true",
+                        help="put the train and validation splits in a random order first (an "
+                             "image folder's splits are sorted by class; until issue 26's "
+                             "fix, batch norm calibrated on the first batches saw one class)")
     parser.add_argument("--candidates", type=int, default=300)
     parser.add_argument("--max-macs", type=int, default=None)
     parser.add_argument("--proxy-seconds", type=float, default=0.0)
@@ -107,6 +126,8 @@ def main() -> None:
     fraction = {"val_fraction": args.val_fraction} if args.val_fraction else {}
     dataset = load_data(args.data, shape, seed=args.seed, limit=args.limit,  # type: ignore[arg-type]
                         **fraction)
+    if args.shuffle_splits:
+        dataset = shuffled(dataset, args.seed)
     proto = genesynth.load_prototype(ROOT / "prototypes" / "nasbench_macro.gs").with_overrides(
         input_shape=dataset.input_shape, classes=dataset.classes)
     full = genesynth.load_prototype(ROOT / "prototypes" / "nasbench_macro.gs")
@@ -116,7 +137,7 @@ def main() -> None:
           f"{len(dataset.val)}; {len(table)} networks in the table", flush=True)
     config = SupernetConfig(epochs=args.supernet_epochs, batch_size=args.supernet_batch,
                             score_images=args.score_images, threads=args.threads,
-                            seed=args.seed)
+                            calibration_batches=args.calibration_batches, seed=args.seed)
     evaluator = SupernetEvaluator(dataset, config, checks=0)
     began, cpu = time.perf_counter(), time.process_time()
     with tempfile.TemporaryDirectory() as tmp:

@@ -45,6 +45,10 @@ def add(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--supernet-batch", type=int, metavar="N",
                    help="with --evaluator supernet: its training batch size (default per "
                    f"dataset: {supernet_defaults(batch=True)})")
+    p.add_argument("--supernet-from", type=Path, metavar="FILE",
+                   help="with --evaluator supernet: start from this supernet.safetensors "
+                   "(e.g. trained by torchrun -m genesynth.evaluate.supernet.launch; same "
+                   "prototype, data and settings, bounds at least as wide)")
     p.add_argument("--fidelity-checks", type=int, metavar="N",
                    help="with --evaluator supernet: candidates trained alone with the proxy "
                    "budget after the family, to state how well the scores ranked them "
@@ -191,7 +195,8 @@ def _check_supernet_flags(args: argparse.Namespace) -> None:
     supernet = args.evaluator == "supernet" and args.table is None
     for flag, value in (("--supernet-epochs", args.supernet_epochs),
                         ("--supernet-batch", args.supernet_batch),
-                        ("--fidelity-checks", args.fidelity_checks)):
+                        ("--fidelity-checks", args.fidelity_checks),
+                        ("--supernet-from", args.supernet_from)):
         if value is not None and not supernet:
             raise GenesynthError(f"`{flag}` applies to --evaluator supernet only")
     if supernet and args.epochs is not None:
@@ -213,4 +218,6 @@ def supernet_description(args: argparse.Namespace) -> dict[str, Any]:
             raise GenesynthError("`--fidelity-checks` must be an integer >= 0, but got "
                                  f"--fidelity-checks={args.fidelity_checks}")
         described["checks"] = args.fidelity_checks
+    if args.supernet_from is not None:
+        described["from"] = str(args.supernet_from.resolve())
     return described

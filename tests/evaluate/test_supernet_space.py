@@ -110,10 +110,11 @@ def test_no_network_inside_the_bounds_is_a_clear_error(proto: Any) -> None:
         BoundedSpace(proto, SpaceBounds(max_macs=1000), networks=8)
 
 
-def _prepare(proto: Any, data: Any, run_dir: Path, rule: Constraint | None
-             ) -> list[SupernetProgress]:
+def _prepare(proto: Any, data: Any, run_dir: Path, rule: Constraint | None,
+             start_from: Path | None = None) -> list[SupernetProgress]:
     events: list[SupernetProgress] = []
-    evaluator = SupernetEvaluator(data, CONFIG, TrainConfig(epochs=1, batch_size=64))
+    evaluator = SupernetEvaluator(data, CONFIG, TrainConfig(epochs=1, batch_size=64),
+                                  start_from=str(start_from) if start_from else None)
     evaluator.prepare(SimpleNamespace(prototype=proto, dataset=data, run_dir=run_dir, seed=0,
                                       emit=events.append, constraint=rule))
     return events
@@ -132,6 +133,8 @@ def test_a_checkpoint_serves_narrower_bounds_never_wider(proto: Any, data: Any,
     assert supernet_line(again) == (
         "supernet: loaded from the run directory (1 epoch trained before; trained for MACs <= "
         "400K, params <= 8K, wider than this run's MACs <= 300K, params <= 6K: reused)")
+    elsewhere = _prepare(proto, data, tmp_path / "run", narrow, start_from=path)[-1]
+    assert elsewhere.loaded  # --supernet-from: a checkpoint trained before (e.g. by torchrun)
     with pytest.raises(SupernetError) as caught:
         _prepare(proto, data, tmp_path, Constraint(max_macs=500_000))
     assert str(caught.value) == (

@@ -18,6 +18,7 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import json
+import shutil
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, nullcontext
@@ -65,7 +66,8 @@ class SupernetEvaluator(Evaluator):
 
     def __init__(self, dataset: Any, config: SupernetConfig | None = None,
                  full: TrainConfig | None = None, finetune: bool = False,
-                 checks: int = DEFAULT_CHECKS, proxy: TrainConfig | None = None) -> None:
+                 checks: int = DEFAULT_CHECKS, proxy: TrainConfig | None = None,
+                 start_from: str | None = None) -> None:
         if isinstance(checks, bool) or not isinstance(checks, int) or checks < 0:
             raise RunError(f"`checks` must be an integer >= 0, but got checks={checks!r}")
         self.dataset = dataset
@@ -74,6 +76,7 @@ class SupernetEvaluator(Evaluator):
         self.proxy = proxy or default_proxy(dataset, self.config.seed)
         self.finetune = bool(finetune)
         self.checks = checks
+        self.start_from = start_from  # a checkpoint trained before (e.g. by torchrun)
         self.train_data = Tensors.of(dataset.train)
         self.val_data = Tensors.of(dataset.val)
         images = self.config.score_images
@@ -93,6 +96,8 @@ class SupernetEvaluator(Evaluator):
         proto = context.prototype
         run_dir = None if context.run_dir is None else Path(context.run_dir)
         wanted = SpaceBounds.of(getattr(context, "constraint", None))
+        if run_dir is not None and self.start_from:
+            _copy_checkpoint(Path(self.start_from), checkpoint_path(run_dir))
         bounds = reusable_bounds(run_dir, wanted)
         space = self._space(proto, bounds)
         samples = space.plan_samples(self.config.plan_samples, self.config.seed)
@@ -220,7 +225,8 @@ class SupernetEvaluator(Evaluator):
     def describe(self) -> dict[str, Any]:
         return {"kind": "supernet", "supernet": self.config.to_dict(),
                 "full": self.full.to_dict(), "finetune": self.finetune,
-                "checks": self.checks, "proxy": self.proxy.to_dict()}
+                "checks": self.checks, "proxy": self.proxy.to_dict(),
+                **({"from": self.start_from} if self.start_from else {})}
 
     @classmethod
     def with_run_settings(cls, described: Mapping[str, Any], seed: int, full: Any
@@ -240,16 +246,18 @@ class SupernetEvaluator(Evaluator):
         ``full`` takes the dataset's default, so ``{"kind": "supernet", "supernet":
         {"epochs": 2}}`` is the default budget with 2 epochs (what the CLI passes)."""
         unknown = sorted(set(described) - {"kind", "supernet", "full", "finetune", "checks",
-                                           "proxy"})
+                                           "proxy", "from"})
         if unknown:
             raise RunError(f"the supernet evaluator has no setting {unknown[0]!r}; its "
-                           "description holds supernet, full, finetune, checks and proxy")
+                           "description holds supernet, full, finetune, checks, proxy and from")
         dataset = data()
         config = _settings(default_config(dataset), described.get("supernet"), "supernet")
         full = _settings(default_full(dataset, config.seed), described.get("full"), "full")
         proxy = _settings(default_proxy(dataset, config.seed), described.get("proxy"), "proxy")
+        start = described.get("from")
         return cls(dataset, config, full, bool(described.get("finetune", False)),
-                   described.get("checks", DEFAULT_CHECKS), proxy)
+                   described.get("checks", DEFAULT_CHECKS), proxy,
+                   str(start) if start else None)
 
 
 def reusable_bounds(run_dir: Path | None, wanted: SpaceBounds) -> SpaceBounds:
@@ -267,6 +275,19 @@ def reusable_bounds(run_dir: Path | None, wanted: SpaceBounds) -> SpaceBounds:
         f"{path}: this supernet checkpoint was trained for narrower bounds "
         f"({found.describe()}) than this run's ({wanted.describe()}); a supernet serves "
         "bounds inside its own, never wider ones: delete it or use another run directory")
+
+
+def _copy_checkpoint(source: Path, target: Path) -> None:
+    """Start the run from ``source`` (a supernet trained before, e.g. by torchrun), unless the
+    run directory has its own checkpoint; its header is checked as the run's own is."""
+    if target.exists():
+        return
+    if not source.is_file():
+        raise SupernetError(f"{source}: no supernet checkpoint there (--supernet-from)")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    part = target.with_name(target.name + ".part")
+    shutil.copyfile(source, part)
+    part.replace(target)
 
 
 def default_config(dataset: Any) -> SupernetConfig:
