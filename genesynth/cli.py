@@ -17,7 +17,7 @@ from genesynth.errors import GenesynthError
 
 COMMANDS = (
     "check", "show", "sample", "synthesize", "watch", "report", "export", "worker", "family",
-    "refine", "diff",
+    "refine", "diff", "latency", "adapt",
 )
 
 

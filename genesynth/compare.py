@@ -97,17 +97,20 @@ def load_side(spec: str) -> Architecture:
 
 
 def _member(run: str, label: str) -> Architecture:
+    from genesynth.limits import read_text
+    from genesynth.record.family import verified_weights
     from genesynth.record.reader import locate
+    from genesynth.record.run import inside
 
     source = locate(run)
-    members = [m for m in (source.family() or {}).get("members") or [] if isinstance(m, dict)]
+    members = (source.family() or {}).get("members") or []  # checked on read
     for m in members:
-        if str(m.get("label")) == label:
-            path = Path(run) / str(m.get("arch") or f"family/{label}/arch.json")
-            try:
-                return Architecture.from_json(path.read_text(encoding="utf-8"), str(path))
-            except OSError as exc:
-                raise RunError(f"{path}: cannot read it: {exc.strerror}") from None
+        if m["label"] == label:
+            if source.run_dir is None:
+                raise RunError(f"{run}: member {label}'s files are not on this machine")
+            path = inside(source.run_dir, m["arch"], f"member {label!r}'s arch")
+            verified_weights(source.run_dir, m, label)  # the weights the run wrote
+            return Architecture.from_json(read_text(path, "architecture", RunError), str(path))
     labels = ", ".join(str(m.get("label")) for m in members)
     have = f"its members are {labels}" if labels else "it has no family yet"
     raise RunError(f"{run}: no family member {label!r}; {have}")

@@ -9,6 +9,7 @@ A constraint file (TOML, see docs/constraints.md)::
     max_latency_ms = 2.0     # <=, CPU, batch 1
     [latency]
     threads = 1              # threads for latency measurement
+    table = "phone.json"     # a latency table: latency predicted, a static bound
     [utility]
     kind = "netscore"        # any registered utility; the rest are its parameters
     alpha = 2.0
@@ -37,7 +38,7 @@ from genesynth.utility import (
 
 TOP_KEYS = ("bounds", "latency", "utility", "description")
 BOUNDS = ("min_accuracy", "max_macs", "max_params", "max_latency_ms")
-LATENCY = ("threads",)
+LATENCY = ("threads", "table")
 SUFFIXES = {"": 1, "K": 10**3, "M": 10**6, "G": 10**9}
 COUNT = re.compile(r"\s*(\d+(?:\.\d*)?|\.\d+)\s*([kKmMgG]?)\s*")
 
@@ -96,8 +97,9 @@ class Constraint:
     min_accuracy: float | None = None  # top-1 %, >=
     max_macs: int | None = None
     max_params: int | None = None
-    max_latency_ms: float | None = None  # CPU latency at batch 1
+    max_latency_ms: float | None = None  # CPU latency at batch 1, or the table's target
     latency_threads: int = 1
+    latency_table: str | None = None  # a latency table file: latency is predicted, static
     utility: Utility = field(default_factory=NetScore)
     description: str = ""
     path: str | None = None
@@ -121,12 +123,20 @@ class Constraint:
         return self.max_latency_ms is not None or self.utility.needs_latency
 
     @property
+    def predicts_latency(self) -> bool:
+        """Whether latency comes from a table (known before training, like MACs) rather than
+        from measuring each candidate on this machine."""
+        return self.latency_table is not None
+
+    @property
     def bound_names(self) -> tuple[str, ...]:
         """The bounds this constraint sets, in the order of :meth:`optuna_values`."""
         return tuple(b for b in BOUNDS if getattr(self, b) is not None)
 
-    def static_violations(self, params: int, macs: int) -> list[str]:
-        """The bounds broken by the analytic cost alone, e.g. ``["MACs 7.2M > 5M"]``.
+    def static_violations(self, params: int, macs: int, latency_ms: float | None = None
+                          ) -> list[str]:
+        """The bounds broken by the analytic cost alone, e.g. ``["MACs 7.2M > 5M"]``, and by
+        ``latency_ms`` when given (a predicted latency is as static as MACs).
 
         Without a params bound, more than MAX_BUILD_PARAMS parameters breaks one anyway: such
         a network cannot be built in memory.
@@ -139,6 +149,9 @@ class Constraint:
         elif params > MAX_BUILD_PARAMS:  # a built-in cap: such a network cannot be built
             out.append(f"params {format_count(params)} > {format_count(MAX_BUILD_PARAMS)}, "
                        "the most a network may have to be built")
+        if (latency_ms is not None and self.max_latency_ms is not None
+                and latency_ms > self.max_latency_ms):
+            out.append(f"latency {latency_ms:.3g} ms > {self.max_latency_ms:g} ms")
         return out
 
     def violations(self, m: Measurement) -> list[str]:
@@ -180,8 +193,10 @@ class Constraint:
     def describe(self) -> dict[str, Any]:
         """JSON-able: the file's tables plus ``path``; :meth:`from_dict` reads it back."""
         bounds = {b: getattr(self, b) for b in self.bound_names}
-        out: dict[str, Any] = {"path": self.path, "bounds": bounds,
-                               "latency": {"threads": self.latency_threads},
+        latency: dict[str, Any] = {"threads": self.latency_threads}
+        if self.latency_table is not None:
+            latency["table"] = self.latency_table
+        out: dict[str, Any] = {"path": self.path, "bounds": bounds, "latency": latency,
                                "utility": self.utility.describe()}
         if self.description:
             out["description"] = self.description
@@ -242,21 +257,37 @@ def _parse(data: dict[str, Any], source: str, path: str | None) -> Constraint:
             hint = did_you_mean(key, TOP_KEYS) or f"; expected: {', '.join(TOP_KEYS)}"
             raise ConstraintError(f"{source}: {key}: unknown key{hint}")
     bounds = _bounds(_table(data, "bounds", BOUNDS, source), source)
-    threads = _table(data, "latency", LATENCY, source).get("threads", 1)
+    latency = _table(data, "latency", LATENCY, source)
+    threads = latency.get("threads", 1)
     if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
         raise ConstraintError(
             f"{source}: latency.threads: expected a whole number of threads >= 1, "
             f"got {_show(threads)}"
         )
+    table = _table_path(latency.get("table"), source, path)
     description = data.get("description", "")
     if not isinstance(description, str):
         raise ConstraintError(f"{source}: description: expected a string, got {_show(description)}")
     utility = _utility(_table(data, "utility", None, source), bounds, source)
     try:
-        return Constraint(**bounds, latency_threads=threads, utility=utility,
-                          description=description, path=path)
+        return Constraint(**bounds, latency_threads=threads, latency_table=table,
+                          utility=utility, description=description, path=path)
     except ConstraintError as exc:
         raise ConstraintError(f"{source}: {exc}") from exc
+
+
+def _table_path(value: object, source: str, path: str | None) -> str | None:
+    """A latency table's path, relative to the constraint file's folder, made absolute (so
+    run.json names the same file wherever it is read)."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.strip() or len(value) > 4096:
+        raise ConstraintError(f"{source}: latency.table: expected the path of a latency table "
+                              f"file (.json), got {_show(value)}")
+    table = Path(value)
+    if not table.is_absolute() and path is not None:
+        table = Path(path).parent / table
+    return str(table.absolute())
 
 
 def _bounds(table: dict[str, Any], source: str) -> dict[str, Any]:

@@ -47,6 +47,9 @@ class RunStarted:
     declared_shape: tuple[int, ...] = ()  # the prototype's own ``input``, when it differs
     device: str = ""  # where this process trains: "cpu", "cuda:0 (NVIDIA H100 ...)"
     measure: str = "top-1"  # what a trial's accuracy is: "top-1", or a supernet's "score"
+    # Where a trial's latency comes from when a latency table predicts it, e.g. "predicted by
+    # phone.json (onnxruntime 1.17.1, 1 thread)"; "" when it is measured on this machine.
+    latency_source: str = ""
 
 
 @dataclass(frozen=True)
@@ -216,6 +219,21 @@ class FidelityStarted:
 
 
 @dataclass(frozen=True)
+class AdaptStarted:
+    """``genesynth adapt`` begins (or resumes) NetAdapt on a member."""
+
+    member: str  # the member it adapts
+    label: str  # the new member's label
+    resource: str  # "macs", "params" or "latency_ms"
+    start: float  # the member's resource
+    target: float
+    iterations: int  # planned, if every cut lands on its goal
+    long_epochs: int
+    done: int = 0  # iterations a resumed adapt had finished before
+    time: float = 0.0
+
+
+@dataclass(frozen=True)
 class FidelityChecked:
     """How well the scores ranked candidates trained alone (Kendall tau-b with its bootstrap
     interval), beside MACs alone on the same ``candidates`` (``checks`` of them trained for
@@ -234,6 +252,25 @@ class FidelityChecked:
 
 
 @dataclass(frozen=True)
+class AdaptStep:
+    """One NetAdapt iteration done: the proposal kept, and the estimate of what is left."""
+
+    label: str
+    iteration: int  # 1-based
+    unit: str  # the channel group cut, e.g. "m05.b0.0"
+    width: int  # its width before the cut
+    new_width: int
+    resource: str  # "macs", "params" or "latency_ms"
+    value: float  # the resource after the cut
+    goal: float
+    accuracy: float  # validation top-1 after the short fine-tune
+    proposals: int
+    remaining: int  # iterations left, if every cut lands on its goal
+    eta_s: float  # seconds left, the long fine-tune included
+    time: float = 0.0
+
+
+@dataclass(frozen=True)
 class RunFinished:
     out: str
     family: int  # members produced
@@ -244,7 +281,8 @@ class RunFinished:
 Event = (
     RunStarted | TrialStarted | EpochDone | TrialFinished | SearchExtended | SearchNotExtended
     | FamilyStarted | MemberStarted | MemberEpoch | MemberDone | MemberDropped | MemberRenamed
-    | RunFinished | WarmStarted | SupernetProgress | FidelityStarted | FidelityChecked
+    | RunFinished | WarmStarted | SupernetProgress | AdaptStarted | AdaptStep
+    | FidelityStarted | FidelityChecked
 )
 Listener = Callable[[Event], None]
 
@@ -253,7 +291,8 @@ EVENT_TYPES: dict[str, type] = {
     for cls in (
         RunStarted, TrialStarted, EpochDone, TrialFinished, SearchExtended, SearchNotExtended,
         FamilyStarted, MemberStarted, MemberEpoch, MemberDone, MemberDropped, MemberRenamed,
-        RunFinished, WarmStarted, SupernetProgress, FidelityStarted, FidelityChecked,
+        RunFinished, WarmStarted, SupernetProgress, AdaptStarted, AdaptStep,
+        FidelityStarted, FidelityChecked,
     )
 }
 

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 from genesynth.arch import Architecture
@@ -33,7 +34,8 @@ from genesynth.blocks.torch_modules import Network, Normalize
 from genesynth.builder import build
 from genesynth.dsl.writer import architecture_to_text
 from genesynth.errors import ExportError, RunError, did_you_mean
-from genesynth.limits import load_json, read_text
+from genesynth.limits import read_text
+from genesynth.record.family import put_member, read_family_json, verified_weights
 from genesynth.record.layout import (
     EXPORT_FORMATS,
     EXPORT_SUFFIXES,
@@ -122,22 +124,82 @@ def export_member(
     """
     check_format(fmt)
     run_dir = Path(run_dir)
-    entry = _member_entry(run_dir, member)
+    entry, arch, state = load_member(run_dir, member, weights=fmt in ("pytorch", "onnx"))
     member_dir = inside(run_dir, member_path(member), f"member {member!r}'s folder")
-    arch_path = inside(run_dir, entry.get("arch", member_path(member, MEMBER_ARCH)),
-                       f"member {member!r}'s arch")
-    arch = Architecture.from_json(_read(arch_path, run_dir, member), where=str(arch_path))
-    state = None
-    if fmt in ("pytorch", "onnx"):
-        weights = entry.get("weights", member_path(member, MEMBER_WEIGHTS))
-        state = _load_weights(inside(run_dir, weights, f"member {member!r}'s weights"),
-                              run_dir, member)
     target = member_dir / f"model{SUFFIXES[fmt]}" if out is None else Path(out)
     if target.is_dir():
         target = target / f"model{SUFFIXES[fmt]}"
     if not overwrite:
         _refuse_existing(target, fmt)
     return export_architecture(arch, target, fmt, state, InputNormalization.of_run(run_dir))
+
+
+def load_member(run_dir: Path, member: str, weights: bool = True
+                ) -> tuple[Mapping[str, Any], Architecture, dict[str, torch.Tensor] | None]:
+    """A member of the family in ``run_dir``: its family.json entry, architecture and (with
+    ``weights``) weights, checked against the digest family.json records; RunError naming
+    what is missing or differs."""
+    entry = _member_entry(run_dir, member)
+    arch_path = inside(run_dir, entry.get("arch", member_path(member, MEMBER_ARCH)),
+                       f"member {member!r}'s arch")
+    arch = Architecture.from_json(_read(arch_path, run_dir, member), where=str(arch_path))
+    state = None
+    if weights:
+        path = verified_weights(run_dir, entry, member)  # the digest family.json records
+        if path is None:
+            path = inside(run_dir, member_path(member, MEMBER_WEIGHTS),
+                          f"member {member!r}'s weights")
+        state = _load_weights(path, run_dir, member)
+    return entry, arch, state
+
+
+def export_quantized(
+    run_dir: Path, member: str = "A", kind: str = "int8", out: Path | None = None,
+    overwrite: bool = False,
+) -> tuple[list[Path], Any]:
+    """Export ``member`` as float ONNX and as int8 ONNX beside it (``model.int8.onnx``),
+    calibrated on the run's training images; both measured on its test split
+    (:mod:`genesynth.quantize`). The result is recorded in ``family.json`` (the member's
+    ``quantized``) for the report. Returns the files written and the
+    :class:`~genesynth.quantize.Quantized` record."""
+    from genesynth.quantize import check_kind, quantize_member
+
+    check_kind(kind)
+    run_dir = Path(run_dir)
+    spec = read_run(run_dir)
+    if spec is None or spec.evaluator.get("kind") != "train":
+        raise ExportError(f"{run_dir}: int8 export calibrates on the run's training images and "
+                          "measures its test split; this run has no training data")
+    target = _member_dir_target(run_dir, member, "onnx", out)
+    int8 = target.with_name(f"{target.stem}.int8.onnx")
+    if not overwrite:
+        _refuse_existing(int8, "onnx")
+    written = export_member(run_dir, member, "onnx", target, overwrite)
+    from genesynth.synth.worker import run_data
+
+    data = run_data(spec)
+    mean = np.asarray(data.mean, dtype=np.float32)[:, None, None]
+    std = np.asarray(data.std, dtype=np.float32)[:, None, None]
+    result = quantize_member(target, int8, data.train.x * std + mean, data.test.x * std + mean,
+                             np.asarray(data.test.y), spec.seed)
+    entry = dict(_member_entry(run_dir, member))
+    entry["quantized"] = {**result.to_dict(), "file": _relative(int8, run_dir),
+                          "float_file": _relative(target, run_dir)}
+    put_member(run_dir, entry)
+    return [*written, int8], result
+
+
+def _relative(path: Path, run_dir: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(run_dir.resolve()))
+    except ValueError:
+        return str(path.resolve())
+
+
+def _member_dir_target(run_dir: Path, member: str, fmt: str, out: Path | None) -> Path:
+    target = (inside(run_dir, member_path(member), f"member {member!r}'s folder")
+              / f"model{SUFFIXES[fmt]}") if out is None else Path(out)
+    return target / f"model{SUFFIXES[fmt]}" if target.is_dir() else target
 
 
 def _refuse_existing(target: Path, fmt: str) -> None:
@@ -183,13 +245,11 @@ def _member_entry(run_dir: Path, member: str) -> Mapping[str, Any]:
         raise RunError(
             f"{run_dir} has no {FAMILY_FILE} (has the synthesis finished?); it holds: {present}"
         )
-    data = load_json(read_text(family, "family", RunError), str(family), RunError)
-    members = data.get("members") if isinstance(data, dict) else None
-    if not isinstance(members, list):
-        raise RunError(f"{family}: expected an object with a list 'members'")
-    labels = [str(m.get("label")) for m in members if isinstance(m, dict)]
+    data = read_family_json(run_dir)  # checked: every member's fields and label
+    members = data["members"] if data is not None else []
+    labels = [m["label"] for m in members]
     for entry in members:
-        if isinstance(entry, dict) and entry.get("label") == member:
+        if entry["label"] == member:
             return entry
     listed = ", ".join(labels) or "none"
     raise RunError(

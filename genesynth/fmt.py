@@ -6,6 +6,8 @@ number the same way.
 
 from __future__ import annotations
 
+from typing import Any
+
 DASH = "–"
 
 
@@ -34,9 +36,12 @@ def score(value: float | None) -> str:
 
 
 def latency(ms: float | None) -> str:
-    """A latency: ``0.41 ms``, ``12.3 ms``."""
+    """A latency: ``0.0607 ms``, ``0.41 ms``, ``12.3 ms`` (three significant digits below
+    0.1 ms, where a predicted latency of a small network lies)."""
     if ms is None:
         return DASH
+    if ms < 0.1:
+        return f"{ms:.3g} ms"
     return f"{ms:.2f} ms" if ms < 10 else f"{ms:.1f} ms"
 
 
@@ -82,3 +87,16 @@ def plural(n: int, noun: str, nouns: str | None = None) -> str:
 def shape(dims: tuple[int, ...]) -> str:
     """A tensor shape without the batch: ``24x16x16``."""
     return "x".join(str(d) for d in dims)
+
+
+def latency_source(table: Any) -> str:
+    """``predicted by phone.json (onnxruntime 1.17.1, 1 thread)`` for run.json's
+    ``extra.latency_table``; "" without one (latency is measured here)."""
+    if not isinstance(table, dict):
+        return ""
+    name = str(table.get("path", "")).replace("\\", "/").rsplit("/", 1)[-1] or "a latency table"
+    runtime = " ".join(str(table[k]) for k in ("runtime", "runtime_version") if table.get(k))
+    threads = table.get("threads")
+    if isinstance(threads, int):
+        runtime += f", {threads} thread{'s' if threads != 1 else ''}"
+    return f"predicted by {name}" + (f" ({runtime.strip(', ')})" if runtime else "")

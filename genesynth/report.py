@@ -94,20 +94,32 @@ def header_section(state: RunState, source: RunSource) -> list[str]:
             *_table(("", ""), [(k, f"`{v}`" if v else fmt.DASH) for k, v in rows], "ll")]
 
 
-def family_section(members: list[Entry], baselines: list[Entry], utility: str) -> list[str]:
+def family_section(members: list[Entry], baselines: list[Entry], utility: str,
+                   latency_source: str = "") -> list[str]:
+    """The members (and baselines) side by side; with a latency table (``latency_source``)
+    the latency column is the target's prediction, beside the latency measured here."""
     lines = ["", "## Family", ""]
     if not members:
         return lines + ["The family is not retrained yet (no `family.json`)."]
     rows = []
+    here = bool(latency_source)
     for e in [*members, *baselines]:
         name = f"{e.name} (baseline)" if e.baseline else f"**{e.name}** (trial {e.trial})"
         rows.append((name, fmt.percent(e.accuracy, 2), fmt.count(e.params), fmt.count(e.macs),
-                     fmt.latency(e.latency_ms), fmt.score(e.utility), _yes(e.feasible)))
-    head = ("Network", "Top-1", "Params", "MACs", "Latency", utility, "Feasible")
+                     fmt.latency(e.latency_ms),
+                     *([fmt.latency(e.measured_latency_ms)] if here else []),
+                     fmt.score(e.utility), _yes(e.feasible)))
+    head = ("Network", "Top-1", "Params", "MACs",
+            *(("Latency (target)", "Latency (here)") if here else ("Latency",)),
+            utility, "Feasible")
     note = "Top-1 on the test split after full retraining; latency on CPU at batch 1."
+    if here:
+        note = ("Top-1 on the test split after full retraining; latency (target) "
+                f"{latency_source}, latency (here) measured on the run's machine with the "
+                "table's runtime and threads, at batch 1.")
     if baselines:
         note += " Baselines were measured with the same budget."
-    return lines + _table(head, rows, "lrrrrrc") + ["", note]
+    return lines + _table(head, rows, "lrrrr" + "r" * here + "rc") + ["", note]
 
 
 def module_rows(arch: Architecture) -> list[tuple[str, ...]]:
@@ -176,7 +188,7 @@ def render_markdown(state: RunState, source: RunSource, members: list[Entry],
                     baselines: list[Entry], plots: str | None) -> str:
     """The whole ``report.md``; ``plots`` is None when the PNGs were written, else why not."""
     lines = header_section(state, source)
-    lines += family_section(members, baselines, state.utility_name)
+    lines += family_section(members, baselines, state.utility_name, state.latency_source)
     lines += modules_section(members)
     lines += side_by_side_section(members) + stacks_section(members)
     lines += search_section(state)

@@ -15,6 +15,7 @@ from typing import Any
 from genesynth.arch import Architecture
 from genesynth.errors import GenesynthError, RunError
 from genesynth.limits import load_json, read_text
+from genesynth.record.family import verified_weights
 from genesynth.record.layout import BASELINES_FILE, MEMBER_ARCH, member_path
 from genesynth.record.run import inside
 
@@ -34,6 +35,7 @@ class Entry:
     arch: Architecture | None = None
     baseline: bool = False
     val_accuracy: float | None = None  # a member's validation top-1 in the search
+    measured_latency_ms: float | None = None  # on the run's machine, when latency is predicted
 
 
 def _num(value: Any) -> Any:
@@ -60,8 +62,10 @@ def family_entries(run_dir: Path, family: Mapping[str, Any] | None) -> list[Entr
                 arch = Architecture.from_json(read_text(path, "architecture"), str(path))
             except GenesynthError as exc:
                 raise RunError(f"family member {label}: {exc}") from None
+        verified_weights(run_dir, item, label)  # the report describes the weights the run wrote
         entries.append(_entry(item, label, trial=_num(item.get("trial")), arch=arch,
-                              val_accuracy=_num(item.get("val_accuracy"))))
+                              val_accuracy=_num(item.get("val_accuracy")),
+                              measured_latency_ms=_num(item.get("measured_latency_ms"))))
     return entries
 
 

@@ -22,8 +22,10 @@ def proto(name: str) -> Prototype:
 
 
 def test_every_prototype_is_shipped() -> None:
-    assert PROTOTYPES == ["attonet16", "mobilenetv1", "mobilenetv2", "mobilenetv2_space",
-                          "nasbench_macro", "resnet18", "shufflenetv2"]
+    assert PROTOTYPES == ["attonet16", "mnasnet_a1", "mnasnet_space", "mobilenetv1",
+                          "mobilenetv2", "mobilenetv2_space", "mobilenetv3_large",
+                          "mobilenetv3_small", "mobilenetv3_space", "nasbench_macro", "resnet18",
+                          "shufflenetv2"]
 
 
 @pytest.mark.parametrize("name", PROTOTYPES)

@@ -16,11 +16,19 @@ from genesynth import Architecture, Prototype, load_prototype
 from genesynth.builder import build
 from genesynth.costs import cost
 
-SPACES = ["attonet16", "mobilenetv2_space"]
-FIXED = ["mobilenetv1", "mobilenetv2", "resnet18", "shufflenetv2"]
+SPACES = ["attonet16", "mobilenetv2_space", "mnasnet_space", "mobilenetv3_space"]
+FIXED = ["mobilenetv1", "mobilenetv2", "resnet18", "shufflenetv2", "mnasnet_a1",
+         "mobilenetv3_large", "mobilenetv3_small"]
 PUBLISHED = {  # torchvision's parameter counts at 3x224x224, 1000 classes
     "resnet18": 11_689_512, "mobilenetv2": 3_504_872, "mobilenetv1": 4_231_976,
-    "shufflenetv2": 2_278_604,
+    "shufflenetv2": 2_278_604, "mobilenetv3_large": 5_483_032, "mobilenetv3_small": 2_542_856,
+    "mnasnet_a1": 3_887_038,  # not in torchvision: timm's semnasnet_100 (the paper: 3.9 M)
+}
+PUBLISHED_MACS = {  # at 3x224x224, 1000 classes; FlopCounterMode on torchvision's and timm's
+    # own models gives exactly these (the papers round them: 219 M, 56 M and 312 M MAdds;
+    # torchvision's model cards: 0.217 and 0.057 GFLOPS)
+    "mobilenetv3_large": 216_589_760, "mobilenetv3_small": 56_510_400,
+    "mnasnet_a1": 311_579_072,
 }
 
 
@@ -73,6 +81,12 @@ def test_published_parameter_counts(name: str) -> None:
     arch = load_prototype(f"prototypes/{name}.gs", input_shape=(3, 224, 224), classes=1000).sample()
     assert cost(arch).params == PUBLISHED[name]
     assert sum(p.numel() for p in build(arch).parameters()) == PUBLISHED[name]
+
+
+@pytest.mark.parametrize("name", sorted(PUBLISHED_MACS))
+def test_published_mac_counts(name: str) -> None:
+    arch = load_prototype(f"prototypes/{name}.gs", input_shape=(3, 224, 224), classes=1000).sample()
+    assert cost(arch).macs == PUBLISHED_MACS[name]
 
 
 def test_prototype_files_name_their_source() -> None:

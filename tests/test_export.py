@@ -17,6 +17,7 @@ from genesynth.builder import build
 from genesynth.dsl.writer import architecture_to_text
 from genesynth.errors import ExportError, GenesynthError, RunError
 from genesynth.export import export_architecture, export_member
+from genesynth.record.family import file_digest
 
 L = LayerSpec.of
 
@@ -91,8 +92,11 @@ def make_run(root: Path, archs: dict[str, Architecture]) -> Path:
         (folder / "arch.json").write_text(arch.to_json(), encoding="utf-8")
         save_file(trained_state(arch), str(folder / "weights.safetensors"))
         members.append({
-            "label": label, "key": arch.key, "arch": f"family/{label}/arch.json",
+            "label": label, "trial": 0, "key": arch.key, "accuracy": 50.0, "val_accuracy": 50.0,
+            "params": 1, "macs": 1, "latency_ms": None, "utility": 1.0, "feasible": True,
+            "arch": f"family/{label}/arch.json", "text": f"family/{label}/arch.gs",
             "weights": f"family/{label}/weights.safetensors",
+            "weights_sha256": file_digest(folder / "weights.safetensors"),
         })
     (root / "family.json").write_text(json.dumps({"members": members}), encoding="utf-8")
     return root
@@ -361,7 +365,9 @@ def test_untrusted_paths_stay_inside_the_run_directory(tmp_path: Path) -> None:
     # a crafted label: the member's folder (where exports go by default) must stay inside too
     family["members"][0].update(label="../../../x", weights="family/A/weights.safetensors")
     (run / "family.json").write_text(json.dumps(family), encoding="utf-8")
-    with pytest.raises(RunError, match="member '../../../x''s folder"):
+    with pytest.raises(RunError, match=r"members\[0\]: label must be a label of letters, "
+                                       r"digits, '_' or '-' starting with a letter, but got "
+                                       r"'../../../x'"):
         export_member(run, "../../../x", "json")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["outside", "run"]
 

@@ -150,6 +150,9 @@ BAD = [
     ("bounds = 3\n", "bounds: expected a table [bounds]"),
     ("[latency]\nthreads = 0\n",
      "latency.threads: expected a whole number of threads >= 1, got 0"),
+    ("[latency]\ntable = 3\n",
+     "latency.table: expected the path of a latency table file (.json), got 3"),
+    ("[latency]\ntabel = 'phone.json'\n", "latency.tabel: unknown key; did you mean 'table'?"),
     ("[utility]\nkind = 'mnas'\n",
      "utility.target_ms: the mnas utility needs a latency target (utility.target_ms, or "
      "bounds.max_latency_ms)"),
@@ -167,6 +170,26 @@ def test_constraint_errors(tmp_path: Path, text: str, message: str) -> None:
     with pytest.raises(ConstraintError) as info:
         load_constraint(path)
     assert str(info.value) == f"{path}: {message}"
+
+
+def test_a_latency_table_is_found_beside_the_constraint_and_makes_latency_static(
+        tmp_path: Path) -> None:
+    (tmp_path / "rules").mkdir()
+    path = tmp_path / "rules" / "c.toml"
+    path.write_text('[bounds]\nmax_latency_ms = 0.5\n[latency]\ntable = "../phone.json"\n')
+    rule = load_constraint(path)
+    assert rule.latency_table == str((tmp_path / "rules" / ".." / "phone.json").absolute())
+    assert rule.predicts_latency and rule.needs_latency
+    assert Constraint.from_dict(rule.describe(), "run.json") == rule
+    assert rule.static_violations(10, 10, latency_ms=0.7) == ["latency 0.7 ms > 0.5 ms"]
+    assert rule.static_violations(10, 10, latency_ms=0.4) == []
+    assert not load_constraint(_write(tmp_path, "[bounds]\n")).predicts_latency
+
+
+def _write(folder: Path, text: str) -> Path:
+    path = folder / "plain.toml"
+    path.write_text(text)
+    return path
 
 
 def test_toml_syntax_error_names_line_and_column(tmp_path: Path) -> None:

@@ -25,13 +25,34 @@ def add(sub: argparse._SubParsersAction) -> None:
         help="output file or existing directory (default DIR/family/MEMBER/model."
         + "|".join(s.lstrip(".") for s in EXPORT_SUFFIXES.values()) + ")",
     )
+    p.add_argument(
+        "--quantize", choices=("int8",),
+        help="with --format onnx: also write an int8 model (MODEL.int8.onnx), post-training "
+        "static quantization calibrated on the run's training images; both are measured on "
+        "its test split",
+    )
     p.add_argument("--force", action="store_true", help="overwrite files that exist")
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from genesynth.export import export_member
+    from genesynth.export import export_member, export_quantized
 
+    if args.quantize:
+        if args.fmt != "onnx":
+            from genesynth.errors import ExportError
+
+            raise ExportError(f"--quantize {args.quantize} needs --format onnx, but got "
+                              f"--format {args.fmt}")
+        files, q = export_quantized(args.run_dir, args.member, args.quantize, args.out,
+                                    args.force)
+        for path in files:
+            print(f"wrote {path}")
+        print(f"test top-1: float {q.float_accuracy:.2f}%, int8 {q.accuracy:.2f}% "
+              f"({q.accuracy - q.float_accuracy:+.2f} points); size: float "
+              f"{q.float_bytes / 1024:,.1f} KiB, int8 {q.bytes / 1024:,.1f} KiB "
+              f"({q.float_bytes / max(1, q.bytes):.1f}x smaller)")
+        return 0
     written = export_member(args.run_dir, args.member, args.fmt, args.out, args.force)
     for path in written:
         print(f"wrote {path}")

@@ -80,6 +80,7 @@ def header_panel(state: RunState, width: int | None = None) -> Panel:
     items += [(f"{name} {sign}", value) for name, sign, value in fmt.bounds(state.bounds)]
     items += [("utility", state.utility_name)]
     items += [("device", state.device)] if state.device else []
+    items += [("latency", state.latency_source)] if state.latency_source else []
     items += [("run", state.out)]
     title = Text.assemble(("genesynth", "bold"), " · generative synthesis · ", status(state))
     notice = Text(state.notice, style="yellow") if state.notice else None
@@ -240,7 +241,7 @@ def leaderboard_panel(state: RunState, limit: int = 8, width: int | None = None)
     latency = any(row.latency_ms is not None for row in rows)
     rank = width is None or width >= 50 + 10 * latency
     _columns(table, ["#"] * rank + ["trial", state.utility_name, state.measure, "params", "MACs"]
-             + ["latency"] * latency)
+             + [("pred. " if state.latency_source else "") + "latency"] * latency)
     for place, row in enumerate(rows, 1):
         cells = [str(place)] * rank + [
             str(row.number), fmt.score(row.utility), fmt.percent(row.accuracy),

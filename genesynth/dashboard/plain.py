@@ -15,6 +15,8 @@ from typing import TextIO
 from genesynth import fmt
 from genesynth.events import (
     SKIPPED,
+    AdaptStarted,
+    AdaptStep,
     EpochDone,
     Event,
     FamilyStarted,
@@ -52,6 +54,7 @@ def header_line(state: RunState) -> str:
         + (f" input {state.input_shape}" if state.input_shape else "")
         + (f" ({state.earlier} already done)" if state.earlier else "")
         + (f" device {state.device}" if state.device else "")
+        + (f" latency {state.latency_source}" if state.latency_source else "")
     )
 
 
@@ -142,6 +145,8 @@ class PlainLog:
                 return f"member {event.label} (trial {event.trial}) is now {event.new}"
             case SupernetProgress():
                 return supernet_line(event)
+            case AdaptStarted() | AdaptStep():
+                return state.notice
             case FamilyStarted():
                 if not event.members:
                     return "family: no feasible candidate to retrain"

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from genesynth.arch import LayerSpec, ModuleSpec, Value
-from genesynth.blocks.activations import ACTIVATIONS
+from genesynth.blocks.activations import ACTIVATIONS, GATES
 from genesynth.blocks.base import Shape
 from genesynth.blocks.modules import module_shortcut
 from genesynth.dsl import syntax as s
@@ -121,29 +121,35 @@ class Split(ModuleKind):
 
 
 class MBConv(ModuleKind):
-    """MobileNetV2 inverted residual, expanded into plain layers with an identity shortcut."""
+    """MobileNetV2 inverted residual (with MnasNet's and MobileNetV3's squeeze-excite), expanded
+    into plain layers with an identity shortcut when the shape is kept."""
 
     name = "mbconv"
     body = "none"
     args = (
         KindArg("out", int), KindArg("stride", int, 1), KindArg("expand", float, 6),
-        KindArg("kernel", int, 3), KindArg("act", str, "relu6", ACTIVATIONS),
-        KindArg("se", float, 0.0),
+        KindArg("hidden", int, 0), KindArg("kernel", int, 3),
+        KindArg("act", str, "relu6", ACTIVATIONS), KindArg("se", float, 0.0),
+        KindArg("se_of", str, "hidden", ("hidden", "block_in")),
+        KindArg("gate", str, "sigmoid", GATES),
+        KindArg("shortcut", str, "match", ("match", "none")),
     )
 
     def expand(self, x: Expansion, runner: LayerRunner) -> tuple[ModuleSpec, Shape]:
         at = x.module.kind_span
-        hidden = int(round(x.shape[0] * float(x.args["expand"])))
+        hidden = int(x.args["hidden"]) or int(round(x.shape[0] * float(x.args["expand"])))
         act = s.Layer(str(x.args["act"]), (), at)
         parts: list[tuple[str, tuple[s.Element, ...]]] = []  # each part keeps its own path
-        if float(x.args["expand"]) != 1:
+        if hidden != x.shape[0]:
             parts.append(("expand", (layer_node("pwconv", at, out=hidden), layer_node("bn", at),
                                      act)))
         parts.append(("dw", (layer_node("dwconv", at, kernel=x.args["kernel"],
                                         stride=x.args["stride"]), layer_node("bn", at), act)))
         if float(x.args["se"]) > 0:
-            parts.append(("se", (layer_node("se", at,
-                                            mid=max(1, int(hidden * float(x.args["se"])))),)))
+            base = hidden if x.args["se_of"] == "hidden" else x.shape[0]
+            # a float, so the network's divisor rounds it (MobileNetV3's make_divisible)
+            mid = max(1.0, base * float(x.args["se"]))
+            parts.append(("se", (layer_node("se", at, mid=mid, gate=x.args["gate"]),)))
         parts.append(("project", (layer_node("pwconv", at, out=x.args["out"]),
                                   layer_node("bn", at))))
         body: tuple[LayerSpec, ...] = ()
@@ -152,7 +158,7 @@ class MBConv(ModuleKind):
             some, out = runner.run(layers, out, f"{x.prefix}.{name}")
             body += some
         spec = ModuleSpec(x.label, "residual", (body,))
-        shortcut = module_shortcut(spec, x.shape, out, "match")
+        shortcut = module_shortcut(spec, x.shape, out, str(x.args["shortcut"]))
         return _post(ModuleSpec(x.label, "residual", (body,), shortcut), x, runner, out)
 
 

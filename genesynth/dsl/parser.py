@@ -262,9 +262,14 @@ class _Builder(Transformer[Token, Any]):
         return s.SlotChoice((slot, s.Skip(slot.span)), None, slot.span)
 
     def slot_choice(self, meta: Any, c: list[Any]) -> s.SlotChoice:
-        # a trailing QMARK token becomes a final skip option, as SKIP tokens do
-        options = tuple(self._slot(x) for x in c if x is not None and not isinstance(x, _Tie))
-        return s.SlotChoice(options, _tie(c), self.span(meta))
+        # a trailing QMARK token becomes a final skip option, as SKIP tokens do; with a tie it is
+        # the slot's own presence choice instead, so the tie covers the options alone
+        tie = _tie(c)
+        optional = tie is not None and any(
+            isinstance(x, Token) and x.type == "QMARK" for x in c)
+        options = tuple(self._slot(x) for x in c if x is not None and not isinstance(x, _Tie)
+                        and not (optional and isinstance(x, Token) and x.type == "QMARK"))
+        return s.SlotChoice(options, tie, self.span(meta), optional)
 
     # -- the network ------------------------------------------------------------------------
 

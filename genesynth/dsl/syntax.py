@@ -138,9 +138,14 @@ class Skip:
 
 @dataclass(frozen=True)
 class SlotChoice:
+    """``(A | B | skip)``; ``A?`` is ``(A | skip)``. ``(A | B)? as T`` is ``optional``: the tie
+    picks among A and B once for the network, and each slot chooses for itself whether it is
+    there (MnasNet's layers per block, with one operation per block)."""
+
     options: tuple[Call | Skip | ModuleDef, ...]
     tie: str | None
     span: Span
+    optional: bool = False
 
 
 @dataclass(frozen=True)

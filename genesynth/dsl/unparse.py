@@ -85,7 +85,7 @@ def slot_text(slot: s.Slot) -> str:
     if isinstance(slot, s.Repeat):
         return f"{slot_text(slot.slot)} * {slot.count}"
     options = " | ".join(slot_text(o) for o in slot.options)
-    return f"({options}){_tie(slot.tie)}"
+    return f"({options}){'?' if slot.optional else ''}{_tie(slot.tie)}"
 
 
 def network_lines(network: s.Network, name: str | None = None, settings: str = "",

@@ -16,9 +16,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from genesynth import fmt
 from genesynth.errors import GenesynthError, RunError
 from genesynth.events import SKIPPED, SupernetProgress, event_from_dict
-from genesynth.record.family import read_family_json
+from genesynth.record.family import check_family, read_family_json
 from genesynth.record.layout import (
     EVENTS_FILE,
     FAMILY_COPY_ATTR,
@@ -54,7 +55,9 @@ class RunSource:
             return read_family_json(self.run_dir)
         attrs = getattr(study, "user_attrs", {}) if study is not None else {}
         stored = attrs.get(FAMILY_COPY_ATTR)
-        return dict(stored) if isinstance(stored, Mapping) else None
+        if stored is None:
+            return None
+        return check_family(stored, f"{redact(self.storage)}: the study's copy of family.json")
 
     def load_study(self) -> optuna.Study:
         """Load the study without creating anything; RunError when it is not there."""
@@ -164,6 +167,7 @@ def apply_header(state: RunState, run: Mapping[str, Any]) -> None:
     if isinstance(extra, Mapping):
         state.device = _text(extra.get("device"))
         state.measure = _text(extra.get("measure")) or state.measure
+        state.latency_source = fmt.latency_source(extra.get("latency_table"))
 
 
 def constraint_bounds(constraint: Any) -> dict[str, float]:

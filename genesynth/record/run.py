@@ -82,13 +82,13 @@ def _normal(value: Any) -> str:
     return json.dumps(value, sort_keys=True)
 
 
-def read_json(path: Path, required: bool = True) -> dict[str, Any] | None:
+def read_json(path: Path, required: bool = True, what: str = "file") -> dict[str, Any] | None:
     """A JSON object from ``path``; None when it is absent and not ``required``."""
     if not path.is_file():
         if required:
             raise RunError(f"{path} is missing")
         return None
-    data = load_json(read_text(path, "file", RunError), str(path), RunError)
+    data = load_json(read_text(path, what, RunError), str(path), RunError)
     if not isinstance(data, dict):
         raise RunError(f"{path}: expected a JSON object, got {type(data).__name__}")
     return data

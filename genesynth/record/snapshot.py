@@ -20,6 +20,8 @@ from genesynth import fmt
 from genesynth.events import (
     SKIPPED,
     TRIAL_STATES,
+    AdaptStarted,
+    AdaptStep,
     EpochDone,
     Event,
     FamilyStarted,
@@ -88,6 +90,7 @@ class RunState:
     utility_name: str = "NetScore"
     measure: str = "top-1"  # a trial's accuracy column: "top-1", or "score" (a supernet's)
     device: str = ""  # where this process trains
+    latency_source: str = ""  # "predicted by phone.json (...)": a latency table predicts it
     planned: int = 0
     started_at: float = 0.0
     now: float = 0.0
@@ -231,6 +234,10 @@ class RunState:
                 self._supernet(event)
             case FidelityChecked():
                 self.fidelity = event
+            case AdaptStarted():
+                self.notice = adapt_started_text(event)
+            case AdaptStep():
+                self.notice = adapt_step_text(event)
             case RunFinished():
                 self.finished = True
                 self.interrupted = event.interrupted
@@ -251,6 +258,7 @@ class RunState:
         self.earlier = event.done
         self.input_shape = shape_text(event.input_shape, event.declared_shape)
         self.device = event.device
+        self.latency_source = event.latency_source
         if event.time:
             self.started_at = event.time
 
@@ -312,6 +320,35 @@ class RunState:
             member.latency_ms = event.latency_ms
             member.utility, member.feasible = event.utility, event.feasible
             member.epoch = member.epochs
+
+
+def _amount(name: str, value: float) -> str:
+    return fmt.latency(value) if name == "latency_ms" else fmt.count(value)
+
+
+def _resource(name: str, value: float) -> str:
+    what = {"macs": "MACs", "params": "params", "latency_ms": "latency"}.get(name, name)
+    return f"{what} {_amount(name, value)}"
+
+
+def adapt_started_text(event: AdaptStarted) -> str:
+    """``adapt A -> A-macs553K: MACs 3.43M to 553K, about 9 iterations, then 15 epochs``."""
+    again = f", resuming after iteration {event.done}" if event.done else ""
+    goal = _amount(event.resource, event.target)
+    return (f"adapt {event.member} -> {event.label}: {_resource(event.resource, event.start)} "
+            f"to {goal}, about {fmt.plural(event.iterations, 'iteration')}, then "
+            f"{fmt.plural(event.long_epochs, 'epoch')} of fine-tuning{again}")
+
+
+def adapt_step_text(event: AdaptStep) -> str:
+    """``adapt A-macs553K iteration 3: m05.b0.0 24 -> 16, MACs 1.2M (goal 1.21M), val 97.1%
+    of 14 proposals; about 6 more, ETA 1m 20s``."""
+    goal = _amount(event.resource, event.goal)
+    return (f"adapt {event.label} iteration {event.iteration}: {event.unit} {event.width} -> "
+            f"{event.new_width}, {_resource(event.resource, event.value)} (goal {goal}), "
+            f"val {fmt.percent(event.accuracy, digits=2, space=False)} best of "
+            f"{event.proposals}; about {fmt.plural(event.remaining, 'more iteration')}, "
+            f"ETA {fmt.duration(event.eta_s)}")
 
 
 def _dominates(a: TrialRow, b: TrialRow) -> bool:

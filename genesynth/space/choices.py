@@ -75,7 +75,10 @@ class _Walker:
             options = tuple(
                 self.module(o, option_prefix(slot, prefix, k)) for k, o in enumerate(slot.options)
             )
-            return _alternatives(slot.tie or prefix, len(options), slot.tie, options, slot.span)
+            tied = _alternatives(slot.tie or prefix, len(options), slot.tie, options, slot.span)
+            if slot.optional:  # the slot's presence: 0 keeps it, 1 leaves it out
+                return _alternatives(prefix, 2, None, (tied, Product()), slot.span)
+            return tied
         if isinstance(slot, s.Call | s.ModuleDef | s.Skip):
             return self.module(slot, prefix)
         return Product()  # pragma: no cover - repeats are expanded by the resolver
@@ -184,8 +187,9 @@ def count(tree: Node) -> int:
     """Distinct assignments of the choices that matter (tied choices counted once).
 
     Alternatives whose tie appears once are summed on the spot; only ties shared by several
-    places are tracked, and more than MAX_TIE_STATES combinations of them is an error (the
-    work would grow exponentially with their number).
+    places are tracked, each until the last part of the network (stem, a slot, head) that names
+    it (then it is summed out), and more than MAX_TIE_STATES combinations of live ties at once
+    is an error (the work would grow exponentially with their number).
     """
     sizes: dict[str, int] = {}
     shared = _shared_ties(tree)
@@ -228,8 +232,42 @@ def count(tree: Node) -> int:
                 "combinations of shared ties", node.info.span or Span("<string>", 1, 1))
         return total
 
-    counts = walk(tree)
+    counts: Counts = {frozenset(): 1}
+    parts = tree.parts if isinstance(tree, Product) else (tree,)
+    last = {name: i for i, part in enumerate(parts) for name in _ties_in(part)}
+    for i, part in enumerate(parts):
+        counts = merge(counts, walk(part))
+        counts = _sum_out(counts, {name for name, at in last.items() if at == i}, sizes)
+        if len(counts) > MAX_TIE_STATES:
+            raise PrototypeError(
+                f"too many tied choices to count the space: more than {MAX_TIE_STATES:,} "
+                "combinations of shared ties", _first_span(part) or Span("<string>", 1, 1))
     return sum(v * prod(sizes[n] for n, o in key if o is None) for key, v in counts.items())
+
+
+def _sum_out(counts: Counts, done: set[str], sizes: dict[str, int]) -> Counts:
+    """``counts`` with the ties in ``done`` summed out (no later part names them)."""
+    out: Counts = {}
+    for key, value in counts.items():
+        gone = {(name, o) for name, o in key if name in done}
+        out[key - gone] = out.get(key - gone, 0) + value * prod(
+            sizes[name] for name, o in gone if o is None)
+    return out
+
+
+def _ties_in(tree: Node) -> set[str]:
+    """The tie names of the domains and alternatives in ``tree``."""
+    names: set[str] = set()
+    stack: list[Node] = [tree]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, Domain | Alternatives) and node.tie:
+            names.add(node.tie)
+        if isinstance(node, Alternatives):
+            stack.extend(node.options)
+        elif isinstance(node, Product):
+            stack.extend(node.parts)
+    return names
 
 
 def _shared_ties(tree: Node) -> set[str]:

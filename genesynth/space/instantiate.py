@@ -100,6 +100,8 @@ class Instantiator:
     def slot(self, entry: SlotEntry, shape: Shape) -> tuple[ModuleSpec, Shape]:
         slot, prefix = entry.slot, entry.prefix
         if isinstance(slot, s.SlotChoice):
+            if slot.optional and self.option(prefix, 2) == 1:  # left out: the shape passes
+                return ModuleSpec("skip", "seq", ((),)), shape
             k = self.option(slot.tie or prefix, len(slot.options))
             chosen = slot.options[k]
             if isinstance(chosen, s.Skip):

@@ -142,13 +142,15 @@ def make_setup(
         trials=trials, family_size=family_size, full_epochs=full.epochs,
         storage=storage or "", study=study or "",
         extra={**_shared_extra(storage, out_dir, heartbeat), **_device_info(evaluator),
-               **({} if chosen.stand_alone else {"measure": "score"})},
+               **({} if chosen.stand_alone else {"measure": "score"}),
+               **_latency_info(rule)},
         declared_input_shape=declared if declared != proto.input_shape else (),
     )
     return Setup(
         spec=spec, prototype=proto, constraint=rule, evaluator=chosen, out=out_dir,
         sampler=sampler_obj, pruner=pruner or default_pruner(chosen.epochs),
-        latency=_latency(rule.latency_threads), dataset=dataset,
+        latency=_latency(rule.latency_threads, getattr(rule, "latency_table", None)),
+        dataset=dataset,
         cache=_cache(cache, spec.data, spec.evaluator, seed),
     )
 
@@ -245,13 +247,31 @@ def _load(data: Any, proto: Any, seed: int) -> Any:
     return load_data(str(data), input_shape=proto.input_shape if folder else None, seed=seed)
 
 
-def _latency(threads: int) -> Any:
+def _latency(threads: int, table: str | None = None) -> Any:
+    """Latency of a candidate: predicted from ``table`` when the constraint names one (read
+    now, so a missing or broken table stops the run before it starts), else measured here."""
     from genesynth.latency import measure_latency
+
+    if table is not None:
+        from genesynth.latency_table import cached_table
+
+        return cached_table(table).predict
 
     def measure(arch: Any) -> float:
         return measure_latency(build(arch), arch.input_shape, threads=threads)
 
     return measure
+
+
+def _latency_info(rule: Any) -> dict[str, Any]:
+    """For run.json: the latency table that predicts latency (path, ops, runtime, threads,
+    machine it was made on), when the constraint names one."""
+    table = getattr(rule, "latency_table", None)
+    if table is None:
+        return {}
+    from genesynth.latency_table import cached_table
+
+    return {"latency_table": cached_table(table).describe()}
 
 
 def _check_positive(name: str, value: int, most: int | None = None) -> None:

@@ -19,7 +19,9 @@ the study's claim lock, see :mod:`genesynth.synth.trials`) and recorded as the t
 attribute ``genesynth:key``; ``sample_independent`` then answers each choice from it, so
 storages, resume and workers work as with any sampler. Until :meth:`bind` gives it the
 prototype and constraint (the engine does), and for utilities that read a measured latency,
-it samples like Optuna's RandomSampler.
+it samples like Optuna's RandomSampler. A constraint with a latency table makes latency as
+exact as MACs: each entry's predicted latency is inside the latency bound, and the utility
+(e.g. the MnasNet reward) reads it (:class:`StaticLatency`).
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from genesynth.errors import ConstraintError, GenesynthError
 from genesynth.evaluate.base import Measurement
 from genesynth.record.trial import TrialRecord
 from genesynth.synth.pool import Entry, Featurizer, Pool
+from genesynth.synth.static import StaticLatency
 from genesynth.synth.surrogate import AccuracyModel
 
 KEY_ATTR = "genesynth:key"
@@ -65,6 +68,7 @@ class BayesSampler(BaseSampler):
         self._fallback = RandomSampler(seed=seed)
         self._problem: tuple[Pool, Featurizer, Any] | None = None  # with the constraint
         self._chosen: dict[int, dict[str, Any]] = {}
+        self._latency = StaticLatency(None, None)
 
     def bind(self, prototype: Any, constraint: Any) -> None:
         """The space and the constraint to sample for (again with each new constraint)."""
@@ -73,6 +77,7 @@ class BayesSampler(BaseSampler):
             self._problem = (pool, Featurizer(prototype.choices()), constraint)
         else:
             self._problem = (*self._problem[:2], constraint)
+        self._latency = StaticLatency(prototype, constraint)
 
     # -- Optuna's sampler interface ---------------------------------------------------------
 
@@ -88,7 +93,7 @@ class BayesSampler(BaseSampler):
         problem = self._problem
         if problem is None or "fixed_params" in trial.system_attrs:
             return  # not bound, or a retried / enqueued trial that has its choices
-        if problem[2].utility.needs_latency:
+        if problem[2].utility.needs_latency and not self._latency.known:
             return  # the utility needs a measured latency: no exact utility to rank by
         entry = self._propose(problem, study.get_trials(deepcopy=False))
         self._chosen[trial.number] = dict(entry.values)
@@ -126,20 +131,21 @@ class BayesSampler(BaseSampler):
             featurizer.choice_matrix(entries), featurizer.cost_matrix(entries),
             np.array([accuracy for _, accuracy in observed]),
         )
-        scores = _improvement(candidates, model, featurizer, constraint, trials)
+        scores = _improvement(candidates, model, featurizer, constraint, trials, self._latency)
         return candidates[int(np.argmax(scores))]
 
     def _candidates(self, pool: Pool, constraint: Any, taken: set[str],
                     observed: list[tuple[Entry, float]]) -> list[Entry]:
         def rank(pair: tuple[Entry, float]) -> tuple[bool, float]:
-            m = Measurement(pair[1], pair[0].params, pair[0].macs)
+            m = self._latency.measurement(pair[1], pair[0])
             return constraint.feasible(m), float(constraint.utility(m))
 
         best = sorted(observed, key=rank, reverse=True)[:10]  # mutate the most useful ones
         pool.grow(self.grow, [entry for entry, _ in best], rate=0.15)
         for _ in range(10):
             found = [e for e in pool.entries.values() if e.key not in taken
-                     and not constraint.static_violations(e.params, e.macs)]
+                     and not constraint.static_violations(e.params, e.macs)
+                     and not self._latency.over(e)]
             if found or pool.complete:
                 break
             pool.grow(self.pool_size)
@@ -174,27 +180,29 @@ def _spread(candidates: list[Entry], index: int, count: int, rng: random.Random)
 
 
 def _improvement(candidates: list[Entry], model: AccuracyModel, featurizer: Featurizer,
-                 constraint: Any, trials: list[FrozenTrial]) -> np.ndarray:
+                 constraint: Any, trials: list[FrozenTrial], latency: StaticLatency
+                 ) -> np.ndarray:
     """E[(U(a) - U_best)+ · 1{a >= bound}] per candidate, over its predicted accuracy."""
     post = model.predict(featurizer.choice_matrix(candidates),
                          featurizer.cost_matrix(candidates))
     bound = constraint.min_accuracy if constraint.min_accuracy is not None else -np.inf
-    incumbent = _incumbent(trials, constraint, candidates)
+    incumbent = _incumbent(trials, constraint, candidates, latency)
     accuracy = np.clip(post.mean[:, None] + post.std[:, None] * NODES[None, :], 0.0, 100.0)
     gain = np.zeros_like(accuracy)
-    upper = [constraint.utility(Measurement(float(a), e.params, e.macs))
+    upper = [constraint.utility(latency.measurement(float(a), e))
              for a, e in zip(accuracy[:, -1], candidates, strict=True)]
     for i, entry in enumerate(candidates):
         if upper[i] <= incumbent or accuracy[i, -1] < bound:
             continue  # no improvement even at the optimistic end
         for j, a in enumerate(accuracy[i]):
             if a >= bound:
-                u = constraint.utility(Measurement(float(a), entry.params, entry.macs))
+                u = constraint.utility(latency.measurement(float(a), entry))
                 gain[i, j] = max(0.0, u - incumbent)
     return gain @ WEIGHTS
 
 
-def _incumbent(trials: list[FrozenTrial], constraint: Any, candidates: list[Entry]) -> float:
+def _incumbent(trials: list[FrozenTrial], constraint: Any, candidates: list[Entry],
+               latency: StaticLatency) -> float:
     """The best feasible utility measured so far; before any, the least a feasible candidate
     could score (every feasible candidate improves on it)."""
     feasible = []
@@ -209,4 +217,4 @@ def _incumbent(trials: list[FrozenTrial], constraint: Any, candidates: list[Entr
     if feasible:
         return max(feasible)
     floor = constraint.min_accuracy if constraint.min_accuracy is not None else 0.0
-    return min(constraint.utility(Measurement(floor, e.params, e.macs)) for e in candidates) - 1.0
+    return min(constraint.utility(latency.measurement(floor, e)) for e in candidates) - 1.0

@@ -12,6 +12,7 @@ from typing import Any
 import optuna
 from optuna.study import StudyDirection
 
+from genesynth import fmt
 from genesynth.errors import RunError
 from genesynth.evaluate.base import CandidateFailed, Evaluator, EvaluatorContext
 from genesynth.events import (
@@ -22,6 +23,7 @@ from genesynth.events import (
     WarmStarted,
     event_to_dict,
 )
+from genesynth.record.family import verified_weights
 from genesynth.record.layout import (
     EVENTS_FILE,
     FAMILY_COPY_ATTR,
@@ -236,11 +238,14 @@ def made_family(study: optuna.Study, setup: Setup) -> SynthesisResult | None:
         return None
     shared = bool(setup.spec.storage) and is_shared(setup.spec.storage)
     where = Path(str(study.user_attrs.get(FAMILY_OUT_ATTR) or setup.out)) if shared else setup.out
-    members = fam.read_family(where)
+    members = fam.read_family(where)  # RunError when damaged
     if members is None and where.resolve() == setup.out.resolve():
         return None  # family.json was deleted: make it again
     if members is None:  # made on another machine: the study keeps its content too
         members = fam.parse_family(study.user_attrs.get(FAMILY_COPY_ATTR))
+    elif where.resolve() == setup.out.resolve():
+        for member in members:  # the weights are the ones the run wrote
+            verified_weights(where, member, member.label)
     return SynthesisResult(setup.out, study, members or [], family_here=False,
                            finished_before=True, family_out=where,
                            utility=utility_name(setup.constraint))
@@ -280,6 +285,7 @@ def run_started(setup: Setup, done: int = 0) -> RunStarted:
         declared_shape=tuple(spec.declared_input_shape),
         device=device_of(setup.evaluator),
         measure=str(spec.extra.get("measure", "top-1")),
+        latency_source=fmt.latency_source(spec.extra.get("latency_table")),
     )
 
 

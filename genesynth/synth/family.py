@@ -40,7 +40,13 @@ from genesynth.events import (
     MemberRenamed,
     MemberStarted,
 )
-from genesynth.record.family import Member, parse_family, read_family, write_family
+from genesynth.record.family import (
+    Member,
+    file_digest,
+    parse_family,
+    read_family,
+    write_family,
+)
 from genesynth.record.layout import MEMBER_ARCH, MEMBER_TEXT, MEMBER_WEIGHTS, member_path
 from genesynth.record.trial import TrialRecord
 
@@ -235,21 +241,39 @@ def _retrain_one(label: str, c: Candidate, evaluator: Evaluator, constraint: Any
         emit(MemberEpoch(label, epoch, epochs, loss, accuracy, time.time()))
 
     weights: str | None = None
+    digest: str | None = None
     m, state = evaluator.retrain(c.arch, report, Measurement(c.accuracy, c.params, c.macs))
     if state is not None:
         from safetensors.torch import save_file
 
         save_file({k: v.contiguous() for k, v in state.items()}, str(folder / MEMBER_WEIGHTS))
         weights = member_path(label, MEMBER_WEIGHTS)
+        digest = file_digest(folder / MEMBER_WEIGHTS)  # export, report, diff check it
     ms = float(latency(c.arch)) if latency is not None else m.latency_ms
+    here = (_measured_here(c.arch, constraint)
+            if getattr(constraint, "predicts_latency", False) else None)
     m = Measurement(m.accuracy, c.params, c.macs, ms, m.curve, m.loss, m.seconds)
     (folder / MEMBER_ARCH).write_text(c.arch.to_json() + "\n")
     (folder / MEMBER_TEXT).write_text(architecture_to_text(c.arch))
     member = Member(
         label, c.trial, c.arch.key, m.accuracy, c.accuracy, c.params, c.macs, ms,
         float(constraint.utility(m)), bool(constraint.feasible(m)),
-        member_path(label, MEMBER_ARCH), member_path(label, MEMBER_TEXT), weights,
+        member_path(label, MEMBER_ARCH), member_path(label, MEMBER_TEXT), weights, digest,
+        measured_latency_ms=here,
     )
     emit(MemberDone(label, c.trial, member.accuracy, member.params, member.macs,
                     member.latency_ms, member.utility, member.feasible, time.time()))
     return member
+
+
+def _measured_here(arch: Any, constraint: Any) -> float | None:
+    """A member's latency measured on this machine with the runtime and threads its latency
+    table was made with (None when this machine lacks that runtime), beside the latency the
+    table predicts for the target."""
+    from genesynth.latency_profile import measure_here
+    from genesynth.latency_table import cached_table
+
+    target = cached_table(constraint.latency_table).target
+    threads = target.get("threads")
+    return measure_here(arch, str(target.get("runtime", "")),
+                        threads if isinstance(threads, int) and threads >= 1 else 1)

@@ -1,7 +1,8 @@
 """One Optuna trial: sample, cost, reject early, de-duplicate, evaluate, score.
 
 The order keeps wasted work small: a sample that does not fit the shapes is ``invalid``; a
-candidate over a static bound (params, MACs, latency measured without training) is
+candidate over a static bound (params, MACs, latency measured without training or predicted
+by the constraint's latency table) is
 ``skipped``: it costs milliseconds and does not count against the trial budget (the
 sampler simply draws again, at most ``MAX_SKIPS_IN_A_ROW`` times in a row); a candidate that
 builds the same network as an earlier trial (equal canonical key) is a ``duplicate`` and
@@ -170,7 +171,9 @@ class Objective:
                            macs: int) -> None:
         violations = list(self.constraint.static_violations(params, macs))
         latency = None
-        if not violations and self.latency is not None and self.constraint.needs_latency:
+        wanted = self.constraint.needs_latency or getattr(self.constraint, "predicts_latency",
+                                                          False)  # a prediction costs nothing
+        if not violations and self.latency is not None and wanted:
             latency = float(self.latency(arch))
             record(trial, latency_ms=latency)
             violations = list(self.constraint.violations(Measurement(100.0, params, macs, latency)))

@@ -11,6 +11,7 @@ from typing import Any
 
 from genesynth.constraint import format_count
 from genesynth.errors import ConstraintError
+from genesynth.evaluate.base import Measurement
 
 
 def check_reachable(prototype: Any, constraint: Any) -> None:
@@ -37,3 +38,50 @@ def check_reachable(prototype: Any, constraint: Any) -> None:
             f"the prototype '{prototype.name}' at input {shape} holds no network inside the "
             f"constraint's bounds: {'; '.join(problems)}"
         )
+
+
+class StaticLatency:
+    """The predicted latency of a pool entry, when the constraint names a latency table
+    (``known``); otherwise none, and latency stays a measured quantity.
+
+    An entry holds the choices that make its network: the network is made again from them
+    once and its prediction kept by key.
+    """
+
+    def __init__(self, prototype: Any, constraint: Any) -> None:
+        self.prototype = prototype
+        self.table = None
+        if constraint is not None and getattr(constraint, "predicts_latency", False):
+            from genesynth.latency_table import cached_table
+
+            self.table = cached_table(constraint.latency_table)
+        self.bound = getattr(constraint, "max_latency_ms", None)
+        self._ms: dict[str, float] = {}
+
+    @property
+    def known(self) -> bool:
+        return self.table is not None
+
+    def of(self, entry: Any) -> float | None:
+        """Predicted milliseconds of ``entry``'s network, or None without a table."""
+        if self.table is None:
+            return None
+        ms = self._ms.get(entry.key)
+        if ms is None:
+            from genesynth.space.choosers import FixedChooser
+
+            arch = self.prototype.sample(chooser=FixedChooser(entry.values))
+            ms = self._ms[entry.key] = self.table.predict(arch)
+        return ms
+
+    def over(self, entry: Any) -> bool:
+        """Whether ``entry``'s predicted latency breaks the latency bound."""
+        if self.table is None or self.bound is None:
+            return False
+        ms = self.of(entry)
+        return ms is not None and ms > self.bound
+
+    def measurement(self, accuracy: float, entry: Any) -> Measurement:
+        """What the utility scores for ``entry`` at ``accuracy``: exact costs, and the
+        predicted latency when there is one."""
+        return Measurement(accuracy, entry.params, entry.macs, self.of(entry))

@@ -243,7 +243,7 @@ def rebuild(study: optuna.Study, spec: RunSpec, out: str | Path | None,
 
     def data() -> Any:  # loaded only for an evaluator that asks for it
         if not loaded:
-            loaded.append(_dataset(spec))
+            loaded.append(run_data(spec))
         return loaded[0]
 
     if spec.evaluator.get("kind") == "train":  # where it trains is this machine's setting
@@ -259,12 +259,13 @@ def rebuild(study: optuna.Study, spec: RunSpec, out: str | Path | None,
         evaluator = resolve_evaluator(spec.evaluator, data)
     return Setup(
         spec=spec, prototype=proto, constraint=rule, evaluator=evaluator, out=folder,
-        sampler=study.sampler, pruner=study.pruner, latency=_latency(rule.latency_threads),
+        sampler=study.sampler, pruner=study.pruner,
+        latency=_latency(rule.latency_threads, rule.latency_table),
         dataset=loaded[0] if loaded else None,
     )
 
 
-def _dataset(spec: RunSpec) -> Any:
+def run_data(spec: RunSpec) -> Any:
     """The run's data, loaded here the same way; refused when it is not the same data."""
     from genesynth.data import load_data
 

@@ -54,7 +54,9 @@ def test_mbconv_expands_to_an_inverted_residual() -> None:
     (m,) = proto(slots="ir(out=8)", templates=tpl).sample().modules
     assert [x.kind for x in m.layers] == [
         "conv", "bn", "hswish", "conv", "bn", "hswish", "se", "conv", "bn"]
-    assert m.shortcut == "identity" and m.layers[0]["out"] == 16 and m.layers[6]["mid"] == 4
+    # the squeeze is computed (16 * 0.25), so the divisor (8) rounds it as MobileNetV3 does
+    assert m.shortcut == "identity" and m.layers[0]["out"] == 16 and m.layers[6]["mid"] == 8
+    assert m.layers[6]["gate"] == "sigmoid"
 
 
 def test_tied_choice_is_one_choice() -> None:

@@ -11,8 +11,8 @@ import pytest
 
 from genesynth.constraint import Constraint
 from genesynth.costs import cost
-from genesynth.data import load_data
 from genesynth.dashboard.plain import supernet_line
+from genesynth.data import load_data
 from genesynth.evaluate.supernet import SupernetConfig, SupernetError, SupernetEvaluator
 from genesynth.evaluate.supernet.plan import plan
 from genesynth.evaluate.supernet.space import BoundedSpace, SpaceBounds

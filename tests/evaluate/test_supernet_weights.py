@@ -30,11 +30,14 @@ SMALL = {"input_shape": (3, 16, 16), "classes": 10}
 
 
 def _randomised(supernet: Supernet, seed: int) -> Supernet:
-    """Every shared tensor random (no identity or unit start can hide a wrong slice)."""
+    """Every shared tensor random (no identity or unit start can hide a wrong slice), kernels
+    scaled by their fan-in so that deep plain stacks (mnasnet_space's regular convolutions)
+    stay finite."""
     generator = torch.Generator().manual_seed(seed)
     with torch.no_grad():
         for tensor in supernet.tensors.values():
-            tensor.copy_(torch.randn(tensor.shape, generator=generator))
+            fan_in = tensor[0].numel() if tensor.dim() > 1 else 1
+            tensor.copy_(torch.randn(tensor.shape, generator=generator) / fan_in ** 0.5)
     return supernet
 
 
