@@ -89,6 +89,11 @@ def test_a_synthesis_scored_by_the_supernet(
     assert [(e.label, e.epoch, e.epochs) for e in epochs] == [("A", 1, 1)]
     assert [(e.label, e.accuracy) for e in done] == [("A", member["accuracy"])]
     assert member["accuracy"] < 99.0 and member["feasible"] is False
+    # the run checks its scores: the 2 other candidates trained alone, and the member
+    check = json.loads((run / "run.json").read_text())["fidelity"]
+    assert [p["source"] for p in check["pairs"]] == ["check", "check", "family"]
+    assert "fidelity check: training 2 candidates alone for 5 epochs (the proxy budget)\n" in out
+    assert "fidelity check: scores vs trained alone: Kendall tau " in out
 
 
 def test_the_shared_studys_family_loads_the_checkpoint_and_refuses_a_foreign_one(
@@ -148,6 +153,8 @@ def test_the_shared_studys_family_loads_the_checkpoint_and_refuses_a_foreign_one
     (["--evaluator", "supernet", "--epochs", "2"],
      "error: `--epochs` sets the proxy training, which --evaluator supernet does not do: its "
      "budget is --supernet-epochs\n"),
+    (["--fidelity-checks", "2"], "error: `--fidelity-checks` applies to --evaluator supernet "
+                                 "only\n"),
     (["--evaluator", "supernet", "--supernet-epochs", "0"],
      "error: `--supernet-epochs` must be a positive integer, but got --supernet-epochs=0\n"),
 ])
