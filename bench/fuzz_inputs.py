@@ -212,8 +212,8 @@ def _api_prototype(case: Case, folder: Path) -> None:
 
 
 def _constraint(case: Case, folder: Path) -> None:
-    from genesynth.constraint import load_constraint
-    from genesynth.evaluate.base import Measurement
+    from genesynth.goal.constraint import load_constraint
+    from genesynth.net.measurement import Measurement
 
     path = folder / "c.toml"
     path.write_bytes(case.data)

@@ -22,10 +22,10 @@ from pathlib import Path
 
 import numpy as np
 
-from genesynth.constraint import load_constraint
-from genesynth.latency_kit import Bounds, sample_networks
-from genesynth.latency_profile import measure, measure_networks
-from genesynth.latency_table import fit_table, load_table, table_from_dict, write_table
+from genesynth.goal.constraint import load_constraint
+from genesynth.latency.kit import Bounds, sample_networks
+from genesynth.latency.profile import measure, measure_networks
+from genesynth.latency.table import fit_table, load_table, table_from_dict, write_table
 from genesynth.space import load_prototype
 
 

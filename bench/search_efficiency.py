@@ -17,7 +17,8 @@ Prints one table: ``found<=100`` seeds that found the optimum within the limit, 
 and ``max`` evaluations until it (">100": not found), mean regret (``inf``: some seed had
 found nothing feasible yet), ``s/eval`` the run's wall time per evaluation (sampler, engine,
 lookup; skipped samples included) and ``last10`` the same over its last ten evaluations.
-``--no-stop --evaluations 200`` times a sampler late in a 200-evaluation run.
+``--no-stop --evaluations 200`` times a sampler late in a 200-evaluation run; ``--per-seed``
+also prints each seed's evaluations until the optimum (to compare two versions seed by seed).
 """
 
 from __future__ import annotations
@@ -35,8 +36,9 @@ from typing import Any
 import optuna
 
 import genesynth
-from genesynth.constraint import Constraint
-from genesynth.evaluate.base import Evaluator, Measurement, Report
+from genesynth.evaluate.base import Evaluator, Report
+from genesynth.goal.constraint import Constraint
+from genesynth.net.measurement import Measurement
 from genesynth.space import FixedChooser
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -163,6 +165,8 @@ def main() -> None:
     parser.add_argument("--samplers", default="bayes,tpe,gp,random")
     parser.add_argument("--no-stop", action="store_true", help="run every seed to "
                         "--evaluations, past its optimum (to time the sampler late in a run)")
+    parser.add_argument("--per-seed", action="store_true", help="also print each seed's "
+                        "evaluations until the optimum ('-': not found)")
     parser.add_argument("--table", type=Path, default=TABLE, help="nas-bench-macro_cifar10.json")
     args = parser.parse_args()
     if not args.table.is_file():
@@ -189,6 +193,9 @@ def main() -> None:
                     print(f"{name:<16} {sampler_name:<7} skipped: {missing}")
                     continue
                 print(_row(name, sampler_name, runs, args.evaluations), flush=True)
+                if args.per_seed:
+                    print(f"  evaluations until the optimum, seeds 0-{seeds - 1}: "
+                          + " ".join(str(r.found) if r.found else "-" for r in runs))
 
 
 def _row(problem: str, sampler: str, runs: list[Outcome], limit: int) -> str:

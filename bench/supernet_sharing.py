@@ -31,8 +31,6 @@ import torch
 from torch.nn import functional as F
 
 import genesynth
-from genesynth.arch import Architecture
-from genesynth.builder import build
 from genesynth.data import load_data
 from genesynth.errors import ShapeError
 from genesynth.evaluate.supernet import SupernetConfig, weights
@@ -40,6 +38,8 @@ from genesynth.evaluate.supernet.plan import plan, plan_samples
 from genesynth.evaluate.supernet.train import recalibrate
 from genesynth.evaluate.supernet.weights import Supernet, logits
 from genesynth.evaluate.train import Tensors, accuracy
+from genesynth.net.arch import Architecture
+from genesynth.net.builder import build
 from genesynth.space.choosers import FixedChooser, RandomChooser
 
 ROOT = Path(__file__).resolve().parent.parent

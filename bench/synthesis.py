@@ -18,10 +18,10 @@ from dataclasses import replace
 from pathlib import Path
 
 import optuna
+from baselines import measure_baselines
 
 import genesynth
 from genesynth.evaluate.train import TrainingEvaluator, budgets_for
-from genesynth.synth.baselines import measure_baselines
 
 ROOT = Path(__file__).resolve().parent.parent
 BASELINES = ("mobilenetv1", "mobilenetv2", "shufflenetv2", "resnet18")

@@ -47,11 +47,11 @@ from torch import nn
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from genesynth import load_prototype  # noqa: E402
-from genesynth.arch import Architecture  # noqa: E402
-from genesynth.builder import build  # noqa: E402
-from genesynth.costs import cost  # noqa: E402
 from genesynth.evaluate.device import device_name, resolve_device  # noqa: E402
 from genesynth.evaluate.step import Stepper, lr_factor, make_optimizer, plan  # noqa: E402
+from genesynth.net.arch import Architecture  # noqa: E402
+from genesynth.net.builder import build  # noqa: E402
+from genesynth.net.costs import cost  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 SHAPE = (3, 32, 32)

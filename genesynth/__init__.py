@@ -29,27 +29,29 @@ _EXPORTS = {
     "Prototype": "genesynth.space", "RandomChooser": "genesynth.space",
     "FixedChooser": "genesynth.space", "Chooser": "genesynth.space",
     "ChoiceInfo": "genesynth.space", "CostRange": "genesynth.space",
-    "Architecture": "genesynth.arch", "LayerSpec": "genesynth.arch",
-    "ModuleSpec": "genesynth.arch", "architecture_to_text": "genesynth.dsl.writer",
+    "Architecture": "genesynth.net.arch", "LayerSpec": "genesynth.net.arch",
+    "ModuleSpec": "genesynth.net.arch", "architecture_to_text": "genesynth.dsl.writer",
     # building and costing
-    "build": "genesynth.builder", "cost": "genesynth.costs", "breakdown": "genesynth.costs",
-    "Cost": "genesynth.costs", "measure_latency": "genesynth.latency",
+    "build": "genesynth.net.builder", "cost": "genesynth.net.costs",
+    "breakdown": "genesynth.net.costs",
+    "Cost": "genesynth.net.costs", "measure_latency": "genesynth.latency.measure",
     # constraints, utilities, data, evaluators
-    "load_constraint": "genesynth.constraint", "Constraint": "genesynth.constraint",
-    "NetScore": "genesynth.utility", "MnasReward": "genesynth.utility",
+    "load_constraint": "genesynth.goal.constraint", "Constraint": "genesynth.goal.constraint",
+    "NetScore": "genesynth.goal.utility", "MnasReward": "genesynth.goal.utility",
     "load_data": "genesynth.data", "Dataset": "genesynth.data",
-    "Evaluator": "genesynth.evaluate", "Measurement": "genesynth.evaluate",
+    "Evaluator": "genesynth.evaluate", "Measurement": "genesynth.net.measurement",
     "TrainingEvaluator": "genesynth.evaluate.train", "TrainConfig": "genesynth.evaluate.train",
     "TableEvaluator": "genesynth.evaluate.table",
     # the generator and what it returns
     "synthesize": "genesynth.synth", "SynthesisResult": "genesynth.synth",
     "Member": "genesynth.synth", "RunInterrupted": "genesynth.synth",
     # reports and exports
-    "write_report": "genesynth.report", "export_member": "genesynth.export",
-    "export_architecture": "genesynth.export",
+    "write_report": "genesynth.report.markdown", "export_member": "genesynth.export.exporters",
+    "export_architecture": "genesynth.export.exporters",
+    "export_quantized": "genesynth.export.exporters",
     # the human-machine loop: refine a member, compare two networks
-    "refine": "genesynth.refinement", "Refinement": "genesynth.refinement",
-    "diff": "genesynth.compare",
+    "refine": "genesynth.human.refine", "Refinement": "genesynth.human.refine",
+    "diff": "genesynth.human.compare",
     # errors
     "GenesynthError": "genesynth.errors", "PrototypeSyntaxError": "genesynth.errors",
     "PrototypeError": "genesynth.errors", "ShapeError": "genesynth.errors",
@@ -61,11 +63,6 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS)
 
 if TYPE_CHECKING:  # real imports for type checkers and editors; lazy at run time
-    from genesynth.arch import Architecture, LayerSpec, ModuleSpec
-    from genesynth.builder import build
-    from genesynth.compare import diff
-    from genesynth.constraint import Constraint, load_constraint
-    from genesynth.costs import Cost, breakdown, cost
     from genesynth.data import Dataset, load_data
     from genesynth.dsl.writer import architecture_to_text
     from genesynth.errors import (
@@ -79,13 +76,20 @@ if TYPE_CHECKING:  # real imports for type checkers and editors; lazy at run tim
         RunError,
         ShapeError,
     )
-    from genesynth.evaluate import Evaluator, Measurement
+    from genesynth.evaluate import Evaluator
     from genesynth.evaluate.table import TableEvaluator
     from genesynth.evaluate.train import TrainConfig, TrainingEvaluator
-    from genesynth.export import export_architecture, export_member
-    from genesynth.latency import measure_latency
-    from genesynth.refinement import Refinement, refine
-    from genesynth.report import write_report
+    from genesynth.export.exporters import export_architecture, export_member, export_quantized
+    from genesynth.goal.constraint import Constraint, load_constraint
+    from genesynth.goal.utility import MnasReward, NetScore
+    from genesynth.human.compare import diff
+    from genesynth.human.refine import Refinement, refine
+    from genesynth.latency.measure import measure_latency
+    from genesynth.net.arch import Architecture, LayerSpec, ModuleSpec
+    from genesynth.net.builder import build
+    from genesynth.net.costs import Cost, breakdown, cost
+    from genesynth.net.measurement import Measurement
+    from genesynth.report.markdown import write_report
     from genesynth.space import (
         ChoiceInfo,
         Chooser,
@@ -97,7 +101,6 @@ if TYPE_CHECKING:  # real imports for type checkers and editors; lazy at run tim
         parse_prototype,
     )
     from genesynth.synth import Member, RunInterrupted, SynthesisResult, synthesize
-    from genesynth.utility import MnasReward, NetScore
 
 
 def __getattr__(name: str) -> Any:

@@ -184,6 +184,7 @@ class MemberDone:
     utility: float
     feasible: bool
     time: float = 0.0
+    measured_latency_ms: float | None = None  # here, when latency_ms is a table's prediction
 
 
 @dataclass(frozen=True)

@@ -11,15 +11,17 @@ from typing import Any
 DASH = "–"
 
 
-def count(value: float | None) -> str:
-    """A parameter or MAC count: ``812``, ``4.51K``, ``45.1K``, ``456K``, ``1.20M``."""
+def count(value: float | None, fixed: bool = True) -> str:
+    """A parameter or MAC count to three significant digits: ``812``, ``4.51K``, ``45.1K``,
+    ``456K``, ``1.20M``; without ``fixed``, trailing zeros dropped (``1.2M``, ``5M``: a label)."""
     if value is None:
         return DASH
     for scale, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "K")):
         if abs(value) >= scale * 0.9995:
             scaled = value / scale
             digits = 2 if abs(scaled) < 9.995 else 1 if abs(scaled) < 99.95 else 0
-            return f"{scaled:.{digits}f}{suffix}"
+            text = f"{scaled:.{digits}f}"
+            return (text if fixed or "." not in text else text.rstrip("0").rstrip(".")) + suffix
     return f"{value:.0f}"
 
 

@@ -2,7 +2,8 @@
 (:class:`ModuleSpec`), each with every setting fixed.
 
 They sit at the bottom of the package: the layer registry (:mod:`genesynth.blocks`) reads
-them, and :mod:`genesynth.arch` assembles them into an :class:`~genesynth.arch.Architecture`.
+them, and :mod:`genesynth.net.arch` assembles them into an
+:class:`~genesynth.net.arch.Architecture`.
 """
 
 from __future__ import annotations

@@ -17,8 +17,6 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from genesynth.arch import Architecture, LayerSpec, ModuleSpec
-from genesynth.costs import cost
 from genesynth.events import (
     EpochDone,
     Event,
@@ -31,7 +29,9 @@ from genesynth.events import (
     TrialFinished,
     TrialStarted,
 )
-from genesynth.summary import module_lines
+from genesynth.net.arch import Architecture, LayerSpec, ModuleSpec
+from genesynth.net.costs import cost
+from genesynth.net.summary import module_lines
 
 T0 = 1_700_000_000.0
 MAX_MACS = 1_500_000

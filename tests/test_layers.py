@@ -1,5 +1,20 @@
-"""The one-way flow of DESIGN.md, checked on the source: no import circle, no part importing
+"""The one-way flow of the package, checked on the source: no import circle, no part importing
 against the flow, and what the light packages load when imported.
+
+The flow, from the bottom up (docs/architecture.md draws the map)::
+
+    errors, limits, spec, fmt, urls, events   the ground: no genesynth package below them
+    blocks, data                               layer kinds; data readers
+    net                                        architecture, costs, builder, summary, graph,
+                                               Measurement
+    goal                                       constraint, utility (they read a Measurement)
+    dsl -> space                               the language; the search space
+    latency                                    measured, or predicted from a table; the kit
+    evaluate                                   evaluators, the evaluation cache
+    storage, record                            study storages; the run record
+    synth/samplers -> synth                    samplers; the engine, its setup and workers
+    human, export, report                      read a run's record; never run the engine
+    dashboard, commands, cli                   the views
 
 Every import in genesynth/ is read with ``ast``: at module level, inside a function, or under
 ``if TYPE_CHECKING:`` (a type-only import still ties two modules together). ``from p import x``
@@ -17,9 +32,7 @@ import networkx as nx
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1] / "genesynth"
-VIEWS = ("genesynth.dashboard", "genesynth.report", "genesynth.report_entries",
-         "genesynth.report_family", "genesynth.report_plots", "genesynth.commands",
-         "genesynth.cli")
+VIEWS = ("genesynth.dashboard", "genesynth.report", "genesynth.commands", "genesynth.cli")
 HEAVY = ("torch", "optuna")
 
 
@@ -102,6 +115,10 @@ def test_a_circle_through_a_function_or_type_import_is_found(tmp_path: Path) -> 
 
 
 ALL_BUT_VIEWS = tuple(sorted({m for m in NAMES if m != "genesynth" and not _under(m, VIEWS)}))
+# the engine's modules, less the samplers and the static bounds both use
+ENGINE = tuple(sorted(m for m in NAMES if _under(m, ("genesynth.synth",))
+                      and m not in ("genesynth.synth", "genesynth.synth.static")
+                      and not _under(m, ("genesynth.synth.samplers",))))
 
 
 @pytest.mark.parametrize(("importer", "forbidden"), [
@@ -109,11 +126,11 @@ ALL_BUT_VIEWS = tuple(sorted({m for m in NAMES if m != "genesynth" and not _unde
     (ALL_BUT_VIEWS, VIEWS),
     # the language knows nothing of sampling, the engine, evaluation, the record or torch
     (("genesynth.dsl",), (*HEAVY, "genesynth.space", "genesynth.synth", "genesynth.evaluate",
-                          "genesynth.record", "genesynth.builder", "genesynth.data",
+                          "genesynth.record", "genesynth.net.builder", "genesynth.data",
                           "genesynth.blocks.torch_modules")),
     # the search space is sampled by the engine; it does not know the engine or torch
     (("genesynth.space",), (*HEAVY, "genesynth.synth", "genesynth.evaluate",
-                            "genesynth.record", "genesynth.builder", "genesynth.data",
+                            "genesynth.record", "genesynth.net.builder", "genesynth.data",
                             "genesynth.blocks.torch_modules")),
     # the run record is written by the engine and read by the views; it needs neither
     (("genesynth.record",), ("genesynth.synth", "genesynth.evaluate", "genesynth.space",
@@ -123,6 +140,20 @@ ALL_BUT_VIEWS = tuple(sorted({m for m in NAMES if m != "genesynth" and not _unde
                               "genesynth.space", "genesynth.dsl")),
     # evaluators are called by the engine; they know neither it nor its record
     (("genesynth.evaluate",), ("genesynth.synth", "genesynth.record", "genesynth.storage")),
+    # the network knows neither the language, the search, its goal nor how it is evaluated
+    (("genesynth.net",), ("genesynth.dsl", "genesynth.space", "genesynth.goal",
+                          "genesynth.evaluate", "genesynth.synth", "genesynth.record",
+                          "genesynth.storage", "genesynth.data")),
+    # a goal reads a Measurement: it sits just above the network, below all that searches
+    (("genesynth.goal",), (*HEAVY, "genesynth.dsl", "genesynth.space", "genesynth.evaluate",
+                           "genesynth.synth", "genesynth.record", "genesynth.storage",
+                           "genesynth.data", "genesynth.blocks", "genesynth.net.builder")),
+    # samplers are handed to the engine; they know nothing of it
+    (("genesynth.synth.samplers",), ENGINE),
+    # the human loop, the exports and the report read a run's record; they never run the
+    # engine (int8 export and NetAdapt load the run's data with synth.worker.run_data)
+    (("genesynth.human", "genesynth.export", "genesynth.report"),
+     (*(m for m in ENGINE if m != "genesynth.synth.worker"), "genesynth.storage")),
     # layer kinds and data readers are the ground floor
     (("genesynth.blocks", "genesynth.data"), ("genesynth.dsl", "genesynth.space",
                                               "genesynth.evaluate", "genesynth.synth",
@@ -154,6 +185,7 @@ print(" ".join(sorted(name for name in sys.modules if name.split(".")[0] in sys.
 @pytest.mark.parametrize(("package", "forbidden"), [
     ("genesynth.dsl", HEAVY),
     ("genesynth.space", HEAVY),
+    ("genesynth.goal", HEAVY),
     ("genesynth.record", (*HEAVY, "rich", "genesynth.dashboard", "genesynth.commands")),
 ])
 def test_importing_a_light_package_loads_nothing_heavy(package: str,
@@ -163,3 +195,10 @@ def test_importing_a_light_package_loads_nothing_heavy(package: str,
     done = subprocess.run([sys.executable, "-c", LOADS, package, *forbidden],
                           capture_output=True, text=True, cwd=ROOT.parent, check=True)
     assert done.stdout.split() == []
+
+
+def test_the_map_names_every_folder() -> None:
+    """docs/architecture.md, the map of the package, names every folder of it."""
+    text = (ROOT.parent / "docs" / "architecture.md").read_text(encoding="utf-8")
+    folders = sorted({str(p.parent.relative_to(ROOT)) for p in ROOT.rglob("*.py")} - {"."})
+    assert [f for f in folders if f"{f}/" not in text] == []

@@ -28,11 +28,11 @@ from dataclasses import dataclass, field, replace
 
 import torch
 
-from genesynth.arch import Architecture, LayerSpec, ModuleSpec
 from genesynth.blocks.activations import ActivationKind
 from genesynth.blocks.base import Shape, as_int
 from genesynth.blocks.modules import kind_of, module_name, projection
 from genesynth.errors import ArchitectureError
+from genesynth.net.arch import Architecture, LayerSpec, ModuleSpec
 
 PASSTHROUGH = ("dropout", "maxpool", "avgpool", "softmax", "gap")
 BN_TENSORS = ("weight", "bias", "running_mean", "running_var")
@@ -120,8 +120,11 @@ class _Walk:
         facts.frozen = facts.frozen or why
 
 
-def channel_units(arch: Architecture) -> list[Unit]:
-    """Every unit of ``arch`` (its layers completed, see :func:`complete`), in network order."""
+def channel_units(arch: Architecture, multiple: int = 1) -> list[Unit]:
+    """Every unit of ``arch`` (its layers completed, see :func:`complete`), in network order.
+
+    ``multiple``: widths stay multiples of it (8 suits int8 SIMD kernels); a unit whose width
+    is not one is frozen."""
     walk = _Walk()
     u = walk.new(arch.input_shape[0], "the input image")
     shape: Shape = arch.input_shape
@@ -134,6 +137,7 @@ def channel_units(arch: Architecture) -> list[Unit]:
     units: list[Unit] = []
     for root in sorted({walk.find(i) for i in range(len(walk.parent))}):
         f = walk.facts[root]
+        f.quantum = math.lcm(f.quantum, multiple)
         if f.width % f.quantum:
             f.frozen = f.frozen or f"{f.width} channels do not split into {f.quantum} groups"
         units.append(Unit(len(units), _name(f), f.parts[0] if f.parts else "stem", f.width,

@@ -33,8 +33,8 @@ from genesynth.adapt.channels import (
 )
 from genesynth.adapt.target import AdaptError, Schedule, Target
 from genesynth.adapt.tuner import State, Tuner
-from genesynth.arch import Architecture
 from genesynth.events import AdaptStep, Listener
+from genesynth.net.arch import Architecture
 
 STATE_FILE = "state.json"
 Resource = Callable[[Architecture], float]
@@ -63,10 +63,11 @@ class Progress:
     seconds: float = 0.0  # spent in iterations, for the estimate of what is left
 
 
-def floor(arch: Architecture, resource: Resource) -> float:
+def floor(arch: Architecture, resource: Resource, multiple: int = 1) -> float:
     """The resource of ``arch`` with every group cut to its narrowest: the least adapt can
     reach from it."""
-    while (unit := next((u for u in channel_units(arch) if u.cuttable), None)) is not None:
+    while (unit := next((u for u in channel_units(arch, multiple) if u.cuttable), None)
+           ) is not None:
         arch = narrowed(arch, unit, unit.quantum)  # a cut may make a grouped conv depthwise
     return resource(arch)
 
@@ -92,10 +93,10 @@ def widest_meeting(arch: Architecture, unit: Unit, goal: float, resource: Resour
 
 
 def propose(arch: Architecture, state: State, goal: float, resource: Resource, tuner: Tuner,
-            steps: int, iteration: int, seed: int) -> list[Proposal]:
+            steps: int, iteration: int, seed: int, multiple: int = 1) -> list[Proposal]:
     """For each group that can meet ``goal``: its narrowest cut, fine-tuned and measured."""
     proposals = []
-    for unit in channel_units(arch):
+    for unit in channel_units(arch, multiple):
         if not unit.cuttable:
             continue
         met = widest_meeting(arch, unit, goal, resource)
@@ -118,8 +119,8 @@ def best(proposals: list[Proposal]) -> Proposal:
 
 def iterate(progress: Progress, state: State, target: Target, schedule: Schedule,
             resource: Resource, tuner: Tuner, steps: int, seed: int, folder: Path,
-            emit: Listener, label: str, eta_tail: Callable[[Progress], float]
-            ) -> tuple[Architecture, State]:
+            emit: Listener, label: str, eta_tail: Callable[[Progress], float],
+            multiple: int = 1) -> tuple[Architecture, State]:
     """Run iterations until the target is met, saving after each; returns the network."""
     arch = progress.arch
     current = resource(arch)
@@ -127,7 +128,8 @@ def iterate(progress: Progress, state: State, target: Target, schedule: Schedule
         began = time.perf_counter()
         step = schedule.step(progress.iteration, progress.start)
         goal = max(target.value, current - step)
-        proposals = propose(arch, state, goal, resource, tuner, steps, progress.iteration, seed)
+        proposals = propose(arch, state, goal, resource, tuner, steps, progress.iteration, seed,
+                            multiple)
         halvings = 0
         while not proposals:
             halvings += 1
@@ -136,7 +138,7 @@ def iterate(progress: Progress, state: State, target: Target, schedule: Schedule
                                  f"({target.show(current)}, target {target.show()})")
             goal = current - (current - goal) / 2
             proposals = propose(arch, state, goal, resource, tuner, steps,
-                                progress.iteration, seed)
+                                progress.iteration, seed, multiple)
         kept = best(proposals)
         arch, state, current = kept.arch, kept.state, kept.resource
         progress.iteration += 1

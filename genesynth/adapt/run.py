@@ -13,9 +13,6 @@ from genesynth.adapt.channels import complete
 from genesynth.adapt.netadapt import Progress, floor, iterate, load
 from genesynth.adapt.target import AdaptError, Schedule, Target
 from genesynth.adapt.tuner import State, Tuner
-from genesynth.arch import Architecture
-from genesynth.constraint import Constraint
-from genesynth.costs import cost
 from genesynth.dsl.writer import architecture_to_text
 from genesynth.evaluate.base import Measurement
 from genesynth.events import (
@@ -26,6 +23,9 @@ from genesynth.events import (
     MemberEpoch,
     MemberStarted,
 )
+from genesynth.goal.constraint import Constraint
+from genesynth.net.arch import Architecture
+from genesynth.net.costs import cost
 from genesynth.record.family import (
     LABEL,
     Member,
@@ -62,13 +62,14 @@ def default_label(member: str, target: Target) -> str:
 def adapt(run_dir: str | Path, member: str, target: Target, *, label: str | None = None,
           schedule: Schedule | None = None, steps: int = DEFAULT_STEPS,
           long_epochs: int | None = None, seed: int | None = None, device: str = "cpu",
-          listeners: Sequence[Listener] = ()) -> AdaptResult:
+          multiple: int = 1, listeners: Sequence[Listener] = ()) -> AdaptResult:
     """Adapt ``member`` of the run in ``run_dir`` to ``target`` (see :mod:`genesynth.adapt`).
 
     Resumes from ``run_dir/adapt/<label>/`` when an adapt with the same settings was cut
     short; returns the member made before when it is already done. Raises AdaptError when the
     target is already met, below the prototype's smallest network, or below the narrowest
-    network adapt can cut the member to.
+    network adapt can cut the member to. ``multiple``: every width it cuts stays a multiple
+    of it (8 for int8 SIMD kernels; groups it cannot keep so are not cut).
     """
     run_dir = Path(run_dir)
     schedule = schedule or Schedule()
@@ -85,17 +86,17 @@ def adapt(run_dir: str | Path, member: str, target: Target, *, label: str | None
     seed = spec.seed if seed is None else seed
     settings: dict[str, Any] = {"member": member, "from_key": source.key, "target": asdict(target),
                 "schedule": asdict(schedule), "steps": steps, "long_epochs": epochs,
-                "seed": seed, "importance": "l1"}
+                "seed": seed, "importance": "l1", "multiple": multiple}
     done = _done_before(run_dir, label, settings)
     if done is not None:
         return AdaptResult(done, source, made_now=False)
     if label in {m.label for m in _members(run_dir)}:
         raise AdaptError(f"{run_dir} already has a member {label!r} made otherwise; pass "
                          "another --label")
-    _check_reachable(spec, arch, target, start, resource, member)
+    _check_reachable(spec, arch, target, start, resource, member, multiple)
     folder = inside(run_dir, f"{ADAPT_DIR}/{label}", "the adapt folder")
+    from genesynth.rundata import run_data
     from genesynth.synth.engine import EventRecorder
-    from genesynth.synth.worker import run_data
 
     emit = Emitter([EventRecorder(run_dir / EVENTS_FILE), *listeners])
     dataset = run_data(spec)
@@ -108,14 +109,14 @@ def adapt(run_dir: str | Path, member: str, target: Target, *, label: str | None
                       progress.iteration, time.time()))
     tail = _long_estimate(tuner, epochs)
     arch, state = iterate(progress, state, target, schedule, resource, tuner, steps,
-                          seed, folder, emit, label, lambda _: tail())
+                          seed, folder, emit, label, lambda _: tail(), multiple)
     made = _finish(run_dir, label, source, arch, state, progress, tuner, constraint, emit,
-                   epochs, seed, target, resource)
+                   epochs, seed, target, resource, dataset)
     return AdaptResult(made, source, made_now=True)
 
 
 def _source(run_dir: Path, member: str) -> tuple[RunSpec, Member, Architecture, State]:
-    from genesynth.export import load_member
+    from genesynth.export.exporters import load_member
 
     spec = read_run(run_dir) if run_dir.is_dir() else None
     if spec is None:
@@ -154,7 +155,8 @@ def _resource(target: Target, constraint: Constraint) -> Callable[[Architecture]
 
 
 def _check_reachable(spec: RunSpec, arch: Architecture, target: Target, start: float,
-                     resource: Callable[[Architecture], float], member: str) -> None:
+                     resource: Callable[[Architecture], float], member: str,
+                     multiple: int) -> None:
     if start <= target.value:
         raise AdaptError(f"member {member} already meets the target: {target.show(start)} <= "
                          f"{target.show()}")
@@ -163,12 +165,12 @@ def _check_reachable(spec: RunSpec, arch: Architecture, target: Target, start: f
 
         proto = parse_prototype(spec.prototype_text, spec.prototype_path or "<run>",
                                 spec.input_shape, spec.classes)
-        bounds = proto.cost_range()
+        bounds = proto.cost_range()  # decided where the range is exact, as check_reachable
         least = bounds.min_macs if target.resource == "macs" else bounds.min_params
-        if target.value < least:
+        if bounds.exact and target.value < least:
             raise AdaptError(f"the target {target.show()} is below the smallest network of "
                              f"the prototype '{proto.name}' ({target.show(least)})")
-    least_cut = floor(arch, resource)
+    least_cut = floor(arch, resource, multiple)
     if target.value < least_cut:
         raise AdaptError(f"the target {target.show()} is below the narrowest network adapt "
                          f"can cut member {member} to ({target.show(least_cut)})")
@@ -195,7 +197,7 @@ def _long_estimate(tuner: Tuner, epochs: int) -> Callable[[], float]:
 def _finish(run_dir: Path, label: str, source: Member, arch: Architecture, state: State,
             progress: Progress, tuner: Tuner, constraint: Constraint, emit: Listener,
             epochs: int, seed: int, target: Target,
-            resource: Callable[[Architecture], float]) -> Member:
+            resource: Callable[[Architecture], float], dataset: Any) -> Member:
     """The long fine-tune, the check on test, and the new member's files and entry."""
     c = cost(arch)
     emit(MemberStarted(label, source.trial, c.params, c.macs, epochs, time.time()))
@@ -216,15 +218,24 @@ def _finish(run_dir: Path, label: str, source: Member, arch: Architecture, state
     save_file({k: v.contiguous() for k, v in state.items()}, str(folder / MEMBER_WEIGHTS))
     (folder / MEMBER_ARCH).write_text(arch.to_json() + "\n")
     (folder / MEMBER_TEXT).write_text(architecture_to_text(arch))
+    quantized, bounded = None, m
+    if constraint.accuracy_of == "int8":  # the bound is on the int8 model: measure it
+        from genesynth.export.exporters import measure_int8
+
+        q = measure_int8(arch, state, folder, dataset, seed)
+        quantized = {**q.to_dict(), "file": member_path(label, Path(q.file).name),
+                     "float_file": member_path(label, Path(q.float_file).name)}
+        bounded = Measurement(q.accuracy, c.params, c.macs, latency)
     lineage = {"adapted_from": source.label, "from_trial": source.trial,
                "from_key": source.key, "target": {target.resource: target.value},
                "start": progress.start, "method": "netadapt",
                "iterations": progress.history, "settings": progress.settings}
     member = Member(label, source.trial, arch.key, test, val, c.params, c.macs, latency,
-                    float(constraint.utility(m)), bool(constraint.feasible(m)),
+                    float(constraint.utility(m)), bool(constraint.feasible(bounded)),
                     member_path(label, MEMBER_ARCH), member_path(label, MEMBER_TEXT),
                     member_path(label, MEMBER_WEIGHTS),
-                    weights_sha256=file_digest(folder / MEMBER_WEIGHTS), lineage=lineage)
+                    weights_sha256=file_digest(folder / MEMBER_WEIGHTS), lineage=lineage,
+                    quantized=quantized)
     put_member(run_dir, member.to_dict())
     emit(MemberDone(label, source.trial, test, c.params, c.macs, latency, member.utility,
                     member.feasible, time.time()))

@@ -5,8 +5,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from genesynth.constraint import format_count, parse_count
 from genesynth.errors import ConstraintError, GenesynthError
+from genesynth.fmt import count
+from genesynth.goal.constraint import parse_count
 
 RESOURCES = ("macs", "params", "latency_ms")
 FLOOR = 0.1  # the smallest step, as a fraction of the first
@@ -56,14 +57,14 @@ class Target:
         v = self.value if value is None else value
         if self.resource == "latency_ms":
             return f"latency {v:.3g} ms"
-        return f"{NAMES[self.resource]} {format_count(v)}"
+        return f"{NAMES[self.resource]} {count(v, fixed=False)}"
 
     @property
     def slug(self) -> str:
         """The target in a label: ``macs553K``, ``params30K``, ``macs54_8K``, ``lat2_5ms``."""
         if self.resource == "latency_ms":
             return f"lat{self.value:g}ms".replace(".", "_")
-        return f"{self.resource}{format_count(self.value)}".replace(".", "_")
+        return f"{self.resource}{count(self.value, fixed=False)}".replace(".", "_")
 
 
 @dataclass(frozen=True)

@@ -17,10 +17,10 @@ from typing import Any
 
 import torch
 
-from genesynth.arch import Architecture
-from genesynth.builder import build
 from genesynth.evaluate.budgets import TrainConfig
 from genesynth.evaluate.train import Tensors, accuracy, train
+from genesynth.net.arch import Architecture
+from genesynth.net.builder import build
 
 State = dict[str, torch.Tensor]
 SHORT_LR = 0.1  # the short fine-tune's learning rate, as a fraction of the run's

@@ -3,7 +3,7 @@
 Importing this package registers the built-in vocabulary: the activations, one row each of
 :data:`~genesynth.blocks.activations.TABLE`, and the other kinds of
 :mod:`genesynth.blocks.layers`. The package sits above :mod:`genesynth.spec` (the layer and
-module records) and below :mod:`genesynth.arch`, which checks an architecture with
+module records) and below :mod:`genesynth.net.arch`, which checks an architecture with
 :func:`trace` when it is read.
 """
 

@@ -1,8 +1,8 @@
 """The layer-kind extension point: schema, shape rule, analytic cost and torch module.
 
 A layer kind is a small class registered with :func:`register`. The prototype resolver uses
-its schema and shape rule, :mod:`genesynth.costs` its cost, :mod:`genesynth.builder` its module;
-all three pass the input shape explicitly. Shapes exclude the batch: ``(C, H, W)`` for maps,
+its schema and shape rule, :mod:`genesynth.net.costs` its cost, :mod:`genesynth.net.builder` its
+module; all three pass the input shape explicitly. Shapes exclude the batch: ``(C, H, W)`` for maps,
 ``(F,)`` for vectors. Torch is imported only inside :meth:`LayerKind.build`.
 """
 

@@ -16,7 +16,7 @@ from genesynth.spec import LayerSpec, ModuleSpec
 
 
 class ArchitectureLike(Protocol):
-    """What the walk reads of a network: an :class:`~genesynth.arch.Architecture`, which
+    """What the walk reads of a network: an :class:`~genesynth.net.arch.Architecture`, which
     sits above the registry (reading one checks it with :func:`trace`)."""
 
     @property

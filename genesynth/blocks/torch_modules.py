@@ -1,6 +1,6 @@
 """Small torch modules the registry builds: channel shuffle, squeeze-excite, module kinds.
 
-The one definition of each: :mod:`genesynth.codegen` copies the source of
+The one definition of each: :mod:`genesynth.export.codegen` copies the source of
 ``ChannelShuffle``, ``SqueezeExcite``, ``Residual`` and ``Split`` into exported model files
 (:data:`EXPORTED`), so those four use only ``torch`` and ``nn`` and read well on their own.
 """

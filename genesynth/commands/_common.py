@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 import re
 
-from genesynth.arch import Architecture
 from genesynth.errors import ArchitectureError
 from genesynth.limits import MAX_NUMBER, MAX_SEED, MAX_TRIALS, read_text
+from genesynth.net.arch import Architecture
 from genesynth.space import Prototype, load_prototype
 
 

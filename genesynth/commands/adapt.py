@@ -33,6 +33,9 @@ def add(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--decay", type=float, default=0.9,
                    help="each later iteration's cut, as a fraction of the one before "
                    "(default 0.9)")
+    p.add_argument("--multiple", type=positive, default=1,
+                   help="keep every cut width a multiple of this (e.g. 8 for int8 SIMD "
+                   "kernels; default 1)")
     add_device(p)
     p.add_argument("--plain", action="store_true", help="plain log lines, no live dashboard")
     p.set_defaults(run=run)
@@ -47,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
     with open_view(plain=args.plain or None) as listener:
         result = adapt(args.run_dir, args.member, target, label=args.label, schedule=schedule,
                        steps=args.steps or DEFAULT_STEPS, long_epochs=args.long_epochs,
-                       device=args.device, listeners=[listener])
+                       device=args.device, multiple=args.multiple, listeners=[listener])
     m, s = result.member, result.source
     if not result.made_now:
         print(f"member {m.label} was adapted from {s.label} to {target.show()} before")

@@ -7,8 +7,8 @@ import math
 from typing import Any
 
 from genesynth.commands._common import add_overrides, fmt_shape, load
-from genesynth.constraint import format_count
 from genesynth.errors import ShapeError
+from genesynth.fmt import count
 from genesynth.limits import MAX_BUILD_PARAMS
 
 VALID_SAMPLES = 100
@@ -39,8 +39,8 @@ def run(args: argparse.Namespace) -> int:
         f"  valid samples {share:.0f} %",
     ]
     if bounds.max_params > MAX_BUILD_PARAMS:
-        lines.append(f"warning: networks of this space reach {format_count(bounds.max_params)} "
-                     f"parameters; above {format_count(MAX_BUILD_PARAMS)} a network cannot be "
+        lines.append(f"warning: networks of this space reach {count(bounds.max_params)} "
+                     f"parameters; above {count(MAX_BUILD_PARAMS)} a network cannot be "
                      "built in memory, and synthesis rejects such candidates")
     print("\n".join(lines))
     return 0

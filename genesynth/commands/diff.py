@@ -25,7 +25,7 @@ def add(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from genesynth.compare import diff
+    from genesynth.human.compare import diff
 
     result = diff(args.a, args.b)
     if args.json:

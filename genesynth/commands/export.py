@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from genesynth.record.layout import EXPORT_FORMATS, EXPORT_SUFFIXES
+from genesynth.record.layout import EXPORT_FORMATS, EXPORT_QUANTIZE, EXPORT_SUFFIXES
 
 
 def add(sub: argparse._SubParsersAction) -> None:
@@ -26,7 +26,7 @@ def add(sub: argparse._SubParsersAction) -> None:
         + "|".join(s.lstrip(".") for s in EXPORT_SUFFIXES.values()) + ")",
     )
     p.add_argument(
-        "--quantize", choices=("int8",),
+        "--quantize", choices=sorted({k for kinds in EXPORT_QUANTIZE.values() for k in kinds}),
         help="with --format onnx: also write an int8 model (MODEL.int8.onnx), post-training "
         "static quantization calibrated on the run's training images; both are measured on "
         "its test split",
@@ -36,14 +36,15 @@ def add(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from genesynth.export import export_member, export_quantized
+    from genesynth.export.exporters import export_member, export_quantized
 
     if args.quantize:
-        if args.fmt != "onnx":
+        if args.quantize not in EXPORT_QUANTIZE.get(args.fmt, ()):
             from genesynth.errors import ExportError
 
-            raise ExportError(f"--quantize {args.quantize} needs --format onnx, but got "
-                              f"--format {args.fmt}")
+            takes = [f for f, kinds in EXPORT_QUANTIZE.items() if args.quantize in kinds]
+            raise ExportError(f"--quantize {args.quantize} needs --format "
+                              f"{' or '.join(takes)}, but got --format {args.fmt}")
         files, q = export_quantized(args.run_dir, args.member, args.quantize, args.out,
                                     args.force)
         for path in files:
@@ -51,7 +52,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"test top-1: float {q.float_accuracy:.2f}%, int8 {q.accuracy:.2f}% "
               f"({q.accuracy - q.float_accuracy:+.2f} points); size: float "
               f"{q.float_bytes / 1024:,.1f} KiB, int8 {q.bytes / 1024:,.1f} KiB "
-              f"({q.float_bytes / max(1, q.bytes):.1f}x smaller)")
+              f"({q.float_bytes / max(1, q.bytes):.1f}x smaller); weights: float "
+              f"{q.float_weight_bytes / 1024:,.1f} KiB, int8 {q.weight_bytes / 1024:,.1f} KiB "
+              f"({q.float_weight_bytes / max(1, q.weight_bytes):.1f}x smaller)")
         return 0
     written = export_member(args.run_dir, args.member, args.fmt, args.out, args.force)
     for path in written:

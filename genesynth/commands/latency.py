@@ -25,7 +25,7 @@ def add(subparsers: Any) -> None:
     fit.set_defaults(run=run_fit)
     profile = sub.add_parser("profile", help="kit, time and fit on this machine in one step")
     _space_arguments(profile)
-    from genesynth.latency_profile import RUNTIMES
+    from genesynth.latency.profile import RUNTIMES
 
     profile.add_argument("--runtime", choices=RUNTIMES, default="onnxruntime",
                          help="what runs the models (default onnxruntime)")
@@ -48,8 +48,8 @@ def _space_arguments(p: argparse.ArgumentParser) -> None:
 
 def _space(args: argparse.Namespace) -> tuple[Any, Any]:
     from genesynth.commands._common import load
-    from genesynth.constraint import load_constraint
-    from genesynth.latency_kit import Bounds
+    from genesynth.goal.constraint import load_constraint
+    from genesynth.latency.kit import Bounds
 
     proto = load(args)
     bounds = Bounds()
@@ -64,7 +64,7 @@ def _say(text: str) -> None:
 
 
 def run_kit(args: argparse.Namespace) -> int:
-    from genesynth.latency_kit import make_kit
+    from genesynth.latency.kit import make_kit
 
     proto, bounds = _space(args)
     manifest = make_kit(proto, args.out, bounds, args.networks, args.seed, _say)
@@ -76,7 +76,7 @@ def run_kit(args: argparse.Namespace) -> int:
 
 
 def run_fit(args: argparse.Namespace) -> int:
-    from genesynth.latency_table import fit_table, load_results, write_table
+    from genesynth.latency.table import fit_table, load_results, write_table
 
     fit = fit_table(load_results(args.results), args.results)
     write_table(fit.table, args.out)
@@ -85,8 +85,8 @@ def run_fit(args: argparse.Namespace) -> int:
 
 
 def run_profile(args: argparse.Namespace) -> int:
-    from genesynth.latency_profile import measure
-    from genesynth.latency_table import fit_table, write_table
+    from genesynth.latency.profile import measure
+    from genesynth.latency.table import fit_table, write_table
 
     proto, bounds = _space(args)
     results = measure(proto, args.runtime, bounds, args.threads, args.networks, args.seed,

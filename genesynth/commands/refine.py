@@ -34,7 +34,7 @@ def add(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from genesynth.refinement import refine
+    from genesynth.human.refine import refine
 
     refined = refine(args.run_dir, member=args.member, trial=args.trial, open=args.open,
                      lock=args.lock, around=args.around)

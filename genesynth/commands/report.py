@@ -17,7 +17,7 @@ def add(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from genesynth.report import PLOTS_NEED, write_report
+    from genesynth.report.markdown import PLOTS_NEED, write_report
 
     paths = write_report(args.dir)
     for path in paths:

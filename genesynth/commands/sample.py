@@ -6,8 +6,8 @@ import argparse
 from typing import Any
 
 from genesynth.commands._common import add_overrides, load, seed
-from genesynth.costs import cost
 from genesynth.dsl.writer import architecture_to_text
+from genesynth.net.costs import cost
 
 
 def add(subparsers: Any) -> None:

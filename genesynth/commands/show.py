@@ -8,10 +8,10 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from genesynth.arch import Architecture, ModuleSpec
 from genesynth.blocks import Traced, trace_parts
 from genesynth.commands._common import add_overrides, fmt_shape, load, load_architecture, seed
-from genesynth.summary import part_tokens
+from genesynth.net.arch import Architecture, ModuleSpec
+from genesynth.net.summary import part_tokens
 
 
 def add(subparsers: Any) -> None:
@@ -61,7 +61,7 @@ def _kind(module: ModuleSpec) -> str:
 
 
 def _summary(layers: tuple[Traced, ...], module: ModuleSpec | None) -> str:
-    """The layers that matter, named as in every other view (:mod:`genesynth.summary`)."""
+    """The layers that matter, named as in every other view (:mod:`genesynth.net.summary`)."""
     words = part_tokens(layers)
     if module is not None and module.shortcut == "project":
         words.append("proj")

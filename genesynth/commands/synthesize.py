@@ -121,7 +121,8 @@ def run(args: argparse.Namespace) -> int:
             result = synthesize(args.prototype, args.constraint,
                                 listeners=[listener, remember], **kwargs)
     except RunInterrupted as stop:
-        print(f"interrupted: finished trials are kept in {stop.out}.\n"
+        kept = f"{stop.kept[0].upper()}{stop.kept[1:]}.\n" if stop.kept else ""
+        print(f"interrupted: finished trials are kept in {stop.out}.\n{kept}"
               f"resume with: {resume_command(sys.argv[1:], stop.out)}", file=sys.stderr)
         return 130
     if result.finished_before:
@@ -160,7 +161,7 @@ def resume_command(argv: list[str], out: Path) -> str:
 
 
 def _engine_arguments(args: argparse.Namespace) -> dict[str, Any]:
-    from genesynth.cache import default_cache_dir
+    from genesynth.evaluate.cache import default_cache_dir
 
     for flag, value in (("--trials", args.trials), ("--family", args.family),
                         ("--epochs", args.epochs), ("--full-epochs", args.full_epochs),

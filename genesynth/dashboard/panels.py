@@ -286,7 +286,8 @@ def forming_panel(state: RunState) -> Panel:
 
 
 def family_panel(state: RunState) -> Panel:
-    """Members A, B, ... with status, accuracy, params, MACs and utility; while the search
+    """Members A, B, ... with status, accuracy, params, MACs, (when a latency table predicts
+    latency) the predicted latency beside the one measured here, and utility; while the search
     runs, the family forming (:func:`forming_panel`)."""
     if not state.family:
         if state.finished:
@@ -294,16 +295,25 @@ def family_panel(state: RunState) -> Panel:
                          title_align="left")
         return forming_panel(state)
     table = Table(box=box.SIMPLE_HEAD, expand=True, show_edge=False, collapse_padding=True)
-    _columns(table, ["", "trial", "status", "top-1", "params", "MACs", state.utility_name])
+    members = state.family.values()
+    latency: tuple[str, ...] = ()
+    if state.latency_source and any(m.latency_ms is not None for m in members):
+        latency = ("pred. latency", "here")  # the target's, as the table predicts; this CPU's
+        if not any(m.measured_latency_ms is not None for m in members):
+            latency = latency[:1]
+    _columns(table, ["", "trial", "status", "top-1", "params", "MACs", *latency,
+                     state.utility_name])
     marks = {True: ("✓", "green"), False: ("✗", "red"), None: (" ", "")}
     for member in state.family.values():
         accuracy = fmt.percent(member.accuracy)
+        times = [fmt.latency(member.latency_ms), fmt.latency(member.measured_latency_ms)]
         table.add_row(
             Text.assemble((member.label, "bold"), " ", marks[member.feasible]),
             "" if member.trial is None else str(member.trial),
             _member_progress(member),
             Text(accuracy, style="italic dim") if member.status == "training" else accuracy,
-            fmt.count(member.params), fmt.count(member.macs), fmt.score(member.utility),
+            fmt.count(member.params), fmt.count(member.macs), *times[: len(latency)],
+            fmt.score(member.utility),
         )
     body: RenderableType = table
     if state.fidelity is not None:  # the run's check of its scores (a supernet run)

@@ -10,7 +10,7 @@ second worker never leaves half an entry. Decoding CIFAR-10 took 53 s on the dev
 machine; reading its entry back takes a few seconds.
 
 Where: ``$GENESYNTH_DATA_CACHE``, else ``$XDG_CACHE_HOME/genesynth/data``, else
-``~/.cache/genesynth/data`` (beside the evaluation cache of :mod:`genesynth.cache`);
+``~/.cache/genesynth/data`` (beside the evaluation cache of :mod:`genesynth.evaluate.cache`);
 ``GENESYNTH_DATA_CACHE=off`` turns it off. The folder may be moved (point the variable at
 it) or deleted at any time.
 """

@@ -1,7 +1,7 @@
 """Module kinds of the language (``seq``, ``residual``, ``split``, ``mbconv``): a registry.
 
 Each kind declares its arguments and body form (checked at load time) and expands one slot
-into a :class:`~genesynth.arch.ModuleSpec` through a :class:`LayerRunner` (the instantiator),
+into a :class:`~genesynth.net.arch.ModuleSpec` through a :class:`LayerRunner` (the instantiator),
 which completes layers against the shape that reaches them.
 """
 
@@ -11,12 +11,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from genesynth.arch import LayerSpec, ModuleSpec, Value
 from genesynth.blocks.activations import ACTIVATIONS, GATES
 from genesynth.blocks.base import Shape
 from genesynth.blocks.modules import module_shortcut
 from genesynth.dsl import syntax as s
 from genesynth.errors import Span
+from genesynth.net.arch import LayerSpec, ModuleSpec, Value
 
 
 @dataclass(frozen=True)

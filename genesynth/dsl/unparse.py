@@ -2,7 +2,7 @@
 
 The text re-parses to an equal tree (up to positions and comments): every form is written
 out in full (``x?`` as ``(x | skip)``, which the parser makes the same group), expressions
-with the parentheses their precedence needs. :mod:`genesynth.refinement` writes its prototypes
+with the parentheses their precedence needs. :mod:`genesynth.human.refine` writes its prototypes
 with it.
 """
 

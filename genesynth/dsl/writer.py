@@ -6,7 +6,7 @@ an empty skipped module as ``skip``, and every layer setting explicitly.
 
 from __future__ import annotations
 
-from genesynth.arch import Architecture, LayerSpec, ModuleSpec, Value
+from genesynth.net.arch import Architecture, LayerSpec, ModuleSpec, Value
 
 
 def architecture_to_text(arch: Architecture) -> str:

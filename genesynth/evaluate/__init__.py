@@ -6,11 +6,11 @@ from genesynth.evaluate.base import (
     CandidateFailed,
     Evaluator,
     EvaluatorContext,
-    Measurement,
     Pruned,
     Report,
 )
 from genesynth.evaluate.registry import EVALUATORS, evaluator_class, resolve_evaluator
+from genesynth.net.measurement import Measurement
 
 __all__ = ["EVALUATORS", "CandidateFailed", "Evaluator", "EvaluatorContext", "Measurement",
            "Pruned", "Report", "evaluator_class", "resolve_evaluator"]

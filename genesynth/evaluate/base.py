@@ -26,7 +26,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
-from genesynth.arch import Architecture
+from genesynth.net.arch import Architecture
+from genesynth.net.measurement import Measurement
 
 Report = Callable[[int, float, float], None]
 """``report(epoch, loss, accuracy)``: epoch is 1-based, loss the epoch's mean training loss,
@@ -34,19 +35,6 @@ accuracy validation top-1 in percent."""
 
 DataLoader = Callable[[], Any]
 """Returns the run's :class:`genesynth.data.Dataset`; called only by evaluators that need it."""
-
-
-@dataclass(frozen=True)
-class Measurement:
-    """What is known of one candidate after evaluation."""
-
-    accuracy: float  # top-1 in percent
-    params: int
-    macs: int
-    latency_ms: float | None = None
-    curve: tuple[float, ...] = field(default=())  # accuracy after each epoch
-    loss: float | None = None
-    seconds: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -126,6 +114,12 @@ class Evaluator(abc.ABC):
         check of an evaluator whose scores are not stand-alone, with ``checks`` > 0)."""
         raise NotImplementedError(f"{type(self).__name__} has no stand-alone training for the "
                                   "fidelity check; set checks = 0")
+
+    def kept(self) -> str:
+        """What an interrupted run keeps of this evaluator's own work beyond the finished
+        trials (said at Ctrl-C, e.g. a supernet's training up to its last checkpoint); ""
+        when there is nothing to say."""
+        return ""
 
     def describe(self) -> dict[str, Any]:
         """The settings that identify this evaluator's measurements, JSON-able, with ``kind``

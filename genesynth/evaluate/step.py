@@ -75,9 +75,58 @@ def make_optimizer(model: nn.Module, name: str, lr: float, weight_decay: float,
         {"params": no_decay, "weight_decay": 0.0},
     ]
     kernels: dict[str, Any] = {"fused": True} if step_plan.fused else {"foreach": True}
+    eager_optimizer_methods()
     if name == "sgd":
         return torch.optim.SGD(groups, lr=lr, momentum=0.9, nesterov=True, **kernels)
     return torch.optim.AdamW(groups, lr=lr, **kernels)
+
+
+#: Optimizer methods torch wraps with ``torch._disable_dynamo``, which imports torch._dynamo
+#: (5-13 s of a run on a 2-core CPU) on their first call, only to keep a compiled graph out.
+_DYNAMO_GUARDED = ("add_param_group", "zero_grad", "state_dict", "load_state_dict")
+
+
+def eager_optimizer_methods() -> None:
+    """Let the optimizer's methods run without importing torch._dynamo while nothing has
+    imported it (no ``--compile``): each wrapper is given its own function as the "disabled"
+    one it would otherwise build. The methods then behave exactly as before outside a
+    compiled region; genesynth compiles only the forward pass, which never calls them. A
+    torch whose wrappers look different is left alone."""
+    import sys
+
+    if "torch._dynamo" in sys.modules:
+        return
+    for name in _DYNAMO_GUARDED:
+        fn = getattr(getattr(torch.optim.Optimizer, name, None), "__wrapped__", None)
+        if callable(fn) and getattr(fn, "__dynamo_disable", None) is None:
+            fn.__dynamo_disable = fn
+
+
+def optimizer_step(optimizer: torch.optim.Optimizer) -> None:
+    """``optimizer.step()``. While nothing has imported torch._dynamo, the step itself runs
+    under ``no_grad`` instead: torch's wrapper around it imports torch._dynamo at the first
+    call only to mark graph breaks for a compiled optimizer, which genesynth never compiles.
+    With step hooks, a differentiable optimizer, or a step patched on the instance (an LR
+    scheduler's), the ordinary path."""
+    import inspect
+    import sys
+
+    wrapped = type(optimizer).step
+    step = inspect.unwrap(wrapped)
+    if ("torch._dynamo" in sys.modules or step is wrapped or "step" in vars(optimizer)
+            or optimizer.defaults.get("differentiable") or optimizer._optimizer_step_pre_hooks
+            or optimizer._optimizer_step_post_hooks or _global_step_hooks()):
+        optimizer.step()
+        return
+    with torch.no_grad():
+        step(optimizer)
+
+
+def _global_step_hooks() -> bool:
+    from torch.optim import optimizer as module
+
+    return bool(getattr(module, "_global_optimizer_pre_hooks", True)
+                or getattr(module, "_global_optimizer_post_hooks", True))
 
 
 def lr_factor(schedule: str, total: int) -> Callable[[int], float]:
@@ -149,7 +198,7 @@ class Stepper:
             self.scaler.update()
         else:
             loss.backward()
-            self.optimizer.step()
+            optimizer_step(self.optimizer)
         self.steps += 1
         self._set_lr()
         return loss.detach()

@@ -18,10 +18,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from genesynth.arch import Architecture
-from genesynth.costs import cost
 from genesynth.errors import DataError
-from genesynth.evaluate.base import CandidateFailed, DataLoader, Evaluator, Measurement, Report
+from genesynth.evaluate.base import CandidateFailed, DataLoader, Evaluator, Report
+from genesynth.net.arch import Architecture
+from genesynth.net.costs import cost
+from genesynth.net.measurement import Measurement
 
 #: Networks sampled from the prototype when checking that the table was made for its space.
 CHECK_SAMPLES = 256

@@ -20,12 +20,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from genesynth.arch import Architecture
-from genesynth.builder import build
-from genesynth.costs import cost
 from genesynth.errors import RunError
 from genesynth.evaluate.augment import check_augment, default_augment
-from genesynth.evaluate.base import CandidateFailed, DataLoader, Evaluator, Measurement, Report
+from genesynth.evaluate.base import CandidateFailed, DataLoader, Evaluator, Report
 from genesynth.evaluate.budgets import BUDGETS, DEFAULT_BUDGET, TrainConfig
 from genesynth.evaluate.device import device_name, resolve_device
 from genesynth.evaluate.step import (
@@ -37,6 +34,10 @@ from genesynth.evaluate.step import (
     make_optimizer,
     plan,
 )
+from genesynth.net.arch import Architecture
+from genesynth.net.builder import build
+from genesynth.net.costs import cost
+from genesynth.net.measurement import Measurement
 
 
 def budgets_for(

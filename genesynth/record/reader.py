@@ -193,8 +193,8 @@ def _stamp(moment: Any) -> float | None:
 
 
 def _modules(arch_json: Any) -> tuple[str, ...]:
-    from genesynth.arch import Architecture
-    from genesynth.summary import module_lines
+    from genesynth.net.arch import Architecture
+    from genesynth.net.summary import module_lines
 
     if not isinstance(arch_json, str):
         return ()
@@ -247,6 +247,7 @@ def apply_family(state: RunState, family: Mapping[str, Any]) -> None:
             str(item["label"]), _number(item.get("trial")), "done",
             accuracy=_number(item.get("accuracy")), params=_number(item.get("params")),
             macs=_number(item.get("macs")), latency_ms=_number(item.get("latency_ms")),
+            measured_latency_ms=_number(item.get("measured_latency_ms")),
             utility=_number(item.get("utility")), feasible=item.get("feasible"),
         )
 

@@ -74,6 +74,7 @@ class Member:
     params: int | None = None
     macs: int | None = None
     latency_ms: float | None = None
+    measured_latency_ms: float | None = None  # here, when latency_ms is a table's prediction
     utility: float | None = None
     feasible: bool | None = None
     started: float = 0.0  # when its retraining started (event time; 0 when unknown)

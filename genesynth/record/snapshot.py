@@ -48,6 +48,7 @@ from genesynth.record.rows import (
     SupernetPhase,
     TrialRow,
 )
+from genesynth.record.selection import MIN_GAP, select
 
 __all__ = [
     "BOUNDS", "Candidate", "Member", "Point", "RunState", "TrialRow", "search_extended_text",
@@ -160,30 +161,16 @@ class RunState:
         top = self.leaderboard(1)
         return top[0] if top else None
 
-    def forming(self, size: int, min_gap: float = 0.2) -> list[TrialRow]:
-        """The family as it forms during the search, largest first.
-
-        The feasible complete trials' MACs range is cut into ``size`` bands of equal width
-        on a log scale; each band's leader is its best utility, at most ``1 - min_gap`` of the
-        MACs of the leader above; a leader beaten on accuracy, params and MACs by a smaller
-        one is dropped. The engine makes the real family after the search, the same way.
-        """
-        rows = [t for t in self.leaderboard(limit=len(self.trials)) if t.macs]
-        if not rows or size < 1:
-            return []
-        logs = {t.number: math.log(t.macs or 1) for t in rows}
-        low, high = min(logs.values()), max(logs.values())
-        width = (high - low) / size or 1.0
-        bands: list[list[TrialRow]] = [[] for _ in range(size)]
-        for row in rows:  # best utility first within each band
-            bands[min(size - 1, int((high - logs[row.number]) / width))].append(row)
-        chosen: list[TrialRow] = []
-        for band in bands:
-            for row in band:
-                if not chosen or (row.macs or 0) <= (1 - min_gap) * (chosen[-1].macs or 0):
-                    chosen = [c for c in chosen if not _dominates(row, c)] + [row]
-                    break
-        return chosen
+    def forming(self, size: int, min_gap: float = MIN_GAP) -> list[TrialRow]:
+        """The family as it forms during the search, largest first: the engine's rule
+        (:func:`genesynth.record.selection.select`) over the feasible complete trials, so the
+        panel shows what the family would be if the search ended now."""
+        rows = [t for t in self.leaderboard(limit=len(self.trials))
+                if t.macs and t.params is not None and t.accuracy is not None]
+        options = [_Option(t.number, float(t.accuracy or 0.0), int(t.params or 0),
+                           int(t.macs or 0), float(t.utility or 0.0)) for t in rows]
+        by_number = {t.number: t for t in rows}
+        return [by_number[o.trial] for o in select(options, size, min_gap)]
 
     @property
     def points(self) -> list[Point]:
@@ -318,6 +305,7 @@ class RunState:
             member.status, member.trial, member.accuracy = "done", event.trial, event.accuracy
             member.params, member.macs = event.params, event.macs
             member.latency_ms = event.latency_ms
+            member.measured_latency_ms = event.measured_latency_ms
             member.utility, member.feasible = event.utility, event.feasible
             member.epoch = member.epochs
 
@@ -347,13 +335,18 @@ def adapt_step_text(event: AdaptStep) -> str:
     return (f"adapt {event.label} iteration {event.iteration}: {event.unit} {event.width} -> "
             f"{event.new_width}, {_resource(event.resource, event.value)} (goal {goal}), "
             f"val {fmt.percent(event.accuracy, digits=2, space=False)} best of "
-            f"{event.proposals}; about {fmt.plural(event.remaining, 'more iteration')}, "
-            f"ETA {fmt.duration(event.eta_s)}")
+            f"{event.proposals}; "
+            + (f"about {fmt.plural(event.remaining, 'more iteration')}" if event.remaining
+               else "target met, fine-tuning next")
+            + f", ETA {fmt.duration(event.eta_s)}")
 
 
-def _dominates(a: TrialRow, b: TrialRow) -> bool:
-    """``a`` is at least as good as ``b`` on accuracy, params and MACs, and not the same."""
-    pairs = ((a.accuracy, b.accuracy), (b.params, a.params), (b.macs, a.macs))
-    if any(x is None or y is None for x, y in pairs):
-        return False
-    return all(x >= y for x, y in pairs) and any(x > y for x, y in pairs)  # type: ignore[operator]
+@dataclass(frozen=True)
+class _Option:
+    """A feasible trial as :func:`genesynth.record.selection.select` reads it."""
+
+    trial: int
+    accuracy: float
+    params: int
+    macs: int
+    utility: float

@@ -7,10 +7,10 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-from genesynth.arch import Value
-from genesynth.costs import PartCost, breakdown
 from genesynth.dsl.resolve import Model
 from genesynth.errors import ShapeError
+from genesynth.net.arch import Value
+from genesynth.net.costs import PartCost, breakdown
 from genesynth.space.choices import Alternatives, Domain, Node, Product, count, space_tree
 from genesynth.space.choosers import Chooser, FirstChooser, LastChooser, RandomChooser
 from genesynth.space.instantiate import Instantiator

@@ -12,8 +12,8 @@ import random
 from collections.abc import Mapping, Sequence
 from typing import Protocol
 
-from genesynth.arch import Value
 from genesynth.errors import GenesynthError
+from genesynth.net.arch import Value
 
 
 class Chooser(Protocol):

@@ -9,8 +9,8 @@ shapes do not fit.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 
-from genesynth.arch import Architecture, LayerSpec, ModuleSpec, Value
 from genesynth.blocks import REGISTRY
 from genesynth.blocks.base import LayerProblem, Param, Shape
 from genesynth.dsl import syntax as s
@@ -18,7 +18,18 @@ from genesynth.dsl.kinds import MODULE_KINDS, Expansion, layer_node
 from genesynth.dsl.resolve import Model, SlotEntry, literal_value
 from genesynth.errors import PrototypeError, ShapeError, Span
 from genesynth.limits import MAX_VALUE
+from genesynth.net.arch import Architecture, LayerSpec, ModuleSpec, Value
 from genesynth.space.choosers import Chooser, FirstChooser
+
+
+@lru_cache(maxsize=65536)
+def settle(kind: str, given: tuple[tuple[str, Value], ...], shape: Shape
+           ) -> tuple[tuple[tuple[str, Value], ...], Shape]:
+    """A layer's completed settings (sorted) and output shape: the same few settings recur in
+    every sample of a prototype, so each is completed once. Raises LayerProblem."""
+    layer_kind = REGISTRY[kind]
+    done = layer_kind.complete(dict(given), shape)
+    return tuple(sorted(done.items())), layer_kind.output_shape(done, shape)
 
 
 def make_divisible(value: float, divisor: int) -> int:
@@ -185,12 +196,11 @@ class Instantiator:
             if kind.param("bias") and "bias" not in given and following == "bn":
                 given["bias"] = False
             try:
-                done = kind.complete(given, shape)
-                out = kind.output_shape(done, shape)
+                done, out = settle(layer.kind, tuple(given.items()), shape)
             except LayerProblem as problem:
                 span = spans.get(problem.param or "", layer.span)
                 raise self.shape_error(problem.message, span) from None
-            specs.append(LayerSpec(kind.stored_kind, tuple(sorted(done.items())), lpath))
+            specs.append(LayerSpec(kind.stored_kind, done, lpath))
             shape = out
         return tuple(specs), shape
 

@@ -1,23 +1,25 @@
 """A pool of candidates drawn from a prototype, costed analytically and de-duplicated.
 
-Two users share it: the model-based sampler (:mod:`genesynth.synth.bayes`) chooses among its
-entries inside the constraint's static bounds, and the supernet (:mod:`genesynth.evaluate.
-supernet.space`) is sized for and trained on them. Every entry is a distinct network
-(canonical key) with the choices that make it and its exact params and MACs. A small space is
-enumerated once; a large one starts from random samples and grows on demand by fresh samples
-and by mutations of promising entries.
+Two users share it: the model-based sampler (:mod:`genesynth.synth.samplers.bayes`) chooses
+among its entries inside the constraint's static bounds, and the supernet
+(:mod:`genesynth.evaluate.supernet.space`) is sized for and trained on the same bounded
+networks. Every entry is a distinct network (canonical key) with the choices that make it and
+its exact params and MACs. A small space is enumerated once; a large one starts from random
+samples and grows on demand by fresh samples and by mutations of promising entries.
 """
 
 from __future__ import annotations
 
+import itertools
 import random
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
-from genesynth.arch import Value
-from genesynth.costs import cost
 from genesynth.errors import ShapeError
+from genesynth.net.arch import Value
+from genesynth.net.costs import CostCache
 from genesynth.space.bounds import Odometer
 from genesynth.space.choosers import Chooser, RandomChooser
 from genesynth.space.prototype import Prototype
@@ -58,12 +60,12 @@ class MutatingChooser:
         return low + step * self.rng.randrange((high - low) // step + 1)
 
 
-def _entry(prototype: Prototype, chooser: Chooser) -> Entry | None:
+def _entry(prototype: Prototype, chooser: Chooser, costs: CostCache) -> Entry | None:
     try:
         arch, values = prototype.sample_with_choices(chooser=chooser)
     except ShapeError:
         return None
-    c = cost(arch)
+    c = costs(arch)
     return Entry(arch.key, values, c.params, c.macs)
 
 
@@ -72,8 +74,9 @@ def _enumerated(prototype: Prototype) -> tuple[Entry, ...]:
     """Every distinct network of a small space (cached: a pure function of the prototype)."""
     odometer = Odometer(lambda name: True, {})
     found: dict[str, Entry] = {}
+    costs = CostCache()
     while True:
-        entry = _entry(prototype, odometer)
+        entry = _entry(prototype, odometer, costs)
         if entry is not None:
             found.setdefault(entry.key, entry)
         if not odometer.advance():
@@ -81,12 +84,19 @@ def _enumerated(prototype: Prototype) -> tuple[Entry, ...]:
 
 
 class Pool:
-    """The candidates of one prototype inside static bounds, growing on demand."""
+    """The candidates of one prototype inside static bounds, growing on demand.
+
+    Every network is sampled and costed once (its modules costed once each, by
+    :class:`~genesynth.net.costs.CostCache`); :meth:`inside` keeps, per constraint, the entries
+    inside its static bounds, checking only the entries added since it last looked.
+    """
 
     def __init__(self, prototype: Prototype, rng: random.Random, start: int = 1000) -> None:
         self.prototype = prototype
         self.rng = rng
         self.entries: dict[str, Entry] = {}
+        self.costs = CostCache()
+        self._inside: tuple[Any, list[Entry], int] | None = None  # constraint, entries, seen
         self.complete = prototype.space_size <= ENUMERATE_LIMIT
         if self.complete:
             self.add(_enumerated(prototype))
@@ -98,27 +108,30 @@ class Pool:
             if entry is not None:
                 self.entries.setdefault(entry.key, entry)
 
+    @property
+    def full(self) -> bool:
+        """Whether nothing more will be drawn (an enumerated space, or the limit reached)."""
+        return self.complete or len(self.entries) >= POOL_LIMIT
+
     def grow(self, draws: int, around: Sequence[Entry] = (), rate: float = 0.0) -> None:
-        """``draws`` random samples, plus as many mutations spread over ``around``."""
-        if self.complete or len(self.entries) >= POOL_LIMIT:
+        """``draws`` random samples, or with ``around`` as many mutations spread over it."""
+        if self.full or draws <= 0:
             return
-        self.add(_entry(self.prototype, RandomChooser(self.rng.getrandbits(32)))
-                 for _ in range(draws))
         if around:
             self.add(_entry(self.prototype, MutatingChooser(around[i % len(around)].values,
-                                                             self.rng, rate))
+                                                             self.rng, rate), self.costs)
                      for i in range(draws))
+        else:
+            self.add(_entry(self.prototype, RandomChooser(self.rng.getrandbits(32)), self.costs)
+                     for _ in range(draws))
 
-    def inside(self, admits: Callable[[Entry], bool], wanted: int, draws: int = 200
-               ) -> list[Entry]:
-        """The entries ``admits`` keeps, after growing the pool (``draws`` random samples at
-        a time, up to :data:`POOL_LIMIT` networks) until it holds ``wanted`` of them or can
-        hold no more. Ordered by key, so the same pool gives the same list."""
-        while True:
-            found = [e for e in self.entries.values() if admits(e)]
-            if len(found) >= wanted or self.complete or len(self.entries) >= POOL_LIMIT:
-                return sorted(found, key=lambda e: e.key)
-            before = len(self.entries)
-            self.grow(draws)
-            if len(self.entries) == before:  # the space holds no more distinct networks
-                return sorted(found, key=lambda e: e.key)
+    def inside(self, constraint: Any) -> list[Entry]:
+        """The entries inside ``constraint``'s static bounds (params, MACs), in pool order."""
+        if self._inside is None or self._inside[0] is not constraint:
+            self._inside = (constraint, [], 0)
+        _, found, seen = self._inside
+        if seen < len(self.entries):
+            new = itertools.islice(self.entries.values(), seen, None)
+            found += [e for e in new if not constraint.static_violations(e.params, e.macs)]
+            self._inside = (constraint, found, len(self.entries))
+        return found

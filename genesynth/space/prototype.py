@@ -1,7 +1,7 @@
 """A prototype as a search space: load, list and count choices, sample, bound the cost.
 
 ``load_prototype`` / ``parse_prototype`` read prototype text (no torch involved);
-:meth:`Prototype.sample` turns it into an :class:`~genesynth.arch.Architecture` with a
+:meth:`Prototype.sample` turns it into an :class:`~genesynth.net.arch.Architecture` with a
 :class:`Chooser` (an Optuna trial wrapped by the engine, a seeded RNG, or a replay).
 """
 
@@ -11,11 +11,11 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
-from genesynth.arch import Architecture, Value
 from genesynth.dsl.parser import parse
 from genesynth.dsl.resolve import Model, resolve, retarget
 from genesynth.errors import ShapeError
 from genesynth.limits import read_text
+from genesynth.net.arch import Architecture, Value
 from genesynth.space.bounds import CostRange, cost_range
 from genesynth.space.choices import ChoiceInfo, count, list_choices, space_tree
 from genesynth.space.choosers import Chooser, FirstChooser, RandomChooser

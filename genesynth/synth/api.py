@@ -9,7 +9,6 @@ from typing import Any
 
 import optuna
 
-from genesynth.builder import build
 from genesynth.errors import GenesynthError, RunError
 from genesynth.evaluate.base import Evaluator
 from genesynth.evaluate.device import resolve_device
@@ -18,6 +17,7 @@ from genesynth.evaluate.table import TableEvaluator
 from genesynth.evaluate.train import TrainConfig, TrainingEvaluator, budgets_for
 from genesynth.events import Listener
 from genesynth.limits import MAX_SEED, MAX_TRIALS, show_number
+from genesynth.net.builder import build
 from genesynth.record.run import RunSpec
 from genesynth.synth.engine import Setup, SynthesisResult, run
 from genesynth.synth.quiet import optuna_log
@@ -74,8 +74,8 @@ def synthesize(
     processes may join (see docs/scale-out.md); ``heartbeat`` is their heartbeat interval in
     seconds on PostgreSQL/MySQL. Optuna's own INFO log is silenced unless ``verbose``.
 
-    ``cache`` is an evaluation-cache folder (``genesynth.cache.default_cache_dir()`` is where
-    the CLI keeps it): a network already measured there with the same data, evaluator
+    ``cache`` is an evaluation-cache folder (``genesynth.evaluate.cache.default_cache_dir()``
+    is where the CLI keeps it): a network already measured there with the same data, evaluator
     settings and seed is not trained again (None: no cache). ``warm_start`` names earlier run
     directories whose family members and best candidates are tried first where they fit this
     prototype's space. ``device`` is where candidates train (``auto``: CUDA, else MPS, else
@@ -100,7 +100,7 @@ def make_setup(
     cache: str | Path | None = None,
     training: Training | None = None,
 ) -> Setup:
-    from genesynth.constraint import load_constraint
+    from genesynth.goal.constraint import load_constraint
     from genesynth.space import load_prototype
 
     _check_positive("trials", trials, MAX_TRIALS)
@@ -178,14 +178,14 @@ def _cache(folder: str | Path | None, data: dict[str, Any], evaluator: dict[str,
     An evaluator that does not describe its settings (``describe()``) cannot be cached: two
     of its measurements could differ for reasons the key would not see.
     """
-    from genesynth.cache import EvaluationCache, context_of
+    from genesynth.evaluate.cache import EvaluationCache, context_of
 
     if folder is None:
         return None
     if set(evaluator) <= {"kind"}:
         import warnings
 
-        from genesynth.cache import CacheWarning
+        from genesynth.evaluate.cache import CacheWarning
 
         warnings.warn(f"evaluation cache off: the evaluator {evaluator.get('kind')!r} does not "
                       "describe its settings (describe())", CacheWarning, stacklevel=3)
@@ -250,10 +250,10 @@ def _load(data: Any, proto: Any, seed: int) -> Any:
 def _latency(threads: int, table: str | None = None) -> Any:
     """Latency of a candidate: predicted from ``table`` when the constraint names one (read
     now, so a missing or broken table stops the run before it starts), else measured here."""
-    from genesynth.latency import measure_latency
+    from genesynth.latency.measure import measure_latency
 
     if table is not None:
-        from genesynth.latency_table import cached_table
+        from genesynth.latency.table import cached_table
 
         return cached_table(table).predict
 
@@ -269,7 +269,7 @@ def _latency_info(rule: Any) -> dict[str, Any]:
     table = getattr(rule, "latency_table", None)
     if table is None:
         return {}
-    from genesynth.latency_table import cached_table
+    from genesynth.latency.table import cached_table
 
     return {"latency_table": cached_table(table).describe()}
 

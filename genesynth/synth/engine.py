@@ -13,7 +13,7 @@ import optuna
 from optuna.study import StudyDirection
 
 from genesynth import fmt
-from genesynth.errors import RunError
+from genesynth.errors import ConstraintError, RunError
 from genesynth.evaluate.base import CandidateFailed, Evaluator, EvaluatorContext
 from genesynth.events import (
     Emitter,
@@ -58,9 +58,10 @@ MAXIMIZE, MINIMIZE = StudyDirection.MAXIMIZE, StudyDirection.MINIMIZE
 class RunInterrupted(Exception):
     """Ctrl-C: the finished trials are stored; the run can be resumed."""
 
-    def __init__(self, out: Path) -> None:
+    def __init__(self, out: Path, kept: str = "") -> None:
         super().__init__(f"interrupted; resume with --resume --out {out}")
         self.out = out
+        self.kept = kept  # what the evaluator keeps of its own work (a supernet's training)
 
 
 @dataclass(frozen=True)
@@ -101,7 +102,7 @@ class Setup:
     sampler: optuna.samplers.BaseSampler
     pruner: optuna.pruners.BasePruner | None
     latency: Any = None
-    cache: Any = None  # genesynth.cache.EvaluationCache, or None: measure everything
+    cache: Any = None  # genesynth.evaluate.cache.EvaluationCache, or None: measure everything
     warm_start: tuple[Path, ...] = ()  # earlier run directories to start from
     dataset: Any = None  # the loaded data, None when the evaluator needs none
 
@@ -182,7 +183,7 @@ def run(setup: Setup, listeners: Sequence[Listener] = (), resume: bool = False) 
         # A local run has no other process that could hold the family claim.
         done = drive(study, setup, listeners, started=started, force_claim=local)
     except KeyboardInterrupt:
-        raise RunInterrupted(setup.out) from None
+        raise RunInterrupted(setup.out, setup.evaluator.kept()) from None
     return SynthesisResult(setup.out, study, done.family, done.family_here,
                            utility=utility_name(setup.constraint))
 
@@ -254,7 +255,7 @@ def made_family(study: optuna.Study, setup: Setup) -> SynthesisResult | None:
 def make_objective(setup: Setup, emit: Listener, constraint: Any, phase: int = 0) -> Objective:
     constraint = search_rule(constraint, setup.evaluator)
     if isinstance(setup.sampler, SpaceAware):
-        setup.sampler.bind(setup.prototype, constraint)
+        setup.sampler.bind(setup.prototype, constraint, family_size=setup.spec.family_size)
     return Objective(setup.prototype, constraint, setup.evaluator, emit,
                      multi_objective=setup.multi_objective, epochs=setup.epochs,
                      latency=setup.latency, phase=phase, cache=setup.cache,
@@ -304,7 +305,7 @@ def finish(study: optuna.Study, setup: Setup, emit: Emitter, search: bool = True
         chosen = fam.select(fam.candidates(study), setup.spec.family_size)
     evaluator = setup.evaluator
     if setup.cache is not None:
-        from genesynth.cache import CachedRetrain
+        from genesynth.evaluate.cache import CachedRetrain
 
         evaluator = CachedRetrain(evaluator, setup.cache, f"{setup.out} family")
     spares = fam.alternates(fam.candidates(study), chosen, setup.spec.family_size)
@@ -320,8 +321,19 @@ def finish(study: optuna.Study, setup: Setup, emit: Emitter, search: bool = True
     return members
 
 
-def _search(study: optuna.Study, setup: Setup, emit: Listener, phase: Phase) -> None:
-    """One widening phase: trials until the study counts ``phase.trials``, MACs tightened."""
+def _search(study: optuna.Study, setup: Setup, emit: Listener, phase: Phase) -> str | None:
+    """One widening phase: trials until the study counts ``phase.trials``, MACs tightened;
+    why it stopped early when the sampler has no untried network left under the bound."""
     tighter = replace(setup.constraint, max_macs=phase.max_macs)
     objective = make_objective(setup, emit, tighter, phase.number)
-    run_trials(study, objective, phase.trials, catch=(CandidateFailed,), told=objective.told)
+    try:
+        run_trials(study, objective, phase.trials, catch=(CandidateFailed,),
+                   told=objective.told)
+    except ConstraintError as error:  # raised while asking: the asked trial never started
+        for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
+            if not t.user_attrs:
+                study._storage.set_trial_user_attr(t._trial_id, "state", "skipped")
+                study._storage.set_trial_user_attr(t._trial_id, "reason", str(error))
+                study.tell(t.number, state=optuna.trial.TrialState.FAIL)
+        return str(error)
+    return None

@@ -1,36 +1,35 @@
 """The family: K networks of clearly decreasing complexity (AttoNet-A ... D).
 
-What the family promises: each member has at most ``1 - MIN_GAP`` (80 %) of the MACs of the
-one above, and no member is beaten or equalled on every measure (top-1, params and MACs) by
-another member.
+What the family promises: it spans the feasible trade-off the search found, from the most
+accurate candidate (A) down to the smallest; each member has at most ``1 - MIN_GAP`` (80 %)
+of the MACs of the one above; and no member is beaten or equalled on every measure (top-1,
+params and MACs) by another member.
 
-Selection keeps the feasible candidates that no other candidate beats or equals on validation
-top-1, params and MACs (the Pareto front), splits their MACs range into K bands of equal
-width on a log scale and takes the best utility in each, each member clearly smaller than the
-last. Each member is then retrained with the full budget by the evaluator's ``retrain`` (when
-it has one), measured on the test split, and re-checked against the constraint. Test top-1
-can reorder what validation ranked: a retrained member that another member now beats or
-equals on every measure is replaced by the next candidate of its band (at most
+Selection is :mod:`genesynth.record.selection` (the same rule the dashboard's "family
+forming" panel uses): the front of the feasible candidates, A its most accurate, then the best
+utility of each log-MACs band below A. Each member is then retrained with the full budget by
+the evaluator's ``retrain`` (when it has one), measured on the test split, and re-checked
+against the constraint. Test top-1 can reorder what validation ranked: a retrained member
+that another member now beats or equals on every measure is replaced by the next candidate
+of its band that keeps the MACs gaps (never the same trial, never another member; at most
 ``REPLACEMENTS`` times) or dropped, and the members below it move up a letter; each such step
 is an event (``MemberDropped``, ``MemberRenamed``).
 """
 
 from __future__ import annotations
 
-import math
 import shutil
 import string
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import optuna
 from optuna.trial import TrialState
 
-from genesynth.arch import Architecture
 from genesynth.dsl.writer import architecture_to_text
-from genesynth.evaluate.base import Evaluator, Measurement
+from genesynth.evaluate.base import Evaluator
 from genesynth.events import (
     FamilyStarted,
     Listener,
@@ -40,6 +39,8 @@ from genesynth.events import (
     MemberRenamed,
     MemberStarted,
 )
+from genesynth.net.arch import Architecture
+from genesynth.net.measurement import Measurement
 from genesynth.record.family import (
     Member,
     file_digest,
@@ -48,10 +49,12 @@ from genesynth.record.family import (
     write_family,
 )
 from genesynth.record.layout import MEMBER_ARCH, MEMBER_TEXT, MEMBER_WEIGHTS, member_path
+from genesynth.record.selection import MIN_GAP, bands, beats, front, select, spares
 from genesynth.record.trial import TrialRecord
 
-__all__ = ["MIN_GAP", "Candidate", "Member", "alternates", "beats", "candidates", "labels",
-           "parse_family", "read_family", "retrain_family", "select", "write_family"]
+__all__ = ["MIN_GAP", "Candidate", "Member", "alternates", "bands", "beats", "candidates",
+           "front", "labels", "parse_family", "read_family", "retrain_family", "select",
+           "write_family"]
 
 
 @dataclass(frozen=True)
@@ -85,68 +88,14 @@ def candidates(study: optuna.Study) -> list[Candidate]:
     return found
 
 
-MIN_GAP = 0.2  # each member has at most 80 % of the MACs of the one above
 REPLACEMENTS = 1  # retrainings of the next candidate of a band, per dominated member
-
-
-class Measured(Protocol):
-    """What dominance compares: top-1 accuracy, params and MACs (Candidate and Member)."""
-
-    @property
-    def accuracy(self) -> float: ...
-    @property
-    def params(self) -> int: ...
-    @property
-    def macs(self) -> int: ...
-
-
-def beats(a: Measured, b: Measured) -> bool:
-    """``a`` beats or equals ``b`` on every measure: top-1, params and MACs."""
-    return a.accuracy >= b.accuracy and a.params <= b.params and a.macs <= b.macs
-
-
-def front(found: list[Candidate]) -> list[Candidate]:
-    """The candidates no other one beats or equals on every measure (of equal ones, the
-    first trial)."""
-
-    def loses(c: Candidate, o: Candidate) -> bool:
-        return o is not c and beats(o, c) and (not beats(c, o) or o.trial < c.trial)
-
-    return [c for c in found if not any(loses(c, o) for o in found)]
-
-
-def bands(found: list[Candidate], size: int) -> list[list[Candidate]]:
-    """The Pareto front in ``size`` log-MACs bands, largest first, best utility first."""
-    kept = front(found)
-    if not kept or size < 1:
-        return []
-    low = math.log(min(c.macs for c in kept))
-    high = math.log(max(c.macs for c in kept))
-    width = (high - low) / size or 1.0
-    split: list[list[Candidate]] = [[] for _ in range(size)]
-    for c in kept:
-        split[min(size - 1, int((high - math.log(c.macs)) / width))].append(c)
-    return [sorted(band, key=lambda c: (-c.utility, c.trial)) for band in split]
-
-
-def select(found: list[Candidate], size: int = 4, min_gap: float = MIN_GAP) -> list[Candidate]:
-    """Best utility per log-MACs band of the Pareto front, largest first, each clearly
-    smaller than the last."""
-    chosen: list[Candidate] = []
-    for band in bands(found, size):
-        for c in band:
-            if not chosen or c.macs <= (1 - min_gap) * chosen[-1].macs:
-                chosen.append(c)
-                break
-    return chosen
 
 
 def alternates(found: list[Candidate], chosen: list[Candidate], size: int
                ) -> list[list[Candidate]]:
-    """For each chosen member, the other candidates of its band, best utility first."""
-    by_band = bands(found, size)
-    return [next(([o for o in band if o is not c] for band in by_band if c in band), [])
-            for c in chosen]
+    """For each chosen member, the other candidates of its band in the band's order (never
+    the member itself nor another member; :func:`genesynth.record.selection.spares`)."""
+    return spares(found, chosen, size)
 
 
 def labels(count: int) -> list[str]:
@@ -175,7 +124,8 @@ def retrain_family(
         loser, winner = members[i], members[j]
         above = members[i - 1].macs if i else None
         below = members[i + 1].macs if i + 1 < len(members) else 0
-        nxt = _fits(spare[i], above, below) if tries[i] < REPLACEMENTS else None
+        taken = {m.trial for m in members}
+        nxt = _fits(spare[i], above, below, taken) if tries[i] < REPLACEMENTS else None
         event = MemberDropped(loser.label, loser.trial, winner.label, _why(winner, loser),
                               nxt.trial if nxt else None, time.time())
         emit(event)
@@ -203,9 +153,13 @@ def _dominated(members: list[Member]) -> tuple[int, int] | None:
     return None
 
 
-def _fits(spare: list[Candidate], above: int | None, below: int) -> Candidate | None:
-    """The best spare that keeps the MACs gap to the members above and below."""
+def _fits(spare: list[Candidate], above: int | None, below: int, taken: set[int]
+          ) -> Candidate | None:
+    """The best spare that keeps the MACs gap to the members above and below and is no
+    member's trial (never the dominated member itself)."""
     for c in spare:
+        if c.trial in taken:
+            continue
         fits_above = above is None or c.macs <= (1 - MIN_GAP) * above
         if fits_above and below <= (1 - MIN_GAP) * c.macs:
             return c
@@ -226,7 +180,9 @@ def _relabel(members: list[Member], out: Path, emit: Listener) -> list[Member]:
             emit(MemberRenamed(member.label, label, member.trial, time.time()))
             weights = member_path(label, MEMBER_WEIGHTS) if member.weights else None
             member = replace(member, label=label, arch=member_path(label, MEMBER_ARCH),
-                             text=member_path(label, MEMBER_TEXT), weights=weights)
+                             text=member_path(label, MEMBER_TEXT), weights=weights,
+                             quantized=_moved(member.quantized, member_path(member.label),
+                                              member_path(label)))
         renamed.append(member)
     return renamed
 
@@ -255,23 +211,49 @@ def _retrain_one(label: str, c: Candidate, evaluator: Evaluator, constraint: Any
     m = Measurement(m.accuracy, c.params, c.macs, ms, m.curve, m.loss, m.seconds)
     (folder / MEMBER_ARCH).write_text(c.arch.to_json() + "\n")
     (folder / MEMBER_TEXT).write_text(architecture_to_text(c.arch))
+    quantized, bounded = _int8(c.arch, state, folder, evaluator, constraint, m)
     member = Member(
         label, c.trial, c.arch.key, m.accuracy, c.accuracy, c.params, c.macs, ms,
-        float(constraint.utility(m)), bool(constraint.feasible(m)),
+        float(constraint.utility(m)), bool(constraint.feasible(bounded)),
         member_path(label, MEMBER_ARCH), member_path(label, MEMBER_TEXT), weights, digest,
-        measured_latency_ms=here,
+        measured_latency_ms=here, quantized=quantized,
     )
     emit(MemberDone(label, c.trial, member.accuracy, member.params, member.macs,
-                    member.latency_ms, member.utility, member.feasible, time.time()))
+                    member.latency_ms, member.utility, member.feasible, time.time(),
+                    member.measured_latency_ms))
     return member
+
+
+def _int8(arch: Any, state: Any, folder: Path, evaluator: Any, constraint: Any,
+          m: Measurement) -> tuple[dict[str, Any] | None, Measurement]:
+    """With ``accuracy_of = "int8"``: the member's int8 export, measured, and the measurement
+    the bound is checked on (the int8 test top-1); else nothing, and ``m`` itself."""
+    dataset = getattr(evaluator, "dataset", None)
+    if getattr(constraint, "accuracy_of", "float") != "int8" or state is None or dataset is None:
+        return None, m
+    from genesynth.export.exporters import measure_int8
+
+    q = measure_int8(arch, state, folder, dataset)
+    prefix = f"{folder.parent.name}/{folder.name}"
+    record = {**q.to_dict(), "file": f"{prefix}/{Path(q.file).name}",
+              "float_file": f"{prefix}/{Path(q.float_file).name}"}
+    return record, replace(m, accuracy=q.accuracy)
+
+
+def _moved(quantized: dict[str, Any] | None, old: str, new: str) -> dict[str, Any] | None:
+    """A member's int8 record after its folder moved from ``old`` to ``new``."""
+    if not quantized:
+        return quantized
+    return {k: v.replace(old + "/", new + "/", 1) if k in ("file", "float_file") else v
+            for k, v in quantized.items()}
 
 
 def _measured_here(arch: Any, constraint: Any) -> float | None:
     """A member's latency measured on this machine with the runtime and threads its latency
     table was made with (None when this machine lacks that runtime), beside the latency the
     table predicts for the target."""
-    from genesynth.latency_profile import measure_here
-    from genesynth.latency_table import cached_table
+    from genesynth.latency.profile import measure_here
+    from genesynth.latency.table import cached_table
 
     target = cached_table(constraint.latency_table).target
     threads = target.get("threads")

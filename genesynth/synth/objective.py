@@ -20,13 +20,14 @@ from typing import Any
 import optuna
 from optuna.trial import TrialState
 
-from genesynth.arch import Architecture, Value
-from genesynth.costs import cost
 from genesynth.errors import RunError, ShapeError
-from genesynth.evaluate.base import CandidateFailed, Evaluator, Measurement, Pruned
+from genesynth.evaluate.base import CandidateFailed, Evaluator, Pruned
 from genesynth.events import EpochDone, Listener, TrialFinished, TrialStarted
+from genesynth.net.arch import Architecture, Value
+from genesynth.net.costs import cost
+from genesynth.net.measurement import Measurement
+from genesynth.net.summary import module_lines
 from genesynth.record.trial import TrialRecord, record
-from genesynth.summary import module_lines
 
 FAILED_VALUES = 1.0  # constraint value recorded for invalid samples: violated
 
@@ -70,14 +71,14 @@ class Objective:
     """
 
     prototype: Any  # genesynth.space.Prototype
-    constraint: Any  # genesynth.constraint.Constraint
+    constraint: Any  # genesynth.goal.constraint.Constraint
     evaluator: Evaluator
     emit: Listener
     multi_objective: bool = False
     epochs: int = 0
     latency: Any = None  # callable(arch) -> ms, used when the constraint bounds latency
     phase: int = 0  # 0: the search; 1, 2, ...: phases that widen a short family
-    cache: Any = None  # genesynth.cache.EvaluationCache: measurements shared across runs
+    cache: Any = None  # genesynth.evaluate.cache.EvaluationCache: measurements shared across runs
     source: str = ""  # how cache entries name this run (its directory)
     finished: dict[int, TrialFinished] = field(default_factory=dict)  # sent once stored
     skips_in_a_row: int = 0

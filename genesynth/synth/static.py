@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from genesynth.constraint import format_count
 from genesynth.errors import ConstraintError
-from genesynth.evaluate.base import Measurement
+from genesynth.fmt import count
+from genesynth.net.measurement import Measurement
 
 
 def check_reachable(prototype: Any, constraint: Any) -> None:
@@ -27,11 +27,11 @@ def check_reachable(prototype: Any, constraint: Any) -> None:
         return
     problems = []
     if constraint.max_macs is not None and bounds.min_macs > constraint.max_macs:
-        problems.append(f"its smallest network has {format_count(bounds.min_macs)} MACs, "
-                        f"above max_macs = {format_count(constraint.max_macs)}")
+        problems.append(f"its smallest network has {count(bounds.min_macs)} MACs, "
+                        f"above max_macs = {count(constraint.max_macs)}")
     if constraint.max_params is not None and bounds.min_params > constraint.max_params:
-        problems.append(f"its smallest network has {format_count(bounds.min_params)} params, "
-                        f"above max_params = {format_count(constraint.max_params)}")
+        problems.append(f"its smallest network has {count(bounds.min_params)} params, "
+                        f"above max_params = {count(constraint.max_params)}")
     if problems:
         shape = "x".join(str(n) for n in prototype.input_shape)
         raise ConstraintError(
@@ -52,7 +52,7 @@ class StaticLatency:
         self.prototype = prototype
         self.table = None
         if constraint is not None and getattr(constraint, "predicts_latency", False):
-            from genesynth.latency_table import cached_table
+            from genesynth.latency.table import cached_table
 
             self.table = cached_table(constraint.latency_table)
         self.bound = getattr(constraint, "max_latency_ms", None)

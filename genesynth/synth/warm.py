@@ -17,8 +17,8 @@ from typing import Any
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
-from genesynth.arch import Value
 from genesynth.errors import GenesynthError, RunError
+from genesynth.net.arch import Value
 from genesynth.record.trial import TrialRecord
 
 BEST = 8  # best complete candidates offered from each earlier run, besides its family

@@ -2,9 +2,11 @@
 
 After the search, a family with fewer members than asked for gets up to ``family_size - 1``
 further phases of ``max(4, trials // family_size)`` trials each, with the MACs bound tightened
-to ``1 - MIN_GAP`` of the smallest member. A phase is never started when the prototype cannot
-make a network under that bound (its cost range, :meth:`Prototype.cost_range`, and the
-smallest network any trial built); widening stops when a phase adds no member.
+to ``1 - MIN_GAP`` of the smallest member -- or, when the prototype cannot make a network
+under that bound (its cost range, :meth:`Prototype.cost_range`, and the smallest network any
+trial built), to ``1 - MIN_GAP`` of the member above the widest gap between two members that
+has room for one more. With no room anywhere the run says why (``SearchNotExtended``);
+widening stops when a phase adds no member.
 
 What was planned is recorded in the study (user attr ``widening``), so a run killed during a
 phase continues that phase on resume instead of planning another, and a family made again
@@ -40,7 +42,7 @@ class Phase:
     members: int  # family members before it
 
 
-Search = Callable[[Phase], None]
+Search = Callable[[Phase], str | None]  # runs one phase; why it stopped early, if it did
 
 
 def widen_family(study: optuna.Study, setup: Any, emit: Listener, search: Search
@@ -64,11 +66,12 @@ def widen_family(study: optuna.Study, setup: Any, emit: Listener, search: Search
             study.set_user_attr(PLANNED_ATTR, phase.trials)  # for `genesynth watch`
             emit(SearchExtended(phase.trials, phase.max_macs, phase.members, phase.number,
                                 time.time(), wanted=size))
-        search(phase)
+        stopped = search(phase)
         chosen = fam.select(fam.candidates(study), size)
         if len(chosen) <= phase.members:
-            emit(SearchNotExtended(len(chosen), size, f"phase {phase.number} found no smaller "
-                                   "member", time.time()))
+            why = f": {stopped}" if stopped else ""
+            emit(SearchNotExtended(len(chosen), size, f"phase {phase.number} found no new "
+                                   f"member{why}", time.time()))
             break
     _save(study, setup.spec.trials, phases, done=True)
     return chosen
@@ -80,19 +83,34 @@ def _plan(study: optuna.Study, setup: Any, chosen: list[fam.Candidate], phases: 
     size = setup.spec.family_size
     if not chosen or len(chosen) >= size or len(phases) >= size - 1:
         return None
-    bound = setup.constraint.max_macs
-    cap = int((1 - fam.MIN_GAP) * chosen[-1].macs)
-    cap = cap if bound is None else min(bound, cap)
     smallest, exact = smallest_macs(study, setup.prototype)
-    if smallest > cap:
+    cap = _room(chosen, smallest, setup.constraint.max_macs)
+    if cap is None:
+        below = int((1 - fam.MIN_GAP) * chosen[-1].macs)
         about = "" if exact else "about "
-        emit(SearchNotExtended(len(chosen), size, (
-            f"a smaller member needs MACs <= {cap:,}, but the prototype's smallest network "
-            f"has {about}{smallest:,} MACs"), time.time()))
+        reason = (f"a smaller member needs MACs <= {below:,}, but the prototype's smallest "
+                  f"network has {about}{smallest:,} MACs")
+        if len(chosen) > 1:
+            reason += (f"; the members' MACs ({', '.join(f'{c.macs:,}' for c in chosen)}) "
+                       f"leave no room between them for one {fam.MIN_GAP:.0%} apart from both")
+        emit(SearchNotExtended(len(chosen), size, reason, time.time()))
         return None
     per_phase = max(4, setup.spec.trials // size)
     number = len(phases) + 1
     return Phase(number, done_count(study) + per_phase, cap, len(chosen))
+
+
+def _room(chosen: list[fam.Candidate], smallest: int, bound: int | None) -> int | None:
+    """The MACs bound of the next phase: below the smallest member when the prototype can
+    make a network there; else below the member above the widest gap between two members
+    that has room for one more, ``MIN_GAP`` apart from both; None when there is no room."""
+    keep = 1 - fam.MIN_GAP
+    caps = [int(keep * chosen[-1].macs)] if smallest <= keep * chosen[-1].macs else []
+    gaps = sorted(((b.macs / a.macs, a) for a, b in zip(chosen, chosen[1:], strict=False)
+                   if b.macs <= keep * keep * a.macs), key=lambda g: g[0])
+    caps += [int(keep * a.macs) for _, a in gaps]
+    caps = [cap if bound is None else min(bound, cap) for cap in caps]
+    return caps[0] if caps else None
 
 
 def smallest_macs(study: optuna.Study, prototype: Any) -> tuple[int, bool]:

@@ -28,6 +28,8 @@ from genesynth.evaluate.registry import resolve_evaluator
 from genesynth.events import Emitter, Listener
 from genesynth.record.layout import EVENTS_FILE, FAMILY_OUT_ATTR, RUN_ATTR, RUN_FILE
 from genesynth.record.run import RunSpec, read_run
+from genesynth.rundata import changes as _changes
+from genesynth.rundata import run_data
 from genesynth.storage import DEFAULT_HEARTBEAT, SHARED_RDB, check_shared, kind, open_storage
 from genesynth.synth import family as fam
 from genesynth.synth.engine import EventRecorder, Setup, drive, finish, utility_name
@@ -187,7 +189,7 @@ def _epochs(spec: RunSpec) -> int:
 def check_given(spec: RunSpec, study: str, prototype: str | Path | None,
                 constraint: str | Path | None) -> None:
     """Refuse a worker whose prototype or constraint files differ from the stored run."""
-    from genesynth.constraint import load_constraint
+    from genesynth.goal.constraint import load_constraint
     from genesynth.space import load_prototype
 
     problems: list[str] = []
@@ -214,24 +216,10 @@ def _first_change(stored: str, given: str) -> str:
     return f"{len(new)} lines here, {len(old)} in the run"
 
 
-def _changes(stored: dict[str, Any], given: dict[str, Any], prefix: str = "") -> list[str]:
-    """``key: value here, value in the run`` for each leaf that differs (``path`` ignored)."""
-    found = []
-    for key in sorted(set(stored) | set(given)):
-        if not prefix and key == "path":
-            continue
-        a, b = stored.get(key), given.get(key)
-        if isinstance(a, dict) and isinstance(b, dict):
-            found += _changes(a, b, f"{prefix}{key}.")
-        elif json.dumps(a, sort_keys=True) != json.dumps(b, sort_keys=True):
-            found.append(f"{prefix}{key}: {b!r} here, {a!r} in the run")
-    return found
-
-
 def rebuild(study: optuna.Study, spec: RunSpec, out: str | Path | None,
             device: str = "auto") -> Setup:
     """The run's prototype, constraint, data, evaluator and run directory, from its spec."""
-    from genesynth.constraint import Constraint
+    from genesynth.goal.constraint import Constraint
     from genesynth.space import parse_prototype
     from genesynth.synth.api import _latency
 
@@ -263,24 +251,6 @@ def rebuild(study: optuna.Study, spec: RunSpec, out: str | Path | None,
         latency=_latency(rule.latency_threads, rule.latency_table),
         dataset=loaded[0] if loaded else None,
     )
-
-
-def run_data(spec: RunSpec) -> Any:
-    """The run's data, loaded here the same way; refused when it is not the same data."""
-    from genesynth.data import load_data
-
-    stored = spec.data
-    shape = stored.get("input_shape")
-    wanted = tuple(shape) if shape and shape != stored.get("native_shape") else None
-    dataset = load_data(stored["spec"], input_shape=wanted, seed=spec.seed,
-                        val_fraction=stored.get("val_fraction", 0.15),
-                        test_fraction=stored.get("test_fraction", 0.15),
-                        limit=stored.get("limit"))
-    changes = _changes(stored, dataset.describe())
-    if changes:
-        raise RunError(f"the data at {stored['spec']} is not the run's data: "
-                       + "; ".join(changes))
-    return dataset
 
 
 def _run_dir(spec: RunSpec, out: str | Path | None) -> Path:

@@ -14,13 +14,13 @@ from safetensors.torch import load_file, save_file
 
 import genesynth
 from genesynth.adapt import AdaptError, Target, adapt
-from genesynth.builder import build
 from genesynth.cli import main
-from genesynth.constraint import Constraint
-from genesynth.costs import cost
 from genesynth.evaluate.train import TrainConfig
 from genesynth.events import AdaptStep
-from genesynth.export import export_member
+from genesynth.export.exporters import export_member
+from genesynth.goal.constraint import Constraint
+from genesynth.net.builder import build
+from genesynth.net.costs import cost
 from genesynth.record.family import file_digest
 from genesynth.space.choosers import LastChooser
 
@@ -83,6 +83,10 @@ def test_adapt_meets_the_target_and_adds_a_member_export_knows(run: Path) -> Non
     assert [i["iteration"] for i in lineage["iterations"]] == [s.iteration for s in steps]
     written = export_member(run, made.label, "pytorch")
     assert [p.name for p in written] == ["model.py", "model.pt"]
+    report = genesynth.write_report(run)[0].read_text()
+    assert f"| **{made.label}** (adapted from A) |" in report
+    assert f"### {made.label}: A adapted to macs <= " in report
+    assert main(["diff", f"{run}:A", f"{run}:{made.label}"]) == 0
     again = adapt(run, "A", target, **FAST)  # done before: returned, nothing retrained
     assert not again.made_now and again.member == made
 
@@ -126,9 +130,9 @@ def test_targets_it_cannot_reach_are_one_line_errors(run: Path, capsys: Any) -> 
     with pytest.raises(AdaptError) as error:
         adapt(run, "A", Target("macs", least - 1), **FAST)
     assert str(error.value) == (
-        f"the target MACs {genesynth.constraint.format_count(least - 1)} is below the "
+        f"the target MACs {genesynth.fmt.count(least - 1, fixed=False)} is below the "
         f"smallest network of the prototype 't' (MACs "
-        f"{genesynth.constraint.format_count(least)})")
+        f"{genesynth.fmt.count(least, fixed=False)})")
     assert main(["adapt", str(run), "--target", "macs=1K", "--plain"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: the target MACs 1K is below the smallest network") \

@@ -13,9 +13,9 @@ from genesynth.adapt.channels import (
     keep_channels,
     narrowed,
 )
-from genesynth.arch import Architecture, LayerSpec, ModuleSpec
-from genesynth.builder import build
-from genesynth.costs import cost
+from genesynth.net.arch import Architecture, LayerSpec, ModuleSpec
+from genesynth.net.builder import build
+from genesynth.net.costs import cost
 from tests.demo_run import tiny_architecture
 
 L = LayerSpec.of
@@ -115,3 +115,10 @@ def test_importance_is_the_l1_norm_of_the_filters() -> None:
     weight[[3, 9, 12]] = 1.0  # the only non-zero filters of the squeeze
     state["body.m01.body.3.weight"].fill_(1.0)  # the depthwise filters: all equal
     assert keep_channels(unit, state, 3).tolist() == [3, 9, 12]
+
+
+def test_widths_can_be_kept_multiples_of_eight() -> None:
+    units = {u.name: u for u in channel_units(complete(grouped_projecting()), multiple=8)}
+    assert (units["m01.b0.0"].quantum, units["m01.b0.0"].cuttable) == (8, 8)  # lcm(4, 8)
+    assert units["stem.0+m01"].cuttable == 16  # 24 -> 16 or 8
+    assert units["input"].frozen == "the input image"

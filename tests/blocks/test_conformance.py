@@ -18,7 +18,7 @@ from torch.utils.flop_counter import FlopCounterMode
 from genesynth.blocks import REGISTRY
 from genesynth.blocks.activations import ACTIVATIONS, GATES, ActivationKind
 from genesynth.blocks.base import LayerKind, Shape
-from genesynth.codegen_text import layer_source
+from genesynth.export.codegen_text import layer_source
 from genesynth.spec import Value
 
 Case = tuple[dict[str, Value], Shape]

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 import torch
 
-from genesynth.arch import Architecture, LayerSpec, ModuleSpec
-from genesynth.builder import build
-from genesynth.costs import cost
+from genesynth.net.arch import Architecture, LayerSpec, ModuleSpec
+from genesynth.net.builder import build
+from genesynth.net.costs import cost
 
 L = LayerSpec.of
 

@@ -15,7 +15,6 @@ import torch
 from rich.console import Console
 from torch.utils.flop_counter import FlopCounterMode
 
-from genesynth.arch import Architecture
 from genesynth.blocks import REGISTRY
 from genesynth.blocks.activations import (
     ACTIVATIONS,
@@ -25,14 +24,15 @@ from genesynth.blocks.activations import (
     ActivationKind,
     activation_kind,
 )
-from genesynth.builder import build
-from genesynth.codegen import generate_source
 from genesynth.commands.show import table
-from genesynth.costs import cost
 from genesynth.dsl.docs import layer_table
 from genesynth.errors import ArchitectureError, PrototypeError
+from genesynth.export.codegen import generate_source
+from genesynth.net.arch import Architecture
+from genesynth.net.builder import build
+from genesynth.net.costs import cost
+from genesynth.net.summary import module_lines
 from genesynth.space import parse_prototype
-from genesynth.summary import module_lines
 
 GELU = Activation("gelu", "GELU", "x * Phi(x), as in transformers")
 

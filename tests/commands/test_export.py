@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from genesynth.arch import Architecture
 from genesynth.cli import main
 from genesynth.dsl.writer import architecture_to_text
-from tests.test_export import every_kind, has_text_writer, logits_only, make_run
+from genesynth.net.arch import Architecture
+from tests.export.test_exporters import every_kind, has_text_writer, logits_only, make_run
 
 
 def test_export_pytorch_default_place(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -110,7 +110,7 @@ def test_check_prints_a_huge_space_and_warns_about_unbuildable_networks(
     out = capsys.readouterr().out.splitlines()
     assert out[5] == f"  space size    {6**300:.3e}"
     assert out[-1].startswith("warning: networks of this space reach ")
-    assert out[-1].endswith(" parameters; above 1G a network cannot be built in memory, and "
+    assert out[-1].endswith(" parameters; above 1.00G a network cannot be built in memory, and "
                             "synthesis rejects such candidates")
 
 

@@ -9,7 +9,7 @@ import pytest
 
 import genesynth
 from genesynth.cli import main
-from tests.test_refinement import run  # noqa: F401 - the module-scoped run fixture
+from tests.human.test_refine import run  # noqa: F401 - the module-scoped run fixture
 
 
 def test_refine_writes_a_prototype_that_loads(run: Path, tmp_path: Path,  # noqa: F811

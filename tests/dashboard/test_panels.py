@@ -12,8 +12,11 @@ from tests.record.test_snapshot import build
 
 
 def test_numbers_for_humans() -> None:
-    assert [fmt.count(v) for v in (812, 4_510, 45_100, 456_000, 1_200_000, None)] == [
-        "812", "4.51K", "45.1K", "456K", "1.20M", "–"]
+    assert [fmt.count(v) for v in (812, 4_510, 45_100, 456_000, 999_600, 1_200_000, 1.5e9,
+                                   None)] == [
+        "812", "4.51K", "45.1K", "456K", "1.00M", "1.20M", "1.50G", "–"]
+    assert [fmt.count(v, fixed=False) for v in (812, 300_000, 7_200_000, 5e6, 1.5e9)] == [
+        "812", "300K", "7.2M", "5M", "1.5G"]
     assert fmt.percent(97.22) == "97.2 %" and fmt.percent(97.222, 2, space=False) == "97.22%"
     assert [fmt.duration(s) for s in (8.2, 185, 7440)] == ["8.2 s", "3m 05s", "2h 04m"]
     assert fmt.latency(0.41) == "0.41 ms" and fmt.score(71.43) == "71.4"

@@ -104,7 +104,7 @@ def test_the_live_dashboard_shows_the_phase_in_the_candidates_place() -> None:
 def test_a_supernet_runs_trials_are_called_scores_not_accuracies() -> None:
     from dataclasses import replace
 
-    from genesynth.report import search_section
+    from genesynth.report.markdown import search_section
     from tests.dashboard.test_plain import log_of
 
     events = [replace(START, measure="score"), *score(0, 1100.0, 2.0)]

@@ -3,8 +3,8 @@ from __future__ import annotations
 import pytest
 
 from genesynth import parse_prototype
-from genesynth.arch import LayerSpec
 from genesynth.errors import PrototypeError
+from genesynth.net.arch import LayerSpec
 
 NET = """network n {{
   input 3x8x8

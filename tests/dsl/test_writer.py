@@ -1,8 +1,8 @@
 from __future__ import annotations
 
 from genesynth import load_prototype, parse_prototype
-from genesynth.arch import Architecture, LayerSpec, ModuleSpec
 from genesynth.dsl.writer import architecture_to_text
+from genesynth.net.arch import Architecture, LayerSpec, ModuleSpec
 
 
 def test_text_lists_every_setting_and_reparses_equal() -> None:

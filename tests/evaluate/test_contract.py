@@ -10,13 +10,13 @@ from typing import Any
 
 import pytest
 
-from genesynth.costs import cost
 from genesynth.errors import GenesynthError, RunError
 from genesynth.evaluate import EVALUATORS, Evaluator, Measurement, evaluator_class
 from genesynth.evaluate import resolve_evaluator as resolve
 from genesynth.evaluate.base import EvaluatorContext
 from genesynth.evaluate.supernet import SupernetConfig
 from genesynth.evaluate.train import TrainConfig
+from genesynth.net.costs import cost
 from genesynth.space import parse_prototype
 from tests.evaluate.test_train import ARCH, _Data
 

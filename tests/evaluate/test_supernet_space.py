@@ -9,8 +9,6 @@ from typing import Any
 
 import pytest
 
-from genesynth.constraint import Constraint
-from genesynth.costs import cost
 from genesynth.dashboard.plain import supernet_line
 from genesynth.data import load_data
 from genesynth.evaluate.supernet import SupernetConfig, SupernetError, SupernetEvaluator
@@ -19,6 +17,8 @@ from genesynth.evaluate.supernet.space import BoundedSpace, SpaceBounds
 from genesynth.evaluate.supernet.weights import Supernet, read_header
 from genesynth.evaluate.train import TrainConfig
 from genesynth.events import SupernetProgress
+from genesynth.goal.constraint import Constraint
+from genesynth.net.costs import cost
 from genesynth.space import parse_prototype
 from genesynth.space.choosers import RandomChooser
 

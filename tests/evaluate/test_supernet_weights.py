@@ -8,10 +8,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from genesynth.arch import Architecture
 from genesynth.blocks.base import REGISTRY
-from genesynth.builder import build
-from genesynth.costs import cost
 from genesynth.errors import ShapeError
 from genesynth.evaluate.supernet import SupernetError
 from genesynth.evaluate.supernet.plan import (
@@ -22,6 +19,9 @@ from genesynth.evaluate.supernet.plan import (
     typical_fan_in,
 )
 from genesynth.evaluate.supernet.weights import Supernet, logits
+from genesynth.net.arch import Architecture
+from genesynth.net.builder import build
+from genesynth.net.costs import cost
 from genesynth.space import RandomChooser, load_prototype, parse_prototype
 
 ROOT = Path(__file__).resolve().parents[2]

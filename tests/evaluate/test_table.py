@@ -5,11 +5,11 @@ from pathlib import Path
 
 import pytest
 
-from genesynth.arch import Architecture, LayerSpec
-from genesynth.costs import cost
 from genesynth.errors import DataError
 from genesynth.evaluate.base import CandidateFailed
 from genesynth.evaluate.table import TableEvaluator
+from genesynth.net.arch import Architecture, LayerSpec
+from genesynth.net.costs import cost
 
 ARCH = Architecture(
     "t", (1, 8, 8), 10,

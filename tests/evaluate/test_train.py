@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 import torch
 
-from genesynth.arch import Architecture, LayerSpec, ModuleSpec
 from genesynth.errors import DataError, DeviceError, GenesynthError
 from genesynth.evaluate.base import CandidateFailed, Pruned
 from genesynth.evaluate.train import BUDGETS, TrainConfig, TrainingEvaluator, budgets_for
+from genesynth.net.arch import Architecture, LayerSpec, ModuleSpec
 
 
 @dataclass(frozen=True)
@@ -148,8 +148,8 @@ def test_augment_and_precision_are_checked(kwargs: dict[str, object], message: s
 
 def test_the_compiled_forward_gives_the_same_logits() -> None:
     pytest.importorskip("torch._dynamo")
-    from genesynth.builder import build
     from genesynth.evaluate.train import compiled
+    from genesynth.net.builder import build
 
     torch.manual_seed(0)
     model = build(ARCH).eval()

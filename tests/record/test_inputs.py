@@ -9,7 +9,7 @@ import pytest
 from genesynth.cli import main
 from genesynth.errors import RunError
 from genesynth.record.run import read_run
-from tests.test_export import every_kind, make_run
+from tests.export.test_exporters import every_kind, make_run
 
 
 @pytest.mark.parametrize(("content", "message"), [

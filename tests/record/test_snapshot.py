@@ -103,3 +103,33 @@ def test_skipped_samples_are_counted_apart_from_the_trials(events: list[Event]) 
     for event in [*events[:-1], skipped]:
         log(event)
     assert "skipped" not in log.stream.getvalue()  # type: ignore[attr-defined]
+
+
+def _feasible(number: int, accuracy: float, params: int, macs: int, utility: float) -> Event:
+    from genesynth.events import TrialFinished
+
+    return TrialFinished(number, "complete", f"k{number}", accuracy, params, macs, None, utility,
+                         True, "", 1.0, 0.0)
+
+
+def test_the_family_forms_as_the_engine_forms_it_dominated_trials_first_removed() -> None:
+    # Trial 1 has the best NetScore of the small band, but trial 4 beats it on top-1, params
+    # and MACs: the engine never takes trial 1, and neither does the panel (it showed 1 as B).
+    state = build([_feasible(0, 95.0, 100_000, 1_000_000, 80.0),
+                   _feasible(1, 90.0, 60_000, 500_000, 85.0),
+                   _feasible(4, 92.0, 50_000, 450_000, 84.0)])
+    assert [row.number for row in state.forming(2)] == [0, 4]
+
+
+def test_forming_is_the_engines_selection() -> None:
+    from genesynth.net.arch import Architecture, LayerSpec
+    from genesynth.synth.family import Candidate, select
+
+    stem = (LayerSpec.of("conv", out=8, kernel=3, stride=1, groups=1, padding=1, bias=True),)
+    arch = Architecture("t", (1, 8, 8), 10, stem, (), (LayerSpec.of("gap"),))
+    rows = [(n, 88.0 + n * 37 % 11, 10_000 + n * 7919 % 90_000,
+             300_000 + n * 104_729 % 4_000_000, 70.0 + n * 13 % 25) for n in range(40)]
+    state = build([_feasible(*row) for row in rows])
+    engine = select([Candidate(n, arch, a, p, m, u) for n, a, p, m, u in rows], 4)
+    assert [row.number for row in state.forming(4)] == [c.trial for c in engine]
+    assert len(engine) == 4

@@ -90,7 +90,7 @@ def test_cost_range_exact_by_enumeration_and_per_part() -> None:
     bounds = small.cost_range()
     assert bounds.exact and bounds.min_params < bounds.max_params
     costs = set()
-    from genesynth.costs import cost
+    from genesynth.net.costs import cost
     for seed in range(60):
         c = cost(small.sample(seed))
         costs.add((c.params, c.macs))

@@ -12,8 +12,9 @@ import pytest
 
 import genesynth
 import genesynth.space.prototype as space_prototype
-from genesynth.constraint import Constraint
-from genesynth.evaluate.base import Evaluator, Measurement, Report
+from genesynth.evaluate.base import Evaluator, Report
+from genesynth.goal.constraint import Constraint
+from genesynth.net.measurement import Measurement
 from tests.data.helpers import write_cifar, write_folder
 from tests.synth.test_engine import TINY
 

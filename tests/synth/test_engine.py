@@ -19,8 +19,7 @@ import pytest
 from optuna.study import StudyDirection
 
 import genesynth
-from genesynth.constraint import Constraint
-from genesynth.evaluate.base import CandidateFailed, Evaluator, Measurement, Report
+from genesynth.evaluate.base import CandidateFailed, Evaluator, Report
 from genesynth.evaluate.train import TrainConfig
 from genesynth.events import (
     MemberDone,
@@ -30,6 +29,8 @@ from genesynth.events import (
     TrialFinished,
     TrialStarted,
 )
+from genesynth.goal.constraint import Constraint
+from genesynth.net.measurement import Measurement
 from genesynth.record.layout import study_url
 from genesynth.storage import open_storage
 
@@ -140,8 +141,8 @@ def test_a_space_with_nothing_inside_the_static_bounds_is_refused(
         _run(tmp_path, digits, rule, evaluator=NeverCalled(), trials=5)
     assert str(caught.value) == (
         "the prototype 'tiny' at input 1x8x8 holds no network inside the constraint's bounds: "
-        "its smallest network has 16K MACs, above max_macs = 1K; its smallest network "
-        "has 1.03K params, above max_params = 1K"
+        "its smallest network has 16.0K MACs, above max_macs = 1.00K; its smallest network "
+        "has 1.03K params, above max_params = 1.00K"
     )
     assert not (tmp_path / "run").exists()
 
@@ -220,7 +221,9 @@ def test_a_failing_candidate_is_recorded_and_the_run_goes_on(tmp_path: Path, dig
             return Measurement(60.0, c.params, c.macs)
 
     rule = Constraint(min_accuracy=None, max_macs=None, max_params=None, max_latency_ms=None)
-    result, _ = _run(tmp_path, digits, rule, evaluator=FailsWide(), trials=10, sampler="random")
+    # A family of one: no widening phase adds trials to the ten counted here.
+    result, _ = _run(tmp_path, digits, rule, evaluator=FailsWide(), trials=10, sampler="random",
+                     family_size=1)
     failed = [t for t in result.trials if t.user_attrs["state"] == "failed"]
     assert failed and all(t.state == optuna.trial.TrialState.FAIL for t in failed)
     assert {t.user_attrs["reason"] for t in failed} == {"loss became nan in epoch 1"}
@@ -370,3 +373,21 @@ def test_a_multi_objective_sampler_object_makes_a_pareto_run(
     assert result.study.directions == [maximize, minimize, minimize]
     complete = [t for t in result.trials if t.state == optuna.trial.TrialState.COMPLETE]
     assert complete and all(len(t.values) == 3 for t in complete)
+
+
+def test_an_interrupt_says_what_the_evaluator_keeps(tmp_path: Path, digits: Any) -> None:
+    from genesynth.synth import RunInterrupted
+
+    class Stops(Evaluator):
+        def prepare(self, context: Any) -> None:
+            raise KeyboardInterrupt
+
+        def kept(self) -> str:
+            return "the supernet's training is kept up to the end of epoch 1 of 8"
+
+        def evaluate(self, arch: Any, report: Report) -> Measurement:
+            raise AssertionError("never reached")
+
+    with pytest.raises(RunInterrupted) as caught:
+        _run(tmp_path, digits, Constraint(), evaluator=Stops())
+    assert caught.value.kept == "the supernet's training is kept up to the end of epoch 1 of 8"

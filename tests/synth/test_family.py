@@ -7,10 +7,11 @@ import json
 from pathlib import Path
 from typing import Any
 
-from genesynth.arch import Architecture, LayerSpec
-from genesynth.constraint import Constraint
-from genesynth.evaluate.base import Evaluator, Measurement, Report
+from genesynth.evaluate.base import Evaluator, Report
 from genesynth.events import MemberDone, MemberDropped, MemberRenamed
+from genesynth.goal.constraint import Constraint
+from genesynth.net.arch import Architecture, LayerSpec
+from genesynth.net.measurement import Measurement
 from genesynth.synth.family import (
     Candidate,
     alternates,
@@ -35,24 +36,35 @@ def _c(trial: int, macs: int, utility: float, accuracy: float | None = None,
     return Candidate(trial, _arch(trial + 1), acc, params or macs // 10, macs, utility)
 
 
-def test_one_member_per_log_band_best_utility_largest_first() -> None:
+def test_a_is_the_most_accurate_then_the_best_utility_of_each_log_band_below_it() -> None:
+    # A: the most accurate (trial 0). Below 80 % of its MACs (800K) down to the smallest
+    # (10K), three bands of equal log width: 800K-186K, 186K-43K, 43K-10K.
     found = [
-        _c(0, 1_000_000, 50.0), _c(1, 900_000, 60.0),  # top band: trial 1 wins
-        _c(2, 200_000, 55.0),  # second band
-        _c(3, 40_000, 40.0), _c(4, 35_000, 45.0),  # third band
-        _c(5, 10_000, 30.0),  # bottom band
+        _c(0, 1_000_000, 50.0), _c(1, 900_000, 60.0),  # trial 1 is better NetScore, less accurate
+        _c(2, 200_000, 55.0), _c(6, 150_000, 58.0),  # band 1 (200K), band 2 (150K)
+        _c(3, 40_000, 40.0), _c(4, 35_000, 45.0), _c(5, 10_000, 30.0),  # band 3
     ]
     chosen = select(found, size=4)
-    assert [c.trial for c in chosen] == [1, 2, 4, 5]
+    assert [c.trial for c in chosen] == [0, 2, 6, 4]
     assert [c.macs for c in chosen] == sorted((c.macs for c in chosen), reverse=True)
 
 
+def test_the_family_spans_the_range_not_only_below_its_best_utility() -> None:
+    # Today's failure: the best NetScore was the smallest network, and the family looked only
+    # below it. Now A is the most accurate, and the members spread down to the smallest.
+    found = [_c(0, 3_400_000, 80.0, 99.0, 130_000), _c(1, 1_800_000, 84.0, 97.0, 90_000),
+             _c(2, 900_000, 88.0, 95.0, 60_000), _c(3, 500_000, 95.0, 93.0, 45_000)]
+    assert [c.trial for c in select(found, size=4)] == [0, 1, 2, 3]
+    assert [c.trial for c in select(found, size=2)] == [0, 3]
+
+
 def test_members_are_clearly_smaller_than_the_one_above() -> None:
-    # Two candidates fall in adjacent bands but are only 5 % apart: the second is skipped
-    # for the next-best candidate of its band.
+    # B's band has a candidate only 5 % below A's 80 %-edge... the best of the band that is
+    # at most 80 % of A's MACs is taken.
+    found = [_c(0, 1_000_000, 50.0), _c(1, 790_000, 70.0), _c(2, 100_000, 20.0)]
+    assert [c.trial for c in select(found, size=2, min_gap=0.2)] == [0, 1]
     found = [_c(0, 1_000_000, 50.0), _c(1, 950_000, 70.0), _c(2, 100_000, 20.0)]
-    chosen = select(found, size=2, min_gap=0.2)
-    assert [c.trial for c in chosen] == [1, 2]
+    assert [c.trial for c in select(found, size=2, min_gap=0.2)] == [0, 2]
 
 
 def test_fewer_members_when_fewer_distinct_complexities() -> None:
@@ -79,10 +91,19 @@ def test_of_equal_candidates_the_first_trial_stays_on_the_front() -> None:
 
 def test_alternates_are_the_rest_of_each_band_best_first() -> None:
     found = [_c(0, 1_000_000, 50.0), _c(1, 900_000, 60.0), _c(2, 850_000, 40.0),
-             _c(3, 10_000, 30.0)]
+             _c(3, 10_000, 30.0), _c(4, 12_000, 35.0)]
     chosen = select(found, size=2)
-    assert [c.trial for c in chosen] == [1, 3]
-    assert [[c.trial for c in band] for band in alternates(found, chosen, 2)] == [[0, 2], []]
+    assert [c.trial for c in chosen] == [0, 4]
+    assert [[c.trial for c in band] for band in alternates(found, chosen, 2)] == [[1, 2], [3]]
+
+
+def test_a_member_is_never_its_own_alternate_even_as_another_object() -> None:
+    # The engine selects from one read of the study and computes the spares from another:
+    # equal candidates, different objects. Today member A's spare was trial A itself.
+    found = [_c(0, 1_000_000, 50.0), _c(1, 900_000, 60.0), _c(3, 10_000, 30.0)]
+    again = [_c(0, 1_000_000, 50.0), _c(1, 900_000, 60.0), _c(3, 10_000, 30.0)]
+    chosen = select(found, size=2)
+    assert [[c.trial for c in band] for band in alternates(again, chosen, 2)] == [[1], []]
 
 
 class TestTop1(Evaluator):
@@ -166,3 +187,14 @@ def test_a_family_without_domination_is_kept_as_chosen(tmp_path: Path) -> None:
     assert not [e for e in events if isinstance(e, MemberDropped | MemberRenamed)]
     assert evaluator.retrained == [1, 2]
     assert "dropped" not in json.loads((tmp_path / "family.json").read_text())
+
+
+def test_a_dominated_members_replacement_is_never_the_same_trial(tmp_path: Path) -> None:
+    # Today: "member B (trial 1) is dominated ...; retraining trial 1 of its band instead".
+    a, b, c = _c(0, 1_000_000, 60.0), _c(1, 500_000, 55.0), _c(2, 100_000, 50.0)
+    b_again, b2 = _c(1, 500_000, 55.0), _c(3, 400_000, 54.0)
+    members, events, evaluator = _family(tmp_path, [a, b, c], [[], [b_again, c, b2], []],
+                                         {1: 97.0, 2: 90.0, 3: 92.0, 4: 95.0})
+    assert evaluator.retrained == [1, 2, 3, 4]
+    assert [e.replacement for e in events if isinstance(e, MemberDropped)] == [3]
+    assert [m.trial for m in members] == [0, 3, 2]

@@ -9,8 +9,9 @@ from typing import Any
 import pytest
 
 import genesynth
-from genesynth.constraint import Constraint
-from genesynth.evaluate.base import Evaluator, Measurement, Report
+from genesynth.evaluate.base import Evaluator, Report
+from genesynth.goal.constraint import Constraint
+from genesynth.net.measurement import Measurement
 from tests.synth.test_engine import FAST, TINY
 
 

@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 
 import genesynth
-from genesynth.constraint import Constraint
 from genesynth.dashboard.plain import PlainLog
 from genesynth.evaluate.base import Evaluator, Measurement, Report
 from genesynth.events import FidelityChecked
+from genesynth.goal.constraint import Constraint
 from genesynth.record.fidelity import Pair, check_of, kendall_tau, tau_interval
 from genesynth.synth.fidelity import spread
 from tests.synth.test_engine import FAST, TINY

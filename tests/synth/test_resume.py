@@ -17,10 +17,11 @@ import optuna
 import pytest
 
 import genesynth
-from genesynth.constraint import Constraint
 from genesynth.dashboard.plain import PlainLog
-from genesynth.evaluate.base import Evaluator, Measurement, Report
+from genesynth.evaluate.base import Evaluator, Report
 from genesynth.events import RunStarted, SearchExtended, SearchNotExtended
+from genesynth.goal.constraint import Constraint
+from genesynth.net.measurement import Measurement
 from genesynth.record.layout import study_url
 from genesynth.storage import open_storage
 from genesynth.synth.trials import FAMILY_ATTR

@@ -9,10 +9,11 @@ from typing import Any
 import pytest
 
 import genesynth
-from genesynth.cache import CacheWarning
-from genesynth.constraint import Constraint
-from genesynth.evaluate.base import Evaluator, Measurement, Report
+from genesynth.evaluate.base import Evaluator, Report
+from genesynth.evaluate.cache import CacheWarning
 from genesynth.events import TrialFinished, WarmStarted
+from genesynth.goal.constraint import Constraint
+from genesynth.net.measurement import Measurement
 from tests.synth.test_engine import TINY
 
 RULE = Constraint(min_accuracy=10.0, max_macs=None, max_params=None, max_latency_ms=None)

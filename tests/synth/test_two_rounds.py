@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 
 import genesynth
-from genesynth.constraint import Constraint
 from genesynth.evaluate.train import TrainConfig, TrainingEvaluator
 from genesynth.events import WarmStarted
+from genesynth.goal.constraint import Constraint
 
 RULE = Constraint(min_accuracy=10.0, max_macs=None, max_params=None, max_latency_ms=None)
 FAST = dict(proxy=TrainConfig(epochs=1, batch_size=64), full=TrainConfig(epochs=1, batch_size=64))

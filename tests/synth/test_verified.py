@@ -13,13 +13,14 @@ import pytest
 
 import genesynth
 from genesynth.cli import main
-from genesynth.compare import diff
-from genesynth.constraint import Constraint
 from genesynth.errors import RunError
-from genesynth.evaluate.base import Measurement, Report
-from genesynth.export import export_member
+from genesynth.evaluate.base import Report
+from genesynth.export.exporters import export_member
+from genesynth.goal.constraint import Constraint
+from genesynth.human.compare import diff
+from genesynth.net.measurement import Measurement
 from genesynth.record.family import file_digest
-from genesynth.report import write_report
+from genesynth.report.markdown import write_report
 from tests.synth.test_engine import FAST, TINY
 from tests.synth.test_resume import ByCost
 

@@ -26,12 +26,11 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from genesynth.arch import Architecture
-from genesynth.builder import build
-from genesynth.costs import cost
+from genesynth import fmt
 from genesynth.errors import GenesynthError, RunError
-from genesynth.evaluate.base import CandidateFailed, Evaluator, Measurement, Report
+from genesynth.evaluate.base import CandidateFailed, Evaluator, Report
 from genesynth.evaluate.budgets import DEFAULT_SUPERNET, SUPERNET_BUDGETS, SupernetConfig
+from genesynth.evaluate.supernet import train as supernet_train
 from genesynth.evaluate.supernet.plan import SupernetError, plan, prototype_hash
 from genesynth.evaluate.supernet.space import BoundedSpace, SpaceBounds
 from genesynth.evaluate.supernet.train import (
@@ -45,6 +44,10 @@ from genesynth.evaluate.supernet.train import (
 from genesynth.evaluate.supernet.weights import Supernet, read_header
 from genesynth.evaluate.train import Tensors, TrainConfig, accuracy, budgets_for, train
 from genesynth.events import SupernetProgress
+from genesynth.net.arch import Architecture
+from genesynth.net.builder import build
+from genesynth.net.costs import cost
+from genesynth.net.measurement import Measurement
 
 DataLoader = Callable[[], Any]  # returns the run's Dataset (the evaluator contract's loader)
 #: Candidates a run trains alone (proxy budget) to check the scores; the family counts too.
@@ -83,6 +86,9 @@ class SupernetEvaluator(Evaluator):
         self.score_data = Tensors(self.val_data.x[:images], self.val_data.y[:images])
         self.supernet: Supernet | None = None
         self.scored: dict[str, Architecture] = {}  # key -> the sampled arch (with origins)
+        self.training = False  # the supernet's training is under way in this process
+        self.saved: tuple[int, int, float] | None = None  # (epochs, steps, when) last saved
+        self.steps = 0  # steps of one epoch
 
     @property
     def epochs(self) -> int:
@@ -114,11 +120,14 @@ class SupernetEvaluator(Evaluator):
         wider = wanted.describe() if bounds != wanted else ""
         began = time.perf_counter()
         loaded = False
+        self.training = True
+        self.steps = -(-len(self.train_data.y) // self.config.batch_size)
         if run_dir is None:
-            train_supernet(trainer, self.train_data, self.val_data, 0, lambda _: None,
+            train_supernet(trainer, self.train_data, self.val_data, 0, lambda *_: None,
                            context.emit)
         else:
             loaded = self._train_or_load(trainer, header, kept, run_dir, context.emit)
+        self.training = False
         context.emit(SupernetProgress(self.config.epochs, self.config.epochs,
                                       seconds=time.perf_counter() - began, ready=True,
                                       loaded=loaded, time=time.time(),
@@ -132,6 +141,22 @@ class SupernetEvaluator(Evaluator):
         except SupernetError as error:
             raise SupernetError(f"{getattr(proto, 'path', '') or proto.name}: {error}") from None
 
+    def kept(self) -> str:
+        """What an interrupt keeps of the supernet's training (said at Ctrl-C)."""
+        if not self.training:
+            return ""
+        every = f"{supernet_train.CHECKPOINT_EVERY / 60:.0f} min"
+        if self.saved is None:
+            return (f"the supernet's training had no checkpoint yet (one every {every} and "
+                    "after each epoch): it starts again from its first step")
+        epochs, step, when = self.saved
+        total = self.config.epochs
+        where = (f"step {step:,} of {self.steps:,} in epoch {epochs + 1} of {total}" if step
+                 else f"the end of epoch {epochs} of {total}")
+        ago = fmt.duration(max(0.0, time.time() - when))
+        return (f"the supernet's training is kept up to {where} (saved {ago} ago; a "
+                f"checkpoint every {every} and after each epoch)")
+
     def _train_or_load(self, trainer: SandwichTrainer, header: dict[str, Any],
                        kept: dict[str, Any], run_dir: Path, emit: Any) -> bool:
         """Train the epochs the checkpoint lacks; True when it had them all (loaded). In a
@@ -141,20 +166,23 @@ class SupernetEvaluator(Evaluator):
         supernet = trainer.supernet
         world = World.current()
         with _exclusive(run_dir / "supernet.lock") if world.size == 1 else nullcontext():
-            start = 0
+            start, first = 0, 0
             if path.exists():
                 found, extra = supernet.load(path, header)
-                start = int(found.get("epoch", 0))
+                start, first = int(found.get("epoch", 0)), int(found.get("step", 0))
                 trainer.restore_optimizer_state(extra)
             if start >= self.config.epochs:
                 return True
 
-            def save(epoch: int) -> None:
-                if world.rank == 0:
-                    supernet.save(path, {**header, **kept, "epoch": epoch},
-                                  trainer.optimizer_state())
+            def save(epoch: int, step: int) -> None:
+                if world.rank != 0:
+                    return
+                mid = {"step": step} if step else {}
+                supernet.save(path, {**header, **kept, "epoch": epoch, **mid},
+                              trainer.optimizer_state())
+                self.saved = (epoch, step, time.time())
 
-            train_supernet(trainer, self.train_data, self.val_data, start, save, emit)
+            train_supernet(trainer, self.train_data, self.val_data, start, save, emit, first)
         return False
 
     def _identity(self) -> dict[str, Any]:

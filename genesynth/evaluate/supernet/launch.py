@@ -44,9 +44,9 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from genesynth.constraint import load_constraint
     from genesynth.data import load_data
     from genesynth.evaluate.supernet.evaluator import SupernetEvaluator, default_config
+    from genesynth.goal.constraint import load_constraint
     from genesynth.space import load_prototype
 
     args = parse(argv)

@@ -22,11 +22,11 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from genesynth.arch import Architecture, LayerSpec, ModuleSpec, Value
 from genesynth.blocks.base import REGISTRY, LayerProblem, Params, Shape, Sizes
 from genesynth.blocks.modules import trace_parts
-from genesynth.costs import cost
 from genesynth.errors import GenesynthError, ShapeError
+from genesynth.net.arch import Architecture, LayerSpec, ModuleSpec, Value
+from genesynth.net.costs import cost
 from genesynth.space.choices import Alternatives, ChoiceInfo, Node, Product, space_tree
 from genesynth.space.choosers import FirstChooser, FixedChooser, RandomChooser
 

@@ -17,9 +17,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from genesynth.arch import Architecture
-from genesynth.constraint import format_count
-from genesynth.costs import cost
+from genesynth import fmt
 from genesynth.errors import ShapeError
 from genesynth.evaluate.supernet.plan import (
     SupernetError,
@@ -27,8 +25,13 @@ from genesynth.evaluate.supernet.plan import (
     extreme,
     plan_samples,
 )
+from genesynth.net.arch import Architecture
+from genesynth.net.costs import cost
 from genesynth.space.choosers import FixedChooser, RandomChooser
 from genesynth.space.pool import Entry, Pool
+
+#: Random samples drawn at a time while the pool holds too few networks inside the bounds.
+DRAWS = 200
 
 
 @dataclass(frozen=True)
@@ -55,6 +58,10 @@ class SpaceBounds:
     def to_dict(self) -> dict[str, int | None]:
         return asdict(self)
 
+    def static_violations(self, params: int, macs: int) -> list[str]:
+        """The bounds broken, as a :class:`genesynth.Constraint` says (the pool reads it)."""
+        return [] if self.admits(macs, params) else [self.describe()]
+
     def admits(self, macs: int, params: int) -> bool:
         return ((self.max_macs is None or macs <= self.max_macs)
                 and (self.max_params is None or params <= self.max_params))
@@ -66,7 +73,7 @@ class SpaceBounds:
 
     def describe(self) -> str:
         """``MACs <= 40M, params <= 400K`` or ``unbounded``."""
-        parts = [f"{name} <= {format_count(value)}" for name, value in
+        parts = [f"{name} <= {fmt.count(value, fixed=False)}" for name, value in
                  (("MACs", self.max_macs), ("params", self.max_params)) if value is not None]
         return ", ".join(parts) or "unbounded"
 
@@ -95,15 +102,12 @@ class BoundedSpace:
         self.entries: list[Entry] = []
         if self.bounded:
             pool = Pool(prototype, random.Random(seed), start=min(networks, 1000))
-            self.entries = pool.inside(self._admits, networks)[:networks]
+            self.entries = _fill(pool, bounds, networks)
             if not self.entries:
                 raise SupernetError(
                     f"none of the {len(pool.entries):,} networks drawn from the prototype "
                     f"'{prototype.name}' is inside the constraint's bounds "
                     f"({bounds.describe()}): widen the bounds or the prototype's choices")
-
-    def _admits(self, entry: Entry) -> bool:
-        return self.bounds.admits(entry.macs, entry.params)
 
     def arch(self, entry: Entry) -> Architecture:
         return self.prototype.sample(chooser=FixedChooser(dict(entry.values)))
@@ -144,3 +148,18 @@ class BoundedSpace:
         except ShapeError:
             return None
 
+
+
+def _fill(pool: Pool, bounds: SpaceBounds, wanted: int) -> list[Entry]:
+    """``wanted`` networks of ``pool`` inside ``bounds`` (fewer when the space, or the
+    pool's limit, holds no more), growing it as needed; ordered by key, so the same seed gives
+    the same list."""
+    while True:
+        found = pool.inside(bounds)
+        if len(found) >= wanted or pool.full:
+            break
+        before = len(pool.entries)
+        pool.grow(DRAWS)
+        if len(pool.entries) == before:  # the space holds no more distinct networks
+            break
+    return sorted(found, key=lambda e: e.key)[:wanted]

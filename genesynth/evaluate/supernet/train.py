@@ -5,8 +5,10 @@ smallest and ``random`` random samples (the space being the prototype within the
 constraint's static bounds, :class:`.space.BoundedSpace`) on the largest one's predictions (in-place
 distillation, as in BigNAS / Once-for-All), accumulating the gradients of all of them into the
 shared tensors before one optimizer step. Each epoch's order and samples come from
-``(seed, epoch)``, and the weights and momentum are saved after every epoch, so a run killed
-mid-training resumes at the last finished epoch and ends with the same weights.
+``(seed, epoch)``, and the weights and momentum are saved after every epoch and, inside an
+epoch, every ``CHECKPOINT_EVERY`` seconds (an epoch of a CIFAR-10-sized supernet on a CPU
+takes hours), so a run killed mid-training resumes at the last step saved and ends with the
+same weights as one never stopped.
 """
 
 from __future__ import annotations
@@ -24,14 +26,14 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from genesynth.arch import Architecture
-from genesynth.builder import build
 from genesynth.errors import GenesynthError
 from genesynth.evaluate.budgets import SupernetConfig
 from genesynth.evaluate.supernet.space import BoundedSpace
 from genesynth.evaluate.supernet.weights import Supernet, logits
 from genesynth.evaluate.train import Tensors, accuracy
 from genesynth.events import SupernetProgress
+from genesynth.net.arch import Architecture
+from genesynth.net.builder import build
 
 Emit = Callable[[Any], None]
 
@@ -78,8 +80,10 @@ class SandwichTrainer:
 
     # -- training ---------------------------------------------------------------------------
 
-    def train_epoch(self, epoch: int, data: Tensors) -> float:
-        """One epoch (1-based); returns the mean loss of the largest network.
+    def train_epoch(self, epoch: int, data: Tensors, first: int = 0) -> float:
+        """One epoch (1-based) from step ``first`` (the ones before were trained and saved:
+        their random samples are drawn again, not trained); returns the mean loss of the
+        largest network over the steps trained here.
 
         Each step's batch is split into ``parts`` shards (:func:`shards`); this process
         learns on its own (all of them when alone, shard ``rank`` of a torch.distributed
@@ -95,21 +99,25 @@ class SandwichTrainer:
         rng = random.Random(config.seed * 1_000_003 + epoch)
         order = torch.randperm(len(data.y), generator=generator)
         big, small = build(self.largest), build(self.smallest)
-        total = 0.0
+        total, seen = 0.0, 0
+        for _ in range(first):
+            for _ in self._random(rng, config.random):
+                pass  # the samples of a step trained before: the same draws as uninterrupted
         with threads(config.threads):
-            for step in range(steps):
+            for step in range(first, steps):
                 self._set_lr(((epoch - 1) * steps + step) / (config.epochs * steps))
                 index = order[step * config.batch_size : (step + 1) * config.batch_size]
                 archs = list(self._random(rng, config.random))  # the same in every process
                 for part in shards(index, parts, world):
                     total += self._sandwich(big, small, archs, data.x[part], data.y[part],
                                             1.0 / parts)
+                seen += len(index)
                 reduce_gradients(self.supernet.parameters(), world)
                 self.optimizer.step()
                 self.optimizer.zero_grad(set_to_none=True)
                 if self.on_step is not None:
                     self.on_step(step + 1, steps)
-        return total / max(1, len(data.y))
+        return total / max(1, seen)
 
     def _sandwich(self, big: nn.Module, small: nn.Module, archs: list[Architecture],
                   x: torch.Tensor, y: torch.Tensor, scale: float) -> float:
@@ -150,6 +158,10 @@ class SandwichTrainer:
         lr = self.config.lr * 0.5 * (1 + math.cos(math.pi * progress))
         for group in self.optimizer.param_groups:
             group["lr"] = lr
+
+
+#: Seconds between two checkpoints inside an epoch (each epoch's end saves too).
+CHECKPOINT_EVERY = 600.0
 
 
 # -- several processes: torch.distributed ---------------------------------------------------
@@ -194,20 +206,41 @@ def reduce_gradients(params: list[nn.Parameter], world: World) -> None:
 
 
 def train_supernet(trainer: SandwichTrainer, data: Tensors, val: Tensors, start: int,
-                   save: Callable[[int], None], emit: Emit) -> None:
-    """Epochs ``start + 1 .. epochs``, saving after each and emitting progress with an ETA."""
+                   save: Callable[[int, int], None], emit: Emit, first: int = 0,
+                   clock: Callable[[], float] = time.perf_counter) -> None:
+    """Epochs ``start + 1 .. epochs`` (the first from step ``first``), emitting progress with
+    an ETA; ``save(epoch, step)`` after each epoch (step 0) and every ``CHECKPOINT_EVERY``
+    seconds inside one (epochs finished, steps of the next done)."""
     config = trainer.config
-    began = time.perf_counter()
-    emit(SupernetProgress(start, config.epochs, time=time.time(), resumed=start > 0))
+    began = clock()
+    emit(SupernetProgress(start, config.epochs, time=time.time(), resumed=start > 0 or first > 0,
+                          step=first))
     for epoch in range(start + 1, config.epochs + 1):
-        trainer.on_step = step_progress(emit, config.epochs, epoch, start, began)
-        loss = trainer.train_epoch(epoch, data)
-        save(epoch)
-        elapsed = time.perf_counter() - began
+        trainer.on_step = _saving(step_progress(emit, config.epochs, epoch, start, began),
+                                  save, epoch, clock)
+        loss = trainer.train_epoch(epoch, data, first if epoch == start + 1 else 0)
+        save(epoch, 0)
+        elapsed = clock() - began
         eta = elapsed / (epoch - start) * (config.epochs - epoch)
         top1 = score_largest(trainer, data, val)
         emit(SupernetProgress(epoch, config.epochs, loss, top1, elapsed, eta,
                               time=time.time()))
+
+
+def _saving(progress: Callable[[int, int], None], save: Callable[[int, int], None],
+            epoch: int, clock: Callable[[], float]) -> Callable[[int, int], None]:
+    """``progress``, and a checkpoint of the steps done when ``CHECKPOINT_EVERY`` seconds
+    passed since the last one."""
+    last = [clock()]
+
+    def on_step(step: int, steps: int) -> None:
+        progress(step, steps)
+        now = clock()
+        if step < steps and now - last[0] >= CHECKPOINT_EVERY:
+            save(epoch - 1, step)
+            last[0] = now
+
+    return on_step
 
 
 #: Seconds between two step events of the supernet's training (the dashboard's progress).
@@ -215,11 +248,12 @@ STEP_EVERY = 1.0
 
 
 def step_progress(emit: Emit, epochs: int, epoch: int, start: int, began: float,
-                  every: float = STEP_EVERY, clock: Callable[[], float] = time.perf_counter
+                  every: float | None = None, clock: Callable[[], float] = time.perf_counter
                   ) -> Callable[[int, int], None]:
     """Emits the steps done in ``epoch`` at most every ``every`` seconds, with the ETA of the
     training at the pace of the steps done in this process (the epoch's end emits its own)."""
     last = [clock()]
+    every = STEP_EVERY if every is None else every
 
     def progress(step: int, steps: int) -> None:
         now = clock()

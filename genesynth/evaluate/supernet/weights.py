@@ -19,9 +19,9 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-from genesynth.arch import Architecture
 from genesynth.blocks.base import REGISTRY, LayerProblem
 from genesynth.evaluate.supernet.plan import Plan, SupernetError, named_layers, residual_ends
+from genesynth.net.arch import Architecture
 
 FORMAT = "genesynth-supernet/1"
 

@@ -1,0 +1,2 @@
+"""The human side of the loop: refine a member into a narrower prototype, compare two
+networks module by module."""

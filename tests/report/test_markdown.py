@@ -1,0 +1,126 @@
+"""``genesynth report``: report.md, pareto.png and history.png from a real run directory."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+
+from genesynth.cli import main
+from genesynth.errors import RunError
+from genesynth.report.markdown import write_report
+from tests.commands.demo_runs import copy_run
+from tests.demo_run import demo_family, demo_trials
+
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[Path], str]:
+    run = copy_run(tmp_path_factory.mktemp("report"))
+    paths = write_report(run)
+    return run, paths, (run / "report.md").read_text()
+
+
+def test_writes_the_three_files(report: tuple[Path, list[Path], str]) -> None:
+    run, paths, _ = report
+    assert paths == [run / "report.md", run / "pareto.png", run / "history.png"]
+    for png in paths[1:]:
+        data = png.read_bytes()
+        assert data.startswith(PNG) and len(data) > 10_000
+
+
+def test_header_and_search(report: tuple[Path, list[Path], str]) -> None:
+    text = report[2]
+    assert text.startswith("# genesynth report:")
+    assert "| prototype | `prototypes/atto.gs` |" in text
+    assert ("| constraint | `constraints/digits.toml: top-1 ≥ 85 %, MACs ≤ 1.50M; utility "
+            "netscore (alpha 2, beta 0.5, gamma 0.5)` |") in text
+    assert "| trials | `12 of 12 planned` |" in text
+    assert "| complete | 7 |" in text and "| invalid | 1 |" in text and "| **total** | 12 |" in text
+    assert "Best feasible trial: 0, NetScore" in text
+    assert "![accuracy against MACs](pareto.png)" in text
+
+
+def test_family_table_next_to_baselines(report: tuple[Path, list[Path], str]) -> None:
+    text = report[2]
+    assert "| Network | Top-1 | Params | MACs | Latency | NetScore | Feasible |" in text
+    family = demo_family(demo_trials())
+    rows = [line for line in text.splitlines() if line.startswith("| **")]
+    assert [row.split()[1] for row in rows if "(trial" in row] == [
+        f"**{label}**" for label in "ABCD"]
+    assert f"(trial {family[0].number})" in rows[0] and "0.12 ms" in rows[0]
+    assert "| LeNet-5 (baseline) | 95.40 % | 61.7K | 1.42M | 0.21 ms |" in text
+    assert "| MobileNet-ish (baseline) |" in text and "| **no** |" in text
+
+
+def test_module_tables(report: tuple[Path, list[Path], str]) -> None:
+    text = report[2]
+    assert "| Module | Kind | Layers | Output | Params | MACs |" in text
+    assert text.count("### ") == 4
+    assert "| stem | stem | 3x3 16 | 16x16x16 | 176 | 36.9K |" in text
+    assert "| m01 atto | residual/identity | pw32 > dw3x3 > pw16 | 16x16x16 |" in text
+    assert "| head | head | gap > fc10 | 10 | 170 | 160 |" in text
+
+
+def test_without_matplotlib(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    run = copy_run(tmp_path)
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "matplotlib" else real(name, *a))
+    assert write_report(run) == [run / "report.md"]
+    assert "pip install 'genesynth[report]'" in (run / "report.md").read_text()
+    assert not (run / "pareto.png").exists()
+
+
+def test_unfinished_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    run = copy_run(tmp_path, finished=False)
+    assert main(["report", str(run)]) == 0
+    assert f"wrote {run / 'report.md'}" in capsys.readouterr().out
+    text = (run / "report.md").read_text()
+    assert "not retrained yet" in text and "not finished" in text
+
+
+def test_damaged_member_is_a_run_error(tmp_path: Path) -> None:
+    run = copy_run(tmp_path)
+    (run / "family" / "A" / "arch.json").write_text(json.dumps({"format": 1}))
+    with pytest.raises(RunError, match="family member A"):
+        write_report(run)
+
+
+def test_missing_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["report", str(tmp_path / "nothing")]) == 2
+    assert "does not exist" in capsys.readouterr().err
+
+
+def test_baselines_are_mentioned_only_when_there_are_some(tmp_path: Path) -> None:
+    run = copy_run(tmp_path)
+    (run / "baselines.json").unlink()
+    write_report(run)
+    text = (run / "report.md").read_text()
+    assert "Top-1 on the test split after full retraining" in text
+    assert "Baselines were measured" not in text and "(baseline)" not in text
+
+
+def test_trials_beyond_the_plan_are_explained(tmp_path: Path) -> None:
+    import optuna
+
+    run = copy_run(tmp_path)
+    study = optuna.load_study(study_name="genesynth", storage=f"sqlite:///{run}/study.db")
+    for phase in (1, 1, 2):
+        study.add_trial(optuna.trial.create_trial(
+            state=optuna.trial.TrialState.COMPLETE, value=60.0,
+            user_attrs={"state": "complete", "phase": phase, "accuracy": 91.0, "params": 900,
+                        "macs": 90_000, "utility": 60.0, "feasible": True, "seconds": 2.0}))
+    write_report(run)
+    assert ("| trials | `15: 12 planned + 3 in 2 extra phases that searched below the smallest "
+            "member's MACs to widen a short family` |") in (run / "report.md").read_text()
+
+
+def test_pruned_trials_are_said_to_be_left_out_of_the_plot(
+    report: tuple[Path, list[Path], str]
+) -> None:
+    assert ("The accuracy plot shows the trials that finished their training; 1 pruned trial "
+            "(partial accuracy) is left out.") in report[2]
