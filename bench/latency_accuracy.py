@@ -69,8 +69,9 @@ def main() -> None:
         made_in = time.perf_counter() - began
         table = table_from_dict(fit.table)
         calibration = {m["key"] for m in results["models"] if m["role"] == "network"}
-        if args.out:
+        if args.out:  # the table, and the timings it was fitted to (to fit again)
             write_table(fit.table, Path(args.out).with_suffix(".table.json"))
+            Path(args.out).with_suffix(".results.json").write_text(json.dumps(results) + "\n")
     held = sample_networks(proto, bounds, args.held_out, seed=12345,
                            exclude=frozenset(calibration))
     measured = measure_networks(held, args.runtime, args.threads)

@@ -45,6 +45,7 @@ _EXPORTS = {
     # the generator and what it returns
     "synthesize": "genesynth.synth", "SynthesisResult": "genesynth.synth",
     "Member": "genesynth.synth", "RunInterrupted": "genesynth.synth",
+    "EmptyFamilyWarning": "genesynth.synth",
     # reports and exports
     "write_report": "genesynth.report.markdown", "export_member": "genesynth.export.exporters",
     "export_architecture": "genesynth.export.exporters",
@@ -100,7 +101,13 @@ if TYPE_CHECKING:  # real imports for type checkers and editors; lazy at run tim
         load_prototype,
         parse_prototype,
     )
-    from genesynth.synth import Member, RunInterrupted, SynthesisResult, synthesize
+    from genesynth.synth import (
+        EmptyFamilyWarning,
+        Member,
+        RunInterrupted,
+        SynthesisResult,
+        synthesize,
+    )
 
 
 def __getattr__(name: str) -> Any:

@@ -24,7 +24,6 @@ def add(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     proto = load(args)
     bounds = proto.cost_range()
-    mark = "" if bounds.exact else "≈"
     valid = sum(_valid(proto, seed) for seed in range(VALID_SAMPLES)) if not proto.is_fixed else 1
     share = 100.0 * valid / (1 if proto.is_fixed else VALID_SAMPLES)
     lines = [
@@ -34,10 +33,13 @@ def run(args: argparse.Namespace) -> int:
         f"  classes       {proto.classes}",
         f"  choices       {len(proto.choices())}",
         f"  space size    {_size(proto.space_size)}",
-        f"  params        {mark}{bounds.min_params:,} .. {mark}{bounds.max_params:,}",
-        f"  MACs          {mark}{bounds.min_macs:,} .. {mark}{bounds.max_macs:,}",
-        f"  valid samples {share:.0f} %",
+        f"  params        {bounds.min_params:,} .. {bounds.max_params:,}",
+        f"  MACs          {bounds.min_macs:,} .. {bounds.max_macs:,}",
     ]
+    if not bounds.exact:
+        lines.append("                (approximate: the smallest and largest of random samples; "
+                     "the space also holds smaller and larger networks)")
+    lines.append(f"  valid samples {share:.0f} %")
     if bounds.max_params > MAX_BUILD_PARAMS:
         lines.append(f"warning: networks of this space reach {count(bounds.max_params)} "
                      f"parameters; above {count(MAX_BUILD_PARAMS)} a network cannot be "

@@ -67,9 +67,10 @@ def run_kit(args: argparse.Namespace) -> int:
     from genesynth.latency.kit import make_kit
 
     proto, bounds = _space(args)
-    manifest = make_kit(proto, args.out, bounds, args.networks, args.seed, _say)
-    print(f"{manifest.parent}: latency kit for {proto.name} at {fmt_shape(proto.input_shape)}\n"
-          f"on the device: python run_latency.py {manifest.parent.name} --threads 1 "
+    make_kit(proto, args.out, bounds, args.networks, args.seed, _say)
+    kit = args.out
+    print(f"{kit}: latency kit for {proto.name} at {fmt_shape(proto.input_shape)}\n"
+          f"on the device: python {Path(kit) / 'run_latency.py'} {kit} --threads 1 "
           "--out results.json\n"
           "then: genesynth latency fit results.json --out table.json")
     return 0

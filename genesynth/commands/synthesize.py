@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import shlex
 import sys
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -106,9 +107,19 @@ def run(args: argparse.Namespace) -> int:
     from genesynth.dashboard import open_view
     from genesynth.dashboard.plain import PlainLog
     from genesynth.events import WarmStarted
-    from genesynth.synth import RunInterrupted, synthesize  # loads torch: not for --help
+    from genesynth.synth import (  # loads torch: not for --help
+        EmptyFamilyWarning,
+        RunInterrupted,
+        synthesize,
+    )
 
     kwargs = _engine_arguments(args)
+    if not args.storage:  # a refused --out is said before the data is loaded or a view drawn
+        from genesynth.record.run import check_run_dir
+        from genesynth.space import load_prototype
+
+        check_run_dir(args.out or Path("runs") / load_prototype(args.prototype).name,
+                      args.resume)
     said: list[str] = []  # what the live dashboard has no place for, said after it closes
 
     try:
@@ -118,8 +129,10 @@ def run(args: argparse.Namespace) -> int:
                 if isinstance(event, WarmStarted) and not isinstance(listener, PlainLog):
                     said.append(event.message)
 
-            result = synthesize(args.prototype, args.constraint,
-                                listeners=[listener, remember], **kwargs)
+            with warnings.catch_warnings():  # an empty family is said below, in its words
+                warnings.simplefilter("ignore", EmptyFamilyWarning)
+                result = synthesize(args.prototype, args.constraint,
+                                    listeners=[listener, remember], **kwargs)
     except RunInterrupted as stop:
         kept = f"{stop.kept[0].upper()}{stop.kept[1:]}.\n" if stop.kept else ""
         print(f"interrupted: finished trials are kept in {stop.out}.\n{kept}"

@@ -38,6 +38,9 @@ RESULTS_FORMAT = "genesynth-latency-results"
 STATISTIC = "median_ms"
 #: The least an op's time may be after the call's cost is taken out (ms): nothing is free.
 FLOOR_MS = 1e-4
+#: A calibration network this many scaled median absolute deviations off the first fit is
+#: left out of the second (timed while the device was busy).
+OUTLIER_MADS = 3.0
 
 
 class LatencyTableError(GenesynthError):
@@ -195,14 +198,34 @@ def fit_table(results: Any, source: str = "<results>") -> Fit:
 
 def fit_correction(sums: Sequence[float], measured: Sequence[float]) -> Correction:
     """``scale`` and ``offset_ms`` minimising the squared *relative* errors over the networks
-    (at least three; fewer give scale 1, offset 0). A negative scale is refused (scale 1)."""
+    (at least three; fewer give scale 1, offset 0).
+
+    Robust to a network timed while the device was busy: after a first fit, networks whose
+    relative error is further from the median than ``OUTLIER_MADS`` scaled median absolute
+    deviations (and more than 5 %) are left out and the fit is made again. A fit that would
+    predict a non-positive latency for the smallest network keeps the offset at 0 (a scale
+    only); a non-positive scale gives scale 1 and the median difference as the offset.
+    """
     if len(sums) < 3:
         return Correction()
     s, m = np.asarray(sums, dtype=float), np.asarray(measured, dtype=float)
+    first = _least_squares(s, m)
+    error = (first.scale * s + first.offset_ms) / m - 1.0
+    spread = max(OUTLIER_MADS * 1.4826 * float(np.median(np.abs(error - np.median(error)))),
+                 0.05)
+    keep = np.abs(error - np.median(error)) <= spread
+    fit = _least_squares(s[keep], m[keep]) if 3 <= keep.sum() < len(s) else first
+    if not fit.scale > 0:
+        return Correction(1.0, float(np.median(m - s)))
+    if fit.apply(float(s.min())) <= 0:
+        ratio = s[keep] / m[keep]
+        return Correction(float(ratio.sum() / (ratio**2).sum()), 0.0)
+    return fit
+
+
+def _least_squares(s: np.ndarray, m: np.ndarray) -> Correction:
     design = np.stack([s / m, 1.0 / m], axis=1)
     (scale, offset), *_ = np.linalg.lstsq(design, np.ones_like(m), rcond=None)
-    if not scale > 0:
-        return Correction(1.0, float(np.median(m - s)))
     return Correction(float(scale), float(offset))
 
 

@@ -121,6 +121,21 @@ def read_run(out: Path) -> RunSpec | None:
     return RunSpec.from_dict(data)
 
 
+def check_run_dir(out: Path, resume: bool) -> None:
+    """What :func:`prepare_run_dir` refuses without knowing the run: checked before the data is
+    loaded or a view drawn (decoding CIFAR-10 takes most of a minute)."""
+    stored = read_run(out) if out.is_dir() else None
+    if stored is None:
+        if resume:
+            raise RunError(f"{out}: there is no run to resume here (no {RUN_FILE})")
+        if out.is_dir() and any(out.iterdir()):
+            raise RunError(f"{out}: the directory is not empty and holds no genesynth run; "
+                           "choose another --out")
+    elif not resume:
+        raise RunError(f"{out} already holds a run; pass --resume to continue it, or choose "
+                       "another --out")
+
+
 def prepare_run_dir(out: Path, spec: RunSpec, resume: bool) -> RunSpec:
     """Create ``out`` for ``spec``, or check it for a resume; returns the spec to use."""
     stored = read_run(out)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from genesynth.record.family import Member
-from genesynth.synth.api import synthesize
+from genesynth.synth.api import EmptyFamilyWarning, synthesize
 from genesynth.synth.engine import RunInterrupted, SynthesisResult
 
-__all__ = ["Member", "RunInterrupted", "SynthesisResult", "synthesize"]
+__all__ = ["EmptyFamilyWarning", "Member", "RunInterrupted", "SynthesisResult", "synthesize"]

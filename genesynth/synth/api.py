@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -18,7 +19,7 @@ from genesynth.evaluate.train import TrainConfig, TrainingEvaluator, budgets_for
 from genesynth.events import Listener
 from genesynth.limits import MAX_SEED, MAX_TRIALS, show_number
 from genesynth.net.builder import build
-from genesynth.record.run import RunSpec
+from genesynth.record.run import RunSpec, check_run_dir
 from genesynth.synth.engine import Setup, SynthesisResult, run
 from genesynth.synth.quiet import optuna_log
 from genesynth.synth.samplers import default_pruner, resolve_sampler
@@ -83,12 +84,28 @@ def synthesize(
     ``standard`` (default: standard for RGB images of 32x32 and larger); ``compile`` runs the
     forward pass through ``torch.compile``.
     """
+    if out is not None and not storage:
+        check_run_dir(Path(out), resume)  # before the data is loaded
     setup = make_setup(prototype, constraint, data, trials, out, sampler, pruner, evaluator,
                        seed, storage, study, family_size, proxy, full, epochs, full_epochs,
                        heartbeat, cache, Training(device, augment, compile))
     setup.warm_start = tuple(Path(w) for w in warm_start)
     with optuna_log(verbose):
-        return run(setup, listeners, resume)
+        result = run(setup, listeners, resume)
+    if not result.family and (result.family_here or result.finished_before):
+        warnings.warn(empty_family_text(result), EmptyFamilyWarning, stacklevel=2)
+    return result
+
+
+class EmptyFamilyWarning(UserWarning):
+    """``synthesize`` returned an empty family: no trial was feasible."""
+
+
+def empty_family_text(result: SynthesisResult) -> str:
+    count = len(result.trials)
+    return (f"the family of {result.out} is empty: none of its {count} trial"
+            f"{'s' * (count != 1)} was feasible under the constraint; relax the constraint "
+            "or run more trials")
 
 
 def make_setup(

@@ -51,9 +51,14 @@ def test_a_second_start_in_the_same_directory_is_refused(
     capsys.readouterr()
     assert main(args) == 2
     assert capsys.readouterr().err == (
-        f"error: {tmp_path / 'run'} already holds this run; pass --resume to continue it, "
+        f"error: {tmp_path / 'run'} already holds a run; pass --resume to continue it, "
         "or choose another --out\n"
     )
+    # said before anything is loaded (today: after decoding the data, 49 s on CIFAR-10)
+    assert main([*args, "--data", str(tmp_path / "no-such-data")]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err.startswith(
+        f"error: {tmp_path / 'run'} already holds a run;")
 
 
 def test_a_missing_constraint_file_is_a_clear_error(

@@ -18,10 +18,11 @@ import torch
 from genesynth.data import load_data
 from genesynth.evaluate.supernet import SupernetConfig, SupernetError, SupernetEvaluator
 from genesynth.evaluate.supernet.evaluator import DEFAULT_SUPERNET
-from genesynth.evaluate.supernet.train import recalibrate
+from genesynth.evaluate.supernet.train import recalibrate, spread
 from genesynth.evaluate.supernet.weights import read_checkpoint
 from genesynth.evaluate.train import Tensors, TrainConfig, accuracy
 from genesynth.events import SupernetProgress
+from genesynth.net.builder import build
 from genesynth.net.costs import cost
 from genesynth.space import parse_prototype
 
@@ -60,9 +61,16 @@ def tiny(text: str = TINY) -> Any:
 
 def prepared(data: Any, run_dir: Path | None, config: SupernetConfig = CONFIG,
              proto: Any = None) -> tuple[SupernetEvaluator, list[SupernetProgress]]:
+    """The evaluator, prepared, and its events but the periodic step progress (at most one a
+    second: how many there are depends on how busy the machine is)."""
     events: list[SupernetProgress] = []
+
+    def keep(event: SupernetProgress) -> None:
+        if event.step == 0 or event.resumed:
+            events.append(event)
+
     evaluator = SupernetEvaluator(data, config, TrainConfig(epochs=1, batch_size=64))
-    evaluator.prepare(_context(proto or tiny(), data, run_dir, 0, events.append))
+    evaluator.prepare(_context(proto or tiny(), data, run_dir, 0, keep))
     return evaluator, events
 
 
@@ -166,16 +174,52 @@ def test_family_members_are_trained_stand_alone(data: Any) -> None:
     assert tuned.accuracy != m.accuracy or tuned.curve != m.curve
 
 
-def test_a_score_reads_the_first_score_images_of_the_validation_split(data: Any) -> None:
+def test_a_score_reads_score_images_validation_images_of_every_class(data: Any) -> None:
     evaluator, _ = prepared(data, None, replace(CONFIG, score_images=7))
     arch = tiny().sample(seed=3)
     score = evaluator.evaluate(arch, lambda *_: None).accuracy
     model = evaluator._inherited(arch)
     recalibrate(model, evaluator.train_data, evaluator.config)
-    val = evaluator.val_data
-    assert score == accuracy(model, Tensors(val.x[:7], val.y[:7]))
+    chosen = spread(evaluator.val_data, 7, CONFIG.seed)
+    assert score == accuracy(model, chosen)
+    assert len(set(chosen.y.tolist())) == 7  # 7 images of 7 classes, not the first 7
     assert score * 7 / 100 == pytest.approx(round(score * 7 / 100))  # k of 7 images
     assert DEFAULT_SUPERNET.score_images == 2500 and CONFIG.score_images is None  # None: all
+
+
+def sorted_by_class(split: Tensors) -> Tensors:
+    order = torch.argsort(split.y, stable=True)  # as an image folder's split is
+    return Tensors(split.x[order], split.y[order])
+
+
+def test_spread_takes_every_class_in_proportion_from_a_split_sorted_by_class(data: Any) -> None:
+    ordered = sorted_by_class(Tensors.of(data.train))
+    assert ordered.y[:39].tolist() == [0] * 39
+    chosen = spread(ordered, 40, seed=0)
+    assert torch.bincount(chosen.y, minlength=10).tolist() == [4] * 10
+    assert all(len(set(chosen.y[i : i + 10].tolist())) == 10 for i in range(0, 40, 10))
+    assert torch.equal(spread(ordered, 40, seed=0).x, chosen.x)  # the same for every candidate
+    assert len(spread(ordered, 10_000, seed=0).y) == len(ordered.y)
+
+
+def test_batch_norm_is_recalibrated_on_images_of_every_class(data: Any) -> None:
+    ordered = sorted_by_class(Tensors.of(data.train))
+    config = replace(CONFIG, calibration_batches=2, batch_size=20)
+    arch = tiny().sample(seed=3)
+    model, expected = build(arch), build(arch)
+    expected.load_state_dict(model.state_dict())
+    recalibrate(model, ordered, config)
+    for norm in expected.modules():
+        if isinstance(norm, torch.nn.BatchNorm2d):
+            norm.reset_running_stats()
+            norm.momentum = None
+    expected.train()
+    with torch.no_grad():
+        chosen = spread(ordered, 40, config.seed).x
+        for start in (0, 20):
+            expected.forward_logits(chosen[start : start + 20])
+    assert torch.equal(model.stem[1].running_mean, expected.stem[1].running_mean)
+    assert not model.training
 
 
 def test_bad_settings_are_named() -> None:

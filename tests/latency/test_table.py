@@ -114,3 +114,18 @@ def test_a_network_with_an_op_the_table_lacks_is_refused_with_the_op() -> None:
 def test_results_that_are_not_a_results_file_are_refused() -> None:
     with pytest.raises(LatencyTableError, match=r"r.json: not a latency results file"):
         fit_table({"format": "x"}, "r.json")
+
+
+def test_a_network_timed_while_the_device_was_busy_does_not_bend_the_fit() -> None:
+    sums = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0]
+    measured = [2.0 * s + 0.1 for s in sums]
+    measured[3] = 40.0  # one network measured at ten times its time
+    fit = fit_correction(sums, measured)
+    assert fit.scale == pytest.approx(2.0) and fit.offset_ms == pytest.approx(0.1)
+
+
+def test_a_fit_never_predicts_a_non_positive_latency() -> None:
+    sums = [0.2, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0]
+    measured = [5.0] + [3.0 * s - 1.0 for s in sums[1:]]  # the line is negative at 0.2
+    fit = fit_correction(sums, measured)
+    assert fit.offset_ms == 0.0 and fit.apply(0.2) > 0

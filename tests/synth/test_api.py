@@ -119,3 +119,15 @@ def test_the_prototype_is_parsed_and_resolved_once_per_synthesis(
     arch = genesynth.Architecture.from_json(result.trials[0].user_attrs["arch"])
     assert (arch.input_shape, arch.classes) == ((1, 8, 8), 10)
     assert calls == {"parse": 1, "resolve": 1}
+
+
+def test_an_empty_family_is_a_warning_not_silence(tmp_path: Path) -> None:
+    rule = Constraint(min_accuracy=99.0)  # _Fixed measures 80 %: nothing is feasible
+    with pytest.warns(genesynth.EmptyFamilyWarning) as caught:
+        result = genesynth.synthesize(genesynth.parse_prototype(TINY), rule, trials=2,
+                                      out=tmp_path / "run", evaluator=_Fixed(), family_size=1,
+                                      sampler="random")
+    assert result.family == []
+    assert str(caught[0].message) == (
+        f"the family of {tmp_path / 'run'} is empty: none of its 2 trials was feasible under "
+        "the constraint; relax the constraint or run more trials")

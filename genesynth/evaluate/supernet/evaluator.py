@@ -38,6 +38,7 @@ from genesynth.evaluate.supernet.train import (
     World,
     checkpoint_path,
     recalibrate,
+    spread,
     threads,
     train_supernet,
 )
@@ -82,8 +83,9 @@ class SupernetEvaluator(Evaluator):
         self.start_from = start_from  # a checkpoint trained before (e.g. by torchrun)
         self.train_data = Tensors.of(dataset.train)
         self.val_data = Tensors.of(dataset.val)
-        images = self.config.score_images
-        self.score_data = Tensors(self.val_data.x[:images], self.val_data.y[:images])
+        images = self.config.score_images  # spread over the classes: a split may be sorted
+        self.score_data = (self.val_data if images is None else
+                           spread(self.val_data, images, self.config.seed))
         self.supernet: Supernet | None = None
         self.scored: dict[str, Architecture] = {}  # key -> the sampled arch (with origins)
         self.training = False  # the supernet's training is under way in this process

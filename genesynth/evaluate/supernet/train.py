@@ -22,10 +22,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F
 
+from genesynth.data.prepare import stratified_order
 from genesynth.errors import GenesynthError
 from genesynth.evaluate.budgets import SupernetConfig
 from genesynth.evaluate.supernet.space import BoundedSpace
@@ -277,19 +279,32 @@ def score_largest(trainer: SandwichTrainer, data: Tensors, val: Tensors) -> floa
 
 
 def recalibrate(model: nn.Module, data: Tensors, config: SupernetConfig) -> None:
-    """Re-estimate every batch norm's statistics on the first training batches."""
+    """Re-estimate every batch norm's statistics on ``calibration_batches`` batches of training
+    images spread over the classes (:func:`spread`; the same images for every candidate)."""
     norms = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
     for norm in norms:
         norm.reset_running_stats()
         norm.momentum = None  # a cumulative average over the calibration batches
     model.train()
     size = config.batch_size
+    images = spread(data, config.calibration_batches * size, config.seed).x
     with torch.no_grad(), threads(config.threads):
-        for index in range(config.calibration_batches):
-            x = data.x[index * size : (index + 1) * size]
-            if len(x):
-                model.forward_logits(x)  # type: ignore[operator]
+        for start in range(0, len(images), size):
+            model.forward_logits(images[start : start + size])  # type: ignore[operator]
     model.eval()
+
+
+def spread(data: Tensors, count: int, seed: int) -> Tensors:
+    """``count`` examples of ``data`` (all when fewer), every class in proportion, in an order
+    whose every batch is balanced too; the same for the same ``seed``.
+
+    A split read from an image folder is sorted by class: its first 512 CIFAR-10 training
+    images are all airplanes. Batch norm re-estimated on them gave every candidate the
+    statistics of one class (docs/supernet.md, *What the supernet's scores cost*).
+    """
+    order = stratified_order(data.y.cpu().numpy(), np.random.default_rng(seed))[:count]
+    index = torch.from_numpy(order).to(data.y.device)
+    return Tensors(data.x[index], data.y[index])
 
 
 @contextmanager
