@@ -165,6 +165,8 @@ def score_all(args: argparse.Namespace, proto: Any, full: Any, table: dict[str, 
         m = evaluator.evaluate(arch, lambda *_: None)
         rows.append({"key": truth_key, "score": m.accuracy, "truth": truth, "macs": macs,
                      "params": params, "identities": identities(arch), "arch": arch})
+        if len(rows) % 50 == 0:
+            print(f"  {len(rows)} scored, {time.perf_counter() - began:.0f} s", flush=True)
     print(f"scored {len(rows)} networks: {(time.perf_counter() - began) / len(rows):.2f} s "
           "each", flush=True)
     return rows
