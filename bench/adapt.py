@@ -24,7 +24,7 @@ from pathlib import Path
 import torch
 
 import genesynth
-from genesynth.adapt import Target, adapt
+from genesynth.adapt import Schedule, Target, adapt
 from genesynth.evaluate.train import Tensors, TrainingEvaluator, accuracy, train
 from genesynth.export.exporters import export_quantized
 from genesynth.net.builder import build
@@ -83,6 +83,10 @@ def main() -> None:
     p.add_argument("--to", default="B", help="the member whose MACs are the target")
     p.add_argument("--steps", type=int, default=40)
     p.add_argument("--multiple", type=int, default=1)
+    p.add_argument("--first", type=float, default=0.1)
+    p.add_argument("--decay", type=float, default=0.9)
+    p.add_argument("--label")
+    p.add_argument("--skip-int8", action="store_true")
     p.add_argument("--data")
     p.add_argument("--limit", type=int)
     p.add_argument("--val-fraction", type=float, default=0.15)
@@ -102,6 +106,7 @@ def main() -> None:
         target = Target("macs", by[args.to]["macs"])
         start = time.perf_counter()
         made = adapt(args.run, args.member, target, steps=args.steps, multiple=args.multiple,
+                     schedule=Schedule(args.first, args.decay), label=args.label,
                      listeners=[_log]).member
         took = time.perf_counter() - start
         iterations = len((made.lineage or {}).get("iterations", []))
@@ -112,6 +117,8 @@ def main() -> None:
               f"from scratch: {fresh:.2f}% | {args.member}: {by[args.member]['accuracy']:.2f}%")
     else:
         print(f"no members {args.member} and {args.to}: {sorted(by)}; adapt skipped")
+    if args.skip_int8:
+        return
     family = json.loads((args.run / "family.json").read_text())["members"]
     print("| Member | MACs | float top-1 | int8 top-1 | change | float KiB | int8 KiB |")
     print("|---|---:|---:|---:|---:|---:|---:|")

@@ -1,10 +1,14 @@
-"""Probe: mutated inputs of every kind must end in a GenesynthError, never a traceback or hang.
+"""Probe: mutated and hostile inputs must end in a GenesynthError, never a traceback or hang.
 
     python bench/fuzz_inputs.py [--cases 200] [--seed 0] [--limit 20]
 
 A seeded mutator (byte flips, cut and repeated spans, absurd numbers, deep nesting, non-UTF-8
 bytes, splices) works on the shipped prototypes/*.gs, constraints/*.toml, an architecture
-JSON, small npz and IDX files and command lines. Each case runs in a worker process under a
+JSON, small npz and IDX files and command lines; bench/fuzz_hostile.py adds special files
+(FIFOs, /dev/zero, directories, sparse 20 GiB files, link loops) in every place genesynth
+reads, nesting thousands deep, huge counts and thread numbers, decompression bombs, symlink
+loops in image folders and damaged family.json under report, export, diff and watch (issue
+25). Each case runs in a worker process under a
 per-case time limit and a memory cap. Prints, per input kind, how many cases were tried, were
 accepted, ended in a clean error, a traceback, or a hang / memory blow-up (the table of issue
 14), then the first tracebacks with the input that made them. ``--cases`` is per kind.
@@ -158,11 +162,11 @@ def _argv(rng: random.Random) -> tuple[str, ...]:
 
 def run_case(case: Case, folder: Path) -> None:
     """Feed the case to genesynth; raises whatever genesynth raises."""
-    from genesynth.cli import main
+    from bench.fuzz_hostile import RUNNERS
 
-    runners: dict[str, Callable[[Case, Path], None]] = {
+    runners: dict[str, Callable[[Case, Path], Any]] = {
         "prototype (API)": _api_prototype, "constraint file": _constraint,
-        "data file (npz, IDX)": _data,
+        "data file (npz, IDX)": _data, **RUNNERS,
     }
     if case.kind in runners:
         runners[case.kind](case, folder)
@@ -175,6 +179,14 @@ def run_case(case: Case, folder: Path) -> None:
         argv = ["show", str(path)]
     else:
         argv = [random.Random(case.name).choice(("sample", "check")), str(path)]
+    run_main(argv)
+
+
+def run_main(argv: list[str]) -> None:
+    """``genesynth ARGV`` with its output swallowed: CleanExit for a clean error (status 2),
+    RuntimeError for any other failing status."""
+    from genesynth.cli import main
+
     with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
         try:
             code = main(argv)
@@ -302,14 +314,24 @@ def probe(cases: list[Case], limit: float) -> dict[str, tuple[str, str]]:
     return outcome
 
 
-KINDS = ("prototype (API)", "prototype (CLI)", "constraint file", "architecture JSON (show)",
+BASIC = ("prototype (API)", "prototype (CLI)", "constraint file", "architecture JSON (show)",
          "data file (npz, IDX)", "CLI arguments")
+HOSTILE = ("special files", "deep nesting", "huge counts", "decompression", "symlink loops",
+           "family.json")  # issue 25: bench/fuzz_hostile.py
+KINDS = (*BASIC, *HOSTILE)
 
 
-def all_cases(per_kind: int, seed: int) -> list[Case]:
+def all_cases(per_kind: int, seed: int, hostile: int | None = None) -> list[Case]:
+    """``per_kind`` cases of each kind (``hostile`` of each of HOSTILE, when given)."""
+    from bench import fuzz_hostile
+
     rng = random.Random(seed)
     pool = seeds()
-    return [case for kind in KINDS for case in make_cases(kind, per_kind, rng, pool)]
+    demo = (fuzz_hostile.demo_template() / "family.json").read_bytes()
+    cases = [case for kind in BASIC for case in make_cases(kind, per_kind, rng, pool)]
+    count = per_kind if hostile is None else hostile
+    return cases + [case for kind in HOSTILE for case in fuzz_hostile.make(kind, count, rng,
+                                                                            demo)]
 
 
 def table(cases: list[Case], outcome: dict[str, tuple[str, str]]) -> str:
@@ -340,4 +362,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    sys.path.insert(0, str(ROOT))
+    from bench import fuzz_inputs  # one copy of this module, its classes shared with the cases
+
+    fuzz_inputs.main()

@@ -52,6 +52,8 @@ def main() -> None:
     p.add_argument("--held-out", type=int, default=200)
     p.add_argument("--table", help="check this table instead of making one")
     p.add_argument("--out", help="write the figures and every network's pair here (JSON)")
+    p.add_argument("--statistic", default="median", choices=("median", "min"),
+                   help="each model's timings as their median or minimum (table and held-out)")
     args = p.parse_args()
     shape = tuple(int(v) for v in args.input.split("x")) if args.input else None
     proto = load_prototype(args.prototype, input_shape=shape)  # type: ignore[arg-type]
@@ -65,7 +67,7 @@ def main() -> None:
         table, made_in, calibration = load_table(args.table), None, set()
     else:
         results = measure(proto, args.runtime, bounds, args.threads, args.networks)
-        fit = fit_table(results)
+        fit = fit_table(results, statistic=args.statistic)
         made_in = time.perf_counter() - began
         table = table_from_dict(fit.table)
         calibration = {m["key"] for m in results["models"] if m["role"] == "network"}
@@ -75,12 +77,13 @@ def main() -> None:
     held = sample_networks(proto, bounds, args.held_out, seed=12345,
                            exclude=frozenset(calibration))
     measured = measure_networks(held, args.runtime, args.threads)
-    by_key = {m["key"]: m["median_ms"] for m in measured["models"]}
+    by_key = {m["key"]: m[f"{args.statistic}_ms"] for m in measured["models"]}
     pred = [table.predict(a) for a in held]
     real = [by_key[a.key] for a in held]
     error = np.abs(np.asarray(pred) - np.asarray(real)) / np.asarray(real)
     figures = {
         "prototype": proto.name, "input": list(proto.input_shape), "runtime": args.runtime,
+        "statistic": args.statistic,
         "threads": args.threads, "ops": len(table.ops), "held_out": len(held),
         "within_10pct": float(np.mean(error <= 0.10)), "kendall_tau": kendall_tau(pred, real),
         "median_abs_error": float(np.median(error)),

@@ -87,6 +87,7 @@ class TrialFinished:
     reason: str = ""  # why pruned / infeasible / failed / duplicate of which trial
     seconds: float = 0.0
     time: float = 0.0
+    reused: bool = False  # its measurement came from the evaluation cache (no training)
 
 
 @dataclass(frozen=True)
@@ -151,6 +152,7 @@ class FamilyStarted:
     members: tuple[str, ...]  # labels "A", "B", ...
     epochs: int
     time: float = 0.0
+    cached: tuple[str, ...] = ()  # the members whose retraining the evaluation cache holds
 
 
 @dataclass(frozen=True)
@@ -185,6 +187,7 @@ class MemberDone:
     feasible: bool
     time: float = 0.0
     measured_latency_ms: float | None = None  # here, when latency_ms is a table's prediction
+    reused: bool = False  # its retraining came from the evaluation cache
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,17 @@ from typing import Any
 
 DASH = "–"
 
+_MARKDOWN = {"\\": "\\\\", "`": "\\`", "*": "\\*", "_": "\\_", "[": "\\[", "]": "\\]",
+             "#": "\\#", "<": "&lt;", ">": "&gt;", "&": "&amp;"}
+
+
+def markdown(text: object) -> str:
+    """``text`` as literal Markdown on one line: a name from a file (a member's label, a
+    baseline's name, a module's label) can neither format the report nor inject HTML (a
+    table escapes ``|`` in its cells itself)."""
+    line = " ".join(str(text).split())
+    return "".join(_MARKDOWN.get(c, c) for c in line)
+
 
 def count(value: float | None, fixed: bool = True) -> str:
     """A parameter or MAC count to three significant digits: ``812``, ``4.51K``, ``45.1K``,

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import resource
+import stat
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from genesynth.errors import GenesynthError
 
@@ -35,6 +38,18 @@ MAX_SEED = 2**32 - 1
 MAX_TRIALS = 10**6
 """The most search trials one run may ask for (a study of 10**30 trials never ends)."""
 
+MAX_FAMILY = 26
+"""The most family members a run may ask for: they are labelled A .. Z."""
+
+MAX_EPOCHS = 100_000
+"""The most training epochs a setting may ask for (ImageNet schedules are a few hundred)."""
+
+MAX_BATCH = 2**20
+"""The largest batch a setting may ask for."""
+
+MAX_SECONDS = 86_400
+"""The longest interval a setting in seconds may take (a heartbeat, a table's delay, ...)."""
+
 MAX_DATA_BYTES = 2**34
 """The most bytes one data file may announce or decompress to (16 GiB): a header or a gzip
 stream claiming more is refused before anything is allocated."""
@@ -47,12 +62,119 @@ MAX_BUILD_PARAMS = 10**9
 rejects larger candidates analytically, ``check`` warns when a space reaches them."""
 
 
-def read_text(path: str | Path, what: str, error: type[GenesynthError] = GenesynthError) -> str:
-    """The UTF-8 text of ``path``; ``error`` naming the file when it cannot be read or decoded."""
+MAX_TEXT_BYTES = 16 * 2**20
+"""The largest text file genesynth reads (prototype, constraint file, architecture or run JSON):
+the shipped ones are a few kB; an architecture of MAX_MODULES modules is well below 1 MB."""
+
+MAX_PROTOTYPE_BYTES = 256 * 2**10
+"""The largest prototype text (the largest shipped one is 14 kB): a parser's time grows with
+the text, and 100,000 nested brackets or a chain of 100,000 sums took seconds to refuse."""
+
+MAX_TEXT_DEPTH = 1000
+"""Brackets open at once in a prototype's text, checked before it is parsed (grouped
+expressions may nest deeper than MAX_DEPTH: they add no depth to the tree)."""
+
+MAX_THREADS = 256
+"""The most threads any setting may ask for (``[latency] threads``, training threads): a
+phone's or a server's thread count fits, 100000 (which once took every process slot of the
+machine) does not."""
+
+
+def memory_budget() -> int:
+    """Bytes this process may still take: the machine's available memory, less where an
+    address-space limit (``ulimit -v``) or a container's memory limit is lower."""
+    budget = (_proc("/proc/meminfo", "MemAvailable")
+              or os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+    soft, _ = resource.getrlimit(resource.RLIMIT_AS)
+    if soft != resource.RLIM_INFINITY:
+        budget = min(budget, soft - _proc("/proc/self/status", "VmSize"))
+    for name in ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"):
+        try:
+            limit = Path(name).read_text().strip()
+        except OSError:
+            continue
+        if limit.isdigit() and int(limit) < 2**60:
+            budget = min(budget, int(limit) - _proc("/proc/self/status", "VmRSS"))
+        break
+    return max(0, budget)
+
+
+def check_decoded(where: str, arrays: list[tuple[int, int]],
+                  error: type[GenesynthError] = GenesynthError) -> None:
+    """Refuse, before decoding, data that would not fit in memory. ``arrays``: (values,
+    bytes per value) of each array. Each value becomes float32 copies (the images and their
+    normalised form), so twice the values times the larger of 4 and their size must fit in
+    half of :func:`memory_budget` (and the decoded bytes under MAX_DATA_BYTES)."""
+    decoded = sum(count * size for count, size in arrays)
+    needed = sum(2 * count * max(4, size) for count, size in arrays)
+    budget = memory_budget()
+    if decoded > MAX_DATA_BYTES or needed > budget // 2:
+        raise error(f"{where}: decodes to {decoded:,} bytes and needs about {needed:,} bytes "
+                    f"of memory to train on; this machine has {budget:,} bytes available "
+                    f"(at most half of it, and {MAX_DATA_BYTES:,} bytes decoded, are used)")
+
+
+def _proc(file: str, key: str) -> int:
+    """A ``key: N kB`` line of a /proc file, in bytes (0 where there is none)."""
     try:
-        raw = Path(path).read_bytes()
+        for line in Path(file).read_text().splitlines():
+            name, _, value = line.partition(":")
+            if name == key:
+                return int(value.split()[0]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
+
+
+def open_regular(path: str | Path, what: str, error: type[GenesynthError] = GenesynthError,
+                 max_bytes: int | None = None) -> BinaryIO:
+    """``path`` opened for reading in binary, refused unless it is a regular file (a FIFO
+    would block forever, ``/dev/zero`` never ends) of at most ``max_bytes``."""
+    try:  # O_NONBLOCK: opening a FIFO returns at once instead of waiting for a writer
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     except OSError as exc:
         raise error(f"{path}: cannot read the {what}: {exc.strerror or exc}") from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise error(f"{path}: the {what} must be a regular file, but it is "
+                        f"{_file_kind(info.st_mode)}")
+        if max_bytes is not None and info.st_size > max_bytes:
+            raise error(f"{path}: the {what} holds {info.st_size:,} bytes; at most "
+                        f"{max_bytes:,} are read")
+        os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def read_bytes(path: str | Path, what: str, error: type[GenesynthError] = GenesynthError,
+               max_bytes: int = MAX_TEXT_BYTES) -> bytes:
+    """The bytes of the regular file ``path``, at most ``max_bytes`` (``error`` otherwise)."""
+    with open_regular(path, what, error, max_bytes) as stream:
+        try:
+            raw = stream.read(max_bytes + 1)
+        except OSError as exc:
+            raise error(f"{path}: cannot read the {what}: {exc.strerror or exc}") from None
+    if len(raw) > max_bytes:  # it grew while we read it
+        raise error(f"{path}: the {what} holds more than {max_bytes:,} bytes; at most "
+                    f"{max_bytes:,} are read")
+    return raw
+
+
+def _file_kind(mode: int) -> str:
+    kinds = ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO (named pipe)"),
+             (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+             (stat.S_ISSOCK, "a socket"))
+    return next((name for test, name in kinds if test(mode)), "not a regular file")
+
+
+def read_text(path: str | Path, what: str, error: type[GenesynthError] = GenesynthError,
+              max_bytes: int = MAX_TEXT_BYTES) -> str:
+    """The UTF-8 text of the regular file ``path`` (at most ``max_bytes``); ``error`` naming
+    the file when it cannot be read or decoded."""
+    raw = read_bytes(path, what, error, max_bytes)
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as exc:

@@ -43,6 +43,14 @@ def without_password(url: str) -> str:
     return str(bare.render_as_string(hide_password=False))
 
 
+def has_password(url: str) -> bool:
+    """Whether ``url`` carries a password (``user:secret@host`` or ``?password=``)."""
+    parsed = _parse(url)
+    if parsed is None:
+        return _may_hold_secret(url) and ":" in url.split("://", 1)[-1].split("@", 1)[0]
+    return bool(parsed.password) or "password" in parsed.query
+
+
 def scrub(text: str, url: str) -> str:
     """``text`` (a driver's error message, say) with ``url``'s password replaced by ``***``."""
     parsed = _parse(url)

@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import argparse
+import os
 import re
+import stat
+import sys
+from pathlib import Path
 
-from genesynth.errors import ArchitectureError
+from genesynth.errors import ArchitectureError, GenesynthError
 from genesynth.limits import MAX_NUMBER, MAX_SEED, MAX_TRIALS, read_text
 from genesynth.net.arch import Architecture
 from genesynth.space import Prototype, load_prototype
+from genesynth.urls import has_password
+
+STORAGE_ENV = "GENESYNTH_STORAGE"
+"""The environment variable a storage URL may come from (a password in it is not in ``ps``)."""
 
 
 def shape(text: str) -> tuple[int, int, int]:
@@ -64,3 +72,49 @@ def add_device(p: argparse.ArgumentParser) -> None:
     from genesynth.evaluate.budgets import DEVICE_HELP
 
     p.add_argument("--device", default="auto", help=f"where to train: {DEVICE_HELP}")
+
+
+def add_storage(p: argparse.ArgumentParser, what: str) -> None:
+    """``--storage URL`` and ``--storage-file FILE``; without either, $GENESYNTH_STORAGE."""
+    p.add_argument("--storage", help=f"{what}; a password here is visible to other users in "
+                   f"`ps`: prefer --storage-file or ${STORAGE_ENV} (or PGPASSWORD, ~/.pgpass)")
+    p.add_argument("--storage-file", type=Path, metavar="FILE",
+                   help=f"a file (chmod 600) whose first line is the storage URL; without "
+                   f"--storage or --storage-file, ${STORAGE_ENV} is used when set")
+
+
+def storage_url(args: argparse.Namespace, required: bool = False, env: bool = True
+                ) -> str | None:
+    """The storage URL from ``--storage``, ``--storage-file`` or (when ``env``)
+    $GENESYNTH_STORAGE; a password typed on the command line gets a one-line warning."""
+    if args.storage and args.storage_file:
+        raise GenesynthError("give the storage by --storage or by --storage-file, not both")
+    url: str | None = None
+    if args.storage_file is not None:
+        url = _storage_from_file(args.storage_file)
+    elif args.storage:
+        url = args.storage
+        if has_password(url):
+            print(f"warning: the storage URL's password is on the command line, where other "
+                  f"users see it (`ps`); use --storage-file FILE or ${STORAGE_ENV} instead",
+                  file=sys.stderr)
+    elif env:
+        url = os.environ.get(STORAGE_ENV) or None
+    if required and url is None:
+        raise GenesynthError(f"name the study's storage: --storage URL, --storage-file FILE, "
+                             f"or ${STORAGE_ENV}")
+    return url
+
+
+def _storage_from_file(path: Path) -> str:
+    text = read_text(path, "storage file", GenesynthError, max_bytes=65536)
+    lines = [line.strip() for line in text.splitlines()]
+    url = next((line for line in lines if line and not line.startswith("#")), "")
+    if not url:
+        raise GenesynthError(f"{path}: the storage file holds no URL (its first line that is "
+                             "not empty or a # comment is the URL)")
+    mode = path.stat().st_mode
+    if has_password(url) and mode & (stat.S_IRGRP | stat.S_IROTH):
+        print(f"warning: {path} holds a password and other users may read it; "
+              f"chmod 600 {path}", file=sys.stderr)
+    return url

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from genesynth.commands._common import add_device
+from genesynth.commands._common import add_device, add_storage, storage_url
 
 
 def add(sub: argparse._SubParsersAction) -> None:
@@ -14,7 +14,7 @@ def add(sub: argparse._SubParsersAction) -> None:
         description="Select and retrain the family of a study whose trial budget is spent, "
         "unless a worker already did. See docs/scale-out.md.",
     )
-    p.add_argument("--storage", required=True, help="Optuna storage URL of the study")
+    add_storage(p, "Optuna storage URL of the study")
     p.add_argument("--study", required=True, help="study name in --storage")
     p.add_argument("--out", type=Path,
                    help="run directory (default: the directory the run was started with)")
@@ -29,8 +29,9 @@ def run(args: argparse.Namespace) -> int:
     from genesynth.dashboard import open_view
     from genesynth.synth.worker import produce_family
 
+    storage = storage_url(args, required=True) or ""
     with open_view(plain=args.plain or None) as listener:
-        result = produce_family(args.storage, args.study, out=args.out, listeners=[listener],
+        result = produce_family(storage, args.study, out=args.out, listeners=[listener],
                                 force=args.force, device=args.device)
     if result.in_progress:
         print(f"the family of study {args.study!r} is being made by worker {result.by}; "

@@ -22,10 +22,11 @@ def add(subparsers: Any) -> None:
     fit = sub.add_parser("fit", help="make a latency table from the runner's results file")
     fit.add_argument("results", help="results file written by run_latency.py")
     fit.add_argument("--out", required=True, help="the latency table to write (.json)")
+    _statistic(fit)
     fit.set_defaults(run=run_fit)
     profile = sub.add_parser("profile", help="kit, time and fit on this machine in one step")
     _space_arguments(profile)
-    from genesynth.latency.profile import RUNTIMES
+    from genesynth.latency.settings import RUNTIMES
 
     profile.add_argument("--runtime", choices=RUNTIMES, default="onnxruntime",
                          help="what runs the models (default onnxruntime)")
@@ -33,7 +34,16 @@ def add(subparsers: Any) -> None:
     profile.add_argument("--kit", help="keep the kit in this folder (onnxruntime)")
     profile.add_argument("--results", help="also write the results file here")
     profile.add_argument("--out", required=True, help="the latency table to write (.json)")
+    _statistic(profile)
     profile.set_defaults(run=run_profile)
+
+
+def _statistic(p: argparse.ArgumentParser) -> None:
+    from genesynth.latency.settings import STATISTICS
+
+    p.add_argument("--statistic", choices=STATISTICS, default="median",
+                   help="each model's timings as their median (default) or minimum (for a "
+                        "device too busy for a stable median)")
 
 
 def _space_arguments(p: argparse.ArgumentParser) -> None:
@@ -79,7 +89,7 @@ def run_kit(args: argparse.Namespace) -> int:
 def run_fit(args: argparse.Namespace) -> int:
     from genesynth.latency.table import fit_table, load_results, write_table
 
-    fit = fit_table(load_results(args.results), args.results)
+    fit = fit_table(load_results(args.results), args.results, args.statistic)
     write_table(fit.table, args.out)
     _summary(fit.table, args.out)
     return 0
@@ -94,7 +104,7 @@ def run_profile(args: argparse.Namespace) -> int:
                       args.kit, progress=_say)
     if args.results:
         Path(args.results).write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
-    fit = fit_table(results, args.results or "<profile>")
+    fit = fit_table(results, args.results or "<profile>", args.statistic)
     write_table(fit.table, args.out)
     _summary(fit.table, args.out)
     return 0

@@ -9,10 +9,17 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from genesynth.commands._common import add_device, seed
+from genesynth.commands._common import add_device, add_storage, seed, storage_url
 from genesynth.errors import GenesynthError
 from genesynth.evaluate.registry import EVALUATORS
-from genesynth.limits import MAX_TRIALS, show_number
+from genesynth.limits import (
+    MAX_BATCH,
+    MAX_EPOCHS,
+    MAX_FAMILY,
+    MAX_SECONDS,
+    MAX_TRIALS,
+    show_number,
+)
 
 
 def add(sub: argparse._SubParsersAction) -> None:
@@ -27,6 +34,9 @@ def add(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--trials", type=int, default=30, help="search trials (default 30)")
     p.add_argument("--out", type=Path, help="run directory (default runs/<prototype name>)")
     p.add_argument("--resume", action="store_true", help="continue the run in --out")
+    p.add_argument("--accept-lost-trials", action="store_true",
+                   help="with --resume: go on although the study lost trials that the run's "
+                   "events recorded (a damaged study.log); the old family is kept aside")
     p.add_argument("--seed", type=seed, default=0, help="seed for sampler, splits, training")
     p.add_argument("--sampler", default="bayes", help="bayes (default: models accuracy, knows "
                    "the exact costs, samples inside the static bounds), tpe, nsga2 or random")
@@ -58,8 +68,8 @@ def add(sub: argparse._SubParsersAction) -> None:
                    "(--evaluator table with this file)")
     p.add_argument("--table-delay", type=float, default=0.0, metavar="SECONDS",
                    help="with --table: seconds each lookup takes, standing in for training")
-    p.add_argument("--storage", help="Optuna storage URL shared by workers: postgresql://…, "
-                   "mysql://… or journal:///path/run.log (see docs/scale-out.md)")
+    add_storage(p, "Optuna storage URL shared by workers: postgresql://…, mysql://… or "
+                "journal:///path/run.log (see docs/scale-out.md)")
     p.add_argument("--study", help="study name in --storage")
     p.add_argument("--heartbeat", type=int, metavar="SECONDS",
                    help="heartbeat interval of workers on PostgreSQL/MySQL (default 10); a "
@@ -106,7 +116,7 @@ def supernet_defaults(batch: bool = False) -> str:
 def run(args: argparse.Namespace) -> int:
     from genesynth.dashboard import open_view
     from genesynth.dashboard.plain import PlainLog
-    from genesynth.events import WarmStarted
+    from genesynth.storage import StorageLost
     from genesynth.synth import (  # loads torch: not for --help
         EmptyFamilyWarning,
         RunInterrupted,
@@ -126,8 +136,8 @@ def run(args: argparse.Namespace) -> int:
         with open_view(plain=args.plain or None) as listener:
 
             def remember(event: Any) -> None:
-                if isinstance(event, WarmStarted) and not isinstance(listener, PlainLog):
-                    said.append(event.message)
+                if not isinstance(listener, PlainLog):
+                    said.extend(said_after(event))
 
             with warnings.catch_warnings():  # an empty family is said below, in its words
                 warnings.simplefilter("ignore", EmptyFamilyWarning)
@@ -138,6 +148,12 @@ def run(args: argparse.Namespace) -> int:
         print(f"interrupted: finished trials are kept in {stop.out}.\n{kept}"
               f"resume with: {resume_command(sys.argv[1:], stop.out)}", file=sys.stderr)
         return 130
+    except StorageLost as lost:  # one line: what happened, and how to go on
+        if lost.out is None:
+            raise
+        print(f"error: {lost}; finished trials are kept there; once it is back, resume with: "
+              f"{resume_command(sys.argv[1:], lost.out)}", file=sys.stderr)
+        return 2
     if result.finished_before:
         where = result.family_out or result.out
         count = len(result.trials)
@@ -148,6 +164,8 @@ def run(args: argparse.Namespace) -> int:
     print(f"run directory: {result.out}")
     for m in result.family:
         mark = "feasible" if m.feasible else "INFEASIBLE on test"
+        if m.reused:
+            mark += f"  (reused, not retrained: {m.reused})"
         print(f"  {m.label}: top-1 {m.accuracy:.2f}%  params {m.params:,}  MACs {m.macs:,}  "
               f"{result.utility} {m.utility:.2f}  {mark}")
     if not result.family_here and not result.finished_before:
@@ -156,6 +174,21 @@ def run(args: argparse.Namespace) -> int:
     elif not result.family:
         print("  no feasible candidate was found: relax the constraint or run more trials")
     return 0
+
+
+def said_after(event: Any) -> list[str]:
+    """What the live dashboard shows only while it is open, said again after it closes: the
+    warm start, and the word on widening the family (the plain log prints them as they come)."""
+    from genesynth.events import SearchExtended, SearchNotExtended, WarmStarted
+    from genesynth.record.snapshot import search_extended_text, search_not_extended_text
+
+    if isinstance(event, WarmStarted):
+        return [event.message]
+    if isinstance(event, SearchExtended):
+        return [f"family: {search_extended_text(event)}"]
+    if isinstance(event, SearchNotExtended):
+        return [f"family: {search_not_extended_text(event)}"]
+    return []
 
 
 def resume_command(argv: list[str], out: Path) -> str:
@@ -176,23 +209,30 @@ def resume_command(argv: list[str], out: Path) -> str:
 def _engine_arguments(args: argparse.Namespace) -> dict[str, Any]:
     from genesynth.evaluate.cache import default_cache_dir
 
-    for flag, value in (("--trials", args.trials), ("--family", args.family),
-                        ("--epochs", args.epochs), ("--full-epochs", args.full_epochs),
-                        ("--supernet-epochs", args.supernet_epochs),
-                        ("--supernet-batch", args.supernet_batch)):
-        if value is not None and value < 1:  # named as the user typed it, not as the API does
+    limits = (("--trials", args.trials, MAX_TRIALS), ("--family", args.family, MAX_FAMILY),
+              ("--epochs", args.epochs, MAX_EPOCHS),
+              ("--full-epochs", args.full_epochs, MAX_EPOCHS),
+              ("--supernet-epochs", args.supernet_epochs, MAX_EPOCHS),
+              ("--supernet-batch", args.supernet_batch, MAX_BATCH),
+              ("--heartbeat", args.heartbeat, MAX_SECONDS))
+    for flag, value, most in limits:  # named as the user typed it, not as the API does
+        if value is not None and value < 1:
             raise GenesynthError(f"`{flag}` must be a positive integer, but got {flag}={value}")
-    if args.trials > MAX_TRIALS:
-        raise GenesynthError(f"`--trials` must be at most {MAX_TRIALS:,}, but got "
-                             f"--trials={show_number(args.trials)}")
+        if value is not None and value > most:
+            raise GenesynthError(f"`{flag}` must be at most {most:,}, but got "
+                                 f"{flag}={show_number(value)}")
+    if not 0 <= args.table_delay <= MAX_SECONDS:  # nan and inf too
+        raise GenesynthError(f"`--table-delay` must be seconds from 0 to {MAX_SECONDS:,}, but "
+                             f"got --table-delay={args.table_delay:g}")
     kwargs: dict[str, Any] = dict(
         data=args.data, trials=args.trials, out=args.out, resume=args.resume, seed=args.seed,
-        sampler=args.sampler, family_size=args.family, storage=args.storage, study=args.study,
+        sampler=args.sampler, family_size=args.family, storage=storage_url(args), study=args.study,
         epochs=args.epochs, full_epochs=args.full_epochs, heartbeat=args.heartbeat,
         verbose=args.verbose,
         warm_start=args.warm_start,
         cache=None if args.no_cache else (args.cache or default_cache_dir()),
         device=args.device, augment=args.augment, compile=args.compile,
+        accept_lost_trials=args.accept_lost_trials,
     )
     _check_supernet_flags(args)
     if args.table is not None:

@@ -15,7 +15,10 @@ from pathlib import Path
 
 from rich.console import Console
 
-from genesynth.record.reader import RunSource, SupernetLog, locate, state_from_study
+from genesynth.commands._common import add_storage, storage_url
+from genesynth.errors import GenesynthError
+from genesynth.limits import MAX_SECONDS
+from genesynth.record.reader import RunSource, SupernetLog, apply_log, locate, state_from_study
 from genesynth.record.snapshot import RunState
 from genesynth.urls import redact
 
@@ -27,7 +30,7 @@ def add(subparsers: argparse._SubParsersAction) -> None:
         "until the run finishes (Ctrl-C stops watching, not the run).",
     )
     p.add_argument("dir", type=Path, nargs="?", metavar="DIR", help="run directory")
-    p.add_argument("--storage", help="Optuna storage URL (instead of DIR, or to override it)")
+    add_storage(p, "Optuna storage URL (instead of DIR, or to override it)")
     p.add_argument("--study", help="study name in the storage (default: the only one)")
     p.add_argument("--interval", type=float, default=1.0, help="seconds between polls")
     p.add_argument("--plain", action="store_true", help="print a plain summary once and exit")
@@ -39,8 +42,7 @@ def snapshot(source: RunSource, study: object, supernet: SupernetLog | None = No
     """The run as it stands: trials, run.json and family.json when written, and the
     supernet's training (from ``events.jsonl``) when the run has one."""
     state = state_from_study(study, source.run, source.family(study))
-    for event in (supernet.read() if supernet is not None else []):
-        state.apply(event)
+    apply_log(state, supernet.read() if supernet is not None else [])
     if not state.out:
         state.out = str(source.run_dir) if source.run_dir else redact(source.storage)
     return state
@@ -50,7 +52,11 @@ def run(args: argparse.Namespace, console: Console | None = None) -> int:
     from genesynth.dashboard import Dashboard, wants_plain
     from genesynth.dashboard.plain import summary_lines
 
-    source = locate(args.dir, args.storage, args.study)
+    if not 0 < args.interval <= MAX_SECONDS:  # inf overflowed time.sleep
+        raise GenesynthError(f"`--interval` must be seconds from 0 to {MAX_SECONDS:,}, but got "
+                             f"--interval={args.interval:g}")
+    storage = storage_url(args, env=args.dir is None)  # the directory names its own storage
+    source = locate(args.dir, storage, args.study)
     study = source.load_study()
     console = console or Console()
     supernet = SupernetLog(source.run_dir)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from genesynth.commands._common import add_device, trials
+from genesynth.commands._common import add_device, add_storage, storage_url, trials
 
 
 def add(sub: argparse._SubParsersAction) -> None:
@@ -18,8 +18,7 @@ def add(sub: argparse._SubParsersAction) -> None:
         "supernet.safetensors (waiting while another process trains it). See "
         "docs/scale-out.md.",
     )
-    p.add_argument("--storage", required=True,
-                   help="postgresql://…, mysql://… or journal:///path/run.log")
+    add_storage(p, "postgresql://…, mysql://… or journal:///path/run.log")
     p.add_argument("--study", required=True, help="study name in --storage")
     p.add_argument("--trials", type=trials, help="run at most this many trials in this worker")
     p.add_argument("--out", type=Path,
@@ -38,8 +37,9 @@ def run(args: argparse.Namespace) -> int:
     from genesynth.dashboard import open_view
     from genesynth.synth.worker import work
 
+    storage = storage_url(args, required=True) or ""
     with open_view(plain=args.plain or None) as listener:
-        result = work(args.storage, args.study, trials=args.trials, listeners=[listener],
+        result = work(storage, args.study, trials=args.trials, listeners=[listener],
                       out=args.out, prototype=args.prototype, constraint=args.constraint,
                       device=args.device)
     if result.finished_before:

@@ -83,9 +83,10 @@ def header_panel(state: RunState, width: int | None = None) -> Panel:
     items += [("latency", state.latency_source)] if state.latency_source else []
     items += [("run", state.out)]
     title = Text.assemble(("genesynth", "bold"), " · generative synthesis · ", status(state))
-    notice = Text(state.notice, style="yellow") if state.notice else None
-    return Panel(flow(items, inner), title=title, title_align="left", subtitle=notice,
-                 subtitle_align="left", box=box.ROUNDED)
+    body: RenderableType = flow(items, inner)
+    if state.notice:  # whole, wrapped inside the panel (a subtitle is cut at the border)
+        body = Group(body, Text(f"family: {state.notice}", style="yellow"))
+    return Panel(body, title=title, title_align="left", box=box.ROUNDED)
 
 
 def _counts(state: RunState, per_row: int = 3) -> Table:
@@ -107,6 +108,8 @@ def _counts(state: RunState, per_row: int = 3) -> Table:
 
 def eta_items(state: RunState) -> list[tuple[str, str]]:
     """``ETA ~3m 05s``, then what it is made of: the search's part and the family's."""
+    if state.interrupted:
+        return [("ETA", fmt.DASH)]
     if state.finished:
         return [("ETA", "done")]
     est = state.estimate
@@ -133,13 +136,14 @@ def progress_panel(state: RunState, width: int | None = None) -> Panel:
         ProgressBar(total=planned, completed=state.done, finished_style="green"),
         Text(f"{state.done}/{state.planned} trials", style="bold"),
     )
+    reused = [("reused", f"{state.reused} from the cache")] if state.reused else []
     mean = state.mean_seconds
     phase = state.supernet
     supernet = [] if phase is None or not phase.ready else [(
         "supernet", "loaded" if phase.loaded else f"trained in {fmt.duration(phase.seconds)}")]
     per = "per score" if phase is not None else "per trained trial"
     timing = flow([("elapsed", fmt.duration(state.elapsed)), *eta_items(state), *supernet,
-                   (per, fmt.duration(mean) if mean else fmt.DASH),
+                   (per, fmt.duration(mean) if mean else fmt.DASH), *reused,
                    *((("skipped", f"{state.skipped} samples"),) if state.skipped else ())],
                   inner)
     best = state.best
@@ -175,7 +179,7 @@ def supernet_panel(state: RunState, width: int | None = None) -> Panel:
     bar.add_row(Text(f"epoch {phase.epoch}/{phase.epochs}", style="dim"),
                 ProgressBar(total=max(phase.epochs, 1), completed=done, finished_style="green"),
                 Text(steps, style="dim"))
-    left = state.estimate.supernet
+    left = None if state.interrupted else state.estimate.supernet
     items = [("loss", "" if phase.loss is None else f"{phase.loss:.4f}"),
              ("largest val", fmt.percent(phase.accuracy)),
              ("trained", fmt.duration(phase.seconds)),
@@ -265,7 +269,10 @@ def _member_progress(member: Member) -> RenderableType:
                      Text(f"{member.epoch}/{member.epochs}", style="dim"))
         return grid
     style = "green" if member.status == "done" else "dim"
-    return Text(member.status, style=style)
+    status = member.status
+    if member.reused:  # its retraining is (or will be) the evaluation cache's
+        status = "cached" if status == "waiting" else f"{status} (cache)"
+    return Text(status, style=style)
 
 
 def forming_panel(state: RunState) -> Panel:

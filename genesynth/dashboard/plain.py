@@ -83,7 +83,8 @@ def _progress(state: RunState) -> str:
     eta, least = state.eta, state.estimate.at_least
     tail = (f", ETA {fmt.duration(eta)}" if eta else
             f", ETA ≥{fmt.duration(least)}" if eta is None and least else "")
-    return f"[{state.done}/{state.planned}{tail}]"
+    reused = f", {state.reused} reused" if state.reused else ""
+    return f"[{state.done}/{state.planned}{reused}{tail}]"
 
 
 class PlainLog:
@@ -150,8 +151,13 @@ class PlainLog:
             case FamilyStarted():
                 if not event.members:
                     return "family: no feasible candidate to retrain"
-                return (f"family: retraining {', '.join(event.members)} "
-                        f"for {fmt.plural(event.epochs, 'epoch')}")
+                train = [m for m in event.members if m not in event.cached]
+                said = (f"family: retraining {', '.join(train)} "
+                        f"for {fmt.plural(event.epochs, 'epoch')}" if train else "family:")
+                if event.cached:
+                    said += (f"{';' if train else ''} {', '.join(event.cached)} from the "
+                             "evaluation cache")
+                return said
             case MemberStarted():
                 return (f"member {event.label} start (trial {event.trial}) params "
                         f"{fmt.count(event.params)} MACs {fmt.count(event.macs)}")
@@ -164,7 +170,8 @@ class PlainLog:
                         f"{fmt.count(event.macs)}{_member_latency(event, state)} "
                         f"{state.utility_name} "
                         f"{fmt.score(event.utility)} "
-                        f"{'feasible' if event.feasible else 'infeasible'}")
+                        f"{'feasible' if event.feasible else 'infeasible'}"
+                        f"{' (reused: evaluation cache)' if event.reused else ''}")
             case FidelityStarted():
                 return (f"fidelity check: training {fmt.plural(event.count, 'candidate')} "
                         f"alone for {fmt.plural(event.epochs, 'epoch')} (the proxy budget)")
@@ -174,7 +181,7 @@ class PlainLog:
             case RunFinished():
                 if event.interrupted:
                     return f"interrupted after {state.done}/{state.planned} trials ({event.out})"
-                return (f"finished: {fmt.plural(state.done, 'trial')}, "
+                return (f"finished: {fmt.plural(state.done, 'trial')}{_reused(state)}, "
                         f"{fmt.plural(event.family, 'family member')} in {event.out} "
                         f"({fmt.duration(state.elapsed)})")
         return None
@@ -184,6 +191,16 @@ class PlainLog:
             return None
         self._epochs.add((who, epoch))
         return f"{who} epoch {epoch}/{epochs} loss {loss:.4f} val {_acc(acc)}"
+
+
+def _reused(state: RunState) -> str:
+    """`` (12 from the evaluation cache, 1 member)``: what the cache gave, when it gave any."""
+    members = sum(m.reused for m in state.family.values())
+    parts = [f"{state.reused} from the evaluation cache"] if state.reused else []
+    if members:
+        parts.append(f"{fmt.plural(members, 'member')} retrained from it" if parts
+                     else f"{fmt.plural(members, 'member')} from the evaluation cache")
+    return f" ({', '.join(parts)})" if parts else ""
 
 
 def supernet_line(event: SupernetProgress) -> str | None:
@@ -236,7 +253,7 @@ def summary_lines(state: RunState, top: int = 5) -> list[str]:
     eta = "" if state.finished else f", ETA {fmt.duration(state.eta)}{_parts(state)}"
     lines = [
         header_line(state),
-        f"{status}: {state.done}/{state.planned} trials, elapsed "
+        f"{status}: {state.done}/{state.planned} trials{_reused(state)}, elapsed "
         f"{fmt.duration(state.elapsed)}{eta}",
         f"trials: {counts}" + (f"; skipped samples {state.skipped}" if state.skipped else ""),
     ]

@@ -7,6 +7,7 @@ itself or its parent.
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -14,6 +15,7 @@ import numpy as np
 
 from genesynth.data.source import Source, check_every_class, check_labels
 from genesynth.errors import DataError
+from genesynth.limits import MAX_DATA_BYTES, check_decoded, open_regular, read_text
 
 RECORD = 1 + 3 * 32 * 32
 BATCH_DIR = "cifar-10-batches-bin"
@@ -34,7 +36,9 @@ def _batch_number(path: Path) -> int:
 
 def _read_batch(path: Path, classes: int) -> tuple[np.ndarray, np.ndarray]:
     try:
-        data = np.fromfile(path, dtype=np.uint8)
+        with open_regular(path, "CIFAR-10 batch", DataError, MAX_DATA_BYTES) as stream:
+            check_decoded(str(path), [(os.fstat(stream.fileno()).st_size, 1)], DataError)
+            data = np.fromfile(stream, dtype=np.uint8)
     except OSError as exc:
         raise DataError(f"{path}: cannot read: {exc}") from exc
     if data.size == 0 or data.size % RECORD:
@@ -52,10 +56,8 @@ def _class_names(root: Path) -> tuple[str, ...]:
     meta = root / "batches.meta.txt"
     if not meta.is_file():
         return CIFAR10_NAMES
-    try:
-        names = tuple(line.strip() for line in meta.read_text().splitlines() if line.strip())
-    except (OSError, UnicodeDecodeError) as exc:
-        raise DataError(f"{meta}: cannot read: {exc}") from exc
+    text = read_text(meta, "class names", DataError)
+    names = tuple(line.strip() for line in text.splitlines() if line.strip())
     if not names:
         raise DataError(f"{meta}: holds no class names")
     return names

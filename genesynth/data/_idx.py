@@ -23,7 +23,7 @@ from genesynth.data.source import (
     inferred_classes,
 )
 from genesynth.errors import DataError
-from genesynth.limits import MAX_DATA_BYTES
+from genesynth.limits import MAX_DATA_BYTES, check_decoded
 
 IMAGES_MAGIC = 0x00000803  # unsigned bytes, 3 dimensions
 LABELS_MAGIC = 0x00000801  # unsigned bytes, 1 dimension
@@ -99,6 +99,8 @@ def _check_header(path: Path, header: bytes, magic: int, what: str) -> tuple[int
             f"{path}: the header announces {shape} bytes of {what} ({math.prod(dims):,} bytes), "
             f"more than the {MAX_DATA_BYTES:,} bytes a data file may hold"
         )
+    check_decoded(f"{path}: the header announces {'x'.join(map(str, dims))} bytes of {what}",
+                  [(math.prod(dims), 1)], DataError)
     return dims
 
 

@@ -23,7 +23,7 @@ from genesynth.data.source import (
     inferred_classes,
 )
 from genesynth.errors import DataError
-from genesynth.limits import MAX_DATA_BYTES
+from genesynth.limits import MAX_DATA_BYTES, check_decoded
 
 CHANNELS = (1, 3)
 
@@ -81,11 +81,13 @@ def _load(path: Path) -> dict[str, np.ndarray]:
 
 def _check_sizes(path: Path, archive: zipfile.ZipFile) -> None:
     """Refuse, before anything is decompressed in full, members whose headers announce more
-    bytes than they hold, and archives that unpack to more than MAX_DATA_BYTES."""
+    bytes than they hold, and archives that unpack to more than MAX_DATA_BYTES or than this
+    machine's memory holds (:func:`~genesynth.limits.check_decoded`)."""
     total = sum(info.file_size for info in archive.infolist())
     if total > MAX_DATA_BYTES:
         raise DataError(f"{path}: unpacks to {total:,} bytes, more than the "
                         f"{MAX_DATA_BYTES:,} bytes a data file may hold")
+    arrays: list[tuple[int, int]] = []
     for info in archive.infolist():
         if not info.filename.endswith(".npy"):
             continue
@@ -103,6 +105,9 @@ def _check_sizes(path: Path, archive: zipfile.ZipFile) -> None:
                 f"{path}: '{info.filename[:-4]}': the header announces shape {shape} of "
                 f"{dtype} ({announced:,} bytes) but the archive holds {info.file_size:,}"
             )
+        arrays.append((math.prod(shape), dtype.itemsize))
+    # a megabyte of zipped zeros may unpack to gigabytes: refused before anything is unpacked
+    check_decoded(f"{path}: its arrays", arrays, DataError)
 
 
 class NpzReader:

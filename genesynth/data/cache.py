@@ -25,6 +25,7 @@ import tempfile
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
+from stat import S_ISDIR
 
 import numpy as np
 
@@ -57,16 +58,37 @@ def entry_key(path: Path, data_format: str, shape: tuple[int, int, int] | None) 
     return digest.hexdigest()[:24]
 
 
-def _files(root: str, prefix: str) -> list[tuple[str, int, int]]:
-    """(relative path, size, mtime_ns) of every file under ``root`` (scandir: one stat each)."""
+MAX_DEPTH = 2
+"""Folders entered below the data's root: the deepest file the readers look at is
+``root/train/<class>/<image>``; deeper ones (and symlinked folders that loop back, or lead to
+``/``) are not part of the data."""
+
+
+def _files(root: str, prefix: str, seen: frozenset[tuple[int, int]] = frozenset()
+           ) -> list[tuple[str, int, int]]:
+    """(relative path, size, mtime_ns) of every file under ``root`` (scandir: one stat each);
+    a directory met again through a symlink (a loop) is not entered twice, and a link that
+    cannot be followed counts as the link itself."""
     found: list[tuple[str, int, int]] = []
-    with os.scandir(root) as entries:
-        for entry in entries:
-            if entry.is_dir():
-                found += _files(entry.path, f"{prefix}{entry.name}/")
-            else:
-                stat = entry.stat()
-                found.append((prefix + entry.name, stat.st_size, stat.st_mtime_ns))
+    try:
+        here = os.stat(root)
+        entries = list(os.scandir(root))
+    except OSError:
+        return found
+    seen = seen | {(here.st_dev, here.st_ino)}
+    for entry in entries:
+        try:
+            stat = entry.stat()
+        except OSError:  # a dangling link, or one that loops on itself
+            try:
+                stat = entry.stat(follow_symlinks=False)
+            except OSError:  # gone since it was listed
+                continue
+        if S_ISDIR(stat.st_mode):
+            if (stat.st_dev, stat.st_ino) not in seen and prefix.count("/") < MAX_DEPTH:
+                found += _files(entry.path, f"{prefix}{entry.name}/", seen)
+        else:
+            found.append((prefix + entry.name, stat.st_size, stat.st_mtime_ns))
     return found
 
 
@@ -78,7 +100,7 @@ def cached(path: Path, data_format: str, shape: tuple[int, int, int] | None,
     if folder is None:
         return decode()
     entry = folder / f"{data_format}-{entry_key(path, data_format, shape)}.npz"
-    if entry.exists():
+    if entry.is_file():  # a FIFO or a device in the cache is no entry
         source = _read(entry)
         if source is not None:
             return source

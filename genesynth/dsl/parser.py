@@ -21,7 +21,7 @@ from lark.exceptions import (
 
 from genesynth.dsl import syntax as s
 from genesynth.errors import PrototypeError, PrototypeSyntaxError, Span
-from genesynth.limits import MAX_DEPTH, MAX_NUMBER
+from genesynth.limits import MAX_DEPTH, MAX_NUMBER, MAX_PROTOTYPE_BYTES, MAX_TEXT_DEPTH
 
 _WORDS = {
     "NAME": "a name", "CALL": "a name", "INT": "an integer", "FLOAT": "a number",
@@ -53,6 +53,7 @@ def _expected(names: set[str] | frozenset[str]) -> str:
 
 def parse(text: str, path: str = "<string>") -> s.File:
     """Parse prototype text; raises PrototypeSyntaxError at the first mistake."""
+    _check_text(text, path)
     try:
         tree = _parser().parse(text)
     except UnexpectedInput as error:
@@ -69,8 +70,30 @@ def parse(text: str, path: str = "<string>") -> s.File:
     return s.File(path, text, networks, templates)
 
 
-#: Tree nodes that nest: a group in a group, an operator over an operator, a choice of slots.
-_NESTING = frozenset({"group", "binop", "neg", "slot_choice", "inline"})
+#: Tree nodes that nest: a group in a group, an operator over an operator, a choice of slots,
+#: a list in a list.
+_NESTING = frozenset({"group", "binop", "neg", "slot_choice", "inline", "values"})
+
+
+def _check_text(text: str, path: str) -> None:
+    """Refuse, before parsing, a text longer than MAX_PROTOTYPE_BYTES or with more than
+    MAX_TEXT_DEPTH brackets open at once (located at the first one too deep)."""
+    if len(text) > MAX_PROTOTYPE_BYTES:
+        raise PrototypeSyntaxError(
+            f"the prototype has {len(text):,} characters; at most {MAX_PROTOTYPE_BYTES:,} are "
+            "read (the largest shipped prototype has 14,196)", Span(path, 1, 1))
+    depth = 0
+    for at, char in enumerate(text):
+        if char in "([{":
+            depth += 1
+            if depth > MAX_TEXT_DEPTH:
+                line = text.count("\n", 0, at) + 1
+                column = at - (text.rfind("\n", 0, at) + 1) + 1
+                raise PrototypeSyntaxError(
+                    f"nested too deeply: brackets nest at most {MAX_TEXT_DEPTH} deep",
+                    Span(path, line, column))  # the line itself may be 100,000 brackets
+        elif char in ")]}":
+            depth = max(0, depth - 1)
 
 
 def _check_depth(tree: lark.Tree[Token], text: str, path: str) -> None:
@@ -84,7 +107,7 @@ def _check_depth(tree: lark.Tree[Token], text: str, path: str) -> None:
             meta = node.meta
             span = Span(path, getattr(meta, "line", 1), getattr(meta, "column", 1))
             raise PrototypeSyntaxError(
-                f"nested too deeply: groups and arithmetic nest at most {MAX_DEPTH} deep",
+                f"nested too deeply: groups, lists and arithmetic nest at most {MAX_DEPTH} deep",
                 span, text)
         stack.extend((c, depth) for c in node.children if isinstance(c, lark.Tree))
 

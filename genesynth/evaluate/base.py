@@ -121,6 +121,12 @@ class Evaluator(abc.ABC):
         when there is nothing to say."""
         return ""
 
+    def test_accuracy(self, arch: Architecture, state: Mapping[str, Any]) -> float | None:
+        """Top-1 on the test split of ``arch`` with the weights ``state`` (a forward pass, no
+        training): how a reused retraining is checked. None when this evaluator has no test
+        split to measure on (then a cached retraining is never reused)."""
+        return None
+
     def describe(self) -> dict[str, Any]:
         """The settings that identify this evaluator's measurements, JSON-able, with ``kind``
         its name in the registry: recorded in run.json, compared on resume, and passed to

@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from genesynth.errors import GenesynthError
+from genesynth.limits import MAX_BATCH, MAX_EPOCHS, MAX_THREADS, MAX_VALUE, show_number
 
 AUGMENT_KINDS = ("none", "standard")  # genesynth.evaluate.augment.AUGMENTS implements them
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")  # genesynth.evaluate.step runs them
@@ -41,11 +42,11 @@ class TrainConfig:
     eval_batch_size: int = 1024
 
     def __post_init__(self) -> None:
-        _positive(self, "epochs", self.epochs)
-        _positive(self, "batch_size", self.batch_size)
-        _positive(self, "lr", self.lr)
-        _positive(self, "threads", self.threads)
-        _positive(self, "eval_batch_size", self.eval_batch_size)
+        _positive(self, "epochs", self.epochs, MAX_EPOCHS)
+        _positive(self, "batch_size", self.batch_size, MAX_BATCH)
+        _positive(self, "lr", self.lr, MAX_VALUE)
+        _positive(self, "threads", self.threads, MAX_THREADS)
+        _positive(self, "eval_batch_size", self.eval_batch_size, MAX_BATCH)
         for name, value, allowed in (("augment", self.augment, AUGMENT_KINDS),
                                      ("precision", self.precision, PRECISIONS)):
             if value not in allowed:
@@ -64,9 +65,12 @@ class TrainConfig:
         return asdict(self)
 
 
-def _positive(config: TrainConfig, name: str, value: float) -> None:
+def _positive(config: TrainConfig, name: str, value: float, most: float) -> None:
     if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
         raise GenesynthError(f"`{name}` must be positive, but got {name}={value!r}")
+    if not value <= most:  # inf too
+        raise GenesynthError(f"`{name}` must be at most {most:,}, but got "
+                             f"{name}={show_number(value)}")
 
 
 #: Proxy (search) and full (family) budgets per dataset name.

@@ -15,6 +15,14 @@ in the same folder and moved into place with ``os.replace``, so two writers of o
 succeed (the last one wins; both wrote the same measurement) and a killed writer leaves no
 half entry. An entry that cannot be read, or does not match its key, is ignored with a
 :class:`CacheWarning` and never trusted.
+
+A cache can be written by whoever can write its folder, so it is trusted no further than
+that (as ssh trusts a key): a cache folder that other users may write to, or that another
+user owns, is refused (:class:`CacheError`); an entry file or folder inside it that others
+may write is ignored. A reused family retraining is checked by a forward pass: its weights
+must score the test top-1 the entry claims (within ``RETRAIN_TOLERANCE`` points), or the
+entry is ignored and the member retrained. What a view shows as a result's origin is the
+entry's place in the cache, as genesynth found it, never a text the entry holds.
 """
 
 from __future__ import annotations
@@ -22,18 +30,30 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import stat
 import tempfile
 import warnings
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from genesynth.errors import GenesynthError
 from genesynth.evaluate.base import Evaluator
+from genesynth.limits import MAX_BUILD_PARAMS, open_regular, read_text
 from genesynth.net.measurement import Measurement
 
 FORMAT = 1
 SEARCH, RETRAIN = "search", "retrain"
+#: Test top-1 points by which a reused retraining's weights may differ from what its entry
+#: claims (another device may flip a prediction or two; a forged entry is off by far more).
+RETRAIN_TOLERANCE = 0.5
+#: The largest weights file read: a network genesynth may build, in float32, and a header.
+MAX_WEIGHTS_BYTES = 4 * MAX_BUILD_PARAMS + 2**20
+
+
+class CacheError(GenesynthError):
+    """The cache folder cannot be trusted (others may write to it)."""
 
 
 class CacheWarning(UserWarning):
@@ -80,6 +100,12 @@ class EvaluationCache:
         self.root = Path(root)
         self.context = dict(context)
         self.context_key = _digest(self.context)
+        problem = _untrusted(self.root)
+        if problem:
+            raise CacheError(
+                f"{self.root}: the evaluation cache {problem}, who could make it lie about a "
+                f"network's accuracy; refusing to use it (chmod go-w {self.root}, choose "
+                "another --cache, or pass --no-cache)")
 
     def entry_key(self, kind: str, arch_key: str) -> str:
         return _digest({"kind": kind, "arch": arch_key, "context": self.context_key})[:32]
@@ -93,16 +119,20 @@ class EvaluationCache:
     def lookup(self, arch_key: str, kind: str = SEARCH) -> Reused | None:
         """The stored measurement of ``arch_key``, or None (absent or not to be trusted)."""
         entry = self._read(kind, arch_key)
-        return None if entry is None else _reused(entry)
+        return None if entry is None else _reused(entry, self.path(kind, arch_key))
 
     def _read(self, kind: str, arch_key: str) -> dict[str, Any] | None:
         path = self.path(kind, arch_key)
-        try:
-            text = path.read_text(encoding="utf-8")
-        except FileNotFoundError:
+        if not path.exists() and not path.is_symlink():
             return None
-        except OSError as exc:
-            return _ignored(path, f"cannot read it ({exc.strerror})")
+        try:  # a regular file of at most MAX_TEXT_BYTES: a FIFO here would block forever
+            text = read_text(path, "cache entry")
+        except GenesynthError as exc:
+            return _ignored(path, str(exc).split(": ", 1)[-1])
+        for place in (path, path.parent, path.parent.parent):
+            problem = _untrusted(place)
+            if problem:
+                return _ignored(path, f"{place} {problem}")
         try:
             entry = json.loads(text)
         except json.JSONDecodeError as exc:
@@ -128,18 +158,25 @@ class EvaluationCache:
 
     # -- family retraining (measurement and weights) ---------------------------------------------
 
+    def holds_retrain(self, arch_key: str) -> bool:
+        """Whether a retraining of ``arch_key`` is stored (its weights are checked on use)."""
+        entry = self._read(RETRAIN, arch_key)
+        return entry is not None and self.path(RETRAIN, arch_key, ".safetensors").exists()
+
     def lookup_retrain(self, arch_key: str) -> tuple[Reused, dict[str, Any]] | None:
         """A stored retraining of ``arch_key`` with its weights, or None."""
         entry = self._read(RETRAIN, arch_key)
         if entry is None:
             return None
         weights = self.path(RETRAIN, arch_key, ".safetensors")
+        if not weights.exists():
+            return _ignored(weights, "the weights file is missing")
         try:
             if file_sha256(weights) != entry.get("weights_sha256"):
                 return _ignored(weights, "the weights are not the ones the entry recorded")
             from safetensors.torch import load_file
 
-            return _reused(entry), dict(load_file(str(weights)))
+            return _reused(entry, self.path(RETRAIN, arch_key)), dict(load_file(str(weights)))
         except FileNotFoundError:
             return _ignored(weights, "the weights file is missing")
         except Exception as exc:  # a damaged safetensors file, in the user's words
@@ -180,14 +217,28 @@ class EvaluationCache:
         return ""
 
 
-def _reused(entry: dict[str, Any]) -> Reused:
+def _untrusted(path: Path) -> str:
+    """Why ``path`` may have been written by another user ("" when only its owner, this user
+    or root, can write it; a path that does not exist yet is the writer's own)."""
+    try:
+        info = path.stat()
+    except OSError:
+        return ""
+    if info.st_uid not in (0, os.getuid()):
+        return f"is owned by another user (uid {info.st_uid})"
+    if info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+        return f"is writable by other users (mode {stat.S_IMODE(info.st_mode):04o})"
+    return ""
+
+
+def _reused(entry: dict[str, Any], path: Path) -> Reused:
     m = entry["measurement"]
     measurement = Measurement(
         float(m["accuracy"]), int(m["params"]), int(m["macs"]), None,
         tuple(float(v) for v in m["curve"]), _float_or_none(m.get("loss")),
         float(m["seconds"]) if _is_number(m.get("seconds")) else 0.0,
     )
-    return Reused(measurement, str(entry.get("source", "")))
+    return Reused(measurement, f"evaluation cache {path}")  # where genesynth found it
 
 
 def _is_number(value: Any) -> bool:
@@ -221,7 +272,7 @@ def write_atomic(path: Path, data: bytes) -> None:
 
 def file_sha256(path: Path) -> str:
     digest = hashlib.sha256()
-    with path.open("rb") as stream:
+    with open_regular(path, "weights", GenesynthError, MAX_WEIGHTS_BYTES) as stream:
         for block in iter(lambda: stream.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
@@ -237,7 +288,7 @@ class CachedRetrain(Evaluator):
         self.evaluator = evaluator
         self.cache = cache
         self.source = source
-        self.reused: list[str] = []  # keys of the architectures whose retraining was reused
+        self.reused: dict[str, str] = {}  # architecture key -> where its retraining came from
 
     @property
     def epochs(self) -> int:
@@ -245,6 +296,10 @@ class CachedRetrain(Evaluator):
 
     def describe(self) -> dict[str, Any]:
         return self.evaluator.describe()
+
+    def holds(self, arch: Any) -> bool:
+        """Whether ``retrain(arch)`` will come from the cache (told before the family trains)."""
+        return self.cache.holds_retrain(arch.key)
 
     def evaluate(self, arch: Any, report: Any) -> Measurement:
         result: Measurement = self.evaluator.evaluate(arch, report)
@@ -254,8 +309,16 @@ class CachedRetrain(Evaluator):
                 ) -> tuple[Measurement, Any]:
         found = self.cache.lookup_retrain(arch.key)
         if found is not None:
-            self.reused.append(arch.key)
-            return found[0].measurement, found[1]
+            reused, weights = found
+            claimed = reused.measurement.accuracy
+            measured = self.evaluator.test_accuracy(arch, weights)
+            if measured is not None and abs(measured - claimed) <= RETRAIN_TOLERANCE:
+                self.reused[arch.key] = reused.source
+                return replace(reused.measurement, accuracy=measured), weights
+            why = ("its weights cannot be checked (they do not fit the network, or the "
+                   "evaluator has no test split)" if measured is None else
+                   f"it claims test top-1 {claimed:.2f}% but its weights score {measured:.2f}%")
+            _ignored(self.cache.path(RETRAIN, arch.key), why)
         m, state = self.evaluator.retrain(arch, report, searched)
         if state is not None:
             self.cache.store_retrain(arch.key, m, state, self.source)

@@ -20,9 +20,12 @@ from typing import Any
 
 from genesynth.errors import DataError
 from genesynth.evaluate.base import CandidateFailed, DataLoader, Evaluator, Report
+from genesynth.limits import MAX_SECONDS, read_text
 from genesynth.net.arch import Architecture
 from genesynth.net.costs import cost
 from genesynth.net.measurement import Measurement
+
+MAX_TABLE_BYTES = 2**30  # NAS-Bench tables run to a few hundred MB
 
 #: Networks sampled from the prototype when checking that the table was made for its space.
 CHECK_SAMPLES = 256
@@ -39,8 +42,10 @@ class TableEvaluator(Evaluator):
     needs_data = False
 
     def __init__(self, path: str | Path, delay: float = 0.0) -> None:
-        if isinstance(delay, bool) or not isinstance(delay, int | float) or not delay >= 0:
-            raise DataError(f"`delay` must be seconds >= 0, but got delay={delay!r}")
+        if isinstance(delay, bool) or not isinstance(delay, int | float) \
+                or not 0 <= delay <= MAX_SECONDS:  # nan and inf too: sleep(inf) overflows
+            raise DataError(f"`delay` must be seconds from 0 to {MAX_SECONDS:,}, but got "
+                            f"delay={delay!r}")
         self.path = Path(path)
         self.delay = float(delay)
         self.table = _read_table(self.path)
@@ -102,10 +107,9 @@ class TableEvaluator(Evaluator):
 
 
 def _read_table(path: Path) -> dict[str, float]:
+    text = read_text(path, "benchmark table", DataError, max_bytes=MAX_TABLE_BYTES)
     try:
-        raw = json.loads(path.read_text())
-    except OSError as exc:
-        raise DataError(f"{path}: cannot read the benchmark table: {exc.strerror}") from None
+        raw = json.loads(text)
     except json.JSONDecodeError as exc:
         raise DataError(f"{path}:{exc.lineno}:{exc.colno}: not valid JSON: {exc.msg}") from None
     if not isinstance(raw, dict):

@@ -160,6 +160,18 @@ def _accuracy(model: nn.Module, data: Tensors, step_plan: Plan, batch_size: int,
     return 100.0 * correct / max(1, len(data.y))
 
 
+def weights_test_accuracy(arch: Architecture, state: Mapping[str, Any], test: Tensors,
+                          batch_size: int = 1024) -> float | None:
+    """Top-1 of ``arch`` with the weights ``state`` on ``test`` (on the CPU); None when the
+    weights do not fit the architecture."""
+    model = build(arch)
+    try:
+        model.load_state_dict(dict(state), strict=True)
+    except (RuntimeError, TypeError, ValueError):
+        return None
+    return accuracy(model, test, batch_size)
+
+
 class TrainingEvaluator(Evaluator):
     """Proxy-trains each candidate on ``dataset`` and measures validation top-1.
 
@@ -217,6 +229,11 @@ class TrainingEvaluator(Evaluator):
                         time.perf_counter() - start)
         state = {k: v.detach().to("cpu").contiguous() for k, v in model.state_dict().items()}
         return m, state
+
+    def test_accuracy(self, arch: Architecture, state: Mapping[str, Any]) -> float | None:
+        """Top-1 on the test split with the weights ``state`` (None when they do not fit)."""
+        return weights_test_accuracy(arch, state, Tensors.of(self.dataset.test),
+                                     self.full.eval_batch_size)
 
     def describe(self) -> dict[str, Any]:
         """The settings that decide measurements (the device is recorded apart: runs resume

@@ -35,7 +35,12 @@ from genesynth.errors import ExportError, RunError, did_you_mean
 from genesynth.limits import read_text
 from genesynth.net.arch import Architecture
 from genesynth.net.builder import build
-from genesynth.record.family import put_member, read_family_json, verified_weights
+from genesynth.record.family import (
+    MAX_WEIGHTS_BYTES,
+    put_member,
+    read_family_json,
+    verified_weights,
+)
 from genesynth.record.layout import (
     EXPORT_FORMATS,
     EXPORT_SUFFIXES,
@@ -129,6 +134,7 @@ def export_member(
     target = member_dir / f"model{SUFFIXES[fmt]}" if out is None else Path(out)
     if target.is_dir():
         target = target / f"model{SUFFIXES[fmt]}"
+    _refuse_escaping_links(target, fmt, run_dir)
     if not overwrite:
         _refuse_existing(target, fmt)
     return export_architecture(arch, target, fmt, state, InputNormalization.of_run(run_dir))
@@ -172,6 +178,7 @@ def export_quantized(
                           "measures its test split; this run has no training data")
     target = _member_dir_target(run_dir, member, "onnx", out)
     int8 = target.with_name(f"{target.stem}.int8.onnx")
+    _refuse_escaping_links(int8, "onnx", run_dir)
     if not overwrite:
         _refuse_existing(int8, "onnx")
     written = export_member(run_dir, member, "onnx", target, overwrite)
@@ -218,6 +225,17 @@ def _member_dir_target(run_dir: Path, member: str, fmt: str, out: Path | None) -
     target = (inside(run_dir, member_path(member), f"member {member!r}'s folder")
               / f"model{SUFFIXES[fmt]}") if out is None else Path(out)
     return target / f"model{SUFFIXES[fmt]}" if target.is_dir() else target
+
+
+def _refuse_escaping_links(target: Path, fmt: str, run_dir: Path) -> None:
+    """A file to be written inside the run directory must stay there: a run directory may
+    come from anyone, and its ``family/A/model.py`` may be a symlink to ``~/.bashrc``."""
+    root = run_dir.resolve()
+    written = [target, target.with_suffix(".pt")] if fmt == "pytorch" else [target]
+    for path in written:
+        if path.parent.resolve().is_relative_to(root) and not path.resolve().is_relative_to(root):
+            raise RunError(f"{path} is a link to {path.resolve()}, outside the run directory "
+                           f"{run_dir}; refusing to write through it")
 
 
 def _refuse_existing(target: Path, fmt: str) -> None:
@@ -294,6 +312,9 @@ def _read(path: Path, run_dir: Path, member: str) -> str:
 def _load_weights(path: Path, run_dir: Path, member: str) -> dict[str, torch.Tensor]:
     if not path.is_file():
         raise _missing(path, run_dir, member)
+    if path.stat().st_size > MAX_WEIGHTS_BYTES:  # a sparse 20 GB file is no member's weights
+        raise RunError(f"{path}: member {member!r}'s weights hold {path.stat().st_size:,} "
+                       f"bytes; a network genesynth builds has at most {MAX_WEIGHTS_BYTES:,}")
     from safetensors import SafetensorError
     from safetensors.torch import load_file
 

@@ -34,7 +34,14 @@ from genesynth.goal.utility import (
     UtilityParameterError,
     make_utility,
 )
-from genesynth.limits import MAX_BUILD_PARAMS, MAX_VALUE, load_toml, read_text, show_number
+from genesynth.limits import (
+    MAX_BUILD_PARAMS,
+    MAX_THREADS,
+    MAX_VALUE,
+    load_toml,
+    read_text,
+    show_number,
+)
 from genesynth.net.measurement import Measurement
 
 TOP_KEYS = ("bounds", "latency", "utility", "description")
@@ -109,7 +116,8 @@ class Constraint:
             ("max_params", self.max_params, lambda v: v > 0, "positive"),
             ("max_latency_ms", self.max_latency_ms, lambda v: 0 < v <= MAX_VALUE,
              "positive and finite"),
-            ("latency_threads", self.latency_threads, lambda v: v >= 1, "at least 1"),
+            ("latency_threads", self.latency_threads, lambda v: 1 <= v <= MAX_THREADS,
+             f"from 1 to {MAX_THREADS}"),
         )
         for key, value, ok, wording in checks:
             if value is not None and not ok(value):
@@ -262,11 +270,12 @@ def _parse(data: dict[str, Any], source: str, path: str | None) -> Constraint:
     bounds = _bounds(_table(data, "bounds", BOUND_KEYS, source), source)
     latency = _table(data, "latency", LATENCY, source)
     threads = latency.get("threads", 1)
-    if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
+    # 100000 threads once took every process slot of the machine, then segfaulted
+    if isinstance(threads, bool) or not isinstance(threads, int) \
+            or not 1 <= threads <= MAX_THREADS:
         raise ConstraintError(
-            f"{source}: latency.threads: expected a whole number of threads >= 1, "
-            f"got {_show(threads)}"
-        )
+            f"{source}: latency.threads: expected a whole number of threads from 1 to "
+            f"{MAX_THREADS}, got {_show(threads)}")
     table = _table_path(latency.get("table"), source, path)
     description = data.get("description", "")
     if not isinstance(description, str):

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from genesynth.errors import GenesynthError, RunError
+from genesynth.limits import read_text
 from genesynth.net.arch import Architecture, LayerSpec, ModuleSpec
 from genesynth.record.trial import architectures
 
@@ -81,7 +82,7 @@ def load_side(spec: str) -> Architecture:
     path = Path(spec)
     if path.suffix == ".json" and path.is_file():
         try:
-            return Architecture.from_json(path.read_text(encoding="utf-8"), spec)
+            return Architecture.from_json(read_text(path, "architecture"), spec)
         except OSError as exc:
             raise GenesynthError(f"cannot read {spec}: {exc.strerror}") from None
     if "#" in spec:
@@ -97,7 +98,6 @@ def load_side(spec: str) -> Architecture:
 
 
 def _member(run: str, label: str) -> Architecture:
-    from genesynth.limits import read_text
     from genesynth.record.family import verified_weights
     from genesynth.record.reader import locate
     from genesynth.record.run import inside

@@ -7,6 +7,7 @@ from torch import nn
 from torch.utils import benchmark
 
 from genesynth.errors import GenesynthError
+from genesynth.limits import MAX_THREADS, show_number
 
 
 def measure_latency(
@@ -22,8 +23,9 @@ def measure_latency(
     flag). ``blocked_autorange`` repeats blocks of calls for at least ``min_run_time`` seconds.
     The model must already be on the CPU.
     """
-    if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
-        raise GenesynthError(f"`threads` must be at least 1, but got threads={threads!r}")
+    if isinstance(threads, bool) or not isinstance(threads, int) or not 1 <= threads <= MAX_THREADS:
+        shown = show_number(threads) if isinstance(threads, int) else repr(threads)
+        raise GenesynthError(f"`threads` must be from 1 to {MAX_THREADS}, but got threads={shown}")
     if isinstance(min_run_time, bool) or not isinstance(min_run_time, int | float) or not (
         min_run_time > 0
     ):

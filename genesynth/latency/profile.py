@@ -25,10 +25,9 @@ from genesynth.latency.ops import Op, op_inputs, op_module, ops_of
 from genesynth.latency.runner import FORMAT, VERSION, load_average, stats
 from genesynth.latency.runner import parser as runner_parser
 from genesynth.latency.runner import run as run_kit
+from genesynth.latency.settings import RUNTIMES
 from genesynth.latency.space import space_ops
 from genesynth.space import Prototype
-
-RUNTIMES = ("onnxruntime", "torch", "torch-cuda")
 
 
 def measure(prototype: Prototype, runtime: str = "onnxruntime", bounds: Bounds | None = None,

@@ -29,13 +29,12 @@ import numpy as np
 
 from genesynth.errors import GenesynthError
 from genesynth.latency.ops import ops_of
+from genesynth.latency.settings import STATISTICS
 from genesynth.limits import load_json, read_text
 
 TABLE_FORMAT = "genesynth-latency-table"
 TABLE_VERSION = 1
 RESULTS_FORMAT = "genesynth-latency-results"
-#: The statistic of each model's timings the table is made from: robust to a busy device.
-STATISTIC = "median_ms"
 #: The least an op's time may be after the call's cost is taken out (ms): nothing is free.
 FLOOR_MS = 1e-4
 #: A calibration network this many scaled median absolute deviations off the first fit is
@@ -155,17 +154,22 @@ class Fit:
     errors: tuple[float, ...]  # (predicted - measured) / measured, per calibration network
 
 
-def fit_table(results: Any, source: str = "<results>") -> Fit:
-    """The latency table of one results file (``run_latency.py``'s, or ``profile``'s)."""
+def fit_table(results: Any, source: str = "<results>", statistic: str = "median") -> Fit:
+    """The latency table of one results file (``run_latency.py``'s, or ``profile``'s), from
+    each model's ``statistic`` (:data:`STATISTICS`)."""
+    if statistic not in STATISTICS:
+        raise LatencyTableError(f"`statistic` must be one of {', '.join(STATISTICS)}, but got "
+                                f"statistic={statistic!r}")
+    key = f"{statistic}_ms"
     if not isinstance(results, dict) or results.get("format") != RESULTS_FORMAT:
         raise LatencyTableError(f"{source}: not a latency results file (expected \"format\": "
                                 f"\"{RESULTS_FORMAT}\")")
     models = results.get("models")
     if not isinstance(models, list):
         raise LatencyTableError(f"{source}: models: expected a list")
-    overhead = [_time(m, source) for m in models if m.get("role") == "overhead"]
+    overhead = [_time(m, source, key) for m in models if m.get("role") == "overhead"]
     call = overhead[0] if overhead else 0.0
-    ops = {str(m["key"]): max(_time(m, source) - call, FLOOR_MS)
+    ops = {str(m["key"]): max(_time(m, source, key) - call, FLOOR_MS)
            for m in models if m.get("role") == "op"}
     if not ops:
         raise LatencyTableError(f"{source}: no op was measured")
@@ -178,12 +182,12 @@ def fit_table(results: Any, source: str = "<results>") -> Fit:
             raise LatencyTableError(f"{source}: network {net.get('file')} runs '{missing[0]}', "
                                     "which no op of the results measures")
         sums.append(sum(ops[k] for k in keys))
-        measured.append(_time(net, source))
+        measured.append(_time(net, source, key))
     correction = fit_correction(sums, measured)
     errors = tuple((correction.apply(s) - m) / m for s, m in zip(sums, measured, strict=True))
     table = {
         "format": TABLE_FORMAT, "version": TABLE_VERSION, "unit": "ms",
-        "statistic": STATISTIC.removesuffix("_ms"),
+        "statistic": statistic,
         "runtime": results.get("runtime", ""), "runtime_version": results.get("runtime_version"),
         "threads": results.get("threads"), "machine": results.get("machine", {}),
         "made_for": results.get("kit", {}), "load_average": results.get("load_average"),
@@ -229,9 +233,8 @@ def _least_squares(s: np.ndarray, m: np.ndarray) -> Correction:
     return Correction(float(scale), float(offset))
 
 
-def _time(model: Mapping[str, Any], source: str) -> float:
-    value = model.get(STATISTIC)
-    return _positive(value, f"{source}: {model.get('file', '?')}: {STATISTIC}")
+def _time(model: Mapping[str, Any], source: str, key: str) -> float:
+    return _positive(model.get(key), f"{source}: {model.get('file', '?')}: {key}")
 
 
 def _median_abs(errors: Sequence[float]) -> float | None:

@@ -21,7 +21,7 @@ from typing import Any
 
 from genesynth.blocks.modules import trace
 from genesynth.errors import ArchitectureError
-from genesynth.limits import MAX_NUMBER, load_json
+from genesynth.limits import MAX_MODULES, MAX_NUMBER, load_json
 from genesynth.spec import LayerSpec, ModuleSpec, Value
 
 __all__ = [
@@ -183,6 +183,9 @@ class _ArchReader:
             raise self.fail("$.classes", f"expected an integer from 1 to {MAX_NUMBER}, "
                             f"got {_show(classes)}")
         modules = self.field(data, "modules", list, "$")
+        if len(modules) > MAX_MODULES:  # as a prototype is: 100,000 took 91 s and 1.27 GB
+            raise self.fail("$.modules", f"{len(modules):,} modules; a network may have at "
+                            f"most {MAX_MODULES:,}")
         return Architecture(
             name=self.field(data, "name", str, "$"),
             input_shape=(shape[0], shape[1], shape[2]),

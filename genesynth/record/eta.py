@@ -17,9 +17,13 @@ The estimate is made from what training has cost in this run so far, never from 
   pace (the model's, before its first epoch ends). Extra search phases are counted from the
   moment the engine announces them (``SearchExtended`` raises the planned trials).
 - **Retraining.** Each family member still to train costs ``full_epochs`` epochs of the
-  model at its MACs; a member in training its remaining epochs at its own pace. Before the
-  family is chosen, the members are the current leaders of the complexity bands
-  (``forming``), padded to the family's size with the smallest leader.
+  model at its MACs; a member in training its remaining epochs at its own pace; a member
+  whose retraining the evaluation cache holds (``FamilyStarted.cached``) nothing. Before the
+  family is chosen, the members are the family as it would be made now (``forming``, the
+  engine's rule), or the family's size before any trial is feasible.
+- **The evaluation cache.** Trials whose measurement the cache gave took no training; the
+  trials not started yet are expected to find the same share there (a re-run of a cached job
+  is estimated at its real, short time).
 - **A supernet** (``--evaluator supernet``) trains before the search: its epochs left (and
   the rest of the epoch under way) cost its pace in this process, the seconds trained over the
   epochs done, counting an epoch under way by its steps done. A trial is then a score, not a
@@ -140,9 +144,16 @@ def search_left(state: Progress, cost: EpochCost | None) -> float | None:
             return None
         pace = pace if pace is not None else cost(cand.macs) if cost else 0.0
         left += pace * max(0, cand.epochs - cand.epoch)
-    if waiting and mean is None:
+    share = reuse_share(state.trials)
+    if waiting and mean is None and share < 1.0:
         return None
-    return left + waiting * (mean or 0.0)
+    return left + waiting * (1.0 - share) * (mean or 0.0)
+
+
+def reuse_share(trials: Sequence[TrialRow]) -> float:
+    """The share of the finished trials the evaluation cache gave (no training): the rest of
+    the search is expected to find the same share there."""
+    return sum(t.reused for t in trials) / len(trials) if trials else 0.0
 
 
 def family_left(state: Progress, cost: EpochCost | None) -> float | None:
@@ -150,14 +161,16 @@ def family_left(state: Progress, cost: EpochCost | None) -> float | None:
     if state.finished:
         return 0.0
     epochs = state.family_epochs
-    size = len(state.family) or state.family_size
-    if not size or not epochs:
+    if not epochs or not (state.family or state.family_size):
         return None  # the plan is not known (a run recorded before it was)
-    leaders = [row.macs for row in state.forming(size)]
+    leaders = [row.macs for row in state.forming(state.family_size or len(state.family))]
+    size = len(state.family) or len(leaders) or state.family_size
     members = list(state.family.values())
     left = 0.0
     for index in range(size):
         member = members[index] if index < len(members) else None
+        if member is not None and member.reused:
+            continue  # the evaluation cache holds its retraining
         if member is None or member.status == "waiting":
             macs, todo, pace = _pick(leaders, index), epochs, None
         elif member.status == "training":

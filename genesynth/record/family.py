@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from genesynth.errors import RunError
+from genesynth.limits import MAX_BUILD_PARAMS
 from genesynth.record.layout import FAMILY_FILE
 from genesynth.record.run import inside, read_json
 
@@ -28,6 +29,9 @@ MAX_MEMBERS = 1000
 """The most members one ``family.json`` may list (``--family`` is bounded alike)."""
 
 DIGEST = re.compile(r"[0-9a-f]{64}")
+
+MAX_WEIGHTS_BYTES = 4 * MAX_BUILD_PARAMS + 2**20
+"""The largest weights file read: a network genesynth may build, in float32, and a header."""
 
 
 @dataclass(frozen=True)
@@ -88,6 +92,9 @@ def verified_weights(run_dir: Path, entry: Any, label: str) -> Path | None:
                 else entry.weights_sha256)
     if recorded is None or not path.is_file():
         return path  # an older run (no digest), or missing: the reader says what is missing
+    if path.stat().st_size > MAX_WEIGHTS_BYTES:
+        raise RunError(f"{path}: member {label!r}'s weights hold {path.stat().st_size:,} "
+                       f"bytes; a network genesynth builds has at most {MAX_WEIGHTS_BYTES:,}")
     try:
         found = file_digest(path)
     except OSError as exc:

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from genesynth import fmt
 from genesynth.errors import GenesynthError, RunError
-from genesynth.events import SKIPPED, SupernetProgress, event_from_dict
+from genesynth.events import SKIPPED, RunFinished, RunStarted, SupernetProgress, event_from_dict
 from genesynth.record.family import check_family, read_family_json
 from genesynth.record.layout import (
     EVENTS_FILE,
@@ -31,7 +31,7 @@ from genesynth.record.layout import (
 )
 from genesynth.record.rows import BOUNDS, Candidate, Member, TrialRow
 from genesynth.record.run import read_json
-from genesynth.record.snapshot import RunState
+from genesynth.record.snapshot import RunState, shape_text
 from genesynth.record.trial import TrialRecord
 from genesynth.urls import redact, scrub
 
@@ -163,6 +163,10 @@ def apply_header(state: RunState, run: Mapping[str, Any]) -> None:
     state.epochs = run_epochs(run)
     state.family_size = _int(run.get("family_size"))
     state.family_epochs = _int(run.get("full_epochs"))
+    shape, declared = run.get("input_shape"), run.get("declared_input_shape")
+    if isinstance(shape, list) and all(isinstance(n, int) for n in shape):
+        mine = tuple(declared) if isinstance(declared, list) else ()
+        state.input_shape = shape_text(tuple(shape), mine)
     extra = run.get("extra")
     if isinstance(extra, Mapping):
         state.device = _text(extra.get("device"))
@@ -234,7 +238,7 @@ def _row(trial: optuna.trial.FrozenTrial) -> TrialRow:
         trial.number, state, rec.accuracy, rec.params, rec.macs, rec.latency_ms, rec.utility,
         rec.feasible is True, rec.reason or "", float(seconds),
         len(trial.intermediate_values) or len(rec.curve or ()) if seconds else 0,
-        rec.phase or 0,
+        rec.phase or 0, rec.reused is not None,
     )
 
 
@@ -249,6 +253,7 @@ def apply_family(state: RunState, family: Mapping[str, Any]) -> None:
             macs=_number(item.get("macs")), latency_ms=_number(item.get("latency_ms")),
             measured_latency_ms=_number(item.get("measured_latency_ms")),
             utility=_number(item.get("utility")), feasible=item.get("feasible"),
+            reused=bool(item.get("reused")),
         )
 
 
@@ -319,38 +324,67 @@ def state_from_study(
     return state
 
 
+CHUNK = 64 * 2**20
+"""The most bytes of ``events.jsonl`` read per poll (a file of 20 GB without a newline would
+otherwise be read whole)."""
+
+
 class SupernetLog:
-    """The supernet's training as the run directory's ``events.jsonl`` records it, for a view
-    that rebuilds a run from its study (``watch``): the study holds trials, not the phase
-    before them. Each :meth:`read` takes the lines written since the last one; a line that is
-    not a supernet event, or not an event at all (a line still being written), is passed over.
+    """What the study does not hold, as the run directory's ``events.jsonl`` records it, for a
+    view that rebuilds a run from its study (``watch``): the supernet's training before the
+    trials, and each start (its time) and end (interrupted or not) of the run's processes.
+    Each :meth:`read` takes the lines written since the last one; a line of another event, or
+    not an event at all (a line still being written), is passed over.
     """
 
     def __init__(self, run_dir: Path | None) -> None:
         self.path = run_dir / EVENTS_FILE if run_dir is not None else None
         self.offset = 0
-        self.events: list[SupernetProgress] = []
+        self.events: list[SupernetProgress | RunStarted | RunFinished] = []
 
-    def read(self) -> list[SupernetProgress]:
-        """Every supernet event so far, in the order written."""
+    def read(self) -> list[SupernetProgress | RunStarted | RunFinished]:
+        """Every supernet, start and end event so far, in the order written."""
         if self.path is None or not self.path.is_file():
             return self.events
         with self.path.open("rb") as stream:
             stream.seek(self.offset)
-            chunk = stream.read()
+            chunk = stream.read(CHUNK)  # at most this much a call: the rest comes next time
         complete = chunk.rfind(b"\n") + 1  # a line being written waits for the next read
         self.offset += complete
         for line in chunk[:complete].splitlines():
-            if b'"SupernetProgress"' in line:
+            if any(name in line for name in KEPT):
                 event = _supernet_event(line)
                 if event is not None:
                     self.events.append(event)
         return self.events
 
 
-def _supernet_event(line: bytes) -> SupernetProgress | None:
+KEPT = (b'"SupernetProgress"', b'"RunStarted"', b'"RunFinished"')
+
+
+def _supernet_event(line: bytes) -> SupernetProgress | RunStarted | RunFinished | None:
     try:
         event = event_from_dict(json.loads(line))
     except (ValueError, TypeError, KeyError):  # a damaged line says nothing of the phase
         return None
-    return event if isinstance(event, SupernetProgress) else None
+    return event if isinstance(event, SupernetProgress | RunStarted | RunFinished) else None
+
+
+def apply_log(state: RunState, events: list[SupernetProgress | RunStarted | RunFinished]
+              ) -> None:
+    """The run's own events on a snapshot made from its study: the supernet's training; the
+    first start (elapsed counts from it, also before any trial); an interrupt after the last
+    start (the run is not going on, and its ETA is not a promise)."""
+    stopped: RunFinished | None = None
+    for event in events:
+        if isinstance(event, RunStarted):
+            if event.time and (not state.started_at or event.time < state.started_at):
+                state.started_at = event.time
+            stopped = None
+        elif isinstance(event, RunFinished):
+            stopped = event if event.interrupted else None
+        else:
+            state.apply(event)
+    if stopped is not None and not state.finished:
+        state.finished = state.interrupted = True
+        state.now = max(stopped.time, state.started_at)

@@ -48,6 +48,7 @@ class TrialRow:
     seconds: float = 0.0
     epochs: int = 0  # epochs it trained (0: rejected before training, or not known)
     phase: int = 0  # 0: the search; 1, 2, ...: an extra phase widening the family
+    reused: bool = False  # measured before: from the evaluation cache, no training
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,7 @@ class Member:
     feasible: bool | None = None
     started: float = 0.0  # when its retraining started (event time; 0 when unknown)
     updated: float = 0.0  # when its last epoch ended
+    reused: bool = False  # its retraining comes (or came) from the evaluation cache
 
 
 @dataclass

@@ -104,8 +104,11 @@ def inside(run_dir: Path, relative: object, what: str) -> Path:
         raise RunError(f"{run_dir}: {what} must be a path inside the run directory, "
                        f"but got {relative!r}")
     path = run_dir / relative
-    root = run_dir.resolve()
-    if Path(relative).is_absolute() or not path.resolve().is_relative_to(root):
+    try:
+        root, real = run_dir.resolve(), path.resolve()
+    except (RuntimeError, OSError):  # Python 3.11 says RuntimeError for a symlink loop
+        raise RunError(f"{run_dir}: {what} {relative!r} is a symlink loop") from None
+    if Path(relative).is_absolute() or not real.is_relative_to(root):
         raise RunError(f"{run_dir}: {what} {relative!r} points outside the run directory; "
                        "refusing to follow it")
     return path

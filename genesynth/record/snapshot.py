@@ -157,6 +157,11 @@ class RunState:
         return rows[:limit]
 
     @property
+    def reused(self) -> int:
+        """Finished trials whose measurement came from the evaluation cache."""
+        return sum(t.reused for t in self.trials)
+
+    @property
     def best(self) -> TrialRow | None:
         top = self.leaderboard(1)
         return top[0] if top else None
@@ -214,7 +219,9 @@ class RunState:
                     self.family[event.new] = member
             case FamilyStarted():
                 self.family_epochs = event.epochs
-                self.family = {label: Member(label, epochs=event.epochs) for label in event.members}
+                self.family = {label: Member(label, epochs=event.epochs,
+                                             reused=label in event.cached)
+                               for label in event.members}
             case MemberStarted() | MemberEpoch() | MemberDone():
                 self._member(event)
             case SupernetProgress():
@@ -281,7 +288,7 @@ class RunState:
         row = TrialRow(
             event.number, state, event.accuracy, event.params, event.macs, event.latency_ms,
             event.utility, event.feasible, event.reason, event.seconds,
-            cand.epoch if event.seconds > 0 else 0, self.phase,
+            cand.epoch if event.seconds > 0 else 0, self.phase, event.reused,
         )
         self.trials.append(row)
         cand.state, cand.reason = state, event.reason
@@ -307,6 +314,7 @@ class RunState:
             member.latency_ms = event.latency_ms
             member.measured_latency_ms = event.measured_latency_ms
             member.utility, member.feasible = event.utility, event.feasible
+            member.reused = event.reused
             member.epoch = member.epochs
 
 

@@ -38,6 +38,7 @@ class Entry:
     measured_latency_ms: float | None = None  # on the run's machine, when latency is predicted
     lineage: Mapping[str, Any] | None = None  # how an adapted member was made (genesynth adapt)
     quantized: Mapping[str, Any] | None = None  # its int8 export, measured (export --quantize)
+    reused: str = ""  # where a member's result was reused from instead of retraining
 
     @property
     def origin(self) -> str:
@@ -80,7 +81,8 @@ def family_entries(run_dir: Path, family: Mapping[str, Any] | None) -> list[Entr
                               val_accuracy=_num(item.get("val_accuracy")),
                               measured_latency_ms=_num(item.get("measured_latency_ms")),
                               lineage=_object(item.get("lineage")),
-                              quantized=_object(item.get("quantized"))))
+                              quantized=_object(item.get("quantized")),
+                              reused=str(item.get("reused") or "")))
     return entries
 
 

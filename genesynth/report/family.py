@@ -45,7 +45,7 @@ def side_by_side_section(members: Sequence[Any]) -> list[str]:
         return []
     parts = [_parts(m.arch) for m in shown]
     names = _order([n for p in parts for n in p])
-    head = ("Part", *(f"{m.name}" for m in shown))
+    head = ("Part", *(fmt.markdown(m.name) for m in shown))
     rows = []
     for name in names:
         cells = []

@@ -104,7 +104,10 @@ def family_section(members: list[Entry], baselines: list[Entry], utility: str,
     rows = []
     here = bool(latency_source)
     for e in [*members, *baselines]:
-        name = f"{e.name} (baseline)" if e.baseline else f"**{e.name}** ({e.origin})"
+        label = fmt.markdown(e.name)
+        name = f"{label} (baseline)" if e.baseline else f"**{label}** ({e.origin})"
+        if e.reused:
+            name += ", reused"
         rows.append((name, fmt.percent(e.accuracy, 2), fmt.count(e.params), fmt.count(e.macs),
                      fmt.latency(e.latency_ms),
                      *([fmt.latency(e.measured_latency_ms)] if here else []),
@@ -119,6 +122,10 @@ def family_section(members: list[Entry], baselines: list[Entry], utility: str,
                 "table's runtime and threads, at batch 1.")
     if baselines:
         note += " Baselines were measured with the same budget."
+    for e in members:
+        if e.reused:  # said, with where genesynth found it
+            note += (f" {fmt.markdown(e.name)} was reused, not retrained: "
+                     f"{fmt.markdown(e.reused)} (its weights re-measured on the test split).")
     return lines + _table(head, rows, "lrrrr" + "r" * here + "rc") + ["", note]
 
 
@@ -186,7 +193,7 @@ def module_rows(arch: Architecture) -> list[tuple[str, ...]]:
     rows: list[tuple[str, ...]] = []
     for part, cost in zip(trace_parts(arch), breakdown(arch), strict=True):
         name = part.name if part.label in (part.name, "stem", "head") else (
-            f"{part.name} {part.label}")
+            f"{part.name} {fmt.markdown(part.label)}")
         rows.append((name, kinds.get(part.name, part.name), part_layers(part.layers),
                      fmt.shape(cost.out_shape), fmt.count(cost.params), fmt.count(cost.macs)))
     return rows
@@ -196,10 +203,10 @@ def modules_section(members: list[Entry]) -> list[str]:
     lines: list[str] = []
     for e in members:
         if e.arch is None:
-            lines += ["", f"### {e.name}", "", "The architecture file is missing."]
+            lines += ["", f"### {fmt.markdown(e.name)}", "", "The architecture file is missing."]
             continue
-        lines += ["", f"### {e.name} ({e.origin}): {fmt.count(e.params)} params, "
-                  f"{fmt.count(e.macs)} MACs", ""]
+        lines += ["", f"### {fmt.markdown(e.name)} ({fmt.markdown(e.origin)}): "
+                  f"{fmt.count(e.params)} params, {fmt.count(e.macs)} MACs", ""]
         lines += _table(("Module", "Kind", "Layers", "Output", "Params", "MACs"),
                         module_rows(e.arch), "lllrrr")
     return ["", "## Modules", *lines] if lines else []

@@ -28,6 +28,7 @@ from optuna.storages.journal import JournalFileBackend, JournalStorage
 
 from genesynth.errors import RunError
 from genesynth.storage.journal import check_journal
+from genesynth.storage.retry import RetryingRDBStorage, described
 from genesynth.urls import redact, scrub
 
 #: Seconds between two heartbeats of a running trial (RDB storages); a trial is declared dead
@@ -86,13 +87,16 @@ def open_storage(url: str, heartbeat: int | None = None, create: bool = True) ->
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            return RDBStorage(
+            storage = (RetryingRDBStorage if which in SHARED_RDB else RDBStorage)(
                 _with_driver(url), heartbeat_interval=beat, grace_period=2 * beat if beat else None,
                 heartbeat_stale_trial_callback=(
                     RetryHeartbeatStaleTrialCallback(max_retry=MAX_RETRY) if beat else None
                 ),
                 engine_kwargs={"pool_pre_ping": True} if which in SHARED_RDB else None,
             )
+            if isinstance(storage, RetryingRDBStorage):  # a server that restarts is waited for
+                described(storage, url)
+            return storage
     except ImportError:
         driver = "pip install 'genesynth[postgres]'" if which == "postgresql" else (
             "pip install pymysql" if which == "mysql" else "its Python driver")
@@ -132,6 +136,8 @@ def journal_path(url: str) -> Path:
 
 def _journal(url: str, create: bool) -> JournalStorage:
     path = journal_path(url)
+    if (path.exists() or path.is_symlink()) and not path.is_file():  # a FIFO would block
+        raise RunError(f"{url}: the journal {path} is not a regular file")
     if not path.is_file():
         if not create:
             raise RunError(f"{url}: the journal file {path} does not exist")

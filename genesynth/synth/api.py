@@ -17,7 +17,14 @@ from genesynth.evaluate.registry import evaluator_class, resolve_evaluator
 from genesynth.evaluate.table import TableEvaluator
 from genesynth.evaluate.train import TrainConfig, TrainingEvaluator, budgets_for
 from genesynth.events import Listener
-from genesynth.limits import MAX_SEED, MAX_TRIALS, show_number
+from genesynth.limits import (
+    MAX_EPOCHS,
+    MAX_FAMILY,
+    MAX_SECONDS,
+    MAX_SEED,
+    MAX_TRIALS,
+    show_number,
+)
 from genesynth.net.builder import build
 from genesynth.record.run import RunSpec, check_run_dir
 from genesynth.synth.engine import Setup, SynthesisResult, run
@@ -51,6 +58,7 @@ def synthesize(
     device: str = "auto",
     augment: str | None = None,
     compile: bool = False,
+    accept_lost_trials: bool = False,
 ) -> SynthesisResult:
     """Synthesize a family of networks from ``prototype`` under ``constraint``.
 
@@ -82,7 +90,9 @@ def synthesize(
     prototype's space. ``device`` is where candidates train (``auto``: CUDA, else MPS, else
     the CPU; ``cpu``, ``cuda``, ``cuda:N``, ``mps``); ``augment`` is ``none`` or
     ``standard`` (default: standard for RGB images of 32x32 and larger); ``compile`` runs the
-    forward pass through ``torch.compile``.
+    forward pass through ``torch.compile``. A resumed run whose journal lost trials that its
+    ``events.jsonl`` recorded is refused unless ``accept_lost_trials`` (the old family is kept
+    aside; see :mod:`genesynth.synth.lost`).
     """
     if out is not None and not storage:
         check_run_dir(Path(out), resume)  # before the data is loaded
@@ -91,7 +101,7 @@ def synthesize(
                        heartbeat, cache, Training(device, augment, compile))
     setup.warm_start = tuple(Path(w) for w in warm_start)
     with optuna_log(verbose):
-        result = run(setup, listeners, resume)
+        result = run(setup, listeners, resume, accept_lost_trials)
     if not result.family and (result.family_here or result.finished_before):
         warnings.warn(empty_family_text(result), EmptyFamilyWarning, stacklevel=2)
     return result
@@ -121,11 +131,11 @@ def make_setup(
     from genesynth.space import load_prototype
 
     _check_positive("trials", trials, MAX_TRIALS)
-    _check_positive("family_size", family_size)
+    _check_positive("family_size", family_size, MAX_FAMILY)
     _check_seed(seed)
     for name, value in (("epochs", epochs), ("full_epochs", full_epochs)):
         if value is not None:
-            _check_positive(name, value)
+            _check_positive(name, value, MAX_EPOCHS)
     training = training or Training()
     if evaluator == "train":
         evaluator = None
@@ -232,7 +242,7 @@ def _shared_extra(storage: str | None, out: Path, heartbeat: int | None) -> dict
     if not storage or not is_shared(storage):
         return {}
     beat = DEFAULT_HEARTBEAT if heartbeat is None else heartbeat
-    _check_positive("heartbeat", beat)
+    _check_positive("heartbeat", beat, MAX_SECONDS)
     return {"out": str(out.resolve()), "heartbeat": beat}
 
 

@@ -33,10 +33,11 @@ from genesynth.record.layout import (
     study_url,
 )
 from genesynth.record.run import RunSpec, prepare_run_dir
-from genesynth.storage import is_shared, open_storage
+from genesynth.storage import StorageLost, is_shared, kind, open_storage
 from genesynth.synth import family as fam
 from genesynth.synth import warm
 from genesynth.synth.fidelity import check_evaluator
+from genesynth.synth.lost import check_lost
 from genesynth.synth.objective import Objective
 from genesynth.synth.samplers import SAMPLERS, SpaceAware, is_multi_objective
 from genesynth.synth.static import check_reachable
@@ -159,19 +160,24 @@ def _check_stored(study: optuna.Study, spec: RunSpec, stored: RunSpec, resume: b
         study.set_user_attr(RUN_ATTR, {**stored.to_dict(), "trials": spec.trials})
 
 
-def run(setup: Setup, listeners: Sequence[Listener] = (), resume: bool = False) -> SynthesisResult:
+def run(setup: Setup, listeners: Sequence[Listener] = (), resume: bool = False,
+        accept_lost_trials: bool = False) -> SynthesisResult:
     """Search, select and retrain; resumable from the run directory.
 
     A resumed run continues where it stopped: a named sampler is seeded per trial number or
     never proposes what the study holds (``samplers``), an object is re-seeded; a family
     whose retraining was killed is made again; a run whose family is made returns it without
-    starting anything (``finished_before``).
+    starting anything (``finished_before``). A local study that lost trials its events
+    recorded is refused unless ``accept_lost_trials`` (:mod:`genesynth.synth.lost`).
     """
     check_reachable(setup.prototype, setup.constraint)
     started = warm.plan(setup.prototype, list(setup.warm_start)) if setup.warm_start else None
     setup.spec = prepare_run_dir(setup.out, setup.spec, resume)
     study = open_study(setup, resume)
     spec = setup.spec
+    if resume and (not spec.storage or not is_shared(spec.storage)
+                   or kind(spec.storage) == "journal"):
+        check_lost(study, setup.out, accept_lost_trials)  # before the family is looked at
     if resume:
         made = made_family(study, setup)
         if made is not None:
@@ -184,6 +190,9 @@ def run(setup: Setup, listeners: Sequence[Listener] = (), resume: bool = False) 
         done = drive(study, setup, listeners, started=started, force_claim=local)
     except KeyboardInterrupt:
         raise RunInterrupted(setup.out, setup.evaluator.kept()) from None
+    except StorageLost as lost:
+        lost.out = setup.out  # the command line says how to resume
+        raise
     return SynthesisResult(setup.out, study, done.family, done.family_here,
                            utility=utility_name(setup.constraint))
 

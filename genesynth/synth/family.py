@@ -30,6 +30,7 @@ from optuna.trial import TrialState
 
 from genesynth.dsl.writer import architecture_to_text
 from genesynth.evaluate.base import Evaluator
+from genesynth.evaluate.cache import CachedRetrain
 from genesynth.events import (
     FamilyStarted,
     Listener,
@@ -110,7 +111,9 @@ def retrain_family(
     :func:`alternates`); replace or drop dominated members; writes family/<L>/ and
     family.json."""
     names = labels(len(chosen))
-    emit(FamilyStarted(tuple(names), epochs, time.time()))
+    holds = getattr(evaluator, "holds", None)  # the evaluation cache's retrainings
+    cached = tuple(n for n, c in zip(names, chosen, strict=True) if holds and holds(c.arch))
+    emit(FamilyStarted(tuple(names), epochs, time.time(), cached))
 
     def retrain(label: str, c: Candidate) -> Member:
         return _retrain_one(label, c, evaluator, constraint, out, emit, epochs, latency)
@@ -199,6 +202,9 @@ def _retrain_one(label: str, c: Candidate, evaluator: Evaluator, constraint: Any
     weights: str | None = None
     digest: str | None = None
     m, state = evaluator.retrain(c.arch, report, Measurement(c.accuracy, c.params, c.macs))
+    # the evaluation cache's entry, as genesynth found it (its weights measured again)
+    source = evaluator.reused.get(c.arch.key) if isinstance(evaluator, CachedRetrain) else None
+    reused = source is not None
     if state is not None:
         from safetensors.torch import save_file
 
@@ -216,11 +222,11 @@ def _retrain_one(label: str, c: Candidate, evaluator: Evaluator, constraint: Any
         label, c.trial, c.arch.key, m.accuracy, c.accuracy, c.params, c.macs, ms,
         float(constraint.utility(m)), bool(constraint.feasible(bounded)),
         member_path(label, MEMBER_ARCH), member_path(label, MEMBER_TEXT), weights, digest,
-        measured_latency_ms=here, quantized=quantized,
+        measured_latency_ms=here, quantized=quantized, reused=source,
     )
     emit(MemberDone(label, c.trial, member.accuracy, member.params, member.macs,
                     member.latency_ms, member.utility, member.feasible, time.time(),
-                    member.measured_latency_ms))
+                    member.measured_latency_ms, reused))
     return member
 
 

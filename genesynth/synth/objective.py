@@ -227,6 +227,7 @@ class Objective:
             trial.number, state, key=rec.key or "", accuracy=rec.accuracy, params=rec.params,
             macs=rec.macs, latency_ms=rec.latency_ms, utility=rec.utility,
             feasible=rec.feasible is True, reason=reason, seconds=seconds, time=time.time(),
+            reused=rec.reused is not None,
         )
 
     def told(self, trial: optuna.Trial) -> None:

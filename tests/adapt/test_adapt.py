@@ -17,12 +17,13 @@ from genesynth.adapt import AdaptError, Target, adapt
 from genesynth.cli import main
 from genesynth.evaluate.train import TrainConfig
 from genesynth.events import AdaptStep
-from genesynth.export.exporters import export_member
+from genesynth.export.exporters import InputNormalization, export_member
 from genesynth.goal.constraint import Constraint
 from genesynth.net.builder import build
 from genesynth.net.costs import cost
 from genesynth.record.family import file_digest
 from genesynth.space.choosers import LastChooser
+from tests.export.test_exporters import run_isolated
 
 PROTOTYPE = """network t { input 1x8x8 classes 10 stem { conv(out=16) bn relu }
 modules { m(out=16) m(out=24, stride=2) } head { gap linear(out=classes) softmax } }
@@ -83,6 +84,15 @@ def test_adapt_meets_the_target_and_adds_a_member_export_knows(run: Path) -> Non
     assert [i["iteration"] for i in lineage["iterations"]] == [s.iteration for s in steps]
     written = export_member(run, made.label, "pytorch")
     assert [p.name for p in written] == ["model.py", "model.pt"]
+    x = torch.rand(3, *arch.input_shape) * 16  # digits in their own units, 0..16
+    out, _, _ = run_isolated(written[0], x, run / "iso")  # a fresh interpreter, no genesynth
+    net = build(arch).eval()
+    net.load_state_dict(load_file(str(run / made.weights)))
+    norm = InputNormalization.of_run(run)
+    assert norm is not None
+    mean, std = (torch.tensor(v).view(1, -1, 1, 1) for v in (norm.mean, norm.std))
+    with torch.no_grad():
+        torch.testing.assert_close(out["forward"], net((x - mean) / std), atol=1e-5, rtol=0)
     report = genesynth.write_report(run)[0].read_text()
     assert f"| **{made.label}** (adapted from A) |" in report
     assert f"### {made.label}: A adapted to macs <= " in report

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -45,6 +46,11 @@ def test_an_argument_out_of_range_is_a_usage_error(
     (dict(seed=10**30), "`seed` must be an integer from 0 to 4294967295, but got "
      "seed=a 31-digit number"),
     (dict(trials=10**30), "`trials` must be at most 1,000,000, but got trials=a 31-digit number"),
+    (dict(family_size=10**28), "`family_size` must be at most 26, but got family_size=a "
+     "29-digit number"),
+    (dict(epochs=10**28), "`epochs` must be at most 100,000, but got epochs=a 29-digit number"),
+    (dict(full_epochs=10**28), "`full_epochs` must be at most 100,000, but got full_epochs=a "
+     "29-digit number"),
 ])
 def test_the_api_refuses_the_same_values(
     files: tuple[Path, Path], tmp_path: Path, kwargs: dict[str, int], message: str  # noqa: F811
@@ -68,6 +74,66 @@ def test_trials_past_the_limit_are_refused(
     code = main(["synthesize", str(proto), "--constraint", str(rules), "--trials", "9" * 400])
     assert (code, capsys.readouterr().err) == (  # found by tests/test_fuzz_inputs.py
         2, "error: `--trials` must be at most 1,000,000, but got --trials=a 400-digit number\n")
+
+
+@pytest.mark.parametrize(("flag", "value", "message"), [
+    ("--family", str(10**28), "`--family` must be at most 26, but got --family=a 29-digit number"),
+    ("--epochs", str(10**28), "`--epochs` must be at most 100,000, but got --epochs=a 29-digit "
+     "number"),
+    ("--full-epochs", str(10**28), "`--full-epochs` must be at most 100,000, but got "
+     "--full-epochs=a 29-digit number"),
+    ("--heartbeat", str(10**28), "`--heartbeat` must be at most 86,400, but got --heartbeat=a "
+     "29-digit number"),
+    ("--table-delay", "inf", "`--table-delay` must be seconds from 0 to 86,400, but got "
+     "--table-delay=inf"),
+    ("--table-delay", "nan", "`--table-delay` must be seconds from 0 to 86,400, but got "
+     "--table-delay=nan"),
+])
+def test_counts_past_their_limit_are_refused(
+    files: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str],  # noqa: F811
+    flag: str, value: str, message: str,
+) -> None:
+    """Issue 25: --family 10**28 grew to 4.5 GB, --table-delay inf was an OverflowError."""
+    proto, rules = files
+    code = main(["synthesize", str(proto), "--constraint", str(rules), flag, value,
+                 "--out", str(tmp_path / "run")])
+    assert (code, capsys.readouterr().err) == (2, f"error: {message}\n")
+    assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("kind", ["fifo", "/dev/zero", "directory", "huge"])
+@pytest.mark.parametrize("command", ["check", "show", "constraint", "arch"])
+def test_only_regular_files_of_bounded_size_are_read(
+    files: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str],  # noqa: F811
+    kind: str, command: str,
+) -> None:
+    """Issue 25: a FIFO blocked forever, /dev/zero read until memory ran out."""
+    path = tmp_path / ("x.json" if command == "arch" else "x")
+    if kind == "fifo":
+        os.mkfifo(path)
+    elif kind == "/dev/zero":
+        path.symlink_to("/dev/zero")
+    elif kind == "directory":
+        path.mkdir()
+    else:
+        with open(path, "wb") as stream:  # sparse: 17 MiB announced, nothing written
+            stream.truncate(17 * 2**20)
+    proto, rules = files
+    argv = {"check": ["check", str(path)], "show": ["show", str(path)],
+            "constraint": ["synthesize", str(proto), "--constraint", str(path),
+                           "--out", str(tmp_path / "run")],
+            "arch": ["show", str(path)]}[command]
+    what = {"check": "prototype", "show": "prototype", "constraint": "constraint file",
+            "arch": "architecture"}[command]
+    found = {"fifo": "a FIFO (named pipe)", "/dev/zero": "a character device",
+             "directory": "a directory"}
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    if kind == "huge":
+        assert err == (f"error: {path}: the {what} holds 17,825,792 bytes; at most 16,777,216 "
+                       "are read\n")
+    else:
+        assert err == f"error: {path}: the {what} must be a regular file, but it is {found[kind]}\n"
 
 
 def test_out_naming_a_file_is_refused(

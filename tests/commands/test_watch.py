@@ -204,3 +204,36 @@ def test_watch_plain_shows_the_supernet_and_a_run_without_one_has_no_line(
                      tail="not json at all\n")
     assert main(["watch", str(run), "--plain"]) == 0
     assert "supernet: loaded from the run directory (12 epochs)" in capsys.readouterr().out
+
+
+def test_watch_of_a_supernet_run_interrupted_before_its_first_trial() -> None:
+    # Today: "elapsed 0.0 s", "input –", and after the interrupt still "training the
+    # supernet ... ETA ~75h".
+    from genesynth.dashboard import panels
+    from genesynth.events import RunFinished, RunStarted
+    from genesynth.record.reader import apply_log
+    from tests.dashboard.recorded import render
+
+    run = {"prototype_path": "p.gs", "trials": 300, "input_shape": [3, 16, 16],
+           "declared_input_shape": [3, 32, 32], "extra": {"device": "cpu (1 thread)"}}
+    state = state_from_study([], run, now=10_000.0)
+    apply_log(state, [RunStarted("p.gs", "c.toml", "cifar10", "bayes", 0, "runs/c", 300,
+                                 time=100.0),
+                      SupernetProgress(0, 12, time=101.0),
+                      SupernetProgress(0, 12, seconds=60.0, step=3, steps=2813, time=160.0),
+                      RunFinished("runs/c", 0, interrupted=True, time=170.0)])
+    assert (state.elapsed, state.input_shape) == (
+        70.0, "3x16x16 (the data's; the prototype declares 3x32x32)")
+    assert state.interrupted
+    lines = summary_lines(state)
+    assert lines[1] == "interrupted: 0/300 trials, elapsed 1m 10s"
+    text = render(panels.header_panel(state)) + render(panels.progress_panel(state)) + render(
+        panels.supernet_panel(state))
+    assert "interrupted" in text and "training the supernet" not in text
+    assert "ETA ~" not in text and "input 3x16x16" in text
+    # a resume after the interrupt: going on again
+    fresh = state_from_study([], run, now=10_000.0)
+    apply_log(fresh, [RunFinished("runs/c", 0, interrupted=True, time=170.0),
+                      RunStarted("p.gs", "c.toml", "cifar10", "bayes", 0, "runs/c", 300,
+                                 time=200.0)])
+    assert not fresh.interrupted

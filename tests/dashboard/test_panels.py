@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from genesynth import fmt
 from genesynth.dashboard import panels
 from genesynth.dashboard.pareto import BEST, FEASIBLE, INFEASIBLE, scatter
@@ -135,3 +137,27 @@ def test_plot_draws_the_accuracy_bound_and_names_only_drawn_marks() -> None:
     legend = "\n".join(lines[-2:])
     assert "● feasible" in legend and "★ best" in legend and "┄ top-1 ≥ 70 %" in legend
     assert "×" not in legend  # no trained network missed a bound
+
+
+REASON = ("a smaller member needs MACs <= 431,308, but the prototype's smallest network has "
+          "about 476,192 MACs")
+
+
+@pytest.mark.parametrize("width", [80, 140])
+def test_the_familys_reason_is_shown_whole(events: list[Event], width: int) -> None:
+    from genesynth.events import SearchNotExtended
+
+    state = build([*events, SearchNotExtended(1, 4, REASON)])
+    text = render(panels.header_panel(state, width=width), width=width)
+    flat = " ".join("".join(ch for ch in line if ch not in "│╭╮╰╯─").strip()
+                    for line in text.splitlines())
+    assert ("family: the family has 1 of 4 members; no further search: " + REASON) in " ".join(
+        flat.split())
+
+
+def test_the_familys_reason_is_said_again_after_the_live_view_closes() -> None:
+    from genesynth.commands.synthesize import said_after
+    from genesynth.events import SearchNotExtended
+
+    assert said_after(SearchNotExtended(1, 4, REASON)) == [
+        "family: the family has 1 of 4 members; no further search: " + REASON]

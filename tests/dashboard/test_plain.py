@@ -118,3 +118,27 @@ def test_widening_dropped_and_renamed_members_are_told() -> None:
         "MACs 1 <= 2; dropped",
         "member C (trial 9) is now B",
     ]
+
+
+def test_results_from_the_evaluation_cache_are_counted() -> None:
+    from genesynth.events import FamilyStarted, MemberDone
+
+    start = RunStarted("p.gs", "c.toml", "digits", "bayes", 0, "runs/x", 3, time=100.0,
+                       epochs=2, family_size=2, full_epochs=10)
+    reused = TrialFinished(0, "complete", "k0", 95.0, 1_000, 50_000, None, 80.0, True,
+                           "reused: runs/a trial 3", 0.0, 100.0, reused=True)
+    trained = TrialFinished(1, "complete", "k1", 97.0, 2_000, 90_000, None, 78.0, True, "",
+                            4.0, 104.0)
+    lines = log_of([start, reused, trained,
+                    FamilyStarted(("A", "B"), 10, 104.0, cached=("B",)),
+                    MemberDone("B", 0, 96.0, 1_000, 50_000, None, 80.0, True, 104.0,
+                               reused=True),
+                    RunFinished("runs/x", 2, time=130.0)])
+    assert lines[1].endswith("[1/3, 1 reused]")  # no trial trained yet: no ETA
+    assert lines[3] == "family: retraining A for 10 epochs; B from the evaluation cache"
+    assert lines[4].endswith("feasible (reused: evaluation cache)")
+    assert lines[5] == ("finished: 2 trials (1 from the evaluation cache, 1 member retrained "
+                        "from it), 2 family members in runs/x (30.0 s)")
+    state = build([start, reused, trained])
+    assert summary_lines(state)[1].startswith("running: 2/3 trials (1 from the evaluation "
+                                              "cache), elapsed")

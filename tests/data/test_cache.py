@@ -119,3 +119,15 @@ def test_an_unwritable_cache_only_warns(tmp_path: Path, monkeypatch: pytest.Monk
         data = load_data(str(root), input_shape=(3, 8, 8))
     assert len(data.train) > 0
     assert f"could not write the decoded-data cache in {blocker / 'cache'}" in caplog.text
+
+
+def test_symlink_loops_in_an_image_folder(tmp_path: Path, cache: Path) -> None:
+    """Issue 25: a symlink loop in an image folder was an OSError traceback in the cache key;
+    the loops are not followed and the images are read."""
+    root = write_folder(tmp_path / "pets")
+    (root / "cat" / "self.png").symlink_to(root / "cat" / "self.png")  # ELOOP
+    (root / "cat" / "up").symlink_to(root)  # a directory loop
+    (root / "dog" / "gone.png").symlink_to(tmp_path / "nothing.png")  # dangling
+    data = load_data(str(root), input_shape=(3, 8, 8))
+    assert data.train.x.shape[1:] == (3, 8, 8) and data.classes == 3
+    assert load_data(str(root), input_shape=(3, 8, 8)).describe() == data.describe()

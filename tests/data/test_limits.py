@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import os
 import resource
 import zipfile
 from pathlib import Path
@@ -15,7 +16,7 @@ from genesynth import parse_prototype
 from genesynth.data import load_data
 from genesynth.errors import DataError, GenesynthError
 from genesynth.limits import MAX_DATA_BYTES
-from tests.data.helpers import IMAGES_MAGIC, idx_bytes, write_idx
+from tests.data.helpers import IMAGES_MAGIC, idx_bytes, write_cifar, write_idx
 
 
 def _message(spec: Path, **kwargs: object) -> str:
@@ -152,3 +153,48 @@ def test_an_npz_with_an_unknown_compression_method(tmp_path: Path) -> None:
     path.write_bytes(bytes(raw))
     assert _message(path) == (
         f"{path}: cannot read as .npz: That compression method is not supported")
+
+
+def test_an_npz_of_zeros_that_unpacks_beyond_memory_is_refused_before_unpacking(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 25: an npz of 1 MB holding zeros of shape (100000, 100, 100) took 11.3 GB; the
+    decoded size is now checked against the machine's memory before anything is unpacked
+    (a budget of 4 MB stands in for a small machine here)."""
+    import genesynth.limits
+
+    monkeypatch.setattr(genesynth.limits, "memory_budget", lambda: 4_000_000)
+    path = tmp_path / "d.npz"
+    np.savez_compressed(path, x=np.zeros((100, 100, 100), dtype=np.uint8), y=np.zeros(100))
+    assert path.stat().st_size < 10_000
+    assert _message(path) == (
+        f"{path}: its arrays: decodes to 1,000,800 bytes and needs about 8,001,600 bytes of "
+        "memory to train on; this machine has 4,000,000 bytes available (at most half of "
+        "it, and 17,179,869,184 bytes decoded, are used)")
+
+
+def test_an_idx_header_announcing_more_than_memory(tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    import genesynth.limits
+
+    monkeypatch.setattr(genesynth.limits, "memory_budget", lambda: 1000)
+    write_idx(tmp_path)
+    assert _message(tmp_path) == (
+        f"{tmp_path / 'train-images-idx3-ubyte'}: the header announces 40x6x6 bytes of "
+        "images: decodes to 1,440 bytes and needs about 11,520 bytes of memory to train on; "
+        "this machine has 1,000 bytes available (at most half of it, and 17,179,869,184 "
+        "bytes decoded, are used)")
+
+
+def test_a_cifar_batch_that_is_a_fifo_is_refused(tmp_path: Path) -> None:
+    """Issue 25: a FIFO given as data blocked forever; /dev/zero read until memory ran out."""
+    root = write_cifar(tmp_path)
+    batch = root / "data_batch_2.bin"
+    batch.unlink()
+    os.mkfifo(batch)
+    assert _message(tmp_path) == (
+        f"{batch}: the CIFAR-10 batch must be a regular file, but it is a FIFO (named pipe)")
+    batch.unlink()
+    batch.symlink_to("/dev/zero")
+    assert _message(tmp_path) == (
+        f"{batch}: the CIFAR-10 batch must be a regular file, but it is a character device")

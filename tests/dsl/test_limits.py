@@ -83,7 +83,36 @@ def test_deeply_nested_groups_stop_at_the_depth_limit(depth: int, error: str | N
     message = first_line(text, PrototypeSyntaxError)
     assert message.startswith("net.gs:4:")
     assert message.endswith(
-        f"nested too deeply: groups and arithmetic nest at most {MAX_DEPTH} deep")
+        f"nested too deeply: groups, lists and arithmetic nest at most {MAX_DEPTH} deep")
+
+
+def test_lists_nested_500_deep_stop_at_the_depth_limit() -> None:
+    """Issue 25: list brackets did not count towards the depth limit (a RecursionError)."""
+    text = net("conv(out=" + "[" * 500 + "8" + "]" * 500 + ")")
+    message = first_line(text, PrototypeSyntaxError)
+    assert message == (f"net.gs:4:{text.splitlines()[3].index('[') + 1 + MAX_DEPTH}: nested "
+                       f"too deeply: groups, lists and arithmetic nest at most {MAX_DEPTH} deep")
+
+
+@pytest.mark.parametrize("opening", ["(", "["])
+def test_brackets_100000_deep_are_refused_before_parsing(opening: str) -> None:
+    """Issue 25's probe: 100,000 nested brackets took seconds to parse before being refused."""
+    closing = {"(": ")", "[": "]"}[opening]
+    text = net("conv(out=" + opening * 100_000 + "8" + closing * 100_000 + ")")
+    started = time.perf_counter()
+    message = first_line(text, PrototypeSyntaxError)
+    assert time.perf_counter() - started < 2
+    line = text.splitlines()[3]
+    column = int(message.split(":")[2])
+    assert message == f"net.gs:4:{column}: nested too deeply: brackets nest at most 1000 deep"
+    assert line[:column - 1].count(opening) > 990 and line[column - 1] == opening
+
+
+def test_a_prototype_longer_than_256_kib_is_refused_before_parsing() -> None:
+    text = net("conv(out=8" + " + 0" * 70_000 + ")")
+    assert first_line(text, PrototypeSyntaxError) == (
+        f"net.gs:1:1: the prototype has {len(text):,} characters; at most 262,144 are read "
+        "(the largest shipped prototype has 14,196)")
 
 
 def test_a_long_arithmetic_chain_stops_at_the_depth_limit() -> None:

@@ -15,6 +15,7 @@ import torch
 from genesynth.evaluate.base import Evaluator
 from genesynth.evaluate.cache import (
     CachedRetrain,
+    CacheError,
     CacheWarning,
     EvaluationCache,
     context_of,
@@ -38,7 +39,7 @@ def test_a_stored_measurement_comes_back_equal(tmp_path: Path) -> None:
     found = cache.lookup("k1")
     assert found is not None
     assert found.measurement == M
-    assert found.source == "runs/a trial 3"
+    assert found.source == f"evaluation cache {cache.path('search', 'k1')}"
     assert cache.lookup("k2") is None
 
 
@@ -115,7 +116,7 @@ def test_two_processes_writing_one_entry_both_succeed(tmp_path: Path) -> None:
         assert sorted(pool.starmap(_write_many, [(str(tmp_path), 1), (str(tmp_path), 2)])) == [1, 2]
     found = _cache(tmp_path).lookup("shared")
     assert found is not None and found.measurement == M
-    assert found.source in ("writer 1", "writer 2")
+    assert found.source == f"evaluation cache {_cache(tmp_path).path('search', 'shared')}"
     assert [p.name for p in tmp_path.rglob("*.tmp")] == []
 
 
@@ -131,6 +132,10 @@ class _Retrainer(Evaluator):
         self.calls += 1
         return M, {"w": torch.arange(6.0).reshape(2, 3)}
 
+    def test_accuracy(self, arch: Any, state: Any) -> float | None:
+        """The test top-1 these weights score: M's for the weights retrain returns."""
+        return M.accuracy if torch.equal(state["w"], torch.arange(6.0).reshape(2, 3)) else 42.96
+
 
 class _Arch:
     key = "arch-key"
@@ -142,7 +147,9 @@ def test_a_retraining_is_reused_with_its_weights(tmp_path: Path) -> None:
     m, state = first.retrain(_Arch(), None)
     again = CachedRetrain(inner, _cache(tmp_path), "runs/b family")
     m2, state2 = again.retrain(_Arch(), None)
-    assert inner.calls == 1 and again.reused == ["arch-key"]
+    assert inner.calls == 1
+    where = again.cache.path("retrain", "arch-key")
+    assert again.reused == {"arch-key": f"evaluation cache {where}"}
     assert m2 == m and torch.equal(state2["w"], state["w"])
 
 
@@ -153,3 +160,67 @@ def test_retrained_weights_that_do_not_match_their_entry_are_not_trusted(tmp_pat
     weights.write_bytes(weights.read_bytes()[:-4] + b"\0\0\0\0")
     with pytest.warns(CacheWarning, match="the weights are not the ones the entry recorded"):
         assert cache.lookup_retrain("arch-key") is None
+
+
+def test_a_retraining_entry_that_claims_more_than_its_weights_score_is_refused(
+    tmp_path: Path
+) -> None:
+    """Issue 25: a crafted entry claiming 99.9 % was printed as the member's test top-1; its
+    weights score 42.96 %. The weights are measured by a forward pass before reuse."""
+    inner = _Retrainer()
+    cache = _cache(tmp_path)
+    CachedRetrain(inner, cache, "a").retrain(_Arch(), None)
+    entry = cache.path("retrain", "arch-key")
+    data = json.loads(entry.read_text())
+    data["measurement"]["accuracy"] = 99.9
+    data["source"] = "runs/trusted trial 1"
+    entry.write_text(json.dumps(data))
+    again = CachedRetrain(inner, cache, "b")
+    with pytest.warns(CacheWarning, match=r"ignored .*: it claims test top-1 99.90% but its "
+                                          r"weights score 91.50%"):
+        m, _ = again.retrain(_Arch(), None)
+    assert inner.calls == 2 and again.reused == {} and m == M  # retrained, not reused
+
+
+def test_a_reused_retraining_reports_the_accuracy_its_weights_score(tmp_path: Path) -> None:
+    inner = _Retrainer()
+    cache = _cache(tmp_path)
+    CachedRetrain(inner, cache, "a").retrain(_Arch(), None)
+    entry = cache.path("retrain", "arch-key")
+    data = json.loads(entry.read_text())
+    data["measurement"]["accuracy"] = 91.7  # within the tolerance: another device, say
+    entry.write_text(json.dumps(data))
+    m, _ = CachedRetrain(inner, cache, "b").retrain(_Arch(), None)
+    assert inner.calls == 1 and m.accuracy == 91.5
+
+
+def test_a_cache_folder_others_may_write_is_refused(tmp_path: Path) -> None:
+    """Issue 25: as ssh refuses a key others may write, a cache others may write is not used."""
+    root = tmp_path / "cache"
+    _cache(root).store("k1", M, "a")
+    os.chmod(root, 0o777)
+    with pytest.raises(CacheError) as info:
+        _cache(root)
+    assert str(info.value) == (
+        f"{root}: the evaluation cache is writable by other users (mode 0777), who could make "
+        f"it lie about a network's accuracy; refusing to use it (chmod go-w {root}, choose "
+        "another --cache, or pass --no-cache)")
+    os.chmod(root, 0o755)
+    entry = _cache(root).path("search", "k1")
+    os.chmod(entry.parent, 0o775)  # one folder inside: its entries are ignored
+    with pytest.warns(CacheWarning, match=r"is writable by other users \(mode 0775\)"):
+        assert _cache(root).lookup("k1") is None
+    os.chmod(entry.parent, 0o755)
+    os.chmod(entry, 0o666)
+    with pytest.warns(CacheWarning, match=r"is writable by other users \(mode 0666\)"):
+        assert _cache(root).lookup("k1") is None
+
+
+def test_an_entry_that_is_a_fifo_is_ignored_not_waited_on(tmp_path: Path) -> None:
+    cache = _cache(tmp_path)
+    entry = cache.path("search", "k1")
+    entry.parent.mkdir(parents=True)
+    os.mkfifo(entry)
+    with pytest.warns(CacheWarning, match=r"the cache entry must be a regular file, but it is a "
+                                          r"FIFO"):
+        assert cache.lookup("k1") is None

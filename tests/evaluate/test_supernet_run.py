@@ -45,6 +45,8 @@ def test_a_synthesis_scored_by_the_supernet(tmp_path: Path) -> None:
     started = json.loads((out / "events.jsonl").read_text().splitlines()[0])
     assert started["event"] == "RunStarted" and started["measure"] == "score"
     assert state_from_study(result.study, run).measure == "score"
+    # the device is in the header and run.json (today "device": "")
+    assert run["extra"]["device"] == "cpu (1 thread)" and started["device"] == "cpu (1 thread)"
 
 
 def test_a_partial_description_takes_the_datasets_defaults() -> None:

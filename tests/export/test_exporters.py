@@ -388,3 +388,35 @@ def test_export_never_overwrites_silently(tmp_path: Path) -> None:
     with pytest.raises(ExportError, match=r"weights.pt: a PyTorch export is a source file"):
         export_member(run, "A", "pytorch", out=tmp_path / "weights.pt")
     assert not (tmp_path / "weights.pt").exists()
+
+
+def test_export_never_writes_through_a_link_out_of_the_run_directory(tmp_path: Path) -> None:
+    """Issue 25: `export --force` wrote through family/A/model.py linked to a file outside."""
+    run = make_run(tmp_path / "run", {"A": logits_only()})
+    victim = tmp_path / "victim.py"
+    victim.write_text("mine")
+    link = run / "family" / "A" / "model.py"
+    link.symlink_to(victim)
+    for force in (False, True):
+        with pytest.raises(RunError, match=r"model.py is a link to .*victim.py, outside the run "
+                                           r"directory .*; refusing to write through it"):
+            export_member(run, "A", "pytorch", overwrite=force)
+    link.unlink()
+    link.symlink_to(tmp_path / "new.py")  # dangling: would create a file outside
+    with pytest.raises(RunError, match="refusing to write through it"):
+        export_member(run, "A", "pytorch")
+    assert victim.read_text() == "mine" and not (tmp_path / "new.py").exists()
+    link.unlink()
+    assert export_member(run, "A", "pytorch")[0] == link  # an ordinary file is written
+
+
+def test_weights_larger_than_any_network_are_refused_unread(tmp_path: Path) -> None:
+    """Issue 25's probe: a sparse 20 GB weights file was read until memory ran out."""
+    run = make_run(tmp_path / "run", {"A": logits_only()})
+    weights = run / "family" / "A" / "weights.safetensors"
+    with open(weights, "wb") as stream:
+        stream.truncate(20 * 2**30)
+    with pytest.raises(RunError, match=r"weights.safetensors: member 'A''s weights hold "
+                                       r"21,474,836,480 bytes; a network genesynth builds has "
+                                       r"at most 4,001,048,576"):
+        export_member(run, "A", "pytorch", out=tmp_path / "m.py")

@@ -144,7 +144,12 @@ BAD = [
     ("[bonds]\n", "bonds: unknown key; did you mean 'bounds'?"),
     ("bounds = 3\n", "bounds: expected a table [bounds]"),
     ("[latency]\nthreads = 0\n",
-     "latency.threads: expected a whole number of threads >= 1, got 0"),
+     "latency.threads: expected a whole number of threads from 1 to 256, got 0"),
+    # issue 25: 100000 threads took every process slot of the machine, then segfaulted
+    ("[latency]\nthreads = 100000\n",
+     "latency.threads: expected a whole number of threads from 1 to 256, got 100000"),
+    ("[latency]\nthreads = 99999999999999999999\n",
+     "latency.threads: expected a whole number of threads from 1 to 256, got 99999999999999999999"),
     ("[latency]\ntable = 3\n",
      "latency.table: expected the path of a latency table file (.json), got 3"),
     ("[latency]\ntabel = 'phone.json'\n", "latency.tabel: unknown key; did you mean 'table'?"),

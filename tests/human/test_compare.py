@@ -81,3 +81,26 @@ def test_a_trial_whose_recorded_architecture_is_damaged_has_none(
     with pytest.raises(GenesynthError) as error:
         genesynth.diff(f"{copy}#{number}", f"{copy}:A")
     assert str(error.value) == f"{copy}: no trial {number} with an architecture (trials 0-5)"
+
+
+def test_a_member_arch_outside_the_run_directory_is_refused(tmp_path: Path) -> None:
+    """Issue 25: `diff RUN:A` followed a member's arch path outside the run directory."""
+    from genesynth.human.compare import diff
+    from tests.commands.demo_runs import copy_run
+
+    demo = copy_run(tmp_path)
+    outside = tmp_path / "outside.json"
+    shutil.copy(demo / "family" / "A" / "arch.json", outside)
+    family = json.loads((demo / "family.json").read_text())
+    for escape in (str(outside), "../outside.json"):
+        family["members"][0]["arch"] = escape
+        (demo / "family.json").write_text(json.dumps(family))
+        with pytest.raises(GenesynthError, match=r"member 'A''s arch .* points outside the run "
+                                                 r"directory; refusing to follow it"):
+            diff(f"{demo}:A", f"{demo}:B")
+    family["members"][0]["arch"] = "family/A/arch.json"
+    (demo / "family/A/arch.json").write_bytes(bytes(range(256)))  # random bytes
+    (demo / "family.json").write_text(json.dumps(family))
+    with pytest.raises(GenesynthError,
+                       match=r"arch.json:2:118: the architecture is not UTF-8 text \(byte 0x80\)"):
+        diff(f"{demo}:A", f"{demo}:B")

@@ -46,5 +46,7 @@ def test_threads_are_respected(threads: int) -> None:
 
 
 def test_bad_arguments() -> None:
-    with pytest.raises(GenesynthError, match=r"`threads` must be at least 1, but got threads=0"):
+    with pytest.raises(GenesynthError, match=r"`threads` must be from 1 to 256, but got threads=0"):
         measure_latency(nn.Identity(), (1, 2, 2), threads=0)
+    with pytest.raises(GenesynthError, match=r"but got threads=a 26-digit number"):
+        measure_latency(nn.Identity(), (1, 2, 2), threads=10**25)

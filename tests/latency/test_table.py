@@ -129,3 +129,15 @@ def test_a_fit_never_predicts_a_non_positive_latency() -> None:
     measured = [5.0] + [3.0 * s - 1.0 for s in sums[1:]]  # the line is negative at 0.2
     fit = fit_correction(sums, measured)
     assert fit.offset_ms == 0.0 and fit.apply(0.2) > 0
+
+
+def test_a_table_can_be_made_from_each_models_minimum() -> None:
+    results = _results(scale=1.0, offset=0.0)
+    for model in results["models"]:
+        model["min_ms"], model["median_ms"] = model["median_ms"], model["median_ms"] * 3
+    fit = fit_table(results, statistic="min")
+    assert fit.table["statistic"] == "min"
+    assert fit.table["correction"]["scale"] == pytest.approx(1.0)
+    with pytest.raises(LatencyTableError, match=r"`statistic` must be one of median, min, but "
+                                                r"got statistic='mean'"):
+        fit_table(results, statistic="mean")

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import time
 from functools import cache
 from pathlib import Path
 
@@ -94,6 +95,18 @@ def test_json_sizes_torch_cannot_take() -> None:
         Architecture.from_dict(data, "a.json")
     assert str(info.value) == (
         "a.json: resnet18: stem: 'out' must be at most 2147483647, but got out=a 31-digit number")
+
+
+def test_json_with_more_modules_than_a_prototype_may_have() -> None:
+    """Issue 25: 100,000 modules took 91 s and 1.27 GB to read; prototypes stop at 1,000."""
+    data = _arch_json()
+    data["modules"] = [data["modules"][0]] * 20_000  # type: ignore[index]
+    text = json.dumps(data)
+    started = time.perf_counter()
+    with pytest.raises(ArchitectureError) as info:
+        Architecture.from_json(text, "a.json")
+    assert str(info.value) == "a.json: $.modules: 20,000 modules; a network may have at most 1,000"
+    assert time.perf_counter() - started < 10  # refused before any module is read (~18 s)
 
 
 def test_json_with_a_layer_that_does_not_fit_is_refused_when_read() -> None:

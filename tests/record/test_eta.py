@@ -105,3 +105,31 @@ def test_the_plain_log_gives_the_whole_jobs_eta() -> None:
     for event in run_so_far():
         log(event)
     assert stream.getvalue().splitlines()[-1].endswith("[4/6, ETA 1m 12s]")
+
+
+def _reused(number: int, at: float, macs: int, utility: float) -> list[Event]:
+    return [TrialStarted(number, f"k{number}", (), 1_000, macs, 2, time=at),
+            TrialFinished(number, "complete", f"k{number}", 95.0, 1_000, macs, None, utility,
+                          True, "reused: runs/a trial 3", 0.0, at, reused=True)]
+
+
+def test_a_cached_rerun_is_estimated_at_its_real_short_time() -> None:
+    # Today: "ETA ~6m 40s" for a re-run done in 2m 34s -- every trial came from the cache.
+    events = [START, *_reused(0, 100.0, 1_000_000, 70.0), *_reused(1, 100.1, 3_000_000, 60.0)]
+    state = build(events)
+    assert state.reused == 2
+    assert state.estimate.search == 0.0  # the rest is expected from the cache too
+    # Half the trials reused: the other half of the trials left is expected to train.
+    half = build([START, *_trained(0, 100, 1_000_000, 2.0, 70.0), *_reused(1, 104, 3_000_000,
+                                                                           60.0)])
+    assert half.estimate.search == pytest.approx(4 * 0.5 * 4.0)
+
+
+def test_members_the_cache_holds_and_a_short_family_cost_no_retraining() -> None:
+    state = build([*run_so_far(), FamilyStarted(("A", "B"), 10, time=112.0, cached=("B",))])
+    alone = build([*run_so_far(), FamilyStarted(("A",), 10, time=112.0)])
+    assert state.estimate.family == pytest.approx(alone.estimate.family)
+    # Before the family is made: the members the rule would make now, not the family's size.
+    one = build([START, *_trained(0, 100, 1_000_000, 2.0, 70.0)])
+    assert [row.number for row in one.forming(2)] == [0]
+    assert one.estimate.family == pytest.approx(10 * 2.0)

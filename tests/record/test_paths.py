@@ -34,3 +34,13 @@ def test_inside(tmp_path: Path) -> None:
     for bad in ("/etc/passwd", "../x", "link/passwd", "", None, 3):
         with pytest.raises(RunError, match="run directory"):
             inside(tmp_path, bad, "the arch")
+
+
+def test_a_path_that_is_a_symlink_loop_is_a_clear_error(tmp_path: Path) -> None:
+    """Issue 25's probe: family/A/arch.json linked to itself was a RuntimeError traceback."""
+    (tmp_path / "family" / "A").mkdir(parents=True)
+    loop = tmp_path / "family" / "A" / "arch.json"
+    loop.symlink_to(loop)
+    with pytest.raises(RunError, match=r"member 'A''s arch 'family/A/arch.json' is a symlink "
+                                       r"loop"):
+        inside(tmp_path, "family/A/arch.json", "member 'A''s arch")

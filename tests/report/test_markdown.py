@@ -124,3 +124,26 @@ def test_pruned_trials_are_said_to_be_left_out_of_the_plot(
 ) -> None:
     assert ("The accuracy plot shows the trials that finished their training; 1 pruned trial "
             "(partial accuracy) is left out.") in report[2]
+
+
+def test_names_from_files_are_escaped_in_markdown(tmp_path: Path) -> None:
+    """Issue 25: a label with a newline or <script> was copied into report.md. Member labels
+    are refused on read (tests/record/test_family.py); other names are escaped."""
+    run = copy_run(tmp_path)
+    baselines = json.loads((run / "baselines.json").read_text())
+    baselines["baselines"][0]["name"] = "Mobile\n| *x* <script>alert(1)</script>"
+    (run / "baselines.json").write_text(json.dumps(baselines))
+    text = write_report(run)[0].read_text()
+    assert "<script>" not in text and "\n| *x*" not in text
+    assert ("| Mobile \\| \\*x\\* &lt;script&gt;alert(1)&lt;/script&gt; (baseline) |"
+            in text)
+
+
+def test_a_member_label_that_is_not_a_plain_name_is_refused(tmp_path: Path) -> None:
+    run = copy_run(tmp_path)
+    family = json.loads((run / "family.json").read_text())
+    family["members"][0]["label"] = "A\n<script>alert(1)</script>"
+    (run / "family.json").write_text(json.dumps(family))
+    with pytest.raises(RunError, match=r"members\[0\]: label must be a label of letters"):
+        write_report(run)
+    assert not (run / "report.md").exists()

@@ -102,3 +102,15 @@ def test_a_run_whose_journal_was_cut_resumes_and_reports(tmp_path: Path) -> None
     assert main(["report", str(tmp_path / "run")]) == 0
     study = optuna.load_study(study_name="genesynth", storage=open_storage(f"journal://{log}"))
     assert len(study.trials) == 5
+
+
+def test_a_journal_that_is_not_a_regular_file_is_refused(tmp_path: Path) -> None:
+    """Issue 25: a FIFO as study.log would block forever."""
+    import os
+
+    from genesynth.errors import RunError
+
+    fifo = tmp_path / "study.log"
+    os.mkfifo(fifo)
+    with pytest.raises(RunError, match=r"the journal .*study.log is not a regular file"):
+        open_storage(f"journal://{fifo}")

@@ -55,7 +55,8 @@ def test_a_second_run_trains_none_of_the_networks_the_first_measured(tmp_path: P
     assert reused, "the same seed samples the same networks: some must be reused"
     for t in reused:
         assert t.user_attrs["state"] == "complete"
-        assert t.user_attrs["reused"].startswith(f"{tmp_path / 'a'} trial ")
+        # where genesynth found it, never what the entry says of itself
+        assert t.user_attrs["reused"].startswith(f"evaluation cache {tmp_path / 'cache'}/search/")
         assert t.user_attrs["key"] in first.calls
     finished = {e.number: e for e in events if isinstance(e, TrialFinished)}
     assert all(finished[t.number].reason.startswith("reused: ") for t in reused)
@@ -137,3 +138,64 @@ def test_warm_start_from_a_directory_without_a_run_is_a_clear_error(tmp_path: Pa
         genesynth.synthesize(genesynth.parse_prototype(TINY), RULE, data="digits", trials=2,
                              out=tmp_path / "b", evaluator=Counting(), warm_start=[tmp_path])
     assert not (tmp_path / "b").exists()
+
+
+class Retraining(Counting):
+    """Counting, with a retraining that returns weights and a test top-1 its weights score."""
+
+    def retrain(self, arch: Any, report: Report, searched: Measurement | None = None
+                ) -> tuple[Measurement, Any]:
+        import torch
+
+        self.calls["retrain " + arch.key] += 1
+        torch.manual_seed(0)
+        state = genesynth.build(arch).state_dict()
+        c = genesynth.cost(arch)
+        return Measurement(self.test_accuracy(arch, state) or 0.0, c.params, c.macs), state
+
+    def test_accuracy(self, arch: Any, state: Any) -> float | None:
+        total = sum(float(v.double().sum()) for _, v in sorted(state.items()))
+        return round(40.0 + abs(total) % 50, 2)  # a function of the weights
+
+
+def test_a_reused_member_is_marked_and_a_lying_entry_is_refused(
+    tmp_path: Path
+) -> None:
+    """Issue 25: a crafted retraining entry claiming 99.9 % was printed as `member A done ...
+    test acc 99.90% feasible` without saying it was reused; those weights score far less."""
+    import io
+    import json
+
+    from genesynth.dashboard.plain import PlainLog
+    from genesynth.record.family import read_family
+    from genesynth.report.markdown import write_report
+
+    first = Retraining()
+    made = _synthesize(tmp_path / "a", first, tmp_path / "cache").family
+    stream = io.StringIO()
+    log = PlainLog(stream)
+    again = genesynth.synthesize(
+        genesynth.parse_prototype(TINY), RULE, data="digits", trials=6, family_size=2,
+        out=tmp_path / "b", seed=0, evaluator=Retraining(), cache=tmp_path / "cache",
+        listeners=[log])
+    assert [m.accuracy for m in again.family] == [m.accuracy for m in made]
+    members = read_family(tmp_path / "b") or []
+    assert members and all((m.reused or "").startswith(
+        f"evaluation cache {tmp_path / 'cache'}/retrain/") for m in members)
+    out = stream.getvalue()
+    done = [line for line in out.splitlines() if line.startswith("member ")]
+    assert sum(line.endswith("(reused: evaluation cache)") for line in done) == len(members)
+    report = write_report(tmp_path / "b")[0].read_text()
+    assert f"**A** (trial {members[0].trial}), reused" in report
+    assert "A was reused, not retrained: evaluation cache" in report
+
+    for entry in (tmp_path / "cache" / "retrain").rglob("*.json"):  # forged: 99.9 %
+        data = json.loads(entry.read_text())
+        data["measurement"]["accuracy"] = 99.9
+        entry.write_text(json.dumps(data))
+    third = Retraining()
+    with pytest.warns(CacheWarning, match=r"it claims test top-1 99.90% but its weights score"):
+        result = _synthesize(tmp_path / "c", third, tmp_path / "cache")
+    assert [m.accuracy for m in result.family] == [m.accuracy for m in made]
+    assert all(m.reused is None for m in result.family)
+    assert sum(n for k, n in third.calls.items() if k.startswith("retrain ")) == len(made)

@@ -143,6 +143,11 @@ class SupernetEvaluator(Evaluator):
         except SupernetError as error:
             raise SupernetError(f"{getattr(proto, 'path', '') or proto.name}: {error}") from None
 
+    def device_info(self) -> dict[str, Any]:
+        """Where this process trains the supernet and the family members: the CPU (the
+        supernet's training and scoring have no accelerator path), with its threads."""
+        return {"device": f"cpu ({fmt.plural(self.config.threads, 'thread')})"}
+
     def kept(self) -> str:
         """What an interrupt keeps of the supernet's training (said at Ctrl-C)."""
         if not self.training:
@@ -249,6 +254,12 @@ class SupernetEvaluator(Evaluator):
         c = cost(arch)
         return Measurement(curve[-1], c.params, c.macs, None, tuple(curve), loss,
                            time.perf_counter() - start)
+
+    def test_accuracy(self, arch: Architecture, state: Mapping[str, Any]) -> float | None:
+        """Top-1 on the test split with the weights ``state`` (None when they do not fit)."""
+        from genesynth.evaluate.train import weights_test_accuracy
+
+        return weights_test_accuracy(arch, state, Tensors.of(self.dataset.test))
 
     # -- identity ---------------------------------------------------------------------------
 
