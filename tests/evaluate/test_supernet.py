@@ -9,13 +9,13 @@ import sys
 import time
 from dataclasses import replace
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
 import torch
 
 from genesynth.data import load_data
+from genesynth.evaluate.base import EvaluatorContext
 from genesynth.evaluate.supernet import SupernetConfig, SupernetError, SupernetEvaluator
 from genesynth.evaluate.supernet.evaluator import DEFAULT_SUPERNET
 from genesynth.evaluate.supernet.train import recalibrate, spread
@@ -50,9 +50,8 @@ def data() -> Any:
 
 def _context(prototype: Any, dataset: Any, run_dir: Any, seed: int,
              emit: Any = lambda event: None) -> Any:
-    """What the evaluator contract's prepare(context) passes (EvaluatorContext)."""
-    return SimpleNamespace(prototype=prototype, dataset=dataset, run_dir=run_dir, seed=seed,
-                           emit=emit)
+    """What the evaluator contract's prepare(context) passes."""
+    return EvaluatorContext(prototype, dataset, run_dir, seed, emit, device="cpu")
 
 
 def tiny(text: str = TINY) -> Any:

@@ -28,14 +28,16 @@ from typing import Any
 
 from genesynth import fmt
 from genesynth.errors import GenesynthError, RunError
-from genesynth.evaluate.base import CandidateFailed, Evaluator, Report
+from genesynth.evaluate.base import CandidateFailed, Evaluator, EvaluatorContext, Report
 from genesynth.evaluate.budgets import DEFAULT_SUPERNET, SUPERNET_BUDGETS, SupernetConfig
+from genesynth.evaluate.device import device_name, resolve_device
 from genesynth.evaluate.supernet import train as supernet_train
 from genesynth.evaluate.supernet.plan import SupernetError, plan, prototype_hash
 from genesynth.evaluate.supernet.space import BoundedSpace, SpaceBounds
 from genesynth.evaluate.supernet.train import (
     SandwichTrainer,
     World,
+    built,
     checkpoint_path,
     recalibrate,
     spread,
@@ -59,10 +61,13 @@ class SupernetEvaluator(Evaluator):
 
     ``dataset`` is a :class:`genesynth.data.Dataset`; ``config`` trains the supernet and
     scores candidates (defaults per dataset); ``full`` is the family's stand-alone budget;
-    ``finetune`` starts each family member from its inherited weights instead of from scratch;
+    ``finetune`` starts each family member from its inherited weights instead of from scratch.
+    ``device`` is where the supernet trains, candidates are scored and the family retrains
+    (``auto``: a GPU when there is one), unless the run's context names another.
     ``checks`` candidates are trained alone with ``proxy`` (the dataset's proxy budget by
     default) after the family to check how well the scores ranked them (see
-    ``genesynth.record.fidelity``; 0: no check).
+    ``genesynth.record.fidelity``; 0: no check); ``start_from`` is a checkpoint trained
+    before (``--supernet-from``).
     """
 
     prunable = False
@@ -70,11 +75,12 @@ class SupernetEvaluator(Evaluator):
 
     def __init__(self, dataset: Any, config: SupernetConfig | None = None,
                  full: TrainConfig | None = None, finetune: bool = False,
-                 checks: int = DEFAULT_CHECKS, proxy: TrainConfig | None = None,
-                 start_from: str | None = None) -> None:
+                 device: str | Any = "auto", checks: int = DEFAULT_CHECKS,
+                 proxy: TrainConfig | None = None, start_from: str | None = None) -> None:
         if isinstance(checks, bool) or not isinstance(checks, int) or checks < 0:
             raise RunError(f"`checks` must be an integer >= 0, but got checks={checks!r}")
         self.dataset = dataset
+        self.device = resolve_device(device)
         self.config = config or default_config(dataset)
         self.full = full or default_full(dataset, self.config.seed)
         self.proxy = proxy or default_proxy(dataset, self.config.seed)
@@ -98,9 +104,24 @@ class SupernetEvaluator(Evaluator):
 
     # -- once per run or worker -------------------------------------------------------------
 
-    def prepare(self, context: Any) -> None:
+    def device_info(self, context: EvaluatorContext) -> dict[str, Any]:
+        """Where this process trains the supernet, scores and retrains: ``{"device": ...}``
+        (on the CPU with the supernet's threads: ``cpu (2 threads)``)."""
+        device = self._device(context)
+        threads = f" ({fmt.plural(self.config.threads, 'thread')})" if device.type == "cpu" else ""
+        return {"device": device_name(device) + threads}
+
+    def _device(self, context: EvaluatorContext) -> Any:
+        return self.device if context.device is None else resolve_device(context.device)
+
+    def prepare(self, context: EvaluatorContext) -> None:
         """``context`` has the run's ``prototype``, ``constraint`` (its MACs and params bounds
-        are the space the supernet is trained for), ``run_dir`` (or None) and ``emit``."""
+        are the space the supernet is trained for), ``run_dir`` (or None), ``emit`` and the
+        ``device`` everything runs on from here (the supernet, scoring and retraining)."""
+        self.device = self._device(context)
+        self.train_data, self.val_data = (self.train_data.to(self.device),
+                                          self.val_data.to(self.device))
+        self.score_data = self.score_data.to(self.device)
         proto = context.prototype
         run_dir = None if context.run_dir is None else Path(context.run_dir)
         wanted = SpaceBounds.of(getattr(context, "constraint", None))
@@ -115,7 +136,9 @@ class SupernetEvaluator(Evaluator):
             raise SupernetError(f"{getattr(proto, 'path', '') or proto.name}: {error}") from None
         self.supernet = Supernet(layout, self.config.seed)
         self.supernet.zero_residual_ends(samples)
-        trainer = SandwichTrainer(self.supernet, space, samples[0], samples[1], self.config)
+        self.supernet.to(self.device)
+        trainer = SandwichTrainer(self.supernet, space, samples[0], samples[1], self.config,
+                                  device=self.device)
         header = {"prototype": prototype_hash(proto), "dataset": _fingerprint(self.dataset),
                   "plan": layout.digest(), "training": self._identity()}
         kept = {"bounds": bounds.to_dict()}  # recorded; checked by reusable_bounds
@@ -142,11 +165,6 @@ class SupernetEvaluator(Evaluator):
             return BoundedSpace(proto, bounds, 4 * self.config.plan_samples, self.config.seed)
         except SupernetError as error:
             raise SupernetError(f"{getattr(proto, 'path', '') or proto.name}: {error}") from None
-
-    def device_info(self) -> dict[str, Any]:
-        """Where this process trains the supernet and the family members: the CPU (the
-        supernet's training and scoring have no accelerator path), with its threads."""
-        return {"device": f"cpu ({fmt.plural(self.config.threads, 'thread')})"}
 
     def kept(self) -> str:
         """What an interrupt keeps of the supernet's training (said at Ctrl-C)."""
@@ -216,7 +234,7 @@ class SupernetEvaluator(Evaluator):
     def _inherited(self, arch: Architecture) -> Any:
         if self.supernet is None:
             raise RunError("SupernetEvaluator.prepare(context) must run before evaluate")
-        model = build(arch)
+        model = built(arch, self.device)
         try:
             self.supernet.inherit(arch, model)
         except SupernetError as error:
@@ -236,12 +254,13 @@ class SupernetEvaluator(Evaluator):
             config = replace(self.full, zero_init_residual=False)
         else:
             model, config = build(arch), self.full
-        curve, loss = train(model, self.train_data, self.val_data, config, report)
+        curve, loss = train(model, self.train_data, self.val_data, config, report, self.device)
         test = accuracy(model, Tensors.of(self.dataset.test))
         c = cost(arch)
         m = Measurement(test, c.params, c.macs, None, tuple(curve), loss,
                         time.perf_counter() - start)
-        return m, model.state_dict()
+        state = {k: v.detach().to("cpu").contiguous() for k, v in model.state_dict().items()}
+        return m, state  # on the CPU: they load on any machine
 
     def train_alone(self, arch: Architecture, report: Report) -> Measurement:
         """The candidate alone, from scratch, with the proxy budget: validation top-1 (the
@@ -250,7 +269,8 @@ class SupernetEvaluator(Evaluator):
 
         start = time.perf_counter()
         torch.manual_seed(self.proxy.seed)
-        curve, loss = train(build(arch), self.train_data, self.val_data, self.proxy, report)
+        curve, loss = train(build(arch), self.train_data, self.val_data, self.proxy, report,
+                            self.device)
         c = cost(arch)
         return Measurement(curve[-1], c.params, c.macs, None, tuple(curve), loss,
                            time.perf_counter() - start)
@@ -270,8 +290,8 @@ class SupernetEvaluator(Evaluator):
                 **({"from": self.start_from} if self.start_from else {})}
 
     @classmethod
-    def with_run_settings(cls, described: Mapping[str, Any], seed: int, full: Any
-                          ) -> Mapping[str, Any]:
+    def with_run_settings(cls, described: Mapping[str, Any], seed: int, full: Any,
+                          proxy: Any = None) -> Mapping[str, Any]:
         """The run's seed trains the supernet and its full budget (``full_epochs``,
         ``augment``, ...) the family, unless ``described`` sets them."""
         own, given = described.get("supernet", {}), described.get("full", {})
@@ -297,8 +317,8 @@ class SupernetEvaluator(Evaluator):
         proxy = _settings(default_proxy(dataset, config.seed), described.get("proxy"), "proxy")
         start = described.get("from")
         return cls(dataset, config, full, bool(described.get("finetune", False)),
-                   described.get("checks", DEFAULT_CHECKS), proxy,
-                   str(start) if start else None)
+                   checks=described.get("checks", DEFAULT_CHECKS), proxy=proxy,
+                   start_from=str(start) if start else None)
 
 
 def reusable_bounds(run_dir: Path | None, wanted: SpaceBounds) -> SpaceBounds:

@@ -50,6 +50,7 @@ class SandwichTrainer:
     smallest: Architecture
     config: SupernetConfig
     on_step: Callable[[int, int], None] | None = None  # (steps done, steps) in the epoch
+    device: torch.device = torch.device("cpu")  # where the supernet's tensors and data are
     parts: int = 1  # shards of each batch (at least the torch.distributed world's size)
 
     def __post_init__(self) -> None:
@@ -78,7 +79,7 @@ class SandwichTrainer:
             what, name = key.split("|", 1)
             param = self.supernet.tensors.get(name)
             if param is not None:
-                self.optimizer.state[param][what] = value.clone()
+                self.optimizer.state[param][what] = value.to(param.device, copy=True)
 
     # -- training ---------------------------------------------------------------------------
 
@@ -99,8 +100,8 @@ class SandwichTrainer:
         steps = math.ceil(len(data.y) / config.batch_size)
         generator = torch.Generator().manual_seed(config.seed * 1_000_003 + epoch)
         rng = random.Random(config.seed * 1_000_003 + epoch)
-        order = torch.randperm(len(data.y), generator=generator)
-        big, small = build(self.largest), build(self.smallest)
+        order = torch.randperm(len(data.y), generator=generator).to(data.y.device)
+        big, small = built(self.largest, self.device), built(self.smallest, self.device)
         total, seen = 0.0, 0
         for _ in range(first):
             for _ in self._random(rng, config.random):
@@ -129,7 +130,7 @@ class SandwichTrainer:
         soft = teacher.detach().softmax(1)
         self._learn(small, self.smallest, x, y, soft, scale)
         for arch in archs:
-            self._learn(build(arch), arch, x, y, soft, scale)
+            self._learn(built(arch, self.device), arch, x, y, soft, scale)
         return float(F.cross_entropy(teacher.detach(), y)) * len(y)
 
     def _learn(self, model: nn.Module, arch: Architecture, x: torch.Tensor, y: torch.Tensor,
@@ -160,6 +161,13 @@ class SandwichTrainer:
         lr = self.config.lr * 0.5 * (1 + math.cos(math.pi * progress))
         for group in self.optimizer.param_groups:
             group["lr"] = lr
+
+
+def built(arch: Architecture, device: torch.device) -> nn.Module:
+    """``build(arch)`` on ``device``. build() makes CPU modules, so on the CPU nothing moves
+    (``Module.to`` would still import much of torch.distributed on its first call: seconds)."""
+    model = build(arch)
+    return model if device.type == "cpu" else model.to(device)
 
 
 #: Seconds between two checkpoints inside an epoch (each epoch's end saves too).
@@ -272,7 +280,7 @@ def step_progress(emit: Emit, epochs: int, epoch: int, start: int, began: float,
 
 
 def score_largest(trainer: SandwichTrainer, data: Tensors, val: Tensors) -> float:
-    model = build(trainer.largest)
+    model = built(trainer.largest, trainer.device)
     trainer.supernet.inherit(trainer.largest, model)
     recalibrate(model, data, trainer.config)
     return accuracy(model, val)

@@ -58,6 +58,14 @@ class Supernet:
                 for key in residual_ends(arch):
                     self.slots[key]["weight"].zero_()
 
+    def to(self, device: torch.device) -> Supernet:
+        """Every shared tensor moved to ``device`` in place (the same Parameter objects, so
+        slots and an optimizer keep them)."""
+        with torch.no_grad():
+            for tensor in self.tensors.values():
+                tensor.data = tensor.data.to(device)
+        return self
+
     def parameters(self) -> list[nn.Parameter]:
         return list(self.tensors.values())
 
@@ -93,8 +101,8 @@ class Supernet:
     def save(self, path: Path, header: Mapping[str, Any], extra: Mapping[str, torch.Tensor]
              ) -> None:
         """Write the shared tensors (and ``extra``, e.g. optimizer state) atomically."""
-        tensors = {f"w/{k}": v.detach().contiguous() for k, v in self.tensors.items()}
-        tensors.update({f"x/{k}": v.detach().contiguous() for k, v in extra.items()})
+        tensors = {f"w/{k}": v.detach().cpu().contiguous() for k, v in self.tensors.items()}
+        tensors.update({f"x/{k}": v.detach().cpu().contiguous() for k, v in extra.items()})
         meta = {"format": FORMAT, "header": json.dumps(dict(header), sort_keys=True)}
         part = path.with_name(path.name + ".part")
         save_file(tensors, str(part), metadata=meta)

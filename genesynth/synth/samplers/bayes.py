@@ -44,6 +44,7 @@ from optuna.trial import FrozenTrial, TrialState
 from genesynth.errors import ConstraintError, GenesynthError
 from genesynth.net.measurement import Measurement
 from genesynth.record.trial import TrialRecord
+from genesynth.storage.optuna_private import storage_of, trial_id
 from genesynth.synth.samplers.bands import band_targets, band_turn
 from genesynth.synth.samplers.linalg import blas_limit
 from genesynth.synth.samplers.pool import Entry, Featurizer, Pool
@@ -118,7 +119,7 @@ class BayesSampler(BaseSampler):
             return  # the utility needs a measured latency: no exact utility to rank by
         entry = self._propose(problem, study.get_trials(deepcopy=False))
         self._chosen[trial.number] = dict(entry.values)
-        study._storage.set_trial_system_attr(trial._trial_id, KEY_ATTR, entry.key)
+        storage_of(study).set_trial_system_attr(trial_id(trial), KEY_ATTR, entry.key)
 
     def sample_independent(self, study: optuna.Study, trial: FrozenTrial, param_name: str,
                            param_distribution: BaseDistribution) -> Any:
@@ -199,11 +200,11 @@ class Records:
     def of(self, trials: list[FrozenTrial]) -> list[tuple[FrozenTrial, TrialRecord]]:
         out = []
         for t in trials:
-            rec = self._done.get(t._trial_id)
+            rec = self._done.get(trial_id(t))
             if rec is None:
                 rec = TrialRecord.of(t)
                 if t.state.is_finished():
-                    self._done[t._trial_id] = rec
+                    self._done[trial_id(t)] = rec
             out.append((t, rec))
         return out
 
