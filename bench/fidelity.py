@@ -144,7 +144,8 @@ def main() -> None:
         run_dir = Path(args.run_dir or tmp)
         run_dir.mkdir(parents=True, exist_ok=True)
         evaluator.prepare(SimpleNamespace(prototype=proto, dataset=dataset, run_dir=run_dir,
-                                          seed=args.seed, emit=_progress, constraint=None))
+                                          seed=args.seed, emit=_progress, constraint=None,
+                                          device=None, compile=None))
     train_s, train_cpu = time.perf_counter() - began, time.process_time() - cpu
     print(f"supernet trained: {train_s:.0f} s wall, {train_cpu:.0f} s CPU", flush=True)
     rows = score_all(args, proto, full, table, evaluator)

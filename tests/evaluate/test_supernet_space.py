@@ -116,7 +116,8 @@ def _prepare(proto: Any, data: Any, run_dir: Path, rule: Constraint | None,
     evaluator = SupernetEvaluator(data, CONFIG, TrainConfig(epochs=1, batch_size=64),
                                   start_from=str(start_from) if start_from else None)
     evaluator.prepare(SimpleNamespace(prototype=proto, dataset=data, run_dir=run_dir, seed=0,
-                                      emit=events.append, constraint=rule))
+                                      emit=events.append, constraint=rule, device=None,
+                                      compile=None))
     return events
 
 

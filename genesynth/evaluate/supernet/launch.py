@@ -19,13 +19,13 @@ import argparse
 import sys
 from dataclasses import replace
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import torch
 import torch.distributed as dist
 
 from genesynth.errors import GenesynthError
+from genesynth.evaluate.base import EvaluatorContext
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
@@ -64,9 +64,8 @@ def main(argv: list[str] | None = None) -> int:
         evaluator = SupernetEvaluator(dataset, config, checks=0)
         args.out.mkdir(parents=True, exist_ok=True)
         rank = dist.get_rank()
-        evaluator.prepare(SimpleNamespace(
-            prototype=proto, dataset=dataset, run_dir=args.out, seed=args.seed,
-            emit=_log if rank == 0 else (lambda event: None),
+        evaluator.prepare(EvaluatorContext(
+            proto, dataset, args.out, args.seed, _log if rank == 0 else (lambda event: None),
             constraint=load_constraint(args.constraint)))
     except GenesynthError as error:
         print(f"error: {error}", file=sys.stderr)
