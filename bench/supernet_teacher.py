@@ -38,8 +38,9 @@ from genesynth.space.choosers import FixedChooser, RandomChooser
 ROOT = Path(__file__).resolve().parent.parent
 #: NAS-Bench-Macro encodings (digit d of a layer is option (d + 2) % 3 of the prototype).
 ENCODINGS = ("22222222", "11111111", "21211100", "12120210", "00000000")
-BENCHMARK = (ROOT.parent / "shared" / "benchmarks" / "nas-bench-macro"
-             / "nas-bench-macro_cifar10.json")
+SHARED = next((p for p in (ROOT.parent / "shared", ROOT.parent.parent / "shared")
+               if p.is_dir()), ROOT.parent / "shared")  # beside the clone, or a worktree's
+BENCHMARK = SHARED / "benchmarks" / "nas-bench-macro" / "nas-bench-macro_cifar10.json"
 
 
 def networks(proto: Any, space: str, seed: int) -> dict[str, Any]:

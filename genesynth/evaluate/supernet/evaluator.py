@@ -352,8 +352,12 @@ def _copy_checkpoint(source: Path, target: Path) -> None:
 
 
 def default_config(dataset: Any) -> SupernetConfig:
-    """The supernet budget for ``dataset`` (:data:`SUPERNET_BUDGETS` by name)."""
-    return SUPERNET_BUDGETS.get(dataset.name, DEFAULT_SUPERNET)
+    """The supernet budget for ``dataset`` (:data:`SUPERNET_BUDGETS` by name) at the learning
+    rate of the data's proxy budget (CIFAR-10: 4e-3; at 1e-2 the largest network's training
+    loss after 3 epochs was 2.0 instead of 1.6: docs/supernet.md)."""
+    shape = getattr(dataset, "input_shape", None)
+    proxy = budgets_for(dataset.name, shape, getattr(dataset, "format", ""))[0]
+    return replace(SUPERNET_BUDGETS.get(dataset.name, DEFAULT_SUPERNET), lr=proxy.lr)
 
 
 def default_proxy(dataset: Any, seed: int) -> TrainConfig:

@@ -30,6 +30,7 @@ from torch.nn import functional as F
 from genesynth.data.prepare import stratified_order
 from genesynth.errors import GenesynthError
 from genesynth.evaluate.budgets import SupernetConfig
+from genesynth.evaluate.step import lr_factor
 from genesynth.evaluate.supernet.space import BoundedSpace
 from genesynth.evaluate.supernet.weights import Supernet, logits
 from genesynth.evaluate.train import Tensors, accuracy
@@ -102,13 +103,14 @@ class SandwichTrainer:
         rng = random.Random(config.seed * 1_000_003 + epoch)
         order = torch.randperm(len(data.y), generator=generator).to(data.y.device)
         big, small = built(self.largest, self.device), built(self.smallest, self.device)
+        factor = lr_factor("cosine", config.epochs * steps)  # the proxy's warm-up and cosine
         total, seen = 0.0, 0
         for _ in range(first):
             for _ in self._random(rng, config.random):
                 pass  # the samples of a step trained before: the same draws as uninterrupted
         with threads(config.threads):
             for step in range(first, steps):
-                self._set_lr(((epoch - 1) * steps + step) / (config.epochs * steps))
+                self._set_lr(factor((epoch - 1) * steps + step))
                 index = order[step * config.batch_size : (step + 1) * config.batch_size]
                 archs = list(self._random(rng, config.random))  # the same in every process
                 for part in shards(index, parts, world):
@@ -157,10 +159,9 @@ class SandwichTrainer:
                 made += 1
                 yield arch
 
-    def _set_lr(self, progress: float) -> None:
-        lr = self.config.lr * 0.5 * (1 + math.cos(math.pi * progress))
+    def _set_lr(self, scale: float) -> None:
         for group in self.optimizer.param_groups:
-            group["lr"] = lr
+            group["lr"] = self.config.lr * scale
 
 
 def built(arch: Architecture, device: torch.device) -> nn.Module:
@@ -308,7 +309,8 @@ def spread(data: Tensors, count: int, seed: int) -> Tensors:
 
     A split read from an image folder is sorted by class: its first 512 CIFAR-10 training
     images are all airplanes. Batch norm re-estimated on them gave every candidate the
-    statistics of one class (docs/supernet.md, *What the supernet's scores cost*).
+    statistics of one class (docs/supernet.md, *Why the largest network scored half its
+    accuracy*).
     """
     order = stratified_order(data.y.cpu().numpy(), np.random.default_rng(seed))[:count]
     index = torch.from_numpy(order).to(data.y.device)
