@@ -16,6 +16,7 @@ from rich.text import Text
 from genesynth import fmt
 from genesynth.dashboard.pareto import scatter
 from genesynth.record.family import labels
+from genesynth.record.fidelity import checked_text
 from genesynth.record.snapshot import Member, RunState
 from genesynth.record.trial import TrialState, counted_states
 
@@ -325,6 +326,13 @@ def family_panel(state: RunState) -> Panel:
             fmt.count(member.params), fmt.count(member.macs), *times[: len(latency)],
             fmt.score(member.utility),
         )
-    return Panel(table, title=f"family · {fmt.plural(state.family_epochs, 'epoch')}",
+    body: RenderableType = table
+    if state.fidelity is not None:  # the run's check of its scores (a supernet run)
+        check = state.fidelity
+        line = Text(f"fidelity: {checked_text(check)}", style="dim")
+        if check.warning:
+            line = Text.assemble(line, "\n", (f"warning: {check.warning}", "bold yellow"))
+        body = Group(table, line)
+    return Panel(body, title=f"family · {fmt.plural(state.family_epochs, 'epoch')}",
                  title_align="left")
 

@@ -19,6 +19,8 @@ from genesynth.events import (
     EpochDone,
     Event,
     FamilyStarted,
+    FidelityChecked,
+    FidelityStarted,
     MemberDone,
     MemberDropped,
     MemberEpoch,
@@ -33,6 +35,7 @@ from genesynth.events import (
     TrialStarted,
     WarmStarted,
 )
+from genesynth.record.fidelity import checked_text
 from genesynth.record.rows import SupernetPhase
 from genesynth.record.snapshot import RunState, TrialRow
 from genesynth.record.trial import TrialState, counted_states
@@ -169,6 +172,12 @@ class PlainLog:
                         f"{fmt.score(event.utility)} "
                         f"{'feasible' if event.feasible else 'infeasible'}"
                         f"{' (reused: evaluation cache)' if event.reused else ''}")
+            case FidelityStarted():
+                return (f"fidelity check: training {fmt.plural(event.count, 'candidate')} "
+                        f"alone for {fmt.plural(event.epochs, 'epoch')} (the proxy budget)")
+            case FidelityChecked():
+                line = f"fidelity check: {checked_text(event)}"
+                return line + (f"\nwarning: {event.warning}" if event.warning else "")
             case RunFinished():
                 if event.interrupted:
                     return f"interrupted after {state.done}/{state.planned} trials ({event.out})"
@@ -198,10 +207,13 @@ def supernet_line(event: SupernetProgress) -> str | None:
     """The supernet phase in one line: epochs done, loss, largest network's top-1, ETA (the
     steps within an epoch are the live dashboard's; no line)."""
     epochs = fmt.plural(event.epochs, "epoch")
+    space = f"; trained for {event.bounds}" if event.bounds else ""
+    if event.wider:
+        space += f", wider than this run's {event.wider}: reused"
     if event.ready and event.loaded:
-        return f"supernet: loaded from the run directory ({epochs} trained before)"
+        return f"supernet: loaded from the run directory ({epochs} trained before{space})"
     if event.ready:
-        return f"supernet: ready ({epochs}, {fmt.duration(event.seconds)})"
+        return f"supernet: ready ({epochs}, {fmt.duration(event.seconds)}{space})"
     if event.steps:
         return None
     if event.loss is None:

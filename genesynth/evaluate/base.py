@@ -53,7 +53,8 @@ class EvaluatorContext:
     (``auto``, ``cpu``, ``cuda``, ``cuda:N``, ``mps``) and ``compile`` (``torch.compile`` the
     forward pass) are where and how this process runs networks: machine settings, not part of
     what is measured (``describe``), so a run resumes and a worker joins from any device; None
-    leaves the evaluator's own (what it was constructed with).
+    leaves the evaluator's own (what it was constructed with). ``constraint`` is the run's
+    :class:`genesynth.Constraint` or None (a supernet is trained for its static bounds).
     """
 
     prototype: Any
@@ -63,6 +64,7 @@ class EvaluatorContext:
     emit: Callable[[Any], None] = field(default=lambda event: None)
     device: str | None = None
     compile: bool | None = None
+    constraint: Any = None
 
 
 class Pruned(Exception):
@@ -90,11 +92,15 @@ class Evaluator(abc.ABC):
     constraint's accuracy bound can judge; a weight-sharing score is not (it ranks candidates
     far below their own accuracy), so the search judges it by the other bounds only and the
     accuracy bound is checked on the family after its stand-alone training.
+    ``checks`` (read only where ``stand_alone`` is False) is how many searched candidates the
+    run trains alone with :meth:`train_alone`, after the family, to state how well the scores
+    ranked them (the run's fidelity check, ``genesynth.record.fidelity``); 0: none.
     """
 
     prunable: ClassVar[bool] = True
     needs_data: ClassVar[bool] = True
     stand_alone: ClassVar[bool] = True
+    checks: int = 0
 
     @property
     def epochs(self) -> int:
@@ -126,6 +132,12 @@ class Evaluator(abc.ABC):
         network that was not searched, e.g. a baseline). By default the member keeps
         ``searched``, or is evaluated when there is none."""
         return (searched if searched is not None else self.evaluate(arch, report)), None
+
+    def train_alone(self, arch: Architecture, report: Report) -> Measurement:
+        """``arch`` trained alone with the proxy budget: its validation top-1 (the fidelity
+        check of an evaluator whose scores are not stand-alone, with ``checks`` > 0)."""
+        raise NotImplementedError(f"{type(self).__name__} has no stand-alone training for the "
+                                  "fidelity check; set checks = 0")
 
     def kept(self) -> str:
         """What an interrupted run keeps of this evaluator's own work beyond the finished

@@ -89,7 +89,7 @@ class SupernetConfig:
 
     epochs: int = 8
     batch_size: int = 64
-    lr: float = 1e-2  # AdamW, cosine schedule (as a candidate's proxy training)
+    lr: float = 1e-2  # AdamW, warm-up and cosine; default_config takes the data's proxy lr
     weight_decay: float = 1e-4
     random: int = 2  # random samples per step besides the largest and the smallest
     calibration_batches: int = 4  # training batches that re-estimate batch norm per candidate

@@ -90,6 +90,13 @@ EVALUATORS: dict[str, Entry] = {
             Flag("--supernet-batch", "supernet.batch_size", "with --evaluator supernet: its "
                  "training batch size (default per dataset: "
                  f"{_per_dataset(lambda c: c.batch_size)})", metavar="N", most=MAX_BATCH),
+            Flag("--supernet-from", "from", "with --evaluator supernet: start from this "
+                 "supernet.safetensors (e.g. trained by torchrun -m "
+                 "genesynth.evaluate.supernet.launch; same prototype, data and settings, "
+                 "bounds at least as wide)", kind=str, metavar="FILE"),
+            Flag("--fidelity-checks", "checks", "with --evaluator supernet: candidates "
+                 "trained alone with the proxy budget after the family, to state how well the "
+                 "scores ranked them (default 4; docs/supernet.md)", metavar="N", most=100),
         ),
         refuses={"--epochs": "sets the proxy training, which --evaluator supernet does not do: "
                              "its budget is --supernet-epochs"}),

@@ -23,6 +23,7 @@ from genesynth.events import (
     EpochDone,
     Event,
     FamilyStarted,
+    FidelityChecked,
     MemberDone,
     MemberDropped,
     MemberEpoch,
@@ -110,6 +111,7 @@ class RunState:
     input_shape: str = ""  # "1x8x8", with the prototype's own when the data's replaced it
     notice: str = ""  # the last word on widening the family (extended, or why not)
     supernet: SupernetPhase | None = None  # the supernet's training, when the run has one
+    fidelity: FidelityChecked | None = None  # the run's check of its scores, once made
 
     # -- derived views ----------------------------------------------------------------------
 
@@ -223,6 +225,8 @@ class RunState:
                 self._member(event)
             case SupernetProgress():
                 self._supernet(event)
+            case FidelityChecked():
+                self.fidelity = event
             case AdaptStarted():
                 self.notice = adapt_started_text(event)
             case AdaptStep():

@@ -38,6 +38,7 @@ from genesynth.storage import StorageLost, is_shared, kind, open_storage
 from genesynth.storage.optuna_private import storage_of, trial_id
 from genesynth.synth import family as fam
 from genesynth.synth import warm
+from genesynth.synth.fidelity import check_evaluator
 from genesynth.synth.lost import check_lost
 from genesynth.synth.objective import Objective
 from genesynth.synth.samplers import SAMPLERS, SpaceAware, is_multi_objective
@@ -113,7 +114,8 @@ class Setup:
     def context(self, emit: Listener = lambda event: None) -> EvaluatorContext:
         """What the evaluator is prepared with in this process (its device included)."""
         return EvaluatorContext(self.prototype, self.dataset, self.out, self.spec.seed, emit,
-                                device=self.device, compile=self.compile)
+                                device=self.device, compile=self.compile,
+                                constraint=self.constraint)
 
     @property
     def epochs(self) -> int:
@@ -328,6 +330,7 @@ def finish(study: optuna.Study, setup: Setup, emit: Emitter, search: bool = True
     study.set_user_attr(FAMILY_OUT_ATTR, str(setup.out.resolve()))
     # family.json's content in the study too: `genesynth watch --storage` on any machine shows it
     study.set_user_attr(FAMILY_COPY_ATTR, {"members": [m.to_dict() for m in members]})
+    check_evaluator(study, setup, members, emit)  # stand_alone = False: how well it ranked
     family_made(study, setup.spec.trials)
     study.set_user_attr(FINISHED_ATTR, True)
     emit(RunFinished(str(setup.out), len(members), time=time.time()))

@@ -81,7 +81,8 @@ def test_trains_once_then_scores_candidates(data: Any, tmp_path: Path) -> None:
     assert events[1].eta is not None and events[2].eta == 0.0
     header, _ = read_checkpoint(tmp_path / "supernet.safetensors")
     assert header["epoch"] == 2 and set(header) == {"prototype", "dataset", "plan", "training",
-                                                      "epoch"}
+                                                      "bounds", "epoch"}
+    assert header["bounds"] == {"max_macs": None, "max_params": None}  # no constraint given
     arch = tiny().sample(seed=3)
     m = evaluator.evaluate(arch, lambda *_: None)
     c = cost(arch)

@@ -132,12 +132,11 @@ class Supernet:
         return header, extra
 
 
-def read_checkpoint(path: Path) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
-    """Header and tensors of a supernet checkpoint; SupernetError when it is not one."""
-    try:
-        tensors = load_file(str(path))
-        from safetensors import safe_open
+def read_header(path: Path) -> dict[str, Any]:
+    """The header of a supernet checkpoint, without reading its tensors."""
+    from safetensors import safe_open
 
+    try:
         with safe_open(str(path), framework="pt") as handle:
             meta = handle.metadata() or {}
         header = json.loads(meta.get("header", "null"))
@@ -145,6 +144,16 @@ def read_checkpoint(path: Path) -> tuple[dict[str, Any], dict[str, torch.Tensor]
         raise SupernetError(f"{path}: not a readable supernet checkpoint ({error})") from None
     if meta.get("format") != FORMAT or not isinstance(header, dict):
         raise SupernetError(f"{path}: not a genesynth supernet checkpoint")
+    return header
+
+
+def read_checkpoint(path: Path) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
+    """Header and tensors of a supernet checkpoint; SupernetError when it is not one."""
+    header = read_header(path)
+    try:
+        tensors = load_file(str(path))
+    except (OSError, SafetensorError, ValueError) as error:
+        raise SupernetError(f"{path}: not a readable supernet checkpoint ({error})") from None
     return header, tensors
 
 
