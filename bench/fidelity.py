@@ -78,9 +78,10 @@ def shuffled(dataset: Any, seed: int) -> Any:
     return replace(dataset, train=mixed(dataset.train), val=mixed(dataset.val))
 
 
-def identities(arch: Any) -> int:
-    """Skipped layers (identity): the benchmark's best free ranking is minus their count."""
-    return 8 - len(arch.modules)
+def identities(values: dict[str, int]) -> int:
+    """Identity layers (option 2, ``skip``, of a slot): the benchmark's best free ranking is
+    minus their count."""
+    return sum(value == 2 for value in values.values())
 
 
 def taus(rows: list[dict[str, Any]], seed: int) -> dict[str, Any]:
@@ -165,7 +166,7 @@ def score_all(args: argparse.Namespace, proto: Any, full: Any, table: dict[str, 
         truth, params, macs = table[truth_key]  # the benchmark's own costs (at 32x32)
         m = evaluator.evaluate(arch, lambda *_: None)
         rows.append({"key": truth_key, "score": m.accuracy, "truth": truth, "macs": macs,
-                     "params": params, "identities": identities(arch), "arch": arch})
+                     "params": params, "identities": identities(values), "arch": arch})
         if len(rows) % 50 == 0:
             print(f"  {len(rows)} scored, {time.perf_counter() - began:.0f} s", flush=True)
     print(f"scored {len(rows)} networks: {(time.perf_counter() - began) / len(rows):.2f} s "
