@@ -25,11 +25,11 @@ import torch
 
 import genesynth
 from genesynth.adapt import Schedule, Target, adapt
+from genesynth.data.described import load_described
 from genesynth.evaluate.train import Tensors, TrainingEvaluator, accuracy, train
 from genesynth.export.exporters import export_quantized
 from genesynth.net.builder import build
 from genesynth.record.run import read_run
-from genesynth.rundata import run_data
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -67,7 +67,7 @@ def scratch(run: Path, arch_path: Path, seed: int) -> float:
     """Test top-1 of ``arch`` trained from scratch with the run's full budget."""
     spec = read_run(run)
     assert spec is not None
-    data = run_data(spec)
+    data = load_described(spec.data, spec.seed)
     trainer = TrainingEvaluator.from_description(spec.evaluator, lambda: data)
     arch = genesynth.Architecture.from_json(arch_path.read_text())
     torch.manual_seed(trainer.full.seed)

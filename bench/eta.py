@@ -21,8 +21,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import genesynth
-from genesynth.events import SKIPPED, Event, MemberDone, TrialFinished
+from genesynth.events import Event, MemberDone, TrialFinished
 from genesynth.record.snapshot import RunState
+from genesynth.record.trial import TrialState
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -53,7 +54,7 @@ class Recorder:
 
     def __call__(self, event: Event) -> None:
         self.state.apply(event)
-        if isinstance(event, TrialFinished) and event.state != SKIPPED:
+        if isinstance(event, TrialFinished) and event.state != TrialState.SKIPPED:
             what = f"trial {event.number} ({self.state.done}/{self.state.planned})"
         elif isinstance(event, MemberDone):
             what = f"member {event.label} retrained"

@@ -22,13 +22,13 @@ import json
 import time
 from dataclasses import replace
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
 
 import genesynth
 from genesynth.data import load_data, stratified_order
+from genesynth.evaluate.base import EvaluatorContext
 from genesynth.evaluate.supernet import SupernetConfig, SupernetEvaluator
 from genesynth.evaluate.supernet.evaluator import default_config
 from genesynth.evaluate.supernet.plan import extreme
@@ -38,8 +38,9 @@ from genesynth.space.choosers import FixedChooser, RandomChooser
 ROOT = Path(__file__).resolve().parent.parent
 #: NAS-Bench-Macro encodings (digit d of a layer is option (d + 2) % 3 of the prototype).
 ENCODINGS = ("22222222", "11111111", "21211100", "12120210", "00000000")
-BENCHMARK = (ROOT.parent / "shared" / "benchmarks" / "nas-bench-macro"
-             / "nas-bench-macro_cifar10.json")
+SHARED = next((p for p in (ROOT.parent / "shared", ROOT.parent.parent / "shared")
+               if p.is_dir()), ROOT.parent / "shared")  # beside the clone, or a worktree's
+BENCHMARK = SHARED / "benchmarks" / "nas-bench-macro" / "nas-bench-macro_cifar10.json"
 
 
 def networks(proto: Any, space: str, seed: int) -> dict[str, Any]:
@@ -70,8 +71,7 @@ def supernet_scores(dataset: Any, proto: Any, archs: dict[str, Any], config: Sup
                     ) -> tuple[dict[str, float], float]:
     evaluator = SupernetEvaluator(dataset, config)
     began = time.perf_counter()
-    context = SimpleNamespace(prototype=proto, dataset=dataset, run_dir=None, seed=config.seed,
-                              emit=_progress)
+    context = EvaluatorContext(proto, dataset, None, config.seed, _progress, device="cpu")
     evaluator.prepare(context)
     seconds = time.perf_counter() - began
     return {name: evaluator.evaluate(arch, lambda *_: None).accuracy

@@ -14,12 +14,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-#: Final state of a trial, as the dashboard counts them.
-TRIAL_STATES = ("complete", "pruned", "infeasible", "failed", "duplicate", "invalid")
-#: A sample outside the static bounds (params, MACs, latency measured without training): drawn
-#: again at no cost to the trial budget, and counted apart from the trials.
-SKIPPED = "skipped"
-
 
 @dataclass(frozen=True)
 class RunStarted:
@@ -76,7 +70,7 @@ class EpochDone:
 @dataclass(frozen=True)
 class TrialFinished:
     number: int
-    state: str  # one of TRIAL_STATES, or SKIPPED
+    state: str  # a genesynth.record.trial.TrialState (a str): how the trial ended
     key: str = ""
     accuracy: float | None = None  # validation top-1, percent
     params: int | None = None
@@ -127,7 +121,9 @@ class SupernetProgress:
     """The weight-sharing supernet is training (before the search): ``epoch`` of ``epochs``
     done; ``accuracy`` is the largest network's validation top-1; ``ready`` once it is trained
     (``loaded``: it was in the run directory, nothing was trained; ``epoch == epochs``).
-    Within an epoch, ``step`` of ``steps`` batches are done (0 of 0: an epoch's end)."""
+    Within an epoch, ``step`` of ``steps`` batches are done (0 of 0: an epoch's end).
+    ``bounds`` is the space it is trained for (``MACs <= 40M, params <= 400K``), once ready;
+    ``wider``, when set, the run's own bounds, inside those of a supernet trained before."""
 
     epoch: int
     epochs: int
@@ -141,6 +137,8 @@ class SupernetProgress:
     loaded: bool = False
     step: int = 0
     steps: int = 0
+    bounds: str = ""
+    wider: str = ""
 
 
 @dataclass(frozen=True)
@@ -209,6 +207,16 @@ class MemberRenamed:
 
 
 @dataclass(frozen=True)
+class FidelityStarted:
+    """After the family, ``count`` searched candidates are trained alone with the proxy
+    budget (``epochs``) to check how well the evaluator's scores ranked them."""
+
+    count: int
+    epochs: int
+    time: float = 0.0
+
+
+@dataclass(frozen=True)
 class AdaptStarted:
     """``genesynth adapt`` begins (or resumes) NetAdapt on a member."""
 
@@ -220,6 +228,24 @@ class AdaptStarted:
     iterations: int  # planned, if every cut lands on its goal
     long_epochs: int
     done: int = 0  # iterations a resumed adapt had finished before
+    time: float = 0.0
+
+
+@dataclass(frozen=True)
+class FidelityChecked:
+    """How well the scores ranked candidates trained alone (Kendall tau-b with its bootstrap
+    interval), beside MACs alone on the same ``candidates`` (``checks`` of them trained for
+    the check, the others family members); ``warning`` when the scores did no better."""
+
+    tau: float
+    tau_low: float
+    tau_high: float
+    macs_tau: float
+    macs_low: float
+    macs_high: float
+    candidates: int
+    checks: int
+    warning: str = ""
     time: float = 0.0
 
 
@@ -254,6 +280,7 @@ Event = (
     RunStarted | TrialStarted | EpochDone | TrialFinished | SearchExtended | SearchNotExtended
     | FamilyStarted | MemberStarted | MemberEpoch | MemberDone | MemberDropped | MemberRenamed
     | RunFinished | WarmStarted | SupernetProgress | AdaptStarted | AdaptStep
+    | FidelityStarted | FidelityChecked
 )
 Listener = Callable[[Event], None]
 
@@ -263,6 +290,7 @@ EVENT_TYPES: dict[str, type] = {
         RunStarted, TrialStarted, EpochDone, TrialFinished, SearchExtended, SearchNotExtended,
         FamilyStarted, MemberStarted, MemberEpoch, MemberDone, MemberDropped, MemberRenamed,
         RunFinished, WarmStarted, SupernetProgress, AdaptStarted, AdaptStep,
+        FidelityStarted, FidelityChecked,
     )
 }
 

@@ -15,6 +15,7 @@ from genesynth.adapt.target import AdaptError, Schedule, Target
 from genesynth.adapt.tuner import State, Tuner
 from genesynth.dsl.writer import architecture_to_text
 from genesynth.evaluate.base import Measurement
+from genesynth.evaluate.budgets import family_budget
 from genesynth.events import (
     AdaptStarted,
     Emitter,
@@ -95,11 +96,11 @@ def adapt(run_dir: str | Path, member: str, target: Target, *, label: str | None
                          "another --label")
     _check_reachable(spec, arch, target, start, resource, member, multiple)
     folder = inside(run_dir, f"{ADAPT_DIR}/{label}", "the adapt folder")
-    from genesynth.rundata import run_data
+    from genesynth.data.described import load_described
     from genesynth.synth.engine import EventRecorder
 
     emit = Emitter([EventRecorder(run_dir / EVENTS_FILE), *listeners])
-    dataset = run_data(spec)
+    dataset = load_described(spec.data, spec.seed)
     tuner = _tuner(spec, dataset, device)
     saved = load(folder, settings)
     progress, state = saved or (Progress(settings, start, arch), state)
@@ -121,7 +122,7 @@ def _source(run_dir: Path, member: str) -> tuple[RunSpec, Member, Architecture, 
     spec = read_run(run_dir) if run_dir.is_dir() else None
     if spec is None:
         raise AdaptError(f"{run_dir}: no genesynth run here (no run.json)")
-    if spec.evaluator.get("kind") != "train":
+    if not spec.data or family_budget(spec.evaluator) is None:
         raise AdaptError(f"{run_dir}: adapt fine-tunes trained weights, but this run's "
                          f"evaluator is {spec.evaluator.get('kind')!r} (its members have none)")
     entry, arch, state = load_member(run_dir, member)
@@ -146,10 +147,10 @@ def _resource(target: Target, constraint: Constraint) -> Callable[[Architecture]
         return lambda arch: float(cost(arch).macs)
     if target.resource == "params":
         return lambda arch: float(cost(arch).params)
-    from genesynth.synth.api import _latency
+    from genesynth.latency.measure import candidate_latency
 
     # a latency table when the run's constraint names one, else measured on this machine
-    measure: Callable[[Architecture], float] = _latency(constraint.latency_threads,
+    measure: Callable[[Architecture], float] = candidate_latency(constraint.latency_threads,
                                                         constraint.latency_table)
     return measure
 
@@ -177,10 +178,10 @@ def _check_reachable(spec: RunSpec, arch: Architecture, target: Target, start: f
 
 
 def _tuner(spec: RunSpec, dataset: Any, device: str) -> Tuner:
-    from genesynth.evaluate.train import TrainingEvaluator
-
-    trainer = TrainingEvaluator.from_description(spec.evaluator, lambda: dataset)
-    return Tuner.of(dataset, trainer.full, device)
+    full = family_budget(spec.evaluator)
+    if full is None:  # _source refused such a run
+        raise AdaptError("this run's evaluator trains no family")
+    return Tuner.of(dataset, full, device)
 
 
 def _long_estimate(tuner: Tuner, epochs: int) -> Callable[[], float]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from genesynth.record.layout import EXPORT_FORMATS, EXPORT_QUANTIZE, EXPORT_SUFFIXES
+from genesynth.export.formats import EXPORTERS
 
 
 def add(sub: argparse._SubParsersAction) -> None:
@@ -17,16 +17,17 @@ def add(sub: argparse._SubParsersAction) -> None:
     p.add_argument("run_dir", metavar="DIR", type=Path, help="run directory")
     p.add_argument("--member", default="A", help="family member label (default A)")
     p.add_argument(
-        "--format", dest="fmt", choices=EXPORT_FORMATS, default="pytorch",
-        help="pytorch (default), onnx, json or text",
+        "--format", dest="fmt", choices=list(EXPORTERS), default="pytorch",
+        help="; ".join(f"{name}: {e.summary}" for name, e in EXPORTERS.items())
+        + " (default pytorch)",
     )
     p.add_argument(
         "--out", type=Path,
         help="output file or existing directory (default DIR/family/MEMBER/model."
-        + "|".join(s.lstrip(".") for s in EXPORT_SUFFIXES.values()) + ")",
+        + "|".join(e.suffix.lstrip(".") for e in EXPORTERS.values()) + ")",
     )
     p.add_argument(
-        "--quantize", choices=sorted({k for kinds in EXPORT_QUANTIZE.values() for k in kinds}),
+        "--quantize", choices=sorted({q for e in EXPORTERS.values() for q in e.quantize}),
         help="with --format onnx: also write an int8 model (MODEL.int8.onnx), post-training "
         "static quantization calibrated on the run's training images; both are measured on "
         "its test split",
@@ -39,12 +40,12 @@ def run(args: argparse.Namespace) -> int:
     from genesynth.export.exporters import export_member, export_quantized
 
     if args.quantize:
-        if args.quantize not in EXPORT_QUANTIZE.get(args.fmt, ()):
+        if args.quantize not in EXPORTERS[args.fmt].quantize:
             from genesynth.errors import ExportError
 
-            takes = [f for f, kinds in EXPORT_QUANTIZE.items() if args.quantize in kinds]
-            raise ExportError(f"--quantize {args.quantize} needs --format "
-                              f"{' or '.join(takes)}, but got --format {args.fmt}")
+            offer = [name for name, e in EXPORTERS.items() if args.quantize in e.quantize]
+            raise ExportError(f"--quantize {args.quantize} needs --format {' or '.join(offer)}, "
+                              f"but got --format {args.fmt}")
         files, q = export_quantized(args.run_dir, args.member, args.quantize, args.out,
                                     args.force)
         for path in files:
@@ -59,6 +60,6 @@ def run(args: argparse.Namespace) -> int:
     written = export_member(args.run_dir, args.member, args.fmt, args.out, args.force)
     for path in written:
         print(f"wrote {path}")
-    if args.fmt == "pytorch":
-        print(f"run it with: python {written[0]}")
+    if EXPORTERS[args.fmt].usage:
+        print(EXPORTERS[args.fmt].usage.format(file=written[0]))
     return 0

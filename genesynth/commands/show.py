@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console
@@ -18,6 +19,9 @@ def add(subparsers: Any) -> None:
     p = subparsers.add_parser("show", help="show an architecture module by module")
     p.add_argument("file", help="prototype file (.gs) or architecture JSON")
     p.add_argument("--seed", type=seed, default=0, help="seed of the sample shown (default 0)")
+    p.add_argument("--graph", metavar="FILE", type=Path,
+                   help="also write the network's graph (layers, shortcuts, merges) for a "
+                   "viewer: FILE.graphml (yEd, Gephi, Cytoscape) or FILE.dot (Graphviz)")
     add_overrides(p)
     p.set_defaults(run=run)
 
@@ -32,6 +36,10 @@ def run(args: argparse.Namespace) -> int:
         arch = proto.sample(args.seed)
         title = proto.name if proto.is_fixed else f"{proto.name}: a sample (seed {args.seed})"
     console.print(table(arch, title))
+    if args.graph is not None:
+        from genesynth.net.graph import write_graph
+
+        print(f"wrote {write_graph(arch, args.graph)}")
     return 0
 
 

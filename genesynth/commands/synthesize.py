@@ -13,7 +13,6 @@ from genesynth.commands._common import add_device, add_storage, seed, storage_ur
 from genesynth.errors import GenesynthError
 from genesynth.evaluate.registry import EVALUATORS
 from genesynth.limits import (
-    MAX_BATCH,
     MAX_EPOCHS,
     MAX_FAMILY,
     MAX_SECONDS,
@@ -47,19 +46,12 @@ def add(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--full-epochs", type=int, help="training epochs for family members "
                    f"(default per dataset: {epoch_defaults(proxy=False)})")
     p.add_argument("--evaluator", choices=sorted(EVALUATORS), metavar="KIND",
-                   help=f"how candidates are measured: {', '.join(sorted(EVALUATORS))} "
-                   "(default train: proxy training on --data; supernet: validation top-1 on a "
-                   "weight-sharing supernet trained once before the search, docs/supernet.md)")
-    p.add_argument("--supernet-epochs", type=int, metavar="N",
-                   help="with --evaluator supernet: epochs that train the weight-sharing "
-                   f"supernet before the search (default per dataset: {supernet_defaults()})")
-    p.add_argument("--supernet-batch", type=int, metavar="N",
-                   help="with --evaluator supernet: its training batch size (default per "
-                   f"dataset: {supernet_defaults(batch=True)})")
-    p.add_argument("--table", type=Path, help="look accuracy up in a JSON benchmark table "
-                   "(--evaluator table with this file)")
-    p.add_argument("--table-delay", type=float, default=0.0, metavar="SECONDS",
-                   help="with --table: seconds each lookup takes, standing in for training")
+                   help="how candidates are measured: " + "; ".join(
+                       f"{kind}: {entry.summary}" for kind, entry in EVALUATORS.items()))
+    for entry in EVALUATORS.values():  # the flags each kind adds (its registry entry)
+        for flag in entry.flags:
+            p.add_argument(flag.name, dest=_dest(flag.name), type=flag.kind,
+                           metavar=flag.metavar, help=flag.help)
     add_storage(p, "Optuna storage URL shared by workers: postgresql://…, mysql://… or "
                 "journal:///path/run.log (see docs/scale-out.md)")
     p.add_argument("--study", help="study name in --storage")
@@ -92,17 +84,6 @@ def epoch_defaults(proxy: bool) -> str:
     pick = 0 if proxy else 1
     named = [f"{name} {budgets[pick].epochs}" for name, budgets in BUDGETS.items()]
     return ", ".join([*named, f"other data {DEFAULT_BUDGET[pick].epochs}"])
-
-
-def supernet_defaults(batch: bool = False) -> str:
-    """``digits 12, other data 10``: the supernet's default epochs (or batch) per dataset."""
-    from genesynth.evaluate.budgets import DEFAULT_SUPERNET, SUPERNET_BUDGETS
-
-    def pick(config: Any) -> int:
-        return int(config.batch_size if batch else config.epochs)
-
-    named = [f"{name} {pick(config)}" for name, config in SUPERNET_BUDGETS.items()]
-    return ", ".join([*named, f"other data {pick(DEFAULT_SUPERNET)}"])
 
 
 def run(args: argparse.Namespace) -> int:
@@ -201,21 +182,24 @@ def resume_command(argv: list[str], out: Path) -> str:
 def _engine_arguments(args: argparse.Namespace) -> dict[str, Any]:
     from genesynth.evaluate.cache import default_cache_dir
 
-    limits = (("--trials", args.trials, MAX_TRIALS), ("--family", args.family, MAX_FAMILY),
-              ("--epochs", args.epochs, MAX_EPOCHS),
-              ("--full-epochs", args.full_epochs, MAX_EPOCHS),
-              ("--supernet-epochs", args.supernet_epochs, MAX_EPOCHS),
-              ("--supernet-batch", args.supernet_batch, MAX_BATCH),
-              ("--heartbeat", args.heartbeat, MAX_SECONDS))
-    for flag, value, most in limits:  # named as the user typed it, not as the API does
+    limits: list[tuple[str, Any, float | None]] = [
+        ("--trials", args.trials, MAX_TRIALS), ("--family", args.family, MAX_FAMILY),
+        ("--epochs", args.epochs, MAX_EPOCHS), ("--full-epochs", args.full_epochs, MAX_EPOCHS),
+        ("--heartbeat", args.heartbeat, MAX_SECONDS)]
+    flags = [(flag, getattr(args, _dest(flag.name))) for entry in EVALUATORS.values()
+             for flag in entry.flags]  # the flags each kind adds, with their own bounds
+    limits += [(flag.name, value, flag.most) for flag, value in flags if flag.kind is int]
+    for name, value, most in limits:  # named as the user typed it, not as the API does
         if value is not None and value < 1:
-            raise GenesynthError(f"`{flag}` must be a positive integer, but got {flag}={value}")
-        if value is not None and value > most:
-            raise GenesynthError(f"`{flag}` must be at most {most:,}, but got "
-                                 f"{flag}={show_number(value)}")
-    if not 0 <= args.table_delay <= MAX_SECONDS:  # nan and inf too
-        raise GenesynthError(f"`--table-delay` must be seconds from 0 to {MAX_SECONDS:,}, but "
-                             f"got --table-delay={args.table_delay:g}")
+            raise GenesynthError(f"`{name}` must be a positive integer, but got {name}={value}")
+        if value is not None and most is not None and value > most:
+            raise GenesynthError(f"`{name}` must be at most {most:,}, but got "
+                                 f"{name}={show_number(value)}")
+    for flag, value in flags:
+        if (flag.kind is float and value is not None and flag.most is not None
+                and not 0 <= value <= flag.most):
+            raise GenesynthError(f"`{flag.name}` must be {flag.unit} from 0 to "  # nan, inf too
+                                 f"{flag.most:,}, but got {flag.name}={value:g}")
     kwargs: dict[str, Any] = dict(
         data=args.data, trials=args.trials, out=args.out, resume=args.resume, seed=args.seed,
         sampler=args.sampler, family_size=args.family, storage=storage_url(args), study=args.study,
@@ -226,34 +210,41 @@ def _engine_arguments(args: argparse.Namespace) -> dict[str, Any]:
         device=args.device, augment=args.augment, compile=args.compile,
         accept_lost_trials=args.accept_lost_trials,
     )
-    _check_supernet_flags(args)
-    if args.table is not None:
-        kwargs["evaluator"] = {"kind": "table", "path": str(args.table), "delay": args.table_delay}
-    elif args.evaluator == "supernet":
-        kwargs["evaluator"] = supernet_description(args)
-    elif args.evaluator is not None:
-        kwargs["evaluator"] = args.evaluator
+    described = evaluator_description(args)
+    if described is not None:
+        kwargs["evaluator"] = described
     return kwargs
 
 
-def _check_supernet_flags(args: argparse.Namespace) -> None:
-    """The supernet's flags only with it; the proxy training's --epochs never with it."""
-    supernet = args.evaluator == "supernet" and args.table is None
-    for flag, value in (("--supernet-epochs", args.supernet_epochs),
-                        ("--supernet-batch", args.supernet_batch)):
-        if value is not None and not supernet:
-            raise GenesynthError(f"`{flag}` applies to --evaluator supernet only")
-    if supernet and args.epochs is not None:
-        raise GenesynthError("`--epochs` sets the proxy training, which --evaluator supernet "
-                             "does not do: its budget is --supernet-epochs")
+def evaluator_description(args: argparse.Namespace) -> dict[str, Any] | None:
+    """The evaluator the flags ask for, as a description (None: the default): the kind named
+    by ``--evaluator`` or by a flag that selects one (``--table FILE``), with the settings of
+    its flags; a kind's flag without its kind, or a general flag the kind refuses, is named."""
+    given = {flag.name: (kind, flag) for kind, entry in EVALUATORS.items()
+             for flag in entry.flags if getattr(args, _dest(flag.name)) is not None}
+    selected = [kind for kind, flag in given.values() if flag.selects]
+    kind = selected[0] if selected else args.evaluator
+    for name, (owner, _) in given.items():
+        if owner != kind:
+            raise GenesynthError(f"`{name}` applies to --evaluator {owner} only")
+    if kind is None:
+        return None
+    for name, why in EVALUATORS[kind].refuses.items():
+        if getattr(args, _dest(name), None) is not None:
+            raise GenesynthError(f"`{name}` {why}")
+    described: dict[str, Any] = {"kind": kind}
+    for flag in EVALUATORS[kind].flags:
+        value = getattr(args, _dest(flag.name))
+        if value is None:
+            value = flag.default
+        if value is not None:
+            *path, last = flag.setting.split(".")
+            place = described
+            for key in path:
+                place = place.setdefault(key, {})
+            place[last] = value
+    return described
 
 
-def supernet_description(args: argparse.Namespace) -> dict[str, Any]:
-    """The supernet evaluator's description from the flags given; the run's seed and full
-    budget (``--seed``, ``--full-epochs``) and the dataset's defaults complete it."""
-    settings: dict[str, Any] = {}
-    if args.supernet_epochs is not None:
-        settings["epochs"] = args.supernet_epochs
-    if args.supernet_batch is not None:
-        settings["batch_size"] = args.supernet_batch
-    return {"kind": "supernet", "supernet": settings}
+def _dest(flag: str) -> str:
+    return flag.lstrip("-").replace("-", "_")

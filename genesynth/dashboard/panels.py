@@ -15,15 +15,19 @@ from rich.text import Text
 
 from genesynth import fmt
 from genesynth.dashboard.pareto import scatter
+from genesynth.record.family import labels
+from genesynth.record.fidelity import checked_text
 from genesynth.record.snapshot import Member, RunState
+from genesynth.record.trial import TrialState, counted_states
 
-#: How the counts name a state where the engine's word would mean something else on screen:
-#: "infeasible" trials were rejected by the analytic cost before training (× in the plot
-#: marks a trained network that misses a bound).
-COUNT_LABELS = {"infeasible": "rejected"}
-STATE_STYLES = {
-    "complete": "green", "pruned": "yellow", "infeasible": "magenta", "failed": "red",
-    "duplicate": "cyan", "invalid": "bright_black", "running": "bold blue",
+#: How the counts name a state where the record's word would mean something else on screen:
+#: legacy "infeasible" trials (runs made before skipping) were rejected by the analytic cost
+#: before training (× in the plot marks a trained network that misses a bound).
+COUNT_LABELS: dict[str, str] = {TrialState.INFEASIBLE: "rejected"}
+STATE_STYLES: dict[str, str] = {
+    TrialState.COMPLETE: "green", TrialState.PRUNED: "yellow", TrialState.INFEASIBLE: "magenta",
+    TrialState.FAILED: "red", TrialState.DUPLICATE: "cyan", TrialState.INVALID: "bright_black",
+    TrialState.RUNNING: "bold blue",
 }
 
 
@@ -89,15 +93,16 @@ def header_panel(state: RunState, width: int | None = None) -> Panel:
 
 
 def _counts(state: RunState, per_row: int = 3) -> Table:
-    """Trials by final state, ``per_row`` to a row ("rejected": over a cost bound, untrained)."""
+    """Trials by final state, ``per_row`` to a row (a legacy state only where a trial has it)."""
     grid = Table.grid(padding=(0, 2))
-    names = list(state.counts)
+    counts = counted_states(state.counts)
+    names = list(counts)
     for _ in range(per_row):
         grid.add_column(no_wrap=True)
     for row in range(0, len(names), per_row):
         cells = []
         for name in names[row:row + per_row]:
-            n = state.counts[name]
+            n = counts[name]
             cells.append(Text.assemble((f"{COUNT_LABELS.get(name, name)} ",
                                         STATE_STYLES[name] if n else "dim"),
                                        (str(n), "bold" if n else "dim")))
@@ -220,7 +225,7 @@ def candidate_panel(state: RunState, max_modules: int = 16, width: int | None = 
     title = Text.assemble("candidate · trial ", (str(cand.number), "bold"), " · ",
                           (word, STATE_STYLES.get(cand.state, "")))
     parts: list[RenderableType] = [epochs, head]  # the epoch first: shown in a short region
-    if cand.reason and cand.state != "running":
+    if cand.reason and cand.state != TrialState.RUNNING:
         parts.append(Text(cand.reason, style="dim italic"))
     if max_modules:
         parts.append(modules)
@@ -321,9 +326,13 @@ def family_panel(state: RunState) -> Panel:
             fmt.count(member.params), fmt.count(member.macs), *times[: len(latency)],
             fmt.score(member.utility),
         )
-    return Panel(table, title=f"family · {fmt.plural(state.family_epochs, 'epoch')}",
+    body: RenderableType = table
+    if state.fidelity is not None:  # the run's check of its scores (a supernet run)
+        check = state.fidelity
+        line = Text(f"fidelity: {checked_text(check)}", style="dim")
+        if check.warning:
+            line = Text.assemble(line, "\n", (f"warning: {check.warning}", "bold yellow"))
+        body = Group(table, line)
+    return Panel(body, title=f"family · {fmt.plural(state.family_epochs, 'epoch')}",
                  title_align="left")
 
-
-def labels(count: int) -> list[str]:
-    return [chr(ord("A") + i) for i in range(min(count, 26))]

@@ -14,12 +14,13 @@ from typing import TextIO
 
 from genesynth import fmt
 from genesynth.events import (
-    SKIPPED,
     AdaptStarted,
     AdaptStep,
     EpochDone,
     Event,
     FamilyStarted,
+    FidelityChecked,
+    FidelityStarted,
     MemberDone,
     MemberDropped,
     MemberEpoch,
@@ -34,8 +35,10 @@ from genesynth.events import (
     TrialStarted,
     WarmStarted,
 )
+from genesynth.record.fidelity import checked_text
 from genesynth.record.rows import SupernetPhase
 from genesynth.record.snapshot import RunState, TrialRow
+from genesynth.record.trial import TrialState, counted_states
 
 
 def _acc(value: float | None) -> str:
@@ -66,7 +69,7 @@ def trial_line(row: TrialRow, utility_name: str = "NetScore", measure: str = "to
         words.append(f"latency {fmt.latency(row.latency_ms)}")
     if row.utility is not None:
         words.append(f"{utility_name} {fmt.score(row.utility)}")
-    if row.state == "complete":
+    if row.state == TrialState.COMPLETE:
         words.append("feasible" if row.feasible else "infeasible")
     if row.reason:
         words.append(f"- {row.reason}")
@@ -126,7 +129,7 @@ class PlainLog:
                 return self._epoch(f"trial {event.number}", event.epoch, event.epochs,
                                    event.loss, event.accuracy)
             case TrialFinished():
-                if event.state == SKIPPED:  # counted in the summary, not a trial of its own
+                if event.state == TrialState.SKIPPED:  # counted in the summary, not a trial
                     return None
                 row = state.trials[-1]
                 return f"{trial_line(row, state.utility_name, state.measure)} {_progress(state)}"
@@ -169,6 +172,12 @@ class PlainLog:
                         f"{fmt.score(event.utility)} "
                         f"{'feasible' if event.feasible else 'infeasible'}"
                         f"{' (reused: evaluation cache)' if event.reused else ''}")
+            case FidelityStarted():
+                return (f"fidelity check: training {fmt.plural(event.count, 'candidate')} "
+                        f"alone for {fmt.plural(event.epochs, 'epoch')} (the proxy budget)")
+            case FidelityChecked():
+                line = f"fidelity check: {checked_text(event)}"
+                return line + (f"\nwarning: {event.warning}" if event.warning else "")
             case RunFinished():
                 if event.interrupted:
                     return f"interrupted after {state.done}/{state.planned} trials ({event.out})"
@@ -198,10 +207,13 @@ def supernet_line(event: SupernetProgress) -> str | None:
     """The supernet phase in one line: epochs done, loss, largest network's top-1, ETA (the
     steps within an epoch are the live dashboard's; no line)."""
     epochs = fmt.plural(event.epochs, "epoch")
+    space = f"; trained for {event.bounds}" if event.bounds else ""
+    if event.wider:
+        space += f", wider than this run's {event.wider}: reused"
     if event.ready and event.loaded:
-        return f"supernet: loaded from the run directory ({epochs} trained before)"
+        return f"supernet: loaded from the run directory ({epochs} trained before{space})"
     if event.ready:
-        return f"supernet: ready ({epochs}, {fmt.duration(event.seconds)})"
+        return f"supernet: ready ({epochs}, {fmt.duration(event.seconds)}{space})"
     if event.steps:
         return None
     if event.loss is None:
@@ -236,7 +248,7 @@ def _parts(state: RunState) -> str:
 
 def summary_lines(state: RunState, top: int = 5) -> list[str]:
     """A whole snapshot in plain lines: header, progress, counts, leaderboard, family."""
-    counts = " ".join(f"{name} {n}" for name, n in state.counts.items())
+    counts = " ".join(f"{name} {n}" for name, n in counted_states(state.counts).items())
     status = "interrupted" if state.interrupted else "finished" if state.finished else "running"
     eta = "" if state.finished else f", ETA {fmt.duration(state.eta)}{_parts(state)}"
     lines = [

@@ -1,13 +1,19 @@
 """The evaluator extension point and what it returns.
 
 An evaluator turns an architecture into a :class:`Measurement`. Subclass :class:`Evaluator`,
-implement :meth:`~Evaluator.evaluate`, override the hooks you need, and add one line to
-:data:`genesynth.evaluate.registry.EVALUATORS` so that the CLI and workers can rebuild it from
-its :meth:`~Evaluator.describe` output.
+implement :meth:`~Evaluator.evaluate`, override the hooks you need, and add one entry to
+:data:`genesynth.evaluate.registry.EVALUATORS` (with the command-line flags the kind adds) so
+that the CLI and workers can rebuild it from its :meth:`~Evaluator.describe` output. What is
+particular to a kind stays in its class and its entry: nothing outside ``genesynth.evaluate``
+names one.
 
 Call order, in every process that runs trials (the main run and each worker):
 
-1. ``prepare(context)`` once, before the first ``evaluate`` or ``retrain``;
+0. ``check_space(prototype)`` once in a new run, before anything is written; and
+   ``device_info(context)`` for the run's record and the dashboard;
+1. ``prepare(context)`` once, before the first ``evaluate`` or ``retrain``: the context carries
+   this process's ``device`` and ``compile`` settings (``--device``, ``--compile``), which an
+   evaluator that runs networks must use for training, scoring and retraining alike;
 2. ``evaluate(arch, report)`` once per distinct architecture of the search;
 3. ``retrain(arch, report, searched)`` once per family member, in the process that makes the
    family.
@@ -43,7 +49,12 @@ class EvaluatorContext:
 
     ``prototype`` is the run's :class:`genesynth.space.Prototype` (the search space),
     ``dataset`` its loaded data or None (a table needs none), ``run_dir`` the run directory or
-    None, ``seed`` the run's seed and ``emit`` the engine's event listener.
+    None, ``seed`` the run's seed and ``emit`` the engine's event listener. ``device``
+    (``auto``, ``cpu``, ``cuda``, ``cuda:N``, ``mps``) and ``compile`` (``torch.compile`` the
+    forward pass) are where and how this process runs networks: machine settings, not part of
+    what is measured (``describe``), so a run resumes and a worker joins from any device; None
+    leaves the evaluator's own (what it was constructed with). ``constraint`` is the run's
+    :class:`genesynth.Constraint` or None (a supernet is trained for its static bounds).
     """
 
     prototype: Any
@@ -51,6 +62,9 @@ class EvaluatorContext:
     run_dir: Path | None = None
     seed: int = 0
     emit: Callable[[Any], None] = field(default=lambda event: None)
+    device: str | None = None
+    compile: bool | None = None
+    constraint: Any = None
 
 
 class Pruned(Exception):
@@ -78,18 +92,34 @@ class Evaluator(abc.ABC):
     constraint's accuracy bound can judge; a weight-sharing score is not (it ranks candidates
     far below their own accuracy), so the search judges it by the other bounds only and the
     accuracy bound is checked on the family after its stand-alone training.
+    ``checks`` (read only where ``stand_alone`` is False) is how many searched candidates the
+    run trains alone with :meth:`train_alone`, after the family, to state how well the scores
+    ranked them (the run's fidelity check, ``genesynth.record.fidelity``); 0: none.
     """
 
     prunable: ClassVar[bool] = True
     needs_data: ClassVar[bool] = True
     stand_alone: ClassVar[bool] = True
+    checks: int = 0
 
     @property
     def epochs(self) -> int:
         return 1
 
+    def check_space(self, prototype: Any) -> None:  # noqa: B027 (a documented no-op)
+        """Once in a new run, before anything is written: raise a GenesynthError when this
+        evaluator cannot measure the networks of ``prototype`` (a benchmark table made for
+        another space). By default, nothing to check."""
+
+    def device_info(self, context: EvaluatorContext) -> dict[str, Any]:
+        """Where this evaluator runs networks with ``context``'s device and compile settings,
+        for run.json and the dashboard: ``{"device": "cuda:0 (NVIDIA H100 ...)", "compile":
+        False}``. By default ``{}``: it runs none (a table lookup)."""
+        return {}
+
     def prepare(self, context: EvaluatorContext) -> None:  # noqa: B027 (a documented no-op)
-        """Once per run or worker, before the first ``evaluate``: e.g. train a supernet."""
+        """Once per run or worker, before the first ``evaluate``: e.g. train a supernet. One
+        that runs networks moves to ``context.device`` here."""
 
     @abc.abstractmethod
     def evaluate(self, arch: Architecture, report: Report) -> Measurement:
@@ -102,6 +132,12 @@ class Evaluator(abc.ABC):
         network that was not searched, e.g. a baseline). By default the member keeps
         ``searched``, or is evaluated when there is none."""
         return (searched if searched is not None else self.evaluate(arch, report)), None
+
+    def train_alone(self, arch: Architecture, report: Report) -> Measurement:
+        """``arch`` trained alone with the proxy budget: its validation top-1 (the fidelity
+        check of an evaluator whose scores are not stand-alone, with ``checks`` > 0)."""
+        raise NotImplementedError(f"{type(self).__name__} has no stand-alone training for the "
+                                  "fidelity check; set checks = 0")
 
     def kept(self) -> str:
         """What an interrupted run keeps of this evaluator's own work beyond the finished
@@ -122,13 +158,13 @@ class Evaluator(abc.ABC):
         return {"kind": type(self).__name__}
 
     @classmethod
-    def with_run_settings(cls, described: Mapping[str, Any], seed: int, full: Any
-                          ) -> Mapping[str, Any]:
+    def with_run_settings(cls, described: Mapping[str, Any], seed: int, full: Any,
+                          proxy: Any = None) -> Mapping[str, Any]:
         """A description given by kind (the CLI's ``--evaluator KIND``, the API's
-        ``evaluator="KIND"`` or ``{"kind": ...}``) completed with the run's ``seed`` and its
-        family budget ``full`` (a TrainConfig) where this kind takes them and ``described``
-        leaves them out; called before ``from_description`` in a new run. By default, as it
-        is."""
+        ``evaluator="KIND"`` or ``{"kind": ...}``) completed with the run's ``seed``, its
+        family budget ``full`` and its search budget ``proxy`` (TrainConfigs) where this kind
+        takes them and ``described`` leaves them out; called before ``from_description`` in a
+        new run. By default, as it is."""
         return described
 
     @classmethod

@@ -9,10 +9,11 @@ implemented in :mod:`.augment` and :mod:`.step` (a test keeps the names equal).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from genesynth.errors import GenesynthError
+from genesynth.errors import GenesynthError, RunError
 from genesynth.limits import MAX_BATCH, MAX_EPOCHS, MAX_THREADS, MAX_VALUE, show_number
 
 AUGMENT_KINDS = ("none", "standard")  # genesynth.evaluate.augment.AUGMENTS implements them
@@ -88,7 +89,7 @@ class SupernetConfig:
 
     epochs: int = 8
     batch_size: int = 64
-    lr: float = 1e-2  # AdamW, cosine schedule (as a candidate's proxy training)
+    lr: float = 1e-2  # AdamW, warm-up and cosine; default_config takes the data's proxy lr
     weight_decay: float = 1e-4
     random: int = 2  # random samples per step besides the largest and the smallest
     calibration_batches: int = 4  # training batches that re-estimate batch norm per candidate
@@ -124,3 +125,19 @@ SUPERNET_BUDGETS: dict[str, SupernetConfig] = {
     "digits": SupernetConfig(epochs=12, batch_size=32),
 }
 DEFAULT_SUPERNET = SupernetConfig(epochs=10, batch_size=128, score_images=2500)
+
+
+def family_budget(described: Mapping[str, Any]) -> TrainConfig | None:
+    """The budget a run's family was retrained with, read from its evaluator's description
+    (``full``, what every kind that trains its family records); None for a kind that trains
+    none (a table lookup keeps the searched measurement). RunError when it is damaged."""
+    full = described.get("full")
+    if full is None:
+        return None
+    if not isinstance(full, Mapping):
+        raise RunError(f"the run's family budget must be a mapping of settings, but got "
+                       f"full={full!r}")
+    try:
+        return TrainConfig(**full)
+    except TypeError as exc:
+        raise RunError(f"the run's training settings are damaged ({exc})") from None

@@ -22,7 +22,13 @@ from torch import nn
 
 from genesynth.errors import RunError
 from genesynth.evaluate.augment import check_augment, default_augment
-from genesynth.evaluate.base import CandidateFailed, DataLoader, Evaluator, Report
+from genesynth.evaluate.base import (
+    CandidateFailed,
+    DataLoader,
+    Evaluator,
+    EvaluatorContext,
+    Report,
+)
 from genesynth.evaluate.budgets import BUDGETS, DEFAULT_BUDGET, TrainConfig
 from genesynth.evaluate.device import device_name, resolve_device
 from genesynth.evaluate.step import (
@@ -177,8 +183,9 @@ class TrainingEvaluator(Evaluator):
 
     ``dataset`` is a :class:`genesynth.data.Dataset`. ``config`` is the proxy budget of the
     search and ``full`` the budget the family is retrained with (defaults per dataset).
-    ``device`` is where training runs (``auto``: a GPU when there is one); the splits move
-    there once. ``compile`` runs the forward pass through ``torch.compile``. Every candidate
+    ``device`` is where training runs (``auto``: a GPU when there is one) unless the run's
+    context names another (:meth:`prepare`); the splits move there once, before the first
+    training. ``compile`` runs the forward pass through ``torch.compile``. Every candidate
     starts from the same seed, so results are reproducible on one device.
     """
 
@@ -195,15 +202,35 @@ class TrainingEvaluator(Evaluator):
             check_augment(budget.augment, shape)
         self.device = resolve_device(device)
         self.compile = compile
-        self.train_data = Tensors.of(dataset.train).to(self.device)
-        self.val_data = Tensors.of(dataset.val).to(self.device)
+        self.train_data = Tensors.of(dataset.train)  # moved to the device before training
+        self.val_data = Tensors.of(dataset.val)
 
     @property
     def epochs(self) -> int:
         return self.config.epochs
 
+    def prepare(self, context: EvaluatorContext) -> None:
+        """Train on the context's device, with its compile setting (None: this one's own)."""
+        self.device, self.compile = self._placement(context)
+        self._to_device()
+
+    def device_info(self, context: EvaluatorContext) -> dict[str, Any]:
+        """Where this process trains: ``{"device": "cuda:0 (NVIDIA H100 ...)", "compile": ...}``."""
+        device, compile = self._placement(context)
+        return {"device": device_name(device), "compile": compile}
+
+    def _placement(self, context: EvaluatorContext) -> tuple[torch.device, bool]:
+        device = self.device if context.device is None else resolve_device(context.device)
+        return device, self.compile if context.compile is None else bool(context.compile)
+
+    def _to_device(self) -> None:
+        """The splits on the device, moved once (a no-op when they are there)."""
+        self.train_data = self.train_data.to(self.device)
+        self.val_data = self.val_data.to(self.device)
+
     def evaluate(self, arch: Architecture, report: Report) -> Measurement:
         start = time.perf_counter()
+        self._to_device()
         torch.manual_seed(self.config.seed)
         model = build(arch)
         curve, loss = train(model, self.train_data, self.val_data, self.config, report,
@@ -219,6 +246,7 @@ class TrainingEvaluator(Evaluator):
         """Train with the full budget; the accuracy returned is on the test split, the
         weights are on the CPU (they load on any machine)."""
         start = time.perf_counter()
+        self._to_device()
         torch.manual_seed(self.full.seed)
         model = build(arch)
         curve, loss = train(model, self.train_data, self.val_data, self.full, report,
@@ -241,9 +269,14 @@ class TrainingEvaluator(Evaluator):
         return {"kind": "train", "epochs": self.config.epochs, "proxy": self.config.to_dict(),
                 "full": self.full.to_dict()}
 
-    def device_info(self) -> dict[str, Any]:
-        """Where this process trains: ``{"device": "cuda:0 (NVIDIA H100 ...)", "compile": ...}``."""
-        return {"device": device_name(self.device), "compile": self.compile}
+    @classmethod
+    def with_run_settings(cls, described: Mapping[str, Any], seed: int, full: Any,
+                          proxy: Any = None) -> Mapping[str, Any]:
+        """The run's search budget ``proxy`` and family budget ``full`` (which carry its
+        seed, epochs and augmentation), unless ``described`` sets them."""
+        budgets = {name: budget.to_dict() for name, budget in (("proxy", proxy), ("full", full))
+                   if budget is not None}
+        return {**budgets, **described}
 
     @classmethod
     def from_description(cls, described: Mapping[str, Any], data: DataLoader

@@ -1,8 +1,6 @@
-"""Exports: a member or an architecture written as a runnable file (the exporters), and the
-self-contained PyTorch source (codegen, codegen_text)."""
+"""Exports: a member or an architecture written as a runnable file.
 
-from __future__ import annotations
-
-from genesynth.export.exporters import export_architecture, export_member
-
-__all__ = ["export_architecture", "export_member"]
+formats.py is the table of formats (torch-free: the CLI reads it), exporters.py their writers
+and ``export_member`` / ``export_architecture``, codegen.py and codegen_text.py the
+self-contained PyTorch source, quantize.py int8 ONNX.
+"""

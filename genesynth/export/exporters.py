@@ -32,6 +32,7 @@ import torch
 from genesynth.blocks.torch_modules import Network, Normalize
 from genesynth.dsl.writer import architecture_to_text
 from genesynth.errors import ExportError, RunError, did_you_mean
+from genesynth.export.formats import EXPORTERS, exporter
 from genesynth.limits import read_text
 from genesynth.net.arch import Architecture
 from genesynth.net.builder import build
@@ -42,8 +43,6 @@ from genesynth.record.family import (
     verified_weights,
 )
 from genesynth.record.layout import (
-    EXPORT_FORMATS,
-    EXPORT_SUFFIXES,
     FAMILY_FILE,
     MEMBER_ARCH,
     MEMBER_WEIGHTS,
@@ -51,7 +50,6 @@ from genesynth.record.layout import (
 )
 from genesynth.record.run import inside, read_run
 
-FORMATS, SUFFIXES = EXPORT_FORMATS, EXPORT_SUFFIXES  # named with the run's files: no torch
 OPSET = 17
 ONNX_ATOL = 1e-4
 
@@ -97,24 +95,17 @@ def export_architecture(
     exported for ``onnx`` and none are written for ``pytorch``. With ``normalization`` the
     exported network (``pytorch``, ``onnx``) normalises its input itself, as its first step.
     """
-    check_format(fmt)
+    chosen = exporter(fmt)
     path = Path(path)
-    if fmt == "pytorch" and path.suffix == ".pt":
-        raise ExportError(f"{path}: a PyTorch export is a source file (model.py) with its "
-                          "weights beside it (model.pt); name the .py file")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if fmt == "json":
-        path.write_text(arch.to_json() + "\n", encoding="utf-8")
-        return [path]
-    if fmt == "text":
-        path.write_text(architecture_to_text(arch), encoding="utf-8")
-        return [path]
+    if path.suffix in chosen.beside:
+        raise ExportError(f"{path}: a {fmt} export is a {chosen.suffix} file with "
+                          f"{', '.join(chosen.beside)} beside it (model{chosen.suffix}, "
+                          f"model{chosen.beside[0]}); name the {chosen.suffix} file")
     if normalization is not None and len(normalization.mean) != arch.input_shape[0]:
         raise ExportError(f"the input normalisation has {len(normalization.mean)} channels; "
                           f"{arch.name} takes {arch.input_shape[0]}")
-    if fmt == "onnx":
-        return [_export_onnx(arch, path, state_dict, normalization)]
-    return _export_pytorch(arch, path, state_dict, normalization)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return list(chosen.writer()(arch, path, state_dict, normalization))
 
 
 def export_member(
@@ -127,13 +118,10 @@ def export_member(
     the files go into the member's directory (``family/A/model.py``, ``model.pt``, ...).
     Files that exist are refused unless ``overwrite``.
     """
-    check_format(fmt)
+    chosen = exporter(fmt)
     run_dir = Path(run_dir)
-    entry, arch, state = load_member(run_dir, member, weights=fmt in ("pytorch", "onnx"))
-    member_dir = inside(run_dir, member_path(member), f"member {member!r}'s folder")
-    target = member_dir / f"model{SUFFIXES[fmt]}" if out is None else Path(out)
-    if target.is_dir():
-        target = target / f"model{SUFFIXES[fmt]}"
+    entry, arch, state = load_member(run_dir, member, weights=chosen.needs_weights)
+    target = _member_dir_target(run_dir, member, fmt, out)
     _refuse_escaping_links(target, fmt, run_dir)
     if not overwrite:
         _refuse_existing(target, fmt)
@@ -173,18 +161,19 @@ def export_quantized(
     check_kind(kind)
     run_dir = Path(run_dir)
     spec = read_run(run_dir)
-    if spec is None or spec.evaluator.get("kind") != "train":
+    if spec is None or not spec.data:
         raise ExportError(f"{run_dir}: int8 export calibrates on the run's training images and "
                           "measures its test split; this run has no training data")
-    target = _member_dir_target(run_dir, member, "onnx", out)
+    fmt = next(name for name, e in EXPORTERS.items() if kind in e.quantize)  # onnx
+    target = _member_dir_target(run_dir, member, fmt, out)
     int8 = target.with_name(f"{target.stem}.int8.onnx")
     _refuse_escaping_links(int8, "onnx", run_dir)
     if not overwrite:
-        _refuse_existing(int8, "onnx")
-    written = export_member(run_dir, member, "onnx", target, overwrite)
-    from genesynth.rundata import run_data
+        _refuse_existing(int8, fmt)
+    written = export_member(run_dir, member, fmt, target, overwrite)
+    from genesynth.data.described import load_described
 
-    result = _quantize_measured(target, int8, run_data(spec), spec.seed)
+    result = _quantize_measured(target, int8, load_described(spec.data, spec.seed), spec.seed)
     entry = dict(_member_entry(run_dir, member))
     entry["quantized"] = {**result.to_dict(), "file": _relative(int8, run_dir),
                           "float_file": _relative(target, run_dir)}
@@ -223,8 +212,8 @@ def _relative(path: Path, run_dir: Path) -> str:
 
 def _member_dir_target(run_dir: Path, member: str, fmt: str, out: Path | None) -> Path:
     target = (inside(run_dir, member_path(member), f"member {member!r}'s folder")
-              / f"model{SUFFIXES[fmt]}") if out is None else Path(out)
-    return target / f"model{SUFFIXES[fmt]}" if target.is_dir() else target
+              / f"model{exporter(fmt).suffix}") if out is None else Path(out)
+    return target / f"model{exporter(fmt).suffix}" if target.is_dir() else target
 
 
 def _refuse_escaping_links(target: Path, fmt: str, run_dir: Path) -> None:
@@ -239,7 +228,7 @@ def _refuse_escaping_links(target: Path, fmt: str, run_dir: Path) -> None:
 
 
 def _refuse_existing(target: Path, fmt: str) -> None:
-    written = [target, target.with_suffix(".pt")] if fmt == "pytorch" else [target]
+    written = [target, *(target.with_suffix(s) for s in exporter(fmt).beside)]
     existing = [str(path) for path in written if path.exists()]
     if existing:
         raise ExportError(f"{', '.join(existing)} already exist{'s' if len(existing) == 1 else ''}"
@@ -247,11 +236,7 @@ def _refuse_existing(target: Path, fmt: str) -> None:
 
 
 def check_format(fmt: str) -> None:
-    if fmt not in FORMATS:
-        raise ExportError(
-            f"`fmt` must be one of {', '.join(FORMATS)}, but got fmt={fmt!r}"
-            + did_you_mean(fmt, FORMATS)
-        )
+    exporter(fmt)
 
 
 def built_with(arch: Architecture, state_dict: Mapping[str, torch.Tensor] | None) -> Network:
@@ -327,10 +312,25 @@ def _load_weights(path: Path, run_dir: Path, member: str) -> dict[str, torch.Ten
 # -- formats --------------------------------------------------------------------------------
 
 
-def _export_pytorch(
+def write_json(arch: Architecture, path: Path, state_dict: Any = None,
+               normalization: InputNormalization | None = None) -> list[Path]:
+    """The ``json`` exporter: :meth:`Architecture.to_json` (no weights)."""
+    path.write_text(arch.to_json() + "\n", encoding="utf-8")
+    return [path]
+
+
+def write_text(arch: Architecture, path: Path, state_dict: Any = None,
+               normalization: InputNormalization | None = None) -> list[Path]:
+    """The ``text`` exporter: the architecture as prototype text (no weights)."""
+    path.write_text(architecture_to_text(arch), encoding="utf-8")
+    return [path]
+
+
+def write_pytorch(
     arch: Architecture, path: Path, state_dict: Mapping[str, torch.Tensor] | None,
     normalization: InputNormalization | None,
 ) -> list[Path]:
+    """The ``pytorch`` exporter: standalone source and, with weights, ``.pt`` beside it."""
     from genesynth.export.codegen import generate_source
 
     weights = path.with_suffix(".pt")
@@ -344,10 +344,11 @@ def _export_pytorch(
     return [path, weights]
 
 
-def _export_onnx(
+def write_onnx(
     arch: Architecture, path: Path, state_dict: Mapping[str, torch.Tensor] | None,
     normalization: InputNormalization | None,
-) -> Path:
+) -> list[Path]:
+    """The ``onnx`` exporter: the network with its weights, checked with onnxruntime."""
     if importlib.util.find_spec("onnx") is None:
         raise ExportError(
             "ONNX export needs the 'onnx' package: pip install 'genesynth[onnx]' "
@@ -367,7 +368,7 @@ def _export_onnx(
         )
     if importlib.util.find_spec("onnxruntime") is not None:
         _check_onnx(net, path, arch)
-    return path
+    return [path]
 
 
 def _check_onnx(net: torch.nn.Module, path: Path, arch: Architecture) -> None:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import torch
 from torch import nn
 from torch.utils import benchmark
@@ -47,3 +50,21 @@ def measure_latency(
     finally:
         model.train(was_training)
     return measurement.median * 1e3
+
+
+def candidate_latency(threads: int, table: str | None = None) -> Callable[[Any], float]:
+    """The latency a constraint judges a candidate by: predicted from its latency ``table``
+    when it names one (read now, so a missing or broken table stops the run before it
+    starts), else measured here on ``threads`` CPU threads."""
+    if table is not None:
+        from genesynth.latency.table import cached_table
+
+        predict: Callable[[Any], float] = cached_table(table).predict
+        return predict
+
+    def measure(arch: Any) -> float:
+        from genesynth.net.builder import build
+
+        return measure_latency(build(arch), arch.input_shape, threads=threads)
+
+    return measure

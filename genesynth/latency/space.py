@@ -81,7 +81,7 @@ def _graph(prototype: Prototype) -> nx.MultiDiGraph:
     for layers, out in _assignments(model, _run(model.network.stem, "stem"),
                                     model.input_shape):
         traced = run_layers(layers, model.input_shape, "stem")
-        _edge(graph, SOURCE, (0, out), traced_ops(traced), traced)
+        _edge(graph, SOURCE, (0, out), ops_of_layers(traced), traced)
         frontier.add(out)
     for i, entry in enumerate(model.slots):
         frontier = _position(graph, prototype, i, entry, frontier)
@@ -89,7 +89,7 @@ def _graph(prototype: Prototype) -> nx.MultiDiGraph:
         for layers, out in _assignments(model, _run(model.network.head, "head"), shape):
             if out == (model.classes,):
                 traced = run_layers(layers, shape, "head")
-                _edge(graph, (len(model.slots), shape), SINK, traced_ops(traced), traced)
+                _edge(graph, (len(model.slots), shape), SINK, ops_of_layers(traced), traced)
     if not graph.has_node(SINK):
         raise GenesynthError(f"the prototype '{prototype.name}' has no network whose head "
                              f"gives {model.classes} class scores")
@@ -113,10 +113,6 @@ def _position(graph: nx.MultiDiGraph, prototype: Prototype, i: int, entry: SlotE
                 f"assignments to walk (at {entry.prefix}); bound it with a constraint "
                 "(max_macs, max_params) or fewer choices per module")
     return after
-
-
-def traced_ops(traced: Sequence[Traced]) -> list[Op]:
-    return ops_of_layers(traced)
 
 
 def _edge(graph: nx.MultiDiGraph, u: object, v: object, ops: list[Op],

@@ -13,6 +13,7 @@ import json
 import math
 import os
 import re
+import string
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,12 @@ LABEL = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,31}")
 
 MAX_MEMBERS = 1000
 """The most members one ``family.json`` may list (``--family`` is bounded alike)."""
+
+
+def labels(count: int) -> list[str]:
+    """The labels of a family of ``count`` members, most accurate first: A, B, C, ... (at most
+    26; the dashboard's forming family and the retrained family name members alike)."""
+    return list(string.ascii_uppercase[:count])
 
 DIGEST = re.compile(r"[0-9a-f]{64}")
 

@@ -14,9 +14,6 @@ EVENTS_FILE = "events.jsonl"
 FAMILY_FILE = "family.json"
 FAMILY_DIR = "family"
 BASELINES_FILE = "baselines.json"
-EXPORT_FORMATS = ("pytorch", "onnx", "json", "text")  # `genesynth export --format`
-EXPORT_QUANTIZE = {"onnx": ("int8",)}  # `--quantize` each format takes (genesynth.export.quantize)
-EXPORT_SUFFIXES = {"pytorch": ".py", "onnx": ".onnx", "json": ".json", "text": ".gs"}
 REPORT_FILE, PARETO_FILE, HISTORY_FILE = "report.md", "pareto.png", "history.png"
 
 #: Files of one family member, inside ``family/<label>/``.

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from genesynth import fmt
 from genesynth.errors import GenesynthError, RunError
-from genesynth.events import SKIPPED, RunFinished, RunStarted, SupernetProgress, event_from_dict
+from genesynth.events import RunFinished, RunStarted, SupernetProgress, event_from_dict
 from genesynth.record.family import check_family, read_family_json
 from genesynth.record.layout import (
     EVENTS_FILE,
@@ -32,7 +32,7 @@ from genesynth.record.layout import (
 from genesynth.record.rows import BOUNDS, Candidate, Member, TrialRow
 from genesynth.record.run import read_json
 from genesynth.record.snapshot import RunState, shape_text
-from genesynth.record.trial import TrialRecord
+from genesynth.record.trial import TrialRecord, TrialState
 from genesynth.urls import redact, scrub
 
 if TYPE_CHECKING:
@@ -223,12 +223,11 @@ def _candidate(trial: optuna.trial.FrozenTrial, epochs: int, state: str) -> Cand
 
 
 def _row(trial: optuna.trial.FrozenTrial) -> TrialRow:
-    from optuna.trial import TrialState
+    from optuna.trial import TrialState as OptunaState
 
     rec = TrialRecord.of(trial)
-    fallback = {TrialState.COMPLETE: "complete", TrialState.PRUNED: "pruned"}.get(
-        trial.state, "failed"
-    )
+    fallback = {OptunaState.COMPLETE: TrialState.COMPLETE, OptunaState.PRUNED: TrialState.PRUNED
+                }.get(trial.state, TrialState.FAILED)
     state = rec.state if rec.finished and rec.state is not None else fallback
     seconds = rec.seconds
     start, end = _stamp(trial.datetime_start), _stamp(trial.datetime_complete)
@@ -266,7 +265,7 @@ def state_from_trials(
     now: float | None,
 ) -> RunState:
     """Fill ``state`` from finished and running trials (see :func:`state_from_study`)."""
-    from optuna.trial import TrialState
+    from optuna.trial import TrialState as OptunaState
 
     apply_header(state, run)
     epochs = run_epochs(run)
@@ -276,11 +275,11 @@ def state_from_trials(
     for trial in sorted(trials, key=lambda t: t.number):
         if (start := _stamp(trial.datetime_start)) is not None:
             starts.append(start)
-        if trial.state == TrialState.RUNNING:
-            state.running[trial.number] = _candidate(trial, epochs, "running")
-        elif TrialRecord.of(trial).state == SKIPPED:
+        if trial.state == OptunaState.RUNNING:
+            state.running[trial.number] = _candidate(trial, epochs, TrialState.RUNNING)
+        elif TrialRecord.of(trial).state == TrialState.SKIPPED:
             state.skipped += 1
-        elif trial.state != TrialState.WAITING:
+        elif trial.state != OptunaState.WAITING:
             row = _row(trial)
             state.counts[row.state] += 1
             state.trials.append(row)

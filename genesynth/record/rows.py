@@ -2,12 +2,14 @@
 supernet's training.
 
 Plain records that :class:`~genesynth.record.snapshot.RunState` holds, the reader fills from a
-study and the ETA (:mod:`genesynth.record.eta`) reads; they import nothing of the package.
+study and the ETA (:mod:`genesynth.record.eta`) reads; they import only the trial states.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from genesynth.record.trial import TrialState
 
 #: The constraint's bounds, as RunStarted and run.json's ``constraint.bounds`` name them.
 BOUNDS = ("min_accuracy", "max_macs", "max_params", "max_latency_ms")
@@ -15,7 +17,7 @@ BOUNDS = ("min_accuracy", "max_macs", "max_params", "max_latency_ms")
 
 @dataclass
 class Candidate:
-    """A trial being trained (``state == "running"``) or the last one that finished."""
+    """A trial being trained (``state`` RUNNING) or the last one that finished."""
 
     number: int
     key: str = ""
@@ -26,7 +28,7 @@ class Candidate:
     epoch: int = 0
     loss: float | None = None
     accuracy: float | None = None  # validation top-1 after the last epoch, percent
-    state: str = "running"
+    state: str = TrialState.RUNNING
     reason: str = ""
     started: float = 0.0  # when the trial started (event time; 0 when unknown)
     updated: float = 0.0  # when its last epoch ended

@@ -127,6 +127,13 @@ def read_run(out: Path) -> RunSpec | None:
 def check_run_dir(out: Path, resume: bool) -> None:
     """What :func:`prepare_run_dir` refuses without knowing the run: checked before the data is
     loaded or a view drawn (decoding CIFAR-10 takes most of a minute)."""
+    try:
+        out.stat()
+    except (FileNotFoundError, NotADirectoryError):
+        pass  # a file among its parents: said by the API's check, which names it
+    except OSError as exc:  # a name too long, a loop of links, no permission
+        raise RunError(f"{out}: cannot use it as the run directory: "
+                       f"{exc.strerror or exc}") from None
     stored = read_run(out) if out.is_dir() else None
     if stored is None:
         if resume:

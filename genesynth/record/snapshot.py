@@ -18,13 +18,12 @@ from dataclasses import dataclass, field
 
 from genesynth import fmt
 from genesynth.events import (
-    SKIPPED,
-    TRIAL_STATES,
     AdaptStarted,
     AdaptStep,
     EpochDone,
     Event,
     FamilyStarted,
+    FidelityChecked,
     MemberDone,
     MemberDropped,
     MemberEpoch,
@@ -48,6 +47,7 @@ from genesynth.record.rows import (
     TrialRow,
 )
 from genesynth.record.selection import MIN_GAP, select
+from genesynth.record.trial import TRIAL_STATES, TrialState
 
 __all__ = [
     "BOUNDS", "Candidate", "Member", "Point", "RunState", "TrialRow", "search_extended_text",
@@ -111,6 +111,7 @@ class RunState:
     input_shape: str = ""  # "1x8x8", with the prototype's own when the data's replaced it
     notice: str = ""  # the last word on widening the family (extended, or why not)
     supernet: SupernetPhase | None = None  # the supernet's training, when the run has one
+    fidelity: FidelityChecked | None = None  # the run's check of its scores, once made
 
     # -- derived views ----------------------------------------------------------------------
 
@@ -149,7 +150,7 @@ class RunState:
         """Feasible complete trials, best utility first."""
         rows = [
             t for t in self.trials
-            if t.state == "complete" and t.feasible and t.utility is not None
+            if t.state == TrialState.COMPLETE and t.feasible and t.utility is not None
         ]
         rows.sort(key=lambda t: (-(t.utility or 0.0), t.number))
         return rows[:limit]
@@ -181,8 +182,8 @@ class RunState:
         return [
             Point(t.number, t.macs, t.accuracy, t.feasible)
             for t in self.trials
-            if t.state == "complete" and t.accuracy is not None and math.isfinite(t.accuracy)
-            and t.macs is not None and t.macs > 0
+            if t.state == TrialState.COMPLETE and t.accuracy is not None
+            and math.isfinite(t.accuracy) and t.macs is not None and t.macs > 0
         ]
 
     # -- events -----------------------------------------------------------------------------
@@ -224,6 +225,8 @@ class RunState:
                 self._member(event)
             case SupernetProgress():
                 self._supernet(event)
+            case FidelityChecked():
+                self.fidelity = event
             case AdaptStarted():
                 self.notice = adapt_started_text(event)
             case AdaptStep():
@@ -274,11 +277,11 @@ class RunState:
         cand.updated = event.time
 
     def _trial_finished(self, event: TrialFinished) -> None:
-        if event.state == SKIPPED:
+        if event.state == TrialState.SKIPPED:
             self.skipped += 1
             self.running.pop(event.number, None)
             return
-        state = event.state if event.state in self.counts else "failed"
+        state = event.state if event.state in self.counts else TrialState.FAILED
         self.counts[state] += 1
         cand = self.running.pop(event.number, None) or Candidate(event.number)
         row = TrialRow(

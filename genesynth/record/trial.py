@@ -10,18 +10,61 @@ meaning are listed in docs/run-directory.md.
 from __future__ import annotations
 
 import dataclasses
+import enum
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from genesynth.events import TRIAL_STATES
+
+class TrialState(enum.StrEnum):
+    """How a trial ended: the ``state`` of its record (a ``str``, so JSON, Optuna's user
+    attributes and events keep the plain word), or RUNNING while it runs (never recorded: the
+    attribute is absent until the trial ends)."""
+
+    COMPLETE = "complete"  # trained (or reused, or scored) and scored by the utility
+    PRUNED = "pruned"  # stopped by the pruner part-way through training
+    INFEASIBLE = "infeasible"  # legacy: over a cost bound, counted (runs made before skipping)
+    FAILED = "failed"  # the evaluation raised
+    DUPLICATE = "duplicate"  # the same network as an earlier trial, whose result it copies
+    INVALID = "invalid"  # the sample does not fit the shapes
+    SKIPPED = "skipped"  # outside the static bounds: drawn again, not counted as a trial
+    RUNNING = "running"  # being evaluated (a view's word, never a record's)
+
+    @property
+    def legacy(self) -> bool:
+        """Written only by older versions: read, counted, never written again."""
+        return self in LEGACY_STATES
+
+
+#: States older versions wrote and this one only reads.
+LEGACY_STATES = frozenset({TrialState.INFEASIBLE})
+#: The final states of a counted trial, in the order the views list them.
+TRIAL_STATES: tuple[TrialState, ...] = (
+    TrialState.COMPLETE, TrialState.PRUNED, TrialState.INFEASIBLE, TrialState.FAILED,
+    TrialState.DUPLICATE, TrialState.INVALID,
+)
+
+
+def state_of(value: Any) -> TrialState | None:
+    """The state ``value`` names (a string as recorded); None for anything else."""
+    if not isinstance(value, str):
+        return None
+    try:
+        return TrialState(value)
+    except ValueError:
+        return None
+
+
+def counted_states(counts: Mapping[str, int]) -> dict[TrialState, int]:
+    """``counts`` by state in the views' order: a legacy state only where a trial has it."""
+    return {s: counts.get(s, 0) for s in TRIAL_STATES if not s.legacy or counts.get(s, 0)}
 
 
 @dataclass(frozen=True)
 class TrialRecord:
     """What one trial recorded; every field is optional (None: not recorded)."""
 
-    state: str | None = None  # one of TRIAL_STATES once finished (absent while it runs)
+    state: TrialState | None = None  # once finished (absent while it runs, or unknown)
     key: str | None = None  # canonical architecture hash
     arch: str | None = None  # the architecture as JSON
     params: int | None = None  # analytic cost
@@ -61,7 +104,7 @@ class TrialRecord:
     @property
     def measured(self) -> bool:
         """Its result can stand for the same network again (not invalid or infeasible)."""
-        return self.finished and self.state not in ("invalid", "infeasible")
+        return self.finished and self.state not in (TrialState.INVALID, TrialState.INFEASIBLE)
 
 
 def architectures(trials: Iterable[Any]) -> dict[int, str]:
@@ -85,7 +128,7 @@ def _encode(fields: Mapping[str, Any]) -> dict[str, Any]:
 
 
 _KINDS: dict[str, str] = {
-    "state": "str", "key": "str", "arch": "str", "params": "int", "macs": "int",
+    "state": "state", "key": "str", "arch": "str", "params": "int", "macs": "int",
     "accuracy": "float", "latency_ms": "float", "utility": "float", "feasible": "bool",
     "reason": "str", "curve": "curve", "seconds": "float", "phase": "int", "worker": "str",
     "reused": "str", "warm_start": "str",
@@ -95,6 +138,8 @@ _KINDS: dict[str, str] = {
 def _decode(kind: str, value: Any) -> Any:
     if value is None:
         return None
+    if kind == "state":
+        return state_of(value)
     if kind == "bool":
         return value if isinstance(value, bool) else None
     if isinstance(value, bool):

@@ -19,9 +19,11 @@ from typing import Any
 
 from genesynth import fmt
 from genesynth.net.arch import Architecture
+from genesynth.record.fidelity import checked_text, read_fidelity
 from genesynth.record.layout import HISTORY_FILE, PARETO_FILE, REPORT_FILE
 from genesynth.record.reader import RunSource, constraint_bounds, locate, state_from_study
 from genesynth.record.snapshot import RunState
+from genesynth.record.trial import TrialState
 from genesynth.report.entries import Entry, baseline_entries, family_entries
 from genesynth.report.family import side_by_side_section, stacks_section
 from genesynth.urls import redact
@@ -228,6 +230,22 @@ def search_section(state: RunState) -> list[str]:
     return lines
 
 
+def fidelity_section(run: Mapping[str, Any]) -> list[str]:
+    """How well the evaluator's scores ranked candidates trained alone (a supernet run)."""
+    check = read_fidelity(run)
+    if check is None:
+        return []
+    lines = ["", "## Fidelity of the scores", "",
+             f"The search ranked candidates by scores, not by their own accuracy; "
+             f"{checked_text(check)}.", ""]
+    if check.warning:
+        lines += [f"**Warning:** {check.warning}.", ""]
+    rows = [(p.source, p.key[:12], fmt.percent(p.score, 2), fmt.percent(p.accuracy, 2),
+             fmt.count(p.macs)) for p in sorted(check.pairs, key=lambda p: p.macs)]
+    return lines + _table(("Trained for", "Network", "Score", "Alone top-1", "MACs"), rows,
+                          "llrrr")
+
+
 def render_markdown(state: RunState, source: RunSource, members: list[Entry],
                     baselines: list[Entry], plots: str | None) -> str:
     """The whole ``report.md``; ``plots`` is None when the PNGs were written, else why not."""
@@ -237,9 +255,10 @@ def render_markdown(state: RunState, source: RunSource, members: list[Entry],
     lines += modules_section(members)
     lines += side_by_side_section(members) + stacks_section(members)
     lines += search_section(state)
+    lines += fidelity_section(source.run)
     lines += ["", "## Plots", ""]
     if plots is None:
-        pruned = state.counts.get("pruned", 0)
+        pruned = state.counts.get(TrialState.PRUNED, 0)
         if pruned:
             lines += [f"The accuracy plot shows the trials that finished their training; "
                       f"{fmt.plural(pruned, 'pruned trial')} (partial accuracy) "

@@ -22,6 +22,7 @@ from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 from genesynth import fmt
 from genesynth.record.layout import HISTORY_FILE, PARETO_FILE
 from genesynth.record.snapshot import RunState, TrialRow
+from genesynth.record.trial import TrialState
 from genesynth.report.entries import Entry
 
 Triple = tuple[list[float], list[float], list[float]]
@@ -49,7 +50,7 @@ def pareto_figure(state: RunState, members: Sequence[Entry], baselines: Sequence
     scored = "" if state.measure == "top-1" else f" ({state.measure})"
     fig = Figure(figsize=(7.5, 5.6), dpi=120, layout="constrained")
     ax = fig.add_subplot()
-    trained = [t for t in state.trials if t.state == "complete"]
+    trained = [t for t in state.trials if t.state == TrialState.COMPLETE]
     feasible = _xy([t for t in trained if t.feasible])
     missed = _xy([t for t in trained if not t.feasible])
     largest = max(feasible[2] + missed[2] + _xy(baselines)[2], default=1.0)

@@ -17,13 +17,12 @@ import os
 from pathlib import Path
 
 from optuna.storages.journal import JournalFileSymlinkLock
-from optuna.storages.journal._file import get_lock_file
-from optuna.storages.journal._storage import JournalOperation
 
 from genesynth.errors import RunError
+from genesynth.storage.optuna_private import journal_lock, journal_operations
 
 _log = logging.getLogger(__name__)
-_OPERATIONS = frozenset(int(op) for op in JournalOperation)
+_OPERATIONS = journal_operations()
 
 
 def check_journal(path: Path, repair: bool) -> int:
@@ -37,7 +36,7 @@ def check_journal(path: Path, repair: bool) -> int:
     if not repair:
         _check_lines(path)
         return 0
-    with get_lock_file(JournalFileSymlinkLock(str(path))):
+    with journal_lock(JournalFileSymlinkLock(str(path))):
         whole = _check_lines(path)
         size = path.stat().st_size
         if whole == size:

@@ -11,12 +11,12 @@ from typing import Any
 import optuna
 
 from genesynth.errors import GenesynthError, RunError
-from genesynth.evaluate.base import Evaluator
+from genesynth.evaluate.base import Evaluator, EvaluatorContext
 from genesynth.evaluate.device import resolve_device
-from genesynth.evaluate.registry import evaluator_class, resolve_evaluator
-from genesynth.evaluate.table import TableEvaluator
-from genesynth.evaluate.train import TrainConfig, TrainingEvaluator, budgets_for
+from genesynth.evaluate.registry import description_of, evaluator_class, resolve_evaluator
+from genesynth.evaluate.train import TrainConfig, budgets_for
 from genesynth.events import Listener
+from genesynth.latency.measure import candidate_latency
 from genesynth.limits import (
     MAX_EPOCHS,
     MAX_FAMILY,
@@ -25,7 +25,6 @@ from genesynth.limits import (
     MAX_TRIALS,
     show_number,
 )
-from genesynth.net.builder import build
 from genesynth.record.run import RunSpec, check_run_dir
 from genesynth.synth.engine import Setup, SynthesisResult, run
 from genesynth.synth.quiet import optuna_log
@@ -137,27 +136,21 @@ def make_setup(
         if value is not None:
             _check_positive(name, value, MAX_EPOCHS)
     training = training or Training()
-    if evaluator == "train":
-        evaluator = None
-    if evaluator is None:
-        resolve_device(training.device)  # a wrong --device is refused before data is loaded
+    resolve_device(training.device)  # a wrong --device is refused before data is loaded
+    described = description_of(evaluator)  # None for an Evaluator object
     proto = load_prototype(prototype) if isinstance(prototype, str | Path) else prototype
     rule = load_constraint(constraint) if isinstance(constraint, str | Path) else constraint
     dataset = None
     declared = proto.input_shape
-    if data is not None or _needs_data(evaluator):  # a benchmark table needs none
+    if data is not None or _needs_data(described):  # a benchmark table needs none
         dataset = _load("digits" if data is None else data, proto, seed)
         proto = proto.with_overrides(input_shape=dataset.input_shape, classes=dataset.classes)
     proxy, full = _budgets(dataset, seed, training, proxy, full, epochs, full_epochs)
-    if evaluator is None:
-        evaluator = TrainingEvaluator(dataset, proxy, full, training.device, training.compile)
-    elif isinstance(evaluator, str | Mapping):  # a kind takes the run's seed and full budget
-        described = {"kind": evaluator} if isinstance(evaluator, str) else evaluator
-        evaluator = evaluator_class(described.get("kind", "")).with_run_settings(
-            described, seed, full)
-    chosen = resolve_evaluator(evaluator, lambda: _needed(dataset))
-    if isinstance(chosen, TableEvaluator):
-        chosen.check_space(proto)
+    given: Evaluator | Mapping[str, Any] = (  # a kind takes the run's seed and budgets
+        evaluator_class(described.get("kind", "")).with_run_settings(described, seed, full, proxy)
+        if described is not None else evaluator)  # type: ignore[assignment]
+    chosen = resolve_evaluator(given, lambda: _needed(dataset))
+    chosen.check_space(proto)
     sampler_obj, sampler_name = resolve_sampler(sampler, seed, trials)
     out_dir = Path(out) if out is not None else Path("runs") / proto.name
     _check_out(out_dir)
@@ -168,7 +161,10 @@ def make_setup(
         sampler=sampler_name, evaluator=chosen.describe(),
         trials=trials, family_size=family_size, full_epochs=full.epochs,
         storage=storage or "", study=study or "",
-        extra={**_shared_extra(storage, out_dir, heartbeat), **_device_info(evaluator),
+        extra={**_shared_extra(storage, out_dir, heartbeat),
+               **chosen.device_info(EvaluatorContext(proto, dataset, out_dir, seed,
+                                                     device=training.device,
+                                                     compile=training.compile)),
                **({} if chosen.stand_alone else {"measure": "score"}),
                **_latency_info(rule)},
         declared_input_shape=declared if declared != proto.input_shape else (),
@@ -176,9 +172,9 @@ def make_setup(
     return Setup(
         spec=spec, prototype=proto, constraint=rule, evaluator=chosen, out=out_dir,
         sampler=sampler_obj, pruner=pruner or default_pruner(chosen.epochs),
-        latency=_latency(rule.latency_threads, getattr(rule, "latency_table", None)),
-        dataset=dataset,
-        cache=_cache(cache, spec.data, spec.evaluator, seed),
+        latency=candidate_latency(rule.latency_threads, getattr(rule, "latency_table", None)),
+        dataset=dataset, cache=_cache(cache, spec.data, spec.evaluator, seed),
+        device=training.device, compile=training.compile,
     )
 
 
@@ -229,12 +225,6 @@ class Training:
     compile: bool = False
 
 
-def _device_info(evaluator: Any) -> dict[str, Any]:
-    """``{"device": ..., "compile": ...}`` for run.json, from an evaluator that trains."""
-    info = getattr(evaluator, "device_info", None)
-    return dict(info()) if callable(info) else {}
-
-
 def _shared_extra(storage: str | None, out: Path, heartbeat: int | None) -> dict[str, Any]:
     """For a shared study: where workers write the family, and their heartbeat interval."""
     from genesynth.storage import DEFAULT_HEARTBEAT, is_shared
@@ -246,15 +236,12 @@ def _shared_extra(storage: str | None, out: Path, heartbeat: int | None) -> dict
     return {"out": str(out.resolve()), "heartbeat": beat}
 
 
-def _needs_data(evaluator: Evaluator | str | Mapping[str, Any] | None) -> bool:
-    """Whether the default data (digits) is loaded when no ``data`` is given: for the
-    default evaluator and a kind that measures on data; an Evaluator object has its own."""
-    if evaluator is None:
-        return True
-    if not isinstance(evaluator, str | Mapping):
-        return False  # an Evaluator object has its own data; anything else the resolver refuses
-    kind = evaluator if isinstance(evaluator, str) else evaluator.get("kind", "")
-    return evaluator_class(kind).needs_data
+def _needs_data(described: Mapping[str, Any] | None) -> bool:
+    """Whether the default data (digits) is loaded when no ``data`` is given: for a kind that
+    measures on data (the default among them); an Evaluator object has its own (None)."""
+    if described is None:
+        return False
+    return evaluator_class(described.get("kind", "")).needs_data
 
 
 def _needed(dataset: Any) -> Any:
@@ -272,22 +259,6 @@ def _load(data: Any, proto: Any, seed: int) -> Any:
         return data
     folder = data_format(str(data)) == "image-folder"
     return load_data(str(data), input_shape=proto.input_shape if folder else None, seed=seed)
-
-
-def _latency(threads: int, table: str | None = None) -> Any:
-    """Latency of a candidate: predicted from ``table`` when the constraint names one (read
-    now, so a missing or broken table stops the run before it starts), else measured here."""
-    from genesynth.latency.measure import measure_latency
-
-    if table is not None:
-        from genesynth.latency.table import cached_table
-
-        return cached_table(table).predict
-
-    def measure(arch: Any) -> float:
-        return measure_latency(build(arch), arch.input_shape, threads=threads)
-
-    return measure
 
 
 def _latency_info(rule: Any) -> dict[str, Any]:

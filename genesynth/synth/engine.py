@@ -33,9 +33,12 @@ from genesynth.record.layout import (
     study_url,
 )
 from genesynth.record.run import RunSpec, prepare_run_dir
+from genesynth.record.trial import TrialState
 from genesynth.storage import StorageLost, is_shared, kind, open_storage
+from genesynth.storage.optuna_private import storage_of, trial_id
 from genesynth.synth import family as fam
 from genesynth.synth import warm
+from genesynth.synth.fidelity import check_evaluator
 from genesynth.synth.lost import check_lost
 from genesynth.synth.objective import Objective
 from genesynth.synth.samplers import SAMPLERS, SpaceAware, is_multi_objective
@@ -105,6 +108,14 @@ class Setup:
     cache: Any = None  # genesynth.evaluate.cache.EvaluationCache, or None: measure everything
     warm_start: tuple[Path, ...] = ()  # earlier run directories to start from
     dataset: Any = None  # the loaded data, None when the evaluator needs none
+    device: str = "auto"  # where this process runs networks (--device)
+    compile: bool = False  # torch.compile of the forward pass (--compile)
+
+    def context(self, emit: Listener = lambda event: None) -> EvaluatorContext:
+        """What the evaluator is prepared with in this process (its device included)."""
+        return EvaluatorContext(self.prototype, self.dataset, self.out, self.spec.seed, emit,
+                                device=self.device, compile=self.compile,
+                                constraint=self.constraint)
 
     @property
     def epochs(self) -> int:
@@ -116,10 +127,9 @@ class Setup:
         return is_multi_objective(self.sampler)
 
 
-def device_of(evaluator: Any) -> str:
-    """Where the evaluator trains, for the dashboard ("" for one that does not train)."""
-    info = getattr(evaluator, "device_info", None)
-    return str(info().get("device", "")) if callable(info) else ""
+def device_of(setup: Setup) -> str:
+    """Where the evaluator runs networks in this process, for the dashboard ("" for none)."""
+    return str(setup.evaluator.device_info(setup.context()).get("device", ""))
 
 
 def open_study(setup: Setup, resume: bool = False) -> optuna.Study:
@@ -223,8 +233,7 @@ def drive(study: optuna.Study, setup: Setup, listeners: Sequence[Listener] = (),
         emit(WarmStarted(len(started.offers), len(started.fitting), started.message(),
                          time.time()))
     try:
-        setup.evaluator.prepare(EvaluatorContext(setup.prototype, setup.dataset, setup.out,
-                                                 spec.seed, emit))
+        setup.evaluator.prepare(setup.context(emit))
         objective = make_objective(setup, emit, setup.constraint)
         ran = run_trials(study, objective, spec.trials, catch=(CandidateFailed,), limit=limit,
                          told=objective.told)
@@ -291,7 +300,7 @@ def run_started(setup: Setup, done: int = 0) -> RunStarted:
         family_size=spec.family_size, full_epochs=spec.full_epochs,
         done=done, input_shape=tuple(spec.input_shape),
         declared_shape=tuple(spec.declared_input_shape),
-        device=device_of(setup.evaluator),
+        device=device_of(setup),
         measure=str(spec.extra.get("measure", "top-1")),
         latency_source=fmt.latency_source(spec.extra.get("latency_table")),
     )
@@ -321,6 +330,7 @@ def finish(study: optuna.Study, setup: Setup, emit: Emitter, search: bool = True
     study.set_user_attr(FAMILY_OUT_ATTR, str(setup.out.resolve()))
     # family.json's content in the study too: `genesynth watch --storage` on any machine shows it
     study.set_user_attr(FAMILY_COPY_ATTR, {"members": [m.to_dict() for m in members]})
+    check_evaluator(study, setup, members, emit)  # stand_alone = False: how well it ranked
     family_made(study, setup.spec.trials)
     study.set_user_attr(FINISHED_ATTR, True)
     emit(RunFinished(str(setup.out), len(members), time=time.time()))
@@ -338,8 +348,9 @@ def _search(study: optuna.Study, setup: Setup, emit: Listener, phase: Phase) -> 
     except ConstraintError as error:  # raised while asking: the asked trial never started
         for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
             if not t.user_attrs:
-                study._storage.set_trial_user_attr(t._trial_id, "state", "skipped")
-                study._storage.set_trial_user_attr(t._trial_id, "reason", str(error))
+                storage_of(study).set_trial_user_attr(trial_id(t), "state",
+                                                       TrialState.SKIPPED.value)
+                storage_of(study).set_trial_user_attr(trial_id(t), "reason", str(error))
                 study.tell(t.number, state=optuna.trial.TrialState.FAIL)
         return str(error)
     return None

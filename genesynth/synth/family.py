@@ -19,7 +19,6 @@ is an event (``MemberDropped``, ``MemberRenamed``).
 from __future__ import annotations
 
 import shutil
-import string
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -45,6 +44,7 @@ from genesynth.net.measurement import Measurement
 from genesynth.record.family import (
     Member,
     file_digest,
+    labels,
     parse_family,
     read_family,
     write_family,
@@ -97,10 +97,6 @@ def alternates(found: list[Candidate], chosen: list[Candidate], size: int
     """For each chosen member, the other candidates of its band in the band's order (never
     the member itself nor another member; :func:`genesynth.record.selection.spares`)."""
     return spares(found, chosen, size)
-
-
-def labels(count: int) -> list[str]:
-    return list(string.ascii_uppercase[:count])
 
 
 def retrain_family(

@@ -52,6 +52,7 @@ from optuna.trial import TrialState
 
 from genesynth.record.trial import TrialRecord, record
 from genesynth.storage import MAX_RETRY, journal_file
+from genesynth.storage.optuna_private import backend_of, storage_of, trial_id
 
 _WORKER_ID = ""
 
@@ -93,7 +94,7 @@ class Guard:
 
     def hand_back(self, study: optuna.Study, trial: optuna.Trial) -> None:
         """An interrupted worker's trial: failed, and queued again when the study is shared."""
-        _fail_and_retry(study, trial._trial_id, retry=self.shared)
+        _fail_and_retry(study, trial_id(trial), retry=self.shared)
 
     def holds(self, worker: str) -> bool:
         """Whether ``worker`` (e.g. the holder of the family claim) is a live process.
@@ -155,7 +156,7 @@ class RDBGuard(Guard):
     def adopt(self, study: optuna.Study, trial: optuna.Trial) -> None:
         record(trial, worker=worker_id())  # host-pid-token
         if self.interval:  # a trial without any heartbeat is never found stale: beat at once
-            self.storage.record_heartbeat(trial._trial_id)
+            self.storage.record_heartbeat(trial_id(trial))
 
     @contextlib.contextmanager
     def beat(self, study: optuna.Study, trial: optuna.Trial) -> Iterator[None]:
@@ -167,7 +168,7 @@ class RDBGuard(Guard):
         def run() -> None:
             while not stop.wait(self.interval):
                 with contextlib.suppress(Exception):  # a lost beat is caught up by the next
-                    self.storage.record_heartbeat(trial._trial_id)
+                    self.storage.record_heartbeat(trial_id(trial))
 
         thread = threading.Thread(target=run, name=f"heartbeat-{trial.number}", daemon=True)
         thread.start()
@@ -213,7 +214,7 @@ class JournalGuard(Guard):
         for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
             owner = TrialRecord.of(t).worker
             dead_owner = owner != self.me and not self._is_alive(owner)
-            if dead_owner and _fail_and_retry(study, t._trial_id, retry=True):
+            if dead_owner and _fail_and_retry(study, trial_id(t), retry=True):
                 dead.append(t.number)
         return dead
 
@@ -250,17 +251,17 @@ def _hold(path: Path) -> int:
     return fd
 
 
-def _fail_and_retry(study: optuna.Study, trial_id: int, retry: bool) -> bool:
+def _fail_and_retry(study: optuna.Study, tid: int, retry: bool) -> bool:
     """Fail a running trial and, if ``retry``, queue its choices again; False if it finished."""
     try:
-        if not study._storage.set_trial_state_values(trial_id, state=TrialState.FAIL):
+        if not storage_of(study).set_trial_state_values(tid, state=TrialState.FAIL):
             return False
     except optuna.exceptions.UpdateFinishedTrialError:
         return False
     if retry:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            Retry(max_retry=MAX_RETRY)(study, study._storage.get_trial(trial_id))
+            Retry(max_retry=MAX_RETRY)(study, storage_of(study).get_trial(tid))
     return True
 
 
@@ -270,8 +271,8 @@ _GUARDS: dict[Any, tuple[BaseStorage, Guard]] = {}
 def guard_for(study: optuna.Study) -> Guard:
     """The guard of ``study``'s storage: one per study and storage (per journal file) and
     process, kept for the life of the process."""
-    storage = study._storage
-    backend = getattr(storage, "_backend", storage)  # optuna's _CachedStorage wraps RDB
+    storage = storage_of(study)
+    backend = backend_of(storage)  # optuna's cache wraps RDB
     journal = journal_file(storage) if isinstance(storage, JournalStorage) else None
     key: Any = ("journal", str(journal.resolve())) if journal else (id(storage), study.study_name)
     if key not in _GUARDS:

@@ -19,8 +19,8 @@ from pathlib import Path
 import optuna
 
 from genesynth.errors import RunError
-from genesynth.events import SKIPPED
 from genesynth.record.layout import EVENTS_FILE, FAMILY_DIR, FAMILY_FILE, STUDY_FILE
+from genesynth.record.trial import TrialState
 
 LINE = 2**20  # an event is a few hundred bytes; a longer "line" is read in pieces and skipped
 
@@ -42,7 +42,7 @@ def recorded_trials(out: Path) -> set[int]:
                 continue
             number = event.get("number")
             if isinstance(number, int) and not isinstance(number, bool) \
-                    and event.get("state") != SKIPPED:
+                    and event.get("state") != TrialState.SKIPPED:
                 numbers.add(number)
     return numbers
 

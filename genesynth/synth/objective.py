@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import optuna
-from optuna.trial import TrialState
+from optuna.trial import TrialState as OptunaState
 
 from genesynth.errors import RunError, ShapeError
 from genesynth.evaluate.base import CandidateFailed, Evaluator, Pruned
@@ -27,7 +27,7 @@ from genesynth.net.arch import Architecture, Value
 from genesynth.net.costs import cost
 from genesynth.net.measurement import Measurement
 from genesynth.net.summary import module_lines
-from genesynth.record.trial import TrialRecord, record
+from genesynth.record.trial import TrialRecord, TrialState, record
 
 FAILED_VALUES = 1.0  # constraint value recorded for invalid samples: violated
 
@@ -53,9 +53,9 @@ class TrialChooser:
 
 
 class CandidateOutcome(Exception):
-    """Ends a trial early with a genesynth state (invalid, infeasible, pruned, duplicate)."""
+    """Ends a trial early with a genesynth state (invalid, skipped, pruned, duplicate)."""
 
-    def __init__(self, state: str, reason: str) -> None:
+    def __init__(self, state: TrialState, reason: str) -> None:
         super().__init__(reason)
         self.state = state
         self.reason = reason
@@ -93,13 +93,13 @@ class Objective:
             self._count_skip(outcome)
             raise optuna.TrialPruned(outcome.reason) from None
         except CandidateFailed as failure:
-            self._finish(trial, "failed", start, reason=str(failure))
+            self._finish(trial, TrialState.FAILED, start, reason=str(failure))
             raise
 
     def _count_skip(self, outcome: CandidateOutcome) -> None:
         """Bound the samples outside the static bounds: they cost no budget, so a sampler that
         proposes nothing else would otherwise run forever."""
-        if outcome.state != "skipped":
+        if outcome.state != TrialState.SKIPPED:
             self.skips_in_a_row = 0
             return
         self.skips_in_a_row += 1
@@ -136,7 +136,7 @@ class Objective:
             so_far = Measurement(pruned.accuracy, c.params, c.macs, latency)
             record(trial, accuracy=pruned.accuracy)
             self._constrain(trial, self.constraint.optuna_values(so_far))
-            raise CandidateOutcome("pruned", str(pruned)) from None
+            raise CandidateOutcome(TrialState.PRUNED, str(pruned)) from None
         m = Measurement(m.accuracy, c.params, c.macs, latency, m.curve, m.loss, m.seconds)
         if self.cache is not None:
             self.cache.store(arch.key, m, f"{self.source} trial {trial.number}".strip())
@@ -160,7 +160,7 @@ class Objective:
             arch, _ = self.prototype.sample_with_choices(chooser=TrialChooser(trial))
         except ShapeError as error:
             self._constrain(trial, [FAILED_VALUES] * len(self.constraint.bound_names))
-            raise CandidateOutcome("invalid", error.message) from None
+            raise CandidateOutcome(TrialState.INVALID, error.message) from None
         return arch
 
     def _constrain(self, trial: optuna.Trial, values: Sequence[float]) -> None:
@@ -181,7 +181,7 @@ class Objective:
         if violations:
             best_case = Measurement(100.0, params, macs, latency)
             self._constrain(trial, self.constraint.optuna_values(best_case))
-            raise CandidateOutcome("skipped", "; ".join(violations))
+            raise CandidateOutcome(TrialState.SKIPPED, "; ".join(violations))
 
     def _duplicate_of(self, trial: optuna.Trial, key: str) -> optuna.trial.FrozenTrial | None:
         for other in trial.study.get_trials(deepcopy=False):
@@ -195,14 +195,14 @@ class Objective:
               ) -> float | tuple[float, float, float]:
         reason = f"same network as trial {earlier.number}"
         rec = TrialRecord.of(earlier)
-        if earlier.state != TrialState.COMPLETE:
+        if earlier.state != OptunaState.COMPLETE:
             self._constrain(trial, [FAILED_VALUES] * len(self.constraint.bound_names))
-            raise CandidateOutcome("duplicate", f"{reason} ({rec.state})")
+            raise CandidateOutcome(TrialState.DUPLICATE, f"{reason} ({rec.state})")
         record(trial, accuracy=rec.accuracy, latency_ms=rec.latency_ms, utility=rec.utility,
                feasible=rec.feasible, curve=rec.curve)
         for name, value in earlier.constraints.items():
             trial.set_constraint(name, value)
-        self._finish(trial, "duplicate", start, reason=reason)
+        self._finish(trial, TrialState.DUPLICATE, start, reason=reason)
         values = earlier.values
         return tuple(values) if self.multi_objective else values[0]
 
@@ -214,12 +214,13 @@ class Objective:
         self._constrain(trial, self.constraint.optuna_values(m))
         violations = [] if feasible else list(self.constraint.violations(m))
         reason = "; ".join([note, *violations] if note else violations)
-        self._finish(trial, "complete", start, reason=reason)
+        self._finish(trial, TrialState.COMPLETE, start, reason=reason)
         if self.multi_objective:
             return (m.accuracy, float(m.macs), float(m.params))
         return utility
 
-    def _finish(self, trial: optuna.Trial, state: str, start: float, reason: str = "") -> None:
+    def _finish(self, trial: optuna.Trial, state: TrialState, start: float, reason: str = ""
+                ) -> None:
         seconds = time.perf_counter() - start
         record(trial, state=state, reason=reason, seconds=seconds)
         rec = TrialRecord.of(trial)

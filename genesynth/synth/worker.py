@@ -22,14 +22,13 @@ from typing import Any
 
 import optuna
 
+from genesynth.data.described import changes, load_described
 from genesynth.errors import RunError
-from genesynth.evaluate.base import Evaluator, EvaluatorContext
+from genesynth.evaluate.base import Evaluator
 from genesynth.evaluate.registry import resolve_evaluator
 from genesynth.events import Emitter, Listener
 from genesynth.record.layout import EVENTS_FILE, FAMILY_OUT_ATTR, RUN_ATTR, RUN_FILE
 from genesynth.record.run import RunSpec, read_run
-from genesynth.rundata import changes as _changes
-from genesynth.rundata import run_data
 from genesynth.storage import DEFAULT_HEARTBEAT, SHARED_RDB, check_shared, kind, open_storage
 from genesynth.synth import family as fam
 from genesynth.synth.engine import EventRecorder, Setup, drive, finish, utility_name
@@ -131,8 +130,7 @@ def produce_family(
     if not claim_family(loaded, spec.trials, force=force):
         return _made_before(loaded, family_claim(loaded, spec.trials) or {}, spec, out)
     emit = Emitter([EventRecorder(setup.out / EVENTS_FILE), *listeners])
-    setup.evaluator.prepare(EvaluatorContext(setup.prototype, setup.dataset, setup.out,
-                                             spec.seed, emit))
+    setup.evaluator.prepare(setup.context(emit))
     return FamilyResult(setup.out, finish(loaded, setup, emit, search=False), made_now=True,
                         utility=utility_name(setup.constraint))
 
@@ -200,7 +198,7 @@ def check_given(spec: RunSpec, study: str, prototype: str | Path | None,
                             f"({spec.prototype_path}): {_first_change(spec.prototype_text, text)}")
     if constraint is not None:
         mine = load_constraint(constraint).describe()
-        problems += [f"constraint {where}" for where in _changes(spec.constraint, mine)]
+        problems += [f"constraint {where}" for where in changes(spec.constraint, mine)]
     if problems:
         listed = "\n  ".join(problems)
         raise RunError(f"this worker differs from the run stored in study {study!r}:\n  "
@@ -220,8 +218,8 @@ def rebuild(study: optuna.Study, spec: RunSpec, out: str | Path | None,
             device: str = "auto") -> Setup:
     """The run's prototype, constraint, data, evaluator and run directory, from its spec."""
     from genesynth.goal.constraint import Constraint
+    from genesynth.latency.measure import candidate_latency
     from genesynth.space import parse_prototype
-    from genesynth.synth.api import _latency
 
     proto = parse_prototype(spec.prototype_text, spec.prototype_path or "<run>",
                             spec.input_shape, spec.classes)
@@ -231,25 +229,19 @@ def rebuild(study: optuna.Study, spec: RunSpec, out: str | Path | None,
 
     def data() -> Any:  # loaded only for an evaluator that asks for it
         if not loaded:
-            loaded.append(run_data(spec))
+            loaded.append(load_described(spec.data, spec.seed))
         return loaded[0]
 
-    if spec.evaluator.get("kind") == "train":  # where it trains is this machine's setting
-        from genesynth.evaluate.device import resolve_device
-        from genesynth.evaluate.train import TrainingEvaluator
+    from genesynth.evaluate.device import resolve_device
 
-        resolve_device(device)  # a wrong --device is refused before the data is loaded
-        trainer = TrainingEvaluator.from_description(spec.evaluator, data)
-        evaluator: Evaluator = TrainingEvaluator(
-            trainer.dataset, trainer.config, trainer.full, device,
-            bool(spec.extra.get("compile", False)))
-    else:
-        evaluator = resolve_evaluator(spec.evaluator, data)
+    resolve_device(device)  # a wrong --device is refused before the data is loaded
+    evaluator: Evaluator = resolve_evaluator(spec.evaluator, data)  # placed on `device` later
     return Setup(
         spec=spec, prototype=proto, constraint=rule, evaluator=evaluator, out=folder,
         sampler=study.sampler, pruner=study.pruner,
-        latency=_latency(rule.latency_threads, rule.latency_table),
+        latency=candidate_latency(rule.latency_threads, rule.latency_table),
         dataset=loaded[0] if loaded else None,
+        device=device, compile=bool(spec.extra.get("compile", False)),
     )
 
 

@@ -136,6 +136,17 @@ def test_only_regular_files_of_bounded_size_are_read(
         assert err == f"error: {path}: the {what} must be a regular file, but it is {found[kind]}\n"
 
 
+def test_out_with_a_name_too_long_is_a_clear_error(
+    files: tuple[Path, Path], capsys: pytest.CaptureFixture[str]  # noqa: F811
+) -> None:
+    """Found by bench/fuzz_inputs.py at volume: an ENAMETOOLONG traceback."""
+    proto, rules = files
+    out = "9" * 400
+    code = main(["synthesize", str(proto), "--constraint", str(rules), "--out", out])
+    assert (code, capsys.readouterr().err) == (
+        2, f"error: {out}: cannot use it as the run directory: File name too long\n")
+
+
 def test_out_naming_a_file_is_refused(
     files: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]  # noqa: F811
 ) -> None:

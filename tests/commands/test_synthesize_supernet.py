@@ -89,6 +89,11 @@ def test_a_synthesis_scored_by_the_supernet(
     assert [(e.label, e.epoch, e.epochs) for e in epochs] == [("A", 1, 1)]
     assert [(e.label, e.accuracy) for e in done] == [("A", member["accuracy"])]
     assert member["accuracy"] < 99.0 and member["feasible"] is False
+    # the run checks its scores: the 2 other candidates trained alone, and the member
+    check = json.loads((run / "run.json").read_text())["fidelity"]
+    assert [p["source"] for p in check["pairs"]] == ["check", "check", "family"]
+    assert "fidelity check: training 2 candidates alone for 5 epochs (the proxy budget)\n" in out
+    assert "fidelity check: scores vs trained alone: Kendall tau " in out
 
 
 def test_the_shared_studys_family_loads_the_checkpoint_and_refuses_a_foreign_one(
@@ -113,7 +118,8 @@ def test_the_shared_studys_family_loads_the_checkpoint_and_refuses_a_foreign_one
     # what a worker does: the evaluator from the run's description, the run's checkpoint
     assert main(["family", "--storage", url, "--study", "s", "--force", "--plain"]) == 0
     again = capsys.readouterr().out
-    assert "supernet: loaded from the run directory (1 epoch trained before)\n" in again
+    assert ("supernet: loaded from the run directory (1 epoch trained before; trained for "
+            "MACs <= 5M, params <= 200K)\n") in again
     assert "supernet: epoch" not in again and checkpoint.read_bytes() == before
 
     # checkpoints of another prototype, and of the same prototype on other data
@@ -147,6 +153,8 @@ def test_the_shared_studys_family_loads_the_checkpoint_and_refuses_a_foreign_one
     (["--evaluator", "supernet", "--epochs", "2"],
      "error: `--epochs` sets the proxy training, which --evaluator supernet does not do: its "
      "budget is --supernet-epochs\n"),
+    (["--fidelity-checks", "2"], "error: `--fidelity-checks` applies to --evaluator supernet "
+                                 "only\n"),
     (["--evaluator", "supernet", "--supernet-epochs", "0"],
      "error: `--supernet-epochs` must be a positive integer, but got --supernet-epochs=0\n"),
 ])
@@ -229,4 +237,5 @@ def test_a_worker_waits_for_the_supernet_another_process_trains_then_loads_it(
     out = capsys.readouterr().out
     assert codes == {"synthesize": 0, "worker": 0}
     assert out.count("supernet: training for 1 epoch before the search\n") == 1
-    assert out.count("supernet: loaded from the run directory (1 epoch trained before)\n") == 1
+    assert out.count("supernet: loaded from the run directory (1 epoch trained before; "
+                     "trained for MACs <= 5M, params <= 200K)\n") == 1

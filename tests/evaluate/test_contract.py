@@ -138,7 +138,7 @@ def test_resolver_messages(tmp_path: Path) -> None:
     with pytest.raises(RunError, match=r"training settings are damaged"):
         resolve({"kind": "train", "proxy": {"epoch": 1}}, _Data)
     with pytest.raises(RunError, match=r"^the supernet evaluator has no setting 'epochs'; its "
-                       r"description holds supernet, full and finetune$"):
+                       r"description holds supernet, full, finetune, checks, proxy and from$"):
         resolve({"kind": "supernet", "epochs": 2}, _Toy)
     with pytest.raises(RunError, match=r"^the run's supernet settings are damaged \(.*"
                        r"unexpected keyword argument 'epoch'\)$"):

@@ -9,13 +9,13 @@ import sys
 import time
 from dataclasses import replace
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
 import torch
 
 from genesynth.data import load_data
+from genesynth.evaluate.base import EvaluatorContext
 from genesynth.evaluate.supernet import SupernetConfig, SupernetError, SupernetEvaluator
 from genesynth.evaluate.supernet.evaluator import DEFAULT_SUPERNET
 from genesynth.evaluate.supernet.train import recalibrate, spread
@@ -50,9 +50,8 @@ def data() -> Any:
 
 def _context(prototype: Any, dataset: Any, run_dir: Any, seed: int,
              emit: Any = lambda event: None) -> Any:
-    """What the evaluator contract's prepare(context) passes (EvaluatorContext)."""
-    return SimpleNamespace(prototype=prototype, dataset=dataset, run_dir=run_dir, seed=seed,
-                           emit=emit)
+    """What the evaluator contract's prepare(context) passes."""
+    return EvaluatorContext(prototype, dataset, run_dir, seed, emit, device="cpu")
 
 
 def tiny(text: str = TINY) -> Any:
@@ -82,7 +81,8 @@ def test_trains_once_then_scores_candidates(data: Any, tmp_path: Path) -> None:
     assert events[1].eta is not None and events[2].eta == 0.0
     header, _ = read_checkpoint(tmp_path / "supernet.safetensors")
     assert header["epoch"] == 2 and set(header) == {"prototype", "dataset", "plan", "training",
-                                                      "epoch"}
+                                                      "bounds", "epoch"}
+    assert header["bounds"] == {"max_macs": None, "max_params": None}  # no constraint given
     arch = tiny().sample(seed=3)
     m = evaluator.evaluate(arch, lambda *_: None)
     c = cost(arch)

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from genesynth.errors import DataError, DeviceError, GenesynthError
-from genesynth.evaluate.base import CandidateFailed, Pruned
+from genesynth.evaluate.base import CandidateFailed, EvaluatorContext, Pruned
 from genesynth.evaluate.train import BUDGETS, TrainConfig, TrainingEvaluator, budgets_for
 from genesynth.net.arch import Architecture, LayerSpec, ModuleSpec
 
@@ -114,7 +114,7 @@ def test_weights_come_back_on_the_cpu_in_the_standard_layout() -> None:
                                   device="cpu")
     _, state = evaluator.retrain(ARCH, lambda *r: None)
     assert all(t.device.type == "cpu" and t.is_contiguous() for t in state.values())
-    assert evaluator.device_info() == {"device": "cpu", "compile": False}
+    assert evaluator.device_info(EvaluatorContext(None)) == {"device": "cpu", "compile": False}
 
 
 def test_augmentation_is_refused_on_images_it_cannot_apply_to() -> None:

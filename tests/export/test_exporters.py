@@ -385,7 +385,8 @@ def test_export_never_overwrites_silently(tmp_path: Path) -> None:
     assert export_member(run, "A", "pytorch", out=target, overwrite=True)[0] == target
     with pytest.raises(ExportError, match=r"m.py, .*m.pt already exist; pass --force"):
         export_member(run, "A", "pytorch", out=target)
-    with pytest.raises(ExportError, match=r"weights.pt: a PyTorch export is a source file"):
+    with pytest.raises(ExportError, match=r"weights.pt: a pytorch export is a .py file with .pt "
+                                          r"beside it \(model.py, model.pt\); name the .py file"):
         export_member(run, "A", "pytorch", out=tmp_path / "weights.pt")
     assert not (tmp_path / "weights.pt").exists()
 

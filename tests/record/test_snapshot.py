@@ -91,9 +91,10 @@ def test_unknown_state_counts_as_failed(events: list[Event]) -> None:
 
 def test_skipped_samples_are_counted_apart_from_the_trials(events: list[Event]) -> None:
     from genesynth.dashboard.plain import PlainLog, summary_lines
-    from genesynth.events import SKIPPED, TrialFinished
+    from genesynth.events import TrialFinished
+    from genesynth.record.trial import TrialState
 
-    skipped = TrialFinished(10, SKIPPED, key="k", params=9, macs=60_000_000,
+    skipped = TrialFinished(10, TrialState.SKIPPED, key="k", params=9, macs=60_000_000,
                             reason="MACs 60.0M > 50.0M")
     state = build([*events[:-1], skipped, skipped, events[-1]])
     assert state.skipped == 2 and state.done == 10 and len(state.trials) == 10

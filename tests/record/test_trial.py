@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
+import ast
+import json
+from pathlib import Path
+
 import optuna
 import pytest
 
-from genesynth.record.trial import TrialRecord, architectures, record
+from genesynth.record.trial import (
+    TRIAL_STATES,
+    TrialRecord,
+    TrialState,
+    architectures,
+    counted_states,
+    record,
+)
 
 FULL = TrialRecord(
     state="complete", key="3f2a9c0d1e4b5a67", arch='{"name": "tiny"}', params=1234,
@@ -61,3 +72,81 @@ def test_architectures_by_trial_number_skip_missing_and_damaged_ones() -> None:
             trial.set_user_attr(name, value)
         study.tell(trial, 1.0)
     assert architectures(study.get_trials()) == {0: '{"name": "a"}', 3: '{"name": "d"}'}
+
+
+RECORDED = [s for s in TrialState if s is not TrialState.RUNNING]
+
+
+@pytest.mark.parametrize("state", RECORDED)
+def test_each_state_round_trips_as_its_plain_word(state: TrialState) -> None:
+    attrs = TrialRecord(state=state).to_attrs()
+    assert json.loads(json.dumps(attrs)) == {"state": state.value}  # plain JSON, no enum name
+    back = TrialRecord.from_attrs(json.loads(json.dumps(attrs))).state
+    assert back is state and f"{back}" == state.value
+
+
+def test_states_survive_an_optuna_journal(tmp_path: Path) -> None:
+    storage = optuna.storages.JournalStorage(
+        optuna.storages.journal.JournalFileBackend(str(tmp_path / "study.log")))
+    study = optuna.create_study(storage=storage, study_name="s")
+    for state in RECORDED:
+        trial = study.ask()
+        record(trial, state=state)
+        study.tell(trial, 1.0)
+    reloaded = optuna.load_study(study_name="s", storage=optuna.storages.JournalStorage(
+        optuna.storages.journal.JournalFileBackend(str(tmp_path / "study.log"))))
+    assert [t.user_attrs["state"] for t in reloaded.trials] == [s.value for s in RECORDED]
+    assert [TrialRecord.of(t).state for t in reloaded.trials] == RECORDED
+
+
+def test_a_legacy_state_reads_and_is_marked_legacy() -> None:
+    rec = TrialRecord.from_attrs({"state": "infeasible", "reason": "MACs 2.31M > 1.50M"})
+    assert rec.state is TrialState.INFEASIBLE and rec.state.legacy
+    assert (rec.finished, rec.measured) == (True, False)
+    assert [s for s in TrialState if s.legacy] == [TrialState.INFEASIBLE]
+
+
+def test_an_unknown_state_reads_as_absent() -> None:
+    assert TrialRecord.from_attrs({"state": "exploded"}).state is None
+    assert not TrialRecord.from_attrs({"state": "running"}).finished  # never a final state
+
+
+def test_counts_show_a_legacy_state_only_where_a_trial_has_it() -> None:
+    zero = dict.fromkeys(TRIAL_STATES, 0)
+    assert list(counted_states(zero)) == ["complete", "pruned", "failed", "duplicate", "invalid"]
+    assert list(counted_states({**zero, "infeasible": 2})) == [
+        "complete", "pruned", "infeasible", "failed", "duplicate", "invalid"]
+
+
+def _state_literals(path: Path) -> list[str]:
+    words = {s.value for s in TrialState}
+    found = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Compare):  # ``x == "complete"``, ``x in ("invalid", ...)``
+            operands = [c for o in [node.left, *node.comparators] for c in ast.walk(o)]
+        elif isinstance(node, ast.Call):  # ``_finish(trial, "failed")`` (not a printed word)
+            operands = node.args
+        elif isinstance(node, ast.Dict):  # ``{"complete": "green"}``
+            operands = [k for k in node.keys if k is not None]
+        else:
+            continue
+        found += [f"{path}:{node.lineno} {c.value}" for c in operands
+                  if isinstance(c, ast.Constant) and c.value in words]
+    return found
+
+
+def test_no_module_spells_a_state_as_a_string() -> None:
+    """States are TrialState members everywhere but their definition (compared, passed, keyed)."""
+    root = Path(__file__).resolve().parents[2] / "genesynth"
+    own = root / "record" / "trial.py"
+    found = [hit for path in sorted(root.rglob("*.py")) if path != own
+             for hit in _state_literals(path)]
+    assert found == []
+
+
+def test_the_literal_check_sees_each_form(tmp_path: Path) -> None:
+    source = tmp_path / "m.py"
+    source.write_text('a = s in ("x", "complete")\nf("pruned")\nd = {"failed": 1}\n'
+                      'print("feasible" if a else "infeasible")\n')  # a word, not a state
+    assert [hit.split(" ")[1] for hit in _state_literals(source)] == [
+        "complete", "pruned", "failed"]

@@ -18,7 +18,7 @@ import json
 import math
 import re
 import statistics
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -312,10 +312,15 @@ class _Override(FirstChooser):
         return int(value) if isinstance(value, int) else low
 
 
-def extreme(proto: Prototype, largest: bool, rounds: int = 2) -> Architecture:
-    """The network with the most (or fewest) MACs, then parameters, by coordinate search."""
+def extreme(proto: Prototype, largest: bool, rounds: int = 2,
+            start: Mapping[str, Value] | None = None,
+            admits: Callable[[Architecture], bool] | None = None) -> Architecture:
+    """The network with the most (or fewest) MACs, then parameters, by coordinate search from
+    ``start`` (the choices of a network; by default every first option), moving only to
+    networks ``admits`` keeps (e.g. inside a constraint's bounds)."""
     sign = 1 if largest else -1
-    arch, values = proto.sample_with_choices(chooser=FirstChooser())
+    chooser = FirstChooser() if start is None else FixedChooser(start)
+    arch, values = proto.sample_with_choices(chooser=chooser)
     best = _score(arch, sign)
     for _ in range(rounds):
         improved = False
@@ -328,7 +333,7 @@ def extreme(proto: Prototype, largest: bool, rounds: int = 2) -> Architecture:
                 except ShapeError:
                     continue
                 score = _score(candidate, sign)
-                if score > best:
+                if score > best and (admits is None or admits(candidate)):
                     arch, values, best, improved = candidate, chosen, score, True
         if not improved:
             break

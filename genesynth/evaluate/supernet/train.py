@@ -1,7 +1,8 @@
 """Training the supernet once: the sandwich rule with in-place distillation, checkpointed.
 
 Each step trains, on one batch, the largest network of the space on the labels, then the
-smallest and ``random`` random samples on the largest one's predictions (in-place
+smallest and ``random`` random samples (the space being the prototype within the
+constraint's static bounds, :class:`.space.BoundedSpace`) on the largest one's predictions (in-place
 distillation, as in BigNAS / Once-for-All), accumulating the gradients of all of them into the
 shared tensors before one optimizer step. Each epoch's order and samples come from
 ``(seed, epoch)``, and the weights and momentum are saved after every epoch and, inside an
@@ -27,14 +28,15 @@ from torch import nn
 from torch.nn import functional as F
 
 from genesynth.data.prepare import stratified_order
-from genesynth.errors import GenesynthError, ShapeError
+from genesynth.errors import GenesynthError
 from genesynth.evaluate.budgets import SupernetConfig
+from genesynth.evaluate.step import lr_factor
+from genesynth.evaluate.supernet.space import BoundedSpace
 from genesynth.evaluate.supernet.weights import Supernet, logits
 from genesynth.evaluate.train import Tensors, accuracy
 from genesynth.events import SupernetProgress
 from genesynth.net.arch import Architecture
 from genesynth.net.builder import build
-from genesynth.space.choosers import RandomChooser
 
 Emit = Callable[[Any], None]
 
@@ -44,11 +46,13 @@ class SandwichTrainer:
     """Trains ``supernet`` on ``data`` with the sandwich rule; see the module docstring."""
 
     supernet: Supernet
-    prototype: Any  # genesynth.space.Prototype
+    space: BoundedSpace  # the prototype within the constraint's bounds: see .space
     largest: Architecture
     smallest: Architecture
     config: SupernetConfig
     on_step: Callable[[int, int], None] | None = None  # (steps done, steps) in the epoch
+    device: torch.device = torch.device("cpu")  # where the supernet's tensors and data are
+    parts: int = 1  # shards of each batch (at least the torch.distributed world's size)
 
     def __post_init__(self) -> None:
         self.optimizer = torch.optim.AdamW(self._groups(), lr=self.config.lr)
@@ -76,44 +80,63 @@ class SandwichTrainer:
             what, name = key.split("|", 1)
             param = self.supernet.tensors.get(name)
             if param is not None:
-                self.optimizer.state[param][what] = value.clone()
+                self.optimizer.state[param][what] = value.to(param.device, copy=True)
 
     # -- training ---------------------------------------------------------------------------
 
     def train_epoch(self, epoch: int, data: Tensors, first: int = 0) -> float:
         """One epoch (1-based) from step ``first`` (the ones before were trained and saved:
         their random samples are drawn again, not trained); returns the mean loss of the
-        largest network over the steps trained here."""
+        largest network over the steps trained here.
+
+        Each step's batch is split into ``parts`` shards (:func:`shards`); this process
+        learns on its own (all of them when alone, shard ``rank`` of a torch.distributed
+        run), each shard's loss scaled by ``1 / parts``, and the gradients are summed over the
+        processes (:func:`reduce_gradients`) before the step: the same weights whether one
+        process learns every shard or each process one.
+        """
         config = self.config
+        world = World.current()
+        parts = max(self.parts, world.size)
         steps = math.ceil(len(data.y) / config.batch_size)
         generator = torch.Generator().manual_seed(config.seed * 1_000_003 + epoch)
         rng = random.Random(config.seed * 1_000_003 + epoch)
-        order = torch.randperm(len(data.y), generator=generator)
-        big, small = build(self.largest), build(self.smallest)
+        order = torch.randperm(len(data.y), generator=generator).to(data.y.device)
+        big, small = built(self.largest, self.device), built(self.smallest, self.device)
+        factor = lr_factor("cosine", config.epochs * steps)  # the proxy's warm-up and cosine
         total, seen = 0.0, 0
         for _ in range(first):
             for _ in self._random(rng, config.random):
                 pass  # the samples of a step trained before: the same draws as uninterrupted
         with threads(config.threads):
             for step in range(first, steps):
-                self._set_lr(((epoch - 1) * steps + step) / (config.epochs * steps))
+                self._set_lr(factor((epoch - 1) * steps + step))
                 index = order[step * config.batch_size : (step + 1) * config.batch_size]
-                x, y = data.x[index], data.y[index]
-                teacher = self._learn(big, self.largest, x, y, None)
-                total += float(F.cross_entropy(teacher.detach(), y)) * len(index)
+                archs = list(self._random(rng, config.random))  # the same in every process
+                for part in shards(index, parts, world):
+                    total += self._sandwich(big, small, archs, data.x[part], data.y[part],
+                                            1.0 / parts)
                 seen += len(index)
-                soft = teacher.detach().softmax(1)
-                self._learn(small, self.smallest, x, y, soft)
-                for arch in self._random(rng, config.random):
-                    self._learn(build(arch), arch, x, y, soft)
+                reduce_gradients(self.supernet.parameters(), world)
                 self.optimizer.step()
                 self.optimizer.zero_grad(set_to_none=True)
                 if self.on_step is not None:
                     self.on_step(step + 1, steps)
         return total / max(1, seen)
 
+    def _sandwich(self, big: nn.Module, small: nn.Module, archs: list[Architecture],
+                  x: torch.Tensor, y: torch.Tensor, scale: float) -> float:
+        """The sandwich rule on one batch: the largest on the labels, the smallest and the
+        random ones on its predictions; returns the largest's summed loss."""
+        teacher = self._learn(big, self.largest, x, y, None, scale)
+        soft = teacher.detach().softmax(1)
+        self._learn(small, self.smallest, x, y, soft, scale)
+        for arch in archs:
+            self._learn(built(arch, self.device), arch, x, y, soft, scale)
+        return float(F.cross_entropy(teacher.detach(), y)) * len(y)
+
     def _learn(self, model: nn.Module, arch: Architecture, x: torch.Tensor, y: torch.Tensor,
-               soft: torch.Tensor | None) -> torch.Tensor:
+               soft: torch.Tensor | None, scale: float = 1.0) -> torch.Tensor:
         model.train()
         out = logits(model, self.supernet.take(arch), x)
         if soft is None:
@@ -122,28 +145,75 @@ class SandwichTrainer:
             loss = F.kl_div(out.log_softmax(1), soft, reduction="batchmean")
         if not torch.isfinite(loss):
             raise GenesynthError(f"the supernet's loss became {float(loss)}; lower its lr")
-        loss.backward()
+        (loss * scale if scale != 1.0 else loss).backward()
         return out
 
     def _random(self, rng: random.Random, count: int) -> Iterator[Architecture]:
+        """``count`` random networks of the trained space (inside the constraint's bounds)."""
         made = 0
         for _ in range(count * 20):
             if made == count:
                 return
-            try:
-                yield self.prototype.sample(chooser=RandomChooser(rng.randrange(2**31)))
+            arch = self.space.draw(rng)
+            if arch is not None:
                 made += 1
-            except ShapeError:
-                continue
+                yield arch
 
-    def _set_lr(self, progress: float) -> None:
-        lr = self.config.lr * 0.5 * (1 + math.cos(math.pi * progress))
+    def _set_lr(self, scale: float) -> None:
         for group in self.optimizer.param_groups:
-            group["lr"] = lr
+            group["lr"] = self.config.lr * scale
+
+
+def built(arch: Architecture, device: torch.device) -> nn.Module:
+    """``build(arch)`` on ``device``. build() makes CPU modules, so on the CPU nothing moves
+    (``Module.to`` would still import much of torch.distributed on its first call: seconds)."""
+    model = build(arch)
+    return model if device.type == "cpu" else model.to(device)
 
 
 #: Seconds between two checkpoints inside an epoch (each epoch's end saves too).
 CHECKPOINT_EVERY = 600.0
+
+
+# -- several processes: torch.distributed ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class World:
+    """This process in a torch.distributed run (launched by ``torchrun``): its ``rank`` of
+    ``size`` processes; ``World()`` when alone."""
+
+    rank: int = 0
+    size: int = 1
+
+    @classmethod
+    def current(cls) -> World:
+        if torch.distributed.is_available() and torch.distributed.is_initialized():
+            return cls(torch.distributed.get_rank(), torch.distributed.get_world_size())
+        return cls()
+
+
+def shards(index: torch.Tensor, parts: int, world: World) -> list[torch.Tensor]:
+    """This process's shards of a batch split into ``parts`` (every ``parts``-th image from
+    shard r): shards ``rank, rank + size, ...``; none empty."""
+    mine = range(world.rank, parts, world.size)
+    return [part for r in mine if len(part := index[r::parts])]
+
+
+def reduce_gradients(params: list[nn.Parameter], world: World) -> None:
+    """Sum the shared tensors' gradients over the processes, so that each takes the same
+    optimizer step; nothing when alone. A tensor no process used keeps no gradient (the
+    optimizer skips it, as it does alone); one some process used gets zeros elsewhere."""
+    if world.size == 1:
+        return
+    used = torch.tensor([float(p.grad is not None) for p in params])
+    torch.distributed.all_reduce(used)
+    for param, anyone in zip(params, used.tolist(), strict=True):
+        if not anyone:
+            continue
+        if param.grad is None:
+            param.grad = torch.zeros_like(param)
+        torch.distributed.all_reduce(param.grad)
 
 
 def train_supernet(trainer: SandwichTrainer, data: Tensors, val: Tensors, start: int,
@@ -211,7 +281,7 @@ def step_progress(emit: Emit, epochs: int, epoch: int, start: int, began: float,
 
 
 def score_largest(trainer: SandwichTrainer, data: Tensors, val: Tensors) -> float:
-    model = build(trainer.largest)
+    model = built(trainer.largest, trainer.device)
     trainer.supernet.inherit(trainer.largest, model)
     recalibrate(model, data, trainer.config)
     return accuracy(model, val)
@@ -239,7 +309,8 @@ def spread(data: Tensors, count: int, seed: int) -> Tensors:
 
     A split read from an image folder is sorted by class: its first 512 CIFAR-10 training
     images are all airplanes. Batch norm re-estimated on them gave every candidate the
-    statistics of one class (docs/supernet.md, *What the supernet's scores cost*).
+    statistics of one class (docs/supernet.md, *Why the largest network scored half its
+    accuracy*).
     """
     order = stratified_order(data.y.cpu().numpy(), np.random.default_rng(seed))[:count]
     index = torch.from_numpy(order).to(data.y.device)

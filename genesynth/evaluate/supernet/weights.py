@@ -58,6 +58,14 @@ class Supernet:
                 for key in residual_ends(arch):
                     self.slots[key]["weight"].zero_()
 
+    def to(self, device: torch.device) -> Supernet:
+        """Every shared tensor moved to ``device`` in place (the same Parameter objects, so
+        slots and an optimizer keep them)."""
+        with torch.no_grad():
+            for tensor in self.tensors.values():
+                tensor.data = tensor.data.to(device)
+        return self
+
     def parameters(self) -> list[nn.Parameter]:
         return list(self.tensors.values())
 
@@ -93,8 +101,8 @@ class Supernet:
     def save(self, path: Path, header: Mapping[str, Any], extra: Mapping[str, torch.Tensor]
              ) -> None:
         """Write the shared tensors (and ``extra``, e.g. optimizer state) atomically."""
-        tensors = {f"w/{k}": v.detach().contiguous() for k, v in self.tensors.items()}
-        tensors.update({f"x/{k}": v.detach().contiguous() for k, v in extra.items()})
+        tensors = {f"w/{k}": v.detach().cpu().contiguous() for k, v in self.tensors.items()}
+        tensors.update({f"x/{k}": v.detach().cpu().contiguous() for k, v in extra.items()})
         meta = {"format": FORMAT, "header": json.dumps(dict(header), sort_keys=True)}
         part = path.with_name(path.name + ".part")
         save_file(tensors, str(part), metadata=meta)
@@ -124,12 +132,11 @@ class Supernet:
         return header, extra
 
 
-def read_checkpoint(path: Path) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
-    """Header and tensors of a supernet checkpoint; SupernetError when it is not one."""
-    try:
-        tensors = load_file(str(path))
-        from safetensors import safe_open
+def read_header(path: Path) -> dict[str, Any]:
+    """The header of a supernet checkpoint, without reading its tensors."""
+    from safetensors import safe_open
 
+    try:
         with safe_open(str(path), framework="pt") as handle:
             meta = handle.metadata() or {}
         header = json.loads(meta.get("header", "null"))
@@ -137,6 +144,16 @@ def read_checkpoint(path: Path) -> tuple[dict[str, Any], dict[str, torch.Tensor]
         raise SupernetError(f"{path}: not a readable supernet checkpoint ({error})") from None
     if meta.get("format") != FORMAT or not isinstance(header, dict):
         raise SupernetError(f"{path}: not a genesynth supernet checkpoint")
+    return header
+
+
+def read_checkpoint(path: Path) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
+    """Header and tensors of a supernet checkpoint; SupernetError when it is not one."""
+    header = read_header(path)
+    try:
+        tensors = load_file(str(path))
+    except (OSError, SafetensorError, ValueError) as error:
+        raise SupernetError(f"{path}: not a readable supernet checkpoint ({error})") from None
     return header, tensors
 
 

@@ -39,11 +39,13 @@ import numpy as np
 import optuna
 from optuna.distributions import BaseDistribution
 from optuna.samplers import BaseSampler, RandomSampler
-from optuna.trial import FrozenTrial, TrialState
+from optuna.trial import FrozenTrial
+from optuna.trial import TrialState as OptunaState
 
 from genesynth.errors import ConstraintError, GenesynthError
 from genesynth.net.measurement import Measurement
-from genesynth.record.trial import TrialRecord
+from genesynth.record.trial import TrialRecord, TrialState
+from genesynth.storage.optuna_private import storage_of, trial_id
 from genesynth.synth.samplers.bands import band_targets, band_turn
 from genesynth.synth.samplers.linalg import blas_limit
 from genesynth.synth.samplers.pool import Entry, Featurizer, Pool
@@ -118,7 +120,7 @@ class BayesSampler(BaseSampler):
             return  # the utility needs a measured latency: no exact utility to rank by
         entry = self._propose(problem, study.get_trials(deepcopy=False))
         self._chosen[trial.number] = dict(entry.values)
-        study._storage.set_trial_system_attr(trial._trial_id, KEY_ATTR, entry.key)
+        storage_of(study).set_trial_system_attr(trial_id(trial), KEY_ATTR, entry.key)
 
     def sample_independent(self, study: optuna.Study, trial: FrozenTrial, param_name: str,
                            param_distribution: BaseDistribution) -> Any:
@@ -129,7 +131,7 @@ class BayesSampler(BaseSampler):
                 return value
         return self._fallback.sample_independent(study, trial, param_name, param_distribution)
 
-    def after_trial(self, study: optuna.Study, trial: FrozenTrial, state: TrialState,
+    def after_trial(self, study: optuna.Study, trial: FrozenTrial, state: OptunaState,
                     values: Sequence[float] | None) -> None:
         self._chosen.pop(trial.number, None)
 
@@ -199,11 +201,11 @@ class Records:
     def of(self, trials: list[FrozenTrial]) -> list[tuple[FrozenTrial, TrialRecord]]:
         out = []
         for t in trials:
-            rec = self._done.get(t._trial_id)
+            rec = self._done.get(trial_id(t))
             if rec is None:
                 rec = TrialRecord.of(t)
                 if t.state.is_finished():
-                    self._done[t._trial_id] = rec
+                    self._done[trial_id(t)] = rec
             out.append((t, rec))
         return out
 
@@ -324,7 +326,7 @@ def _feasible(records: list[tuple[FrozenTrial, TrialRecord]], constraint: Any
     bounds."""
     feasible = []
     for _, rec in records:
-        if (rec.state != "complete" or rec.accuracy is None or rec.params is None
+        if (rec.state != TrialState.COMPLETE or rec.accuracy is None or rec.params is None
                 or rec.macs is None):
             continue
         m = Measurement(rec.accuracy, rec.params, rec.macs, rec.latency_ms)
