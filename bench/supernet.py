@@ -45,7 +45,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def _context(prototype: Any, dataset: Any, run_dir: Any, seed: int, emit: Any) -> Any:
     """What the evaluator contract's prepare(context) passes (EvaluatorContext)."""
     return SimpleNamespace(prototype=prototype, dataset=dataset, run_dir=run_dir, seed=seed,
-                           emit=emit)
+                           emit=emit, device=None, compile=None, constraint=None)
 
 
 def kendall_tau(a: list[float], b: list[float]) -> float:
