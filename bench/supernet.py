@@ -37,6 +37,7 @@ from genesynth.evaluate.supernet import SupernetConfig, SupernetEvaluator, weigh
 from genesynth.evaluate.supernet.evaluator import DEFAULT_SUPERNET, SUPERNET_BUDGETS
 from genesynth.evaluate.train import TrainingEvaluator, budgets_for
 from genesynth.events import SupernetProgress
+from genesynth.record.fidelity import kendall_tau
 from genesynth.space.choosers import RandomChooser
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -46,27 +47,6 @@ def _context(prototype: Any, dataset: Any, run_dir: Any, seed: int, emit: Any) -
     """What the evaluator contract's prepare(context) passes (EvaluatorContext)."""
     return SimpleNamespace(prototype=prototype, dataset=dataset, run_dir=run_dir, seed=seed,
                            emit=emit, device=None, compile=None, constraint=None)
-
-
-def kendall_tau(a: list[float], b: list[float]) -> float:
-    """Kendall's tau-b (ties in either list handled), O(n^2)."""
-    concordant = discordant = ties_a = ties_b = 0
-    for i in range(len(a)):
-        for j in range(i + 1, len(a)):
-            da, db = a[i] - a[j], b[i] - b[j]
-            if da == 0 and db == 0:
-                continue
-            if da == 0:
-                ties_a += 1
-            elif db == 0:
-                ties_b += 1
-            elif (da > 0) == (db > 0):
-                concordant += 1
-            else:
-                discordant += 1
-    n_a = concordant + discordant + ties_a
-    n_b = concordant + discordant + ties_b
-    return (concordant - discordant) / ((n_a * n_b) ** 0.5) if n_a and n_b else 0.0
 
 
 def candidates(proto: Any, rule: Any, count: int, seed: int) -> list[Any]:
