@@ -25,20 +25,9 @@ from genesynth.events import SupernetProgress
 from genesynth.net.builder import build
 from genesynth.net.costs import cost
 from genesynth.space import parse_prototype
+from tests.evaluate.tiny_space import TINY
 
 ROOT = Path(__file__).resolve().parents[2]
-TINY = """
-network tiny {
-  input 1x8x8
-  classes 10
-  stem { conv(out=[8, 16]) bn relu }
-  modules { blk(out=[8, 16]) * 2 }
-  head { gap linear(out=classes) }
-}
-module blk(out): residual(shortcut=[identity, project]) {
-  pwconv(out=out) bn relu conv(kernel=[3, 5], groups=[1, 2]) bn (relu)?
-} then { relu }
-"""
 CONFIG = SupernetConfig(epochs=2, batch_size=64, random=1, calibration_batches=2,
                         plan_samples=8)
 

@@ -22,19 +22,8 @@ from genesynth.evaluate.supernet.train import SandwichTrainer, World, shards
 from genesynth.evaluate.supernet.weights import Supernet
 from genesynth.evaluate.train import Tensors
 from genesynth.space import parse_prototype
+from tests.evaluate.tiny_space import TINY
 
-TINY = """
-network tiny {
-  input 1x8x8
-  classes 10
-  stem { conv(out=[8, 16]) bn relu }
-  modules { blk(out=[8, 16]) * 2 }
-  head { gap linear(out=classes) }
-}
-module blk(out): residual(shortcut=[identity, project]) {
-  pwconv(out=out) bn relu conv(kernel=[3, 5], groups=[1, 2]) bn (relu)?
-} then { relu }
-"""
 CONFIG = SupernetConfig(epochs=2, batch_size=32, random=1, plan_samples=8)
 
 

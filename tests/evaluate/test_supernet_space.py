@@ -21,19 +21,8 @@ from genesynth.goal.constraint import Constraint
 from genesynth.net.costs import cost
 from genesynth.space import parse_prototype
 from genesynth.space.choosers import RandomChooser
+from tests.evaluate.tiny_space import TINY
 
-TINY = """
-network tiny {
-  input 1x8x8
-  classes 10
-  stem { conv(out=[8, 16]) bn relu }
-  modules { blk(out=[8, 16]) * 2 }
-  head { gap linear(out=classes) }
-}
-module blk(out): residual(shortcut=[identity, project]) {
-  pwconv(out=out) bn relu conv(kernel=[3, 5], groups=[1, 2]) bn (relu)?
-} then { relu }
-"""
 BOUNDS = SpaceBounds(max_macs=300_000, max_params=6_000)  # the whole space: <= 894K, 14.4K
 CONFIG = SupernetConfig(epochs=1, batch_size=64, random=1, calibration_batches=1,
                         plan_samples=8)
