@@ -22,7 +22,7 @@ import shutil
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import optuna
 from optuna.trial import TrialState
@@ -52,6 +52,9 @@ from genesynth.record.family import (
 from genesynth.record.layout import MEMBER_ARCH, MEMBER_TEXT, MEMBER_WEIGHTS, member_path
 from genesynth.record.selection import MIN_GAP, bands, beats, front, select, spares
 from genesynth.record.trial import TrialRecord
+
+if TYPE_CHECKING:
+    from genesynth.goal.constraint import Constraint
 
 __all__ = ["MIN_GAP", "Candidate", "Member", "alternates", "bands", "beats", "candidates",
            "front", "labels", "parse_family", "read_family", "retrain_family", "select",
@@ -100,8 +103,8 @@ def alternates(found: list[Candidate], chosen: list[Candidate], size: int
 
 
 def retrain_family(
-    chosen: list[Candidate], spares: list[list[Candidate]], evaluator: Any, constraint: Any,
-    out: Path, emit: Listener, epochs: int, latency: Any = None,
+    chosen: list[Candidate], spares: list[list[Candidate]], evaluator: Evaluator,
+    constraint: Constraint, out: Path, emit: Listener, epochs: int, latency: Any = None,
 ) -> list[Member]:
     """Retrain and measure each chosen candidate (``spares``: the rest of its band, see
     :func:`alternates`); replace or drop dominated members; writes family/<L>/ and
@@ -186,8 +189,8 @@ def _relabel(members: list[Member], out: Path, emit: Listener) -> list[Member]:
     return renamed
 
 
-def _retrain_one(label: str, c: Candidate, evaluator: Evaluator, constraint: Any, out: Path,
-                 emit: Listener, epochs: int, latency: Any) -> Member:
+def _retrain_one(label: str, c: Candidate, evaluator: Evaluator, constraint: Constraint,
+                 out: Path, emit: Listener, epochs: int, latency: Any) -> Member:
     emit(MemberStarted(label, c.trial, c.params, c.macs, epochs, time.time()))
     folder = out / member_path(label)
     folder.mkdir(parents=True, exist_ok=True)
@@ -208,8 +211,7 @@ def _retrain_one(label: str, c: Candidate, evaluator: Evaluator, constraint: Any
         weights = member_path(label, MEMBER_WEIGHTS)
         digest = file_digest(folder / MEMBER_WEIGHTS)  # export, report, diff check it
     ms = float(latency(c.arch)) if latency is not None else m.latency_ms
-    here = (_measured_here(c.arch, constraint)
-            if getattr(constraint, "predicts_latency", False) else None)
+    here = _measured_here(c.arch, constraint) if constraint.predicts_latency else None
     m = Measurement(m.accuracy, c.params, c.macs, ms, m.curve, m.loss, m.seconds)
     (folder / MEMBER_ARCH).write_text(c.arch.to_json() + "\n")
     (folder / MEMBER_TEXT).write_text(architecture_to_text(c.arch))
@@ -226,7 +228,7 @@ def _retrain_one(label: str, c: Candidate, evaluator: Evaluator, constraint: Any
     return member
 
 
-def _int8(arch: Any, state: Any, folder: Path, evaluator: Any, constraint: Any,
+def _int8(arch: Any, state: Any, folder: Path, evaluator: Evaluator, constraint: Constraint,
           m: Measurement) -> tuple[dict[str, Any] | None, Measurement]:
     """With ``accuracy_of = "int8"``: the member's int8 export, measured, and the measurement
     the bound is checked on (the int8 test top-1); else nothing, and ``m`` itself."""
@@ -250,13 +252,15 @@ def _moved(quantized: dict[str, Any] | None, old: str, new: str) -> dict[str, An
             for k, v in quantized.items()}
 
 
-def _measured_here(arch: Any, constraint: Any) -> float | None:
+def _measured_here(arch: Any, constraint: Constraint) -> float | None:
     """A member's latency measured on this machine with the runtime and threads its latency
     table was made with (None when this machine lacks that runtime), beside the latency the
     table predicts for the target."""
     from genesynth.latency.profile import measure_here
     from genesynth.latency.table import cached_table
 
+    if constraint.latency_table is None:  # measured here already
+        return None
     target = cached_table(constraint.latency_table).target
     threads = target.get("threads")
     return measure_here(arch, str(target.get("runtime", "")),
