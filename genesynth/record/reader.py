@@ -221,7 +221,8 @@ def _candidate(trial: optuna.trial.FrozenTrial, epochs: int, state: str) -> Cand
     )
 
 
-def _row(trial: optuna.trial.FrozenTrial) -> TrialRow:
+def trial_row(trial: optuna.trial.FrozenTrial) -> TrialRow:
+    """A finished trial as the views show it, from its ``user_attrs``."""
     from optuna.trial import TrialState as OptunaState
 
     rec = TrialRecord.of(trial)
@@ -279,7 +280,7 @@ def state_from_trials(
         elif TrialRecord.of(trial).state == TrialState.SKIPPED:
             state.skipped += 1
         elif trial.state != OptunaState.WAITING:
-            row = _row(trial)
+            row = trial_row(trial)
             state.counts[row.state] += 1
             state.trials.append(row)
             last = trial

@@ -326,7 +326,7 @@ def _latency_info(rule: Constraint) -> dict[str, Any] | None:
         return None
     from genesynth.latency.table import cached_table
 
-    return {"latency_table": cached_table(table).describe()}
+    return cached_table(table).describe()
 
 
 def _check_positive(name: str, value: int, most: int | None = None) -> None:

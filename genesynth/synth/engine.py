@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +19,7 @@ from genesynth.events import (
     Emitter,
     Listener,
     RunFinished,
+    RunResumed,
     RunStarted,
     WarmStarted,
     event_to_dict,
@@ -33,6 +34,7 @@ from genesynth.record.layout import (
     RUN_ATTR,
     study_url,
 )
+from genesynth.record.reader import trial_row
 from genesynth.record.run import RunSpec, prepare_run_dir
 from genesynth.record.trial import TrialState
 from genesynth.storage import StorageLost, is_shared, kind, open_storage
@@ -47,9 +49,11 @@ from genesynth.synth.setup import Setup
 from genesynth.synth.static import check_reachable
 from genesynth.synth.trials import (
     claim_family,
+    counted,
     done_count,
     family_claim,
     family_made,
+    replaced,
     run_trials,
 )
 from genesynth.synth.widen import Phase, widen_family
@@ -195,7 +199,10 @@ def drive(study: optuna.Study, setup: Setup, listeners: Sequence[Listener] = (),
     """
     spec = setup.spec
     emit = Emitter([EventRecorder(setup.out / EVENTS_FILE), *listeners])
-    emit(run_started(setup, done_count(study)))
+    done = done_count(study)
+    emit(run_started(setup, done))
+    if done:  # resumed, or joining: the views show the trials finished before
+        emit(resumed(study))
     if started is not None:
         warm.enqueue(study, started)
         emit(WarmStarted(len(started.offers), len(started.fitting), started.message(),
@@ -213,6 +220,14 @@ def drive(study: optuna.Study, setup: Setup, listeners: Sequence[Listener] = (),
     if not here:
         emit(RunFinished(str(setup.out), 0, time=time.time()))
     return Driven(ran, members, here)
+
+
+def resumed(study: optuna.Study) -> RunResumed:
+    """The trials that count in the study's budget, as the views show them."""
+    trials = sorted(study.get_trials(deepcopy=False), key=lambda t: t.number)
+    gone = replaced(trials)
+    return RunResumed(tuple(asdict(trial_row(t)) for t in trials if counted(t, gone)),
+                      time.time())
 
 
 def made_family(study: optuna.Study, setup: Setup) -> SynthesisResult | None:
