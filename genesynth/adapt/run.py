@@ -162,10 +162,9 @@ def _check_reachable(spec: RunSpec, arch: Architecture, target: Target, start: f
         raise AdaptError(f"member {member} already meets the target: {target.show(start)} <= "
                          f"{target.show()}")
     if target.resource in ("macs", "params"):
-        from genesynth.space import parse_prototype
+        from genesynth.synth.setup import prototype_of
 
-        proto = parse_prototype(spec.prototype_text, spec.prototype_path or "<run>",
-                                spec.input_shape, spec.classes)
+        proto = prototype_of(spec)
         bounds = proto.cost_range()  # decided where the range is exact, as check_reachable
         least = bounds.min_macs if target.resource == "macs" else bounds.min_params
         if bounds.exact and target.value < least:

@@ -24,7 +24,9 @@ def load_described(stored: Mapping[str, Any], seed: int) -> Dataset:
     if not stored.get("spec"):
         raise RunError("the run records no data (its evaluator measured without any)")
     shape = stored.get("input_shape")
-    wanted = tuple(shape) if shape and shape != stored.get("native_shape") else None
+    # Always the stored shape, even where it equals the native one: an image folder's native
+    # shape is the shape it was decoded at, and without one it decodes at its default size.
+    wanted = tuple(shape) if shape else None
     dataset = load_data(stored["spec"], input_shape=wanted, seed=seed,
                         val_fraction=stored.get("val_fraction", 0.15),
                         test_fraction=stored.get("test_fraction", 0.15),

@@ -20,7 +20,7 @@ from importlib import metadata
 
 from torch import nn
 
-from genesynth.blocks.modules import Part, Traced, trace_parts
+from genesynth.blocks.modules import Part, Traced, module_kind, trace_parts
 from genesynth.blocks.torch_modules import EXPORTED, Network, Residual, Split
 from genesynth.errors import ArchitectureError
 from genesynth.export.codegen_text import LOAD, MAIN, class_source, layer_source
@@ -244,15 +244,7 @@ class _Writer:
 def _module_comment(part: Part, spec: ModuleSpec) -> str:
     params = sum(t.params for t in part.layers)
     macs = sum(t.macs for t in part.layers)
-    if spec.is_empty:
-        what = "skipped (identity)"
-    elif spec.kind == "residual":
-        shortcut = {"identity": "identity", "project": "projection"}.get(spec.shortcut, "no")
-        what = f"residual, {shortcut} shortcut"
-    elif spec.kind == "split":
-        what = "split: half the channels pass through" if not spec.branches[0] else "split"
-    else:
-        what = "sequence"
+    what = "skipped (identity)" if spec.is_empty else module_kind(spec).phrase(spec)
     pieces = [
         f"{part.name} '{_clean(spec.label)[:40]}': {what}",
         f"{_shape(part.in_shape)} -> {_shape(part.out_shape)}",

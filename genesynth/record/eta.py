@@ -169,8 +169,8 @@ def family_left(state: Progress, cost: EpochCost | None) -> float | None:
     left = 0.0
     for index in range(size):
         member = members[index] if index < len(members) else None
-        if member is not None and member.reused:
-            continue  # the evaluation cache holds its retraining
+        if member is not None and (member.reused or member.kept):
+            continue  # the evaluation cache holds its retraining, or an earlier process did it
         if member is None or member.status == "waiting":
             macs, todo, pace = _pick(leaders, index), epochs, None
         elif member.status == "training":

@@ -15,7 +15,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import optuna
 from optuna.trial import TrialState as OptunaState
@@ -28,6 +28,10 @@ from genesynth.net.costs import cost
 from genesynth.net.measurement import Measurement
 from genesynth.net.summary import module_lines
 from genesynth.record.trial import TrialRecord, TrialState, record
+
+if TYPE_CHECKING:
+    from genesynth.goal.constraint import Constraint
+    from genesynth.space import Prototype
 
 FAILED_VALUES = 1.0  # constraint value recorded for invalid samples: violated
 
@@ -70,8 +74,8 @@ class Objective:
     kept out of the storage.
     """
 
-    prototype: Any  # genesynth.space.Prototype
-    constraint: Any  # genesynth.goal.constraint.Constraint
+    prototype: Prototype
+    constraint: Constraint
     evaluator: Evaluator
     emit: Listener
     multi_objective: bool = False

@@ -49,3 +49,34 @@ def test_diff_as_json_and_as_a_table(run: Path, monkeypatch: pytest.MonkeyPatch,
     out = capsys.readouterr().out
     total = data["a"]
     assert f"{total['params']:,}" in out and "18 parts equal" in out
+
+
+def _tokens(text: str) -> set[str]:
+    """The words of a rendered table: what lies between its borders and spaces."""
+    for ch in "│┃┏┓┗┛┡┩└┘├┤┼━─╇┳┻╋┴┬":
+        text = text.replace(ch, " ")
+    return set(text.split())
+
+
+@pytest.mark.parametrize("columns", [80, 140])
+def test_diff_keeps_every_number_and_word_whole(run: Path, monkeypatch: pytest.MonkeyPatch,  # noqa: F811
+                                                 capsys: pytest.CaptureFixture[str],
+                                                 columns: int) -> None:
+    data = genesynth.diff(f"{run}:A", f"{run}:B").to_dict()
+    monkeypatch.setenv("COLUMNS", str(columns))
+    assert main(["diff", f"{run}:A", f"{run}:B"]) == 0
+    out = capsys.readouterr().out
+    assert max(len(line) for line in out.splitlines()) <= columns
+    numbers = {f"{side[key]:,}" for side in (data["a"], data["b"]) for key in ("params", "macs")}
+    words = {"part", "differs", "layers", "params", "MACs", "total"}
+    for part in data["parts"]:
+        if not part["differs"]:
+            continue
+        words |= {part["part"], *(w.rstrip(",") for w in part["differs"])}
+        for side in (part["a"], part["b"]):
+            if side is not None:
+                numbers |= {f"{side['params']:,}", f"{side['macs']:,}"}
+                words |= set(side["layers"].split())
+    tokens = {t.rstrip(",") for t in _tokens(out)}
+    assert numbers <= tokens, sorted(numbers - tokens)
+    assert words <= tokens, sorted(words - tokens)

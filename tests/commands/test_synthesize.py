@@ -245,7 +245,7 @@ def test_the_device_and_augmentation_are_recorded_and_shown(
                  "--out", str(tmp_path / "run"), "--plain"])
     assert code == 0
     run = json.loads((tmp_path / "run" / "run.json").read_text())
-    assert run["extra"] == {"device": "cpu", "compile": False}
+    assert (run["device"], run["compile"]) == ("cpu", False)
     assert run["evaluator"]["proxy"]["augment"] == run["evaluator"]["full"]["augment"] == "none"
     assert " device cpu\n" in capsys.readouterr().out
 
