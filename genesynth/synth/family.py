@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import shutil
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -116,7 +117,8 @@ def alternates(found: list[Candidate], chosen: list[Candidate], size: int
 
 def retrain_family(
     chosen: list[Candidate], spares: list[list[Candidate]], evaluator: Evaluator,
-    constraint: Constraint, out: Path, emit: Listener, epochs: int, latency: Any = None,
+    constraint: Constraint, out: Path, emit: Listener, epochs: int,
+    latency: Callable[[Architecture], float] | None = None,
 ) -> list[Member]:
     """Retrain and measure each chosen candidate (``spares``: the rest of its band, see
     :func:`alternates`); replace or drop dominated members; writes family/<L>/ and
@@ -239,7 +241,8 @@ def _relabel(members: list[Member], out: Path, emit: Listener) -> list[Member]:
 
 
 def _retrain_one(label: str, c: Candidate, evaluator: Evaluator, constraint: Constraint,
-                 out: Path, emit: Listener, epochs: int, latency: Any) -> Member:
+                 out: Path, emit: Listener, epochs: int,
+                 latency: Callable[[Architecture], float] | None) -> Member:
     folder = out / member_path(label)
     kept = kept_member(out, label, c)
     if kept is not None:  # retrained before the interrupt: not again
