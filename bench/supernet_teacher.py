@@ -133,8 +133,8 @@ def main() -> None:
         input_shape=dataset.input_shape, classes=dataset.classes)
     base = default_config(dataset)
     settings = {k: json.loads(v) for k, v in (s.split("=", 1) for s in args.set)}
-    config = replace(base, epochs=args.epochs, batch_size=args.batch or base.batch_size,
-                     seed=args.seed, score_images=None, **settings)
+    config = replace(base, **{"epochs": args.epochs, "batch_size": args.batch or base.batch_size,
+                              "seed": args.seed, "score_images": None, **settings})
     print(f"{args.space} on {dataset.name} {dataset.input_shape}: train {len(dataset.train)} "
           f"val {len(dataset.val)}; supernet {config}", flush=True)
     archs = networks(proto, args.space, args.seed)
