@@ -293,7 +293,8 @@ class RunState:
     def _supernet(self, event: SupernetProgress) -> None:
         starts = not event.ready and not event.steps and event.loss is None
         if self.supernet is None or starts:
-            self.supernet = SupernetPhase(event.epochs, event.epoch, first=event.epoch)
+            self.supernet = SupernetPhase(event.epochs, event.epoch, first=event.epoch,
+                                          estimate=event.eta if starts else None)
         phase = self.supernet
         phase.epoch, phase.epochs, phase.seconds = event.epoch, event.epochs, event.seconds
         if event.ready:

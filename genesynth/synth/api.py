@@ -58,6 +58,8 @@ def synthesize(
     augment: str | None = None,
     compile: bool = False,
     accept_lost_trials: bool = False,
+    limit: int | None = None,
+    input_shape: Sequence[int] | None = None,
 ) -> SynthesisResult:
     """Synthesize a family of networks from ``prototype`` under ``constraint``.
 
@@ -92,12 +94,19 @@ def synthesize(
     forward pass through ``torch.compile``. A resumed run whose journal lost trials that its
     ``events.jsonl`` recorded is refused unless ``accept_lost_trials`` (the old family is kept
     aside; see :mod:`genesynth.synth.lost`).
+
+    ``limit`` and ``input_shape`` load ``data`` (a spec: ``"digits"`` or a path) as
+    :func:`genesynth.load_data` does: a stratified subset of at most ``limit`` training
+    images (validation and test are not limited), resized to ``input_shape`` (C, H, W); the
+    run records both, so a resumed run, ``export`` and ``adapt`` load the same data. A
+    loaded Dataset is taken as it is (pass them to ``load_data`` then).
     """
     if out is not None and not storage:
         check_run_dir(Path(out), resume)  # before the data is loaded
     setup = make_setup(prototype, constraint, data, trials, out, sampler, pruner, evaluator,
                        seed, storage, study, family_size, proxy, full, epochs, full_epochs,
-                       heartbeat, cache, Training(device, augment, compile))
+                       heartbeat, cache, Training(device, augment, compile),
+                       limit=limit, input_shape=input_shape)
     setup.warm_start = tuple(Path(w) for w in warm_start)
     with optuna_log(verbose):
         result = run(setup, listeners, resume, accept_lost_trials)
@@ -125,6 +134,9 @@ def make_setup(
     epochs: int | None = None, full_epochs: int | None = None, heartbeat: int | None = None,
     cache: str | Path | None = None,
     training: Training | None = None,
+    *,
+    limit: int | None = None,
+    input_shape: Sequence[int] | None = None,
 ) -> Setup:
     from genesynth.goal.constraint import load_constraint
     from genesynth.space import load_prototype
@@ -143,7 +155,11 @@ def make_setup(
     dataset = None
     declared = proto.input_shape
     if data is not None or _needs_data(described):  # a benchmark table needs none
-        dataset = _load("digits" if data is None else data, proto, seed)
+        dataset = _load("digits" if data is None else data, proto, seed, limit, input_shape)
+    elif limit is not None or input_shape is not None:
+        raise GenesynthError("`limit` and `input_shape` choose the data, but this evaluator "
+                             "measures without any")
+    if dataset is not None:
         proto = proto.with_overrides(input_shape=dataset.input_shape, classes=dataset.classes)
     proxy, full = _budgets(dataset, seed, training, proxy, full, epochs, full_epochs)
     given: Evaluator | Mapping[str, Any] = (  # a kind takes the run's seed and budgets
@@ -250,15 +266,27 @@ def _needed(dataset: Any) -> Any:
     return dataset
 
 
-def _load(data: Any, proto: Any, seed: int) -> Any:
-    """A loaded Dataset as it is; a spec loaded at its native shape, except an image folder,
-    which is decoded at the prototype's input size."""
+def _load(data: Any, proto: Any, seed: int, limit: int | None = None,
+          shape: Sequence[int] | None = None) -> Any:
+    """A loaded Dataset as it is; a spec loaded at ``shape``, else at its native shape, except
+    an image folder, which is decoded at the prototype's input size; ``limit``: a stratified
+    subset of the training images."""
     from genesynth.data import data_format, load_data
 
     if not isinstance(data, str | Path):
+        if limit is not None or shape is not None:
+            raise GenesynthError("`limit` and `input_shape` apply to data named by a spec; "
+                                 "pass them to load_data for a loaded Dataset")
         return data
+    if shape is not None and (len(shape) != 3 or not all(
+            isinstance(n, int) and not isinstance(n, bool) and n >= 1 for n in shape)):
+        raise GenesynthError(f"`input_shape` must be three positive integers (C, H, W), but "
+                             f"got input_shape={tuple(shape)!r}")
+    if limit is not None:
+        _check_positive("limit", limit)
     folder = data_format(str(data)) == "image-folder"
-    return load_data(str(data), input_shape=proto.input_shape if folder else None, seed=seed)
+    wanted = tuple(shape) if shape is not None else proto.input_shape if folder else None
+    return load_data(str(data), input_shape=wanted, seed=seed, limit=limit)  # type: ignore[arg-type]
 
 
 def _latency_info(rule: Any) -> dict[str, Any]:
