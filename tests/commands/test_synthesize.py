@@ -87,7 +87,7 @@ def test_ctrl_c_keeps_finished_trials_and_says_how_to_resume(
         stdout, stderr = process.communicate(timeout=60)
     finally:
         process.kill()
-    assert process.returncode == 130
+    assert process.returncode == 130, stderr
     assert "Traceback" not in stderr
     assert f"interrupted: finished trials are kept in {out}." in stderr
     assert "resume with: genesynth synthesize" in stderr and f"--resume --out {out}" in stderr
