@@ -21,9 +21,10 @@ from __future__ import annotations
 import json
 import shutil
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import optuna
 from optuna.trial import TrialState
@@ -64,6 +65,9 @@ from genesynth.record.layout import (
 )
 from genesynth.record.selection import MIN_GAP, bands, beats, front, select, spares
 from genesynth.record.trial import TrialRecord
+
+if TYPE_CHECKING:
+    from genesynth.goal.constraint import Constraint
 
 __all__ = ["MIN_GAP", "Candidate", "Member", "alternates", "bands", "beats", "candidates",
            "front", "labels", "parse_family", "read_family", "retrain_family", "select",
@@ -112,8 +116,9 @@ def alternates(found: list[Candidate], chosen: list[Candidate], size: int
 
 
 def retrain_family(
-    chosen: list[Candidate], spares: list[list[Candidate]], evaluator: Any, constraint: Any,
-    out: Path, emit: Listener, epochs: int, latency: Any = None,
+    chosen: list[Candidate], spares: list[list[Candidate]], evaluator: Evaluator,
+    constraint: Constraint, out: Path, emit: Listener, epochs: int,
+    latency: Callable[[Architecture], float] | None = None,
 ) -> list[Member]:
     """Retrain and measure each chosen candidate (``spares``: the rest of its band, see
     :func:`alternates`); replace or drop dominated members; writes family/<L>/ and
@@ -235,8 +240,9 @@ def _relabel(members: list[Member], out: Path, emit: Listener) -> list[Member]:
     return renamed
 
 
-def _retrain_one(label: str, c: Candidate, evaluator: Evaluator, constraint: Any, out: Path,
-                 emit: Listener, epochs: int, latency: Any) -> Member:
+def _retrain_one(label: str, c: Candidate, evaluator: Evaluator, constraint: Constraint,
+                 out: Path, emit: Listener, epochs: int,
+                 latency: Callable[[Architecture], float] | None) -> Member:
     folder = out / member_path(label)
     kept = kept_member(out, label, c)
     if kept is not None:  # retrained before the interrupt: not again
@@ -268,8 +274,7 @@ def _retrain_one(label: str, c: Candidate, evaluator: Evaluator, constraint: Any
         weights = member_path(label, MEMBER_WEIGHTS)
         digest = file_digest(folder / MEMBER_WEIGHTS)  # export, report, diff check it
     ms = float(latency(c.arch)) if latency is not None else m.latency_ms
-    here = (_measured_here(c.arch, constraint)
-            if getattr(constraint, "predicts_latency", False) else None)
+    here = _measured_here(c.arch, constraint) if constraint.predicts_latency else None
     m = Measurement(m.accuracy, c.params, c.macs, ms, m.curve, m.loss, m.seconds)
     (folder / MEMBER_ARCH).write_text(c.arch.to_json() + "\n")
     (folder / MEMBER_TEXT).write_text(architecture_to_text(c.arch))
@@ -293,7 +298,7 @@ def _progress(folder: Path, c: Candidate, epoch: int) -> None:
     (folder / MEMBER_PROGRESS).write_text(json.dumps({"trial": c.trial, "epoch": epoch}) + "\n")
 
 
-def _int8(arch: Any, state: Any, folder: Path, evaluator: Any, constraint: Any,
+def _int8(arch: Any, state: Any, folder: Path, evaluator: Evaluator, constraint: Constraint,
           m: Measurement) -> tuple[dict[str, Any] | None, Measurement]:
     """With ``accuracy_of = "int8"``: the member's int8 export, measured, and the measurement
     the bound is checked on (the int8 test top-1); else nothing, and ``m`` itself."""
@@ -317,13 +322,15 @@ def _moved(quantized: dict[str, Any] | None, old: str, new: str) -> dict[str, An
             for k, v in quantized.items()}
 
 
-def _measured_here(arch: Any, constraint: Any) -> float | None:
+def _measured_here(arch: Any, constraint: Constraint) -> float | None:
     """A member's latency measured on this machine with the runtime and threads its latency
     table was made with (None when this machine lacks that runtime), beside the latency the
     table predicts for the target."""
     from genesynth.latency.profile import measure_here
     from genesynth.latency.table import cached_table
 
+    if constraint.latency_table is None:  # measured here already
+        return None
     target = cached_table(constraint.latency_table).target
     threads = target.get("threads")
     return measure_here(arch, str(target.get("runtime", "")),
