@@ -231,8 +231,8 @@ def _inputs(request: Request
                         request.limit, request.input_shape)
         proto = proto.with_overrides(input_shape=dataset.input_shape, classes=dataset.classes)
     elif request.limit is not None or request.input_shape is not None:
-        raise GenesynthError("`limit` and `input_shape` choose the data, but this evaluator "
-                             "measures without any")
+        raise GenesynthError("`limit` and `input_shape` (--limit, --input) choose the data, "
+                             "but this evaluator measures without any")
     return proto, declared, rule, dataset
 
 

@@ -266,3 +266,15 @@ def test_a_subset_and_a_smaller_input_from_the_command_line_and_the_time_up_fron
                                  "and smallest networks)")
     assert lines[start + 1].startswith("supernet: epoch 1/1 ")
     assert " input 1x6x6" in lines[0]
+
+
+def test_a_subset_without_data_is_refused(tmp_path: Path,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    table = tmp_path / "table.json"
+    table.write_text('{"entries": []}')
+    code = main(["synthesize", ATTONET, "--constraint", str(ROOT / "constraints/digits.toml"),
+                 "--table", str(table), "--limit", "100", "--out", str(tmp_path / "run")])
+    assert code == 2
+    assert capsys.readouterr().err == ("error: `limit` and `input_shape` (--limit, --input) "
+                                       "choose the data, but this evaluator measures without "
+                                       "any\n")

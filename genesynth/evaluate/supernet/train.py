@@ -37,6 +37,7 @@ from genesynth.evaluate.train import Tensors, accuracy
 from genesynth.events import SupernetProgress
 from genesynth.net.arch import Architecture
 from genesynth.net.builder import build
+from genesynth.net.costs import cost
 
 Emit = Callable[[Any], None]
 
@@ -249,10 +250,10 @@ def estimate_seconds(trainer: SandwichTrainer, data: Tensors, start: int = 0, fi
     before its first step: one timed forward and backward pass of stand-alone copies of the
     largest and the smallest network on ``PROBE_IMAGES`` training images (after an untimed
     one), scaled to the batch size and to the networks a step trains (the largest, the
-    smallest and ``random`` others, each counted as their mean), times the steps left. The
-    copies are built under a forked random state: the training is the same as without it.
-    An estimate: the per-epoch scoring is left out, and small batches run less efficiently
-    than whole ones."""
+    smallest and ``random`` others, each costing what lies between those two in proportion
+    to the space's mean MACs), times the steps left. The copies are built under a forked
+    random state: the training is the same as without it. An estimate: the per-epoch
+    scoring is left out, and small batches run less efficiently than whole ones."""
     config = trainer.config
     count = max(2, min(PROBE_IMAGES, len(data.y), config.batch_size))  # batch norm needs 2
     x, y = data.x[:count], data.y[:count]
@@ -260,9 +261,25 @@ def estimate_seconds(trainer: SandwichTrainer, data: Tensors, start: int = 0, fi
     with torch.random.fork_rng(devices=cuda), threads(config.threads):
         big, small = (_pass_seconds(arch, x, y, trainer.device, clock)
                       for arch in (trainer.largest, trainer.smallest))
-    per_step = (big + small) * (1 + config.random / 2) * config.batch_size / len(y)
+    other = small + (big - small) * _typical_share(trainer)
+    per_step = (big + small + config.random * other) * config.batch_size / len(y)
     steps = math.ceil(len(data.y) / config.batch_size)
     return per_step * max(0, (config.epochs - start) * steps - first)
+
+
+def _typical_share(trainer: SandwichTrainer) -> float:
+    """Where the space's mean MACs lie between the smallest network's (0) and the largest's
+    (1): the bounded pool's networks, or 16 draws of its own (the training's are untouched)."""
+    low, high = (cost(a).macs for a in (trainer.smallest, trainer.largest))
+    if high <= low:
+        return 1.0
+    if trainer.space.entries:
+        macs = [e.macs for e in trainer.space.entries]
+    else:
+        rng = random.Random(trainer.config.seed + 7919)
+        macs = [cost(a).macs for _ in range(16) if (a := trainer.space.draw(rng)) is not None]
+    mean = sum(macs) / len(macs) if macs else (low + high) / 2
+    return min(1.0, max(0.0, (mean - low) / (high - low)))
 
 
 def _pass_seconds(arch: Architecture, x: torch.Tensor, y: torch.Tensor, device: torch.device,
