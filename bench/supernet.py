@@ -35,7 +35,8 @@ from genesynth.data import load_data
 from genesynth.errors import ShapeError
 from genesynth.evaluate.supernet import SupernetConfig, SupernetEvaluator, weights
 from genesynth.evaluate.supernet.evaluator import DEFAULT_SUPERNET, SUPERNET_BUDGETS
-from genesynth.evaluate.train import TrainingEvaluator, budgets_for
+from genesynth.evaluate.supernet.train import spread
+from genesynth.evaluate.train import Tensors, TrainingEvaluator, budgets_for
 from genesynth.events import SupernetProgress
 from genesynth.record.fidelity import kendall_tau
 from genesynth.space.choosers import RandomChooser
@@ -70,7 +71,7 @@ def fidelity(args: argparse.Namespace, dataset: Any, proto: Any, rule: Any) -> d
     config = _supernet_config(args, dataset)
     full_default = budgets_for(dataset.name)[1]
     full = replace(full_default, epochs=args.full_epochs or full_default.epochs, seed=args.seed)
-    supernet = SupernetEvaluator(_first(dataset, args.supernet_limit), config, full)
+    supernet = SupernetEvaluator(_spread(dataset, args.supernet_limit, args.seed), config, full)
     began = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         run_dir = Path(args.run_dir or tmp)  # --run-dir keeps the checkpoint; a rerun loads it
@@ -134,13 +135,14 @@ class ProxyCache:
         return {**entry, "cached": False}
 
 
-def _first(dataset: Any, count: int | None) -> Any:
-    """``dataset`` with only its first ``count`` training images (the supernet's; proxies
-    train on all of them), or itself."""
+def _spread(dataset: Any, count: int | None, seed: int) -> Any:
+    """``dataset`` with ``count`` of its training images, every class in proportion (the
+    supernet's; proxies train on all of them), or itself. Not the first ``count``: an image
+    folder's split is sorted by class (CIFAR-10's first 5,000 are airplanes)."""
     if not count:
         return dataset
-    train = dataset.train
-    return replace(dataset, train=replace(train, x=train.x[:count], y=train.y[:count]))
+    train = spread(Tensors.of(dataset.train), count, seed)
+    return replace(dataset, train=replace(dataset.train, x=train.x.numpy(), y=train.y.numpy()))
 
 
 def _fidelity_figures(rows: list[dict[str, Any]]) -> dict[str, Any]:
@@ -260,8 +262,9 @@ def main() -> None:
     parser.add_argument("--proxy-cache", default=None,
                         help="keep proxy results in this JSON-lines file and reuse them")
     parser.add_argument("--supernet-limit", type=int, default=None,
-                        help="train the supernet on the first N training images only (the "
-                             "proxies train on all: part (b) at full scale on this CPU)")
+                        help="train the supernet on N training images only, every class in "
+                             "proportion (the proxies train on all: part (b) at full scale "
+                             "on this CPU)")
     parser.add_argument("--no-identity-shortcuts", action="store_true",
                         help="ablation: projecting shortcuts start random, not as the identity")
     parser.add_argument("--seed", type=int, default=0)

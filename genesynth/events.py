@@ -2,8 +2,8 @@
 
 The engine knows nothing of terminals: the dashboard, the plain log, a test or a remote
 watcher attach by passing ``listeners=[callable, ...]``. Every event is a frozen dataclass
-that serialises to a flat JSON object (:func:`event_to_dict` / :func:`event_from_dict`), so a
-run can be recorded and replayed.
+that serialises to a JSON object (:func:`event_to_dict` / :func:`event_from_dict`; flat but
+for ``RunResumed``'s list of trial rows), so a run can be recorded and replayed.
 """
 
 from __future__ import annotations
@@ -142,11 +142,22 @@ class SupernetProgress:
 
 
 @dataclass(frozen=True)
+class RunResumed:
+    """Right after ``RunStarted`` of a process that finds finished trials in the study (a
+    resumed run, a worker joining): those trials, as a view shows them (one dict of
+    :class:`genesynth.record.rows.TrialRow`'s fields each, in trial order)."""
+
+    trials: tuple[dict[str, Any], ...]
+    time: float = 0.0
+
+
+@dataclass(frozen=True)
 class FamilyStarted:
     members: tuple[str, ...]  # labels "A", "B", ...
     epochs: int
     time: float = 0.0
     cached: tuple[str, ...] = ()  # the members whose retraining the evaluation cache holds
+    kept: tuple[str, ...] = ()  # members retrained before an interrupt, kept (not retrained)
 
 
 @dataclass(frozen=True)
@@ -157,6 +168,10 @@ class MemberStarted:
     macs: int
     epochs: int
     time: float = 0.0
+    #: Its retraining had begun before an interrupt and starts again from epoch 1 (no
+    #: per-epoch checkpoint of a member is kept); ``reached``: the epochs it had finished.
+    restarted: bool = False
+    reached: int = 0
 
 
 @dataclass(frozen=True)
@@ -182,6 +197,7 @@ class MemberDone:
     time: float = 0.0
     measured_latency_ms: float | None = None  # here, when latency_ms is a table's prediction
     reused: bool = False  # its retraining came from the evaluation cache
+    kept: bool = False  # retrained before an interrupt of this run: its record and weights kept
 
 
 @dataclass(frozen=True)
@@ -280,7 +296,7 @@ Event = (
     RunStarted | TrialStarted | EpochDone | TrialFinished | SearchExtended | SearchNotExtended
     | FamilyStarted | MemberStarted | MemberEpoch | MemberDone | MemberDropped | MemberRenamed
     | RunFinished | WarmStarted | SupernetProgress | AdaptStarted | AdaptStep
-    | FidelityStarted | FidelityChecked
+    | FidelityStarted | FidelityChecked | RunResumed
 )
 Listener = Callable[[Event], None]
 
@@ -290,7 +306,7 @@ EVENT_TYPES: dict[str, type] = {
         RunStarted, TrialStarted, EpochDone, TrialFinished, SearchExtended, SearchNotExtended,
         FamilyStarted, MemberStarted, MemberEpoch, MemberDone, MemberDropped, MemberRenamed,
         RunFinished, WarmStarted, SupernetProgress, AdaptStarted, AdaptStep,
-        FidelityStarted, FidelityChecked,
+        FidelityStarted, FidelityChecked, RunResumed,
     )
 }
 

@@ -104,7 +104,7 @@ def shape(dims: tuple[int, ...]) -> str:
 
 def latency_source(table: Any) -> str:
     """``predicted by phone.json (onnxruntime 1.17.1, 1 thread)`` for run.json's
-    ``extra.latency_table``; "" without one (latency is measured here)."""
+    ``latency_table``; "" without one (latency is measured here)."""
     if not isinstance(table, dict):
         return ""
     name = str(table.get("path", "")).replace("\\", "/").rsplit("/", 1)[-1] or "a latency table"

@@ -30,7 +30,7 @@ import torch
 
 from genesynth.blocks.activations import ActivationKind
 from genesynth.blocks.base import Shape, as_int
-from genesynth.blocks.modules import kind_of, module_name, projection
+from genesynth.blocks.modules import kind_of, module_kind, module_name, projection
 from genesynth.errors import ArchitectureError
 from genesynth.net.arch import Architecture, LayerSpec, ModuleSpec
 
@@ -159,7 +159,8 @@ def _name(f: _Facts) -> str:
 
 def _module(walk: _Walk, module: ModuleSpec, u: int, shape: Shape, name: str
             ) -> tuple[int, Shape]:
-    if module.kind == "split":
+    kind = module_kind(module)
+    if kind.merge == "concat":
         walk.freeze(u, f"{name} splits its channels")
         from genesynth.blocks.modules import trace_module
 
@@ -167,7 +168,7 @@ def _module(walk: _Walk, module: ModuleSpec, u: int, shape: Shape, name: str
         return walk.new(out[0], f"{name} concatenates its branches"), out
     prefix = f"body.{name}"
     branch = module.branches[0]
-    if module.kind == "seq":
+    if not kind.merge:  # a sequence
         v, out = _layers(walk, branch, u, shape, f"{name}.b0", prefix, name)
         return _layers(walk, module.post, v, out, f"{name}.post", prefix, name, len(branch))
     v, out = _layers(walk, branch, u, shape, f"{name}.b0", f"{prefix}.body", name)

@@ -13,6 +13,7 @@ from genesynth.adapt.channels import complete
 from genesynth.adapt.netadapt import Progress, floor, iterate, load
 from genesynth.adapt.target import AdaptError, Schedule, Target
 from genesynth.adapt.tuner import State, Tuner
+from genesynth.data.dataset import Dataset
 from genesynth.dsl.writer import architecture_to_text
 from genesynth.evaluate.base import Measurement
 from genesynth.evaluate.budgets import family_budget
@@ -162,10 +163,9 @@ def _check_reachable(spec: RunSpec, arch: Architecture, target: Target, start: f
         raise AdaptError(f"member {member} already meets the target: {target.show(start)} <= "
                          f"{target.show()}")
     if target.resource in ("macs", "params"):
-        from genesynth.space import parse_prototype
+        from genesynth.synth.setup import prototype_of
 
-        proto = parse_prototype(spec.prototype_text, spec.prototype_path or "<run>",
-                                spec.input_shape, spec.classes)
+        proto = prototype_of(spec)
         bounds = proto.cost_range()  # decided where the range is exact, as check_reachable
         least = bounds.min_macs if target.resource == "macs" else bounds.min_params
         if bounds.exact and target.value < least:
@@ -177,7 +177,7 @@ def _check_reachable(spec: RunSpec, arch: Architecture, target: Target, start: f
                          f"can cut member {member} to ({target.show(least_cut)})")
 
 
-def _tuner(spec: RunSpec, dataset: Any, device: str) -> Tuner:
+def _tuner(spec: RunSpec, dataset: Dataset, device: str) -> Tuner:
     full = family_budget(spec.evaluator)
     if full is None:  # _source refused such a run
         raise AdaptError("this run's evaluator trains no family")
@@ -198,7 +198,7 @@ def _long_estimate(tuner: Tuner, epochs: int) -> Callable[[], float]:
 def _finish(run_dir: Path, label: str, source: Member, arch: Architecture, state: State,
             progress: Progress, tuner: Tuner, constraint: Constraint, emit: Listener,
             epochs: int, seed: int, target: Target,
-            resource: Callable[[Architecture], float], dataset: Any) -> Member:
+            resource: Callable[[Architecture], float], dataset: Dataset) -> Member:
     """The long fine-tune, the check on test, and the new member's files and entry."""
     c = cost(arch)
     emit(MemberStarted(label, source.trial, c.params, c.macs, epochs, time.time()))

@@ -13,10 +13,10 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any
 
 import torch
 
+from genesynth.data.dataset import DatasetLike
 from genesynth.evaluate.budgets import TrainConfig
 from genesynth.evaluate.train import Tensors, accuracy, train
 from genesynth.net.arch import Architecture
@@ -38,7 +38,7 @@ class Tuner:
     clock: list[float] = field(default_factory=lambda: [0.0, 0.0], compare=False)  # s, steps
 
     @staticmethod
-    def of(dataset: Any, config: TrainConfig, device: str = "cpu") -> Tuner:
+    def of(dataset: DatasetLike, config: TrainConfig, device: str = "cpu") -> Tuner:
         return Tuner(Tensors.of(dataset.train), Tensors.of(dataset.val),
                      Tensors.of(dataset.test), config, device)
 

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import argparse
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from genesynth.commands._common import add_overrides, fmt_shape, load
 from genesynth.errors import ShapeError
 from genesynth.fmt import count
 from genesynth.limits import MAX_BUILD_PARAMS
+
+if TYPE_CHECKING:
+    from genesynth.space import Prototype
 
 VALID_SAMPLES = 100
 
@@ -48,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _valid(proto: Any, seed: int) -> bool:
+def _valid(proto: Prototype, seed: int) -> bool:
     try:
         proto.sample(seed)
     except ShapeError:

@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from genesynth.blocks import Traced, trace_parts
+from genesynth.blocks.modules import module_kind
 from genesynth.commands._common import add_overrides, fmt_shape, load, load_architecture, seed
 from genesynth.net.arch import Architecture, ModuleSpec
 from genesynth.net.summary import part_tokens
@@ -63,9 +64,9 @@ def table(arch: Architecture, title: str) -> Table:
 
 
 def _kind(module: ModuleSpec) -> str:
-    if module.kind == "residual":
-        return {"identity": "res id", "project": "res proj", "none": "seq"}[module.shortcut]
-    return module.kind
+    kind = module_kind(module)
+    return {"identity": "res id", "project": "res proj"}.get(kind.shortcut(module),
+                                                              kind.canonical(module))
 
 
 def _summary(layers: tuple[Traced, ...], module: ModuleSpec | None) -> str:

@@ -86,9 +86,12 @@ def header_panel(state: RunState, width: int | None = None) -> Panel:
     items += [("latency", state.latency_source)] if state.latency_source else []
     items += [("run", state.out)]
     title = Text.assemble(("genesynth", "bold"), " · generative synthesis · ", status(state))
-    body: RenderableType = flow(items, inner)
+    lines: list[RenderableType] = [flow(items, inner)]
+    if state.resumed:  # what a resumed run took up, and what it does again
+        lines.append(Text(state.resumed_text(), style="cyan"))
     if state.notice:  # whole, wrapped inside the panel (a subtitle is cut at the border)
-        body = Group(body, Text(f"family: {state.notice}", style="yellow"))
+        lines.append(Text(f"family: {state.notice}", style="yellow"))
+    body: RenderableType = lines[0] if len(lines) == 1 else Group(*lines)
     return Panel(body, title=title, title_align="left", box=box.ROUNDED)
 
 
@@ -274,6 +277,8 @@ def _member_progress(member: Member) -> RenderableType:
         return grid
     style = "green" if member.status == "done" else "dim"
     status = member.status
+    if member.kept:  # retrained before the run's interrupt
+        return Text("kept", style="green" if member.status == "done" else "dim")
     if member.reused:  # its retraining is (or will be) the evaluation cache's
         status = "cached" if status == "waiting" else f"{status} (cache)"
     return Text(status, style=style)

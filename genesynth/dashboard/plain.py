@@ -27,6 +27,7 @@ from genesynth.events import (
     MemberRenamed,
     MemberStarted,
     RunFinished,
+    RunResumed,
     RunStarted,
     SearchExtended,
     SearchNotExtended,
@@ -37,7 +38,7 @@ from genesynth.events import (
 )
 from genesynth.record.fidelity import checked_text
 from genesynth.record.rows import SupernetPhase
-from genesynth.record.snapshot import RunState, TrialRow
+from genesynth.record.snapshot import RunState, TrialRow, restart_text
 from genesynth.record.trial import TrialState, counted_states
 
 
@@ -122,6 +123,8 @@ class PlainLog:
         match event:
             case RunStarted():
                 return header_line(state)
+            case RunResumed():
+                return state.resumed
             case TrialStarted():
                 return (f"trial {event.number} start params {fmt.count(event.params)} "
                         f"MACs {fmt.count(event.macs)} epochs {event.epochs}")
@@ -151,16 +154,19 @@ class PlainLog:
             case FamilyStarted():
                 if not event.members:
                     return "family: no feasible candidate to retrain"
-                train = [m for m in event.members if m not in event.cached]
+                train = [m for m in event.members if m not in event.cached + event.kept]
                 said = (f"family: retraining {', '.join(train)} "
                         f"for {fmt.plural(event.epochs, 'epoch')}" if train else "family:")
-                if event.cached:
-                    said += (f"{';' if train else ''} {', '.join(event.cached)} from the "
-                             "evaluation cache")
+                for those, how in ((event.cached, "from the evaluation cache"),
+                                   (event.kept, "kept (retrained before the interrupt)")):
+                    if those:
+                        said += f"{';' if said != 'family:' else ''} {', '.join(those)} {how}"
                 return said
             case MemberStarted():
+                again = (f"; {restart_text(event.label, event.reached, event.epochs)}"
+                         if event.restarted else "")
                 return (f"member {event.label} start (trial {event.trial}) params "
-                        f"{fmt.count(event.params)} MACs {fmt.count(event.macs)}")
+                        f"{fmt.count(event.params)} MACs {fmt.count(event.macs)}{again}")
             case MemberEpoch():
                 return self._epoch(f"member {event.label}", event.epoch, event.epochs,
                                    event.loss, event.accuracy)
@@ -171,7 +177,8 @@ class PlainLog:
                         f"{state.utility_name} "
                         f"{fmt.score(event.utility)} "
                         f"{'feasible' if event.feasible else 'infeasible'}"
-                        f"{' (reused: evaluation cache)' if event.reused else ''}")
+                        f"{' (reused: evaluation cache)' if event.reused else ''}"
+                        f"{' (kept: retrained before the interrupt)' if event.kept else ''}")
             case FidelityStarted():
                 return (f"fidelity check: training {fmt.plural(event.count, 'candidate')} "
                         f"alone for {fmt.plural(event.epochs, 'epoch')} (the proxy budget)")
@@ -217,9 +224,12 @@ def supernet_line(event: SupernetProgress) -> str | None:
     if event.steps:
         return None
     if event.loss is None:
-        if event.resumed:
-            return f"supernet: resumes after epoch {event.epoch} of {event.epochs}"
-        return f"supernet: training for {epochs} before the search"
+        said = (f"supernet: resumes after epoch {event.epoch} of {event.epochs}"
+                if event.resumed else f"supernet: training for {epochs} before the search")
+        if event.eta is not None:
+            said += (f"; about {fmt.duration(event.eta)} on this device (an estimate from "
+                     "timed passes of its largest and smallest networks)")
+        return said
     eta = f", ETA {fmt.duration(event.eta)}" if event.eta is not None else ""
     return (f"supernet: epoch {event.epoch}/{event.epochs} loss {event.loss:.4f} "
             f"largest val {_acc(event.accuracy)} [{fmt.duration(event.seconds)}{eta}]")

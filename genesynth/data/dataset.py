@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -74,3 +74,35 @@ class Dataset:
             "std": [round(s, 6) for s in self.std],
             "fingerprint": self.fingerprint,
         }
+
+
+class DatasetLike(Protocol):
+    """What the engine and the evaluators use of loaded data: a :class:`Dataset` is one, and
+    so is any object with these attributes (``synthesize(data=...)`` takes either).
+
+    ``describe()`` goes in run.json and the evaluation cache's key; ``fingerprint`` names the
+    data a supernet checkpoint was trained on ("" when it has none: its description is hashed).
+    """
+
+    @property
+    def name(self) -> str: ...  # picks the default budgets ("digits", "cifar10", ...)
+
+    @property
+    def input_shape(self) -> tuple[int, int, int]: ...
+
+    @property
+    def classes(self) -> int: ...
+
+    @property
+    def train(self) -> Split: ...
+
+    @property
+    def val(self) -> Split: ...
+
+    @property
+    def test(self) -> Split: ...
+
+    @property
+    def fingerprint(self) -> str: ...
+
+    def describe(self) -> dict[str, Any]: ...

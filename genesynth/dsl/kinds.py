@@ -13,7 +13,7 @@ from typing import Protocol
 
 from genesynth.blocks.activations import ACTIVATIONS, GATES
 from genesynth.blocks.base import Shape
-from genesynth.blocks.modules import module_shortcut
+from genesynth.blocks.modules import RESIDUAL, SEQ, SPLIT, module_shortcut
 from genesynth.dsl import syntax as s
 from genesynth.errors import Span
 from genesynth.net.arch import LayerSpec, ModuleSpec, Value
@@ -78,28 +78,28 @@ def _post(spec: ModuleSpec, x: Expansion, runner: LayerRunner, shape: Shape
 
 
 class Seq(ModuleKind):
-    name = "seq"
+    name = SEQ
 
     def expand(self, x: Expansion, runner: LayerRunner) -> tuple[ModuleSpec, Shape]:
         body, out = runner.run(x.module.body, x.shape, x.prefix)
-        return _post(ModuleSpec(x.label, "seq", (body,)), x, runner, out)
+        return _post(ModuleSpec(x.label, SEQ, (body,)), x, runner, out)
 
 
 class Residual(ModuleKind):
-    name = "residual"
+    name = RESIDUAL
     args = (KindArg("shortcut", str, "auto", ("auto", "identity", "project", "match", "none")),)
 
     def expand(self, x: Expansion, runner: LayerRunner) -> tuple[ModuleSpec, Shape]:
         body, out = runner.run(x.module.body, x.shape, x.prefix)
-        spec = ModuleSpec(x.label, "residual", (body,))
+        spec = ModuleSpec(x.label, RESIDUAL, (body,))
         shortcut = module_shortcut(spec, x.shape, out, str(x.args["shortcut"]))
         if shortcut == "project" and (len(out) != 3 or len(x.shape) != 3):
             raise runner.shape_error("a projection shortcut needs a feature map", x.module.span)
-        return _post(ModuleSpec(x.label, "residual", (body,), shortcut), x, runner, out)
+        return _post(ModuleSpec(x.label, RESIDUAL, (body,), shortcut), x, runner, out)
 
 
 class Split(ModuleKind):
-    name = "split"
+    name = SPLIT
     body = "branches"
 
     def expand(self, x: Expansion, runner: LayerRunner) -> tuple[ModuleSpec, Shape]:
@@ -117,7 +117,7 @@ class Split(ModuleKind):
                 x.module.span,
             )
         merged = (a[0] + b[0], *a[1:])
-        return _post(ModuleSpec(x.label, "split", (left, right)), x, runner, merged)
+        return _post(ModuleSpec(x.label, SPLIT, (left, right)), x, runner, merged)
 
 
 class MBConv(ModuleKind):
@@ -157,9 +157,9 @@ class MBConv(ModuleKind):
         for name, layers in parts:
             some, out = runner.run(layers, out, f"{x.prefix}.{name}")
             body += some
-        spec = ModuleSpec(x.label, "residual", (body,))
+        spec = ModuleSpec(x.label, RESIDUAL, (body,))
         shortcut = module_shortcut(spec, x.shape, out, str(x.args["shortcut"]))
-        return _post(ModuleSpec(x.label, "residual", (body,), shortcut), x, runner, out)
+        return _post(ModuleSpec(x.label, RESIDUAL, (body,), shortcut), x, runner, out)
 
 
 def layer_node(kind: str, at: Span, **args: Value) -> s.Layer:

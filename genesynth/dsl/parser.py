@@ -19,6 +19,7 @@ from lark.exceptions import (
     VisitError,
 )
 
+from genesynth.blocks.modules import SEQ
 from genesynth.dsl import syntax as s
 from genesynth.errors import PrototypeError, PrototypeSyntaxError, Span
 from genesynth.limits import MAX_DEPTH, MAX_NUMBER, MAX_PROTOTYPE_BYTES, MAX_TEXT_DEPTH
@@ -259,7 +260,7 @@ class _Builder(Transformer[Token, Any]):
         self, meta: Any, name: str, params: tuple[s.Param, ...], c: list[Any], inline: bool
     ) -> s.ModuleDef:
         kind = next((x for x in c if isinstance(x, tuple) and len(x) == 3), None)
-        kind_name, kind_args, kind_span = kind or ("seq", (), self.span(meta))
+        kind_name, kind_args, kind_span = kind or (SEQ, (), self.span(meta))
         where, items = next(x for x in c if isinstance(x, tuple) and len(x) == 2)
         post = next((x.elements for x in c if isinstance(x, _Then)), ())
         return s.ModuleDef(

@@ -6,6 +6,7 @@ an empty skipped module as ``skip``, and every layer setting explicitly.
 
 from __future__ import annotations
 
+from genesynth.blocks.modules import module_kind, skip_module
 from genesynth.net.arch import Architecture, LayerSpec, ModuleSpec, Value
 
 
@@ -27,17 +28,15 @@ def architecture_to_text(arch: Architecture) -> str:
 
 
 def module_text(module: ModuleSpec) -> str:
-    if module == ModuleSpec("skip", "seq", ((),)):
+    if module == skip_module():
         return "skip"
-    kind = module.kind
-    if kind == "residual":
-        kind = f"residual(shortcut={module.shortcut})"
-    if kind == "split":
+    kind = module_kind(module)
+    if kind.branches > 1:
         body = " ".join(f"branch {{ {layers_text(b)} }}" for b in module.branches)
     else:
         body = layers_text(module.branches[0])
     then = f" then {{ {layers_text(module.post)} }}" if module.post else ""
-    return f"module {module.label}: {kind} {{ {body} }}{then}"
+    return f"module {module.label}: {kind.header(module)} {{ {body} }}{then}"
 
 
 def layers_text(layers: tuple[LayerSpec, ...]) -> str:

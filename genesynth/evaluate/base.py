@@ -30,16 +30,21 @@ import abc
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from genesynth.net.arch import Architecture
 from genesynth.net.measurement import Measurement
+
+if TYPE_CHECKING:
+    from genesynth.data.dataset import DatasetLike
+    from genesynth.goal.constraint import Constraint
+    from genesynth.space import Prototype
 
 Report = Callable[[int, float, float], None]
 """``report(epoch, loss, accuracy)``: epoch is 1-based, loss the epoch's mean training loss,
 accuracy validation top-1 in percent."""
 
-DataLoader = Callable[[], Any]
+DataLoader = Callable[[], "DatasetLike"]
 """Returns the run's :class:`genesynth.data.Dataset`; called only by evaluators that need it."""
 
 
@@ -57,14 +62,14 @@ class EvaluatorContext:
     :class:`genesynth.Constraint` or None (a supernet is trained for its static bounds).
     """
 
-    prototype: Any
-    dataset: Any = None
+    prototype: Prototype
+    dataset: DatasetLike | None = None
     run_dir: Path | None = None
     seed: int = 0
     emit: Callable[[Any], None] = field(default=lambda event: None)
     device: str | None = None
     compile: bool | None = None
-    constraint: Any = None
+    constraint: Constraint | None = None
 
 
 class Pruned(Exception):
@@ -106,7 +111,7 @@ class Evaluator(abc.ABC):
     def epochs(self) -> int:
         return 1
 
-    def check_space(self, prototype: Any) -> None:  # noqa: B027 (a documented no-op)
+    def check_space(self, prototype: Prototype) -> None:  # noqa: B027 (a documented no-op)
         """Once in a new run, before anything is written: raise a GenesynthError when this
         evaluator cannot measure the networks of ``prototype`` (a benchmark table made for
         another space). By default, nothing to check."""

@@ -16,7 +16,7 @@ import json
 import time
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from genesynth.errors import DataError
 from genesynth.evaluate.base import CandidateFailed, DataLoader, Evaluator, Report
@@ -24,6 +24,9 @@ from genesynth.limits import MAX_SECONDS, read_text
 from genesynth.net.arch import Architecture
 from genesynth.net.costs import cost
 from genesynth.net.measurement import Measurement
+
+if TYPE_CHECKING:
+    from genesynth.space import Prototype
 
 MAX_TABLE_BYTES = 2**30  # NAS-Bench tables run to a few hundred MB
 
@@ -64,7 +67,7 @@ class TableEvaluator(Evaluator):
             seconds=time.perf_counter() - start,
         )
 
-    def check_space(self, prototype: Any) -> None:
+    def check_space(self, prototype: Prototype) -> None:
         """Raise DataError when none of a few hundred networks sampled from ``prototype``
         is in the table: it was made for another space or input shape, and every lookup
         would fail."""

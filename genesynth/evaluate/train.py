@@ -20,6 +20,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from genesynth.data.dataset import DatasetLike
 from genesynth.errors import RunError
 from genesynth.evaluate.augment import check_augment, default_augment
 from genesynth.evaluate.base import (
@@ -189,7 +190,7 @@ class TrainingEvaluator(Evaluator):
     starts from the same seed, so results are reproducible on one device.
     """
 
-    def __init__(self, dataset: Any, config: TrainConfig | None = None,
+    def __init__(self, dataset: DatasetLike, config: TrainConfig | None = None,
                  full: TrainConfig | None = None, device: str | torch.device = "auto",
                  compile: bool = False) -> None:
         shape = tuple(int(d) for d in np.shape(dataset.train.x)[1:])

@@ -24,7 +24,7 @@ import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -49,6 +49,10 @@ from genesynth.record.layout import (
     member_path,
 )
 from genesynth.record.run import inside, read_run
+
+if TYPE_CHECKING:
+    from genesynth.data.dataset import Dataset
+    from genesynth.export.quantize import Quantized
 
 OPSET = 17
 ONNX_ATOL = 1e-4
@@ -182,7 +186,7 @@ def export_quantized(
 
 
 def measure_int8(arch: Architecture, state: Mapping[str, torch.Tensor], folder: Path,
-                 dataset: Any, seed: int = 0) -> Any:
+                 dataset: Dataset, seed: int = 0) -> Quantized:
     """``folder/model.onnx`` and ``folder/model.int8.onnx`` of a trained network (taking the
     data in its own units), both measured on ``dataset``'s test split: what a constraint with
     ``accuracy_of = "int8"`` checks. Returns the :class:`~genesynth.export.quantize.Quantized`
@@ -194,7 +198,7 @@ def measure_int8(arch: Architecture, state: Mapping[str, torch.Tensor], folder: 
     return _quantize_measured(folder / "model.onnx", folder / "model.int8.onnx", dataset, seed)
 
 
-def _quantize_measured(float_path: Path, int8: Path, data: Any, seed: int) -> Any:
+def _quantize_measured(float_path: Path, int8: Path, data: Dataset, seed: int) -> Quantized:
     from genesynth.export.quantize import quantize_member
 
     mean = np.asarray(data.mean, dtype=np.float32)[:, None, None]

@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from genesynth.blocks.modules import SEQ, module_kind
 from genesynth.errors import GenesynthError, RunError
 from genesynth.limits import read_text
 from genesynth.net.arch import Architecture, LayerSpec, ModuleSpec
@@ -142,8 +143,8 @@ def _sides(arch: Architecture) -> dict[str, Side]:
 
 def _specs(arch: Architecture) -> dict[str, ModuleSpec]:
     parts = {f"m{i + 1:02d}": m for i, m in enumerate(arch.modules)}
-    parts["stem"] = ModuleSpec("stem", "seq", (arch.stem,))
-    parts["head"] = ModuleSpec("head", "seq", (arch.head,))
+    parts["stem"] = ModuleSpec("stem", SEQ, (arch.stem,))
+    parts["head"] = ModuleSpec("head", SEQ, (arch.head,))
     return parts
 
 
@@ -158,9 +159,7 @@ def _differs(a: ModuleSpec | None, b: ModuleSpec | None) -> tuple[str, ...]:
     for aspect, setting in _SETTING.items():
         if _settings(a.layers, setting, same_layers) != _settings(b.layers, setting, same_layers):
             found.append(aspect)
-    shortcut_a = a.shortcut if a.kind == "residual" else "none"
-    shortcut_b = b.shortcut if b.kind == "residual" else "none"
-    if shortcut_a != shortcut_b:
+    if module_kind(a).shortcut(a) != module_kind(b).shortcut(b):
         found.append("shortcut")
     return tuple(found)
 

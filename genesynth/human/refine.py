@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from genesynth.dsl import syntax as s
 from genesynth.dsl.resolve import literal_value
@@ -24,6 +24,9 @@ from genesynth.errors import GenesynthError, RunError
 from genesynth.net.arch import Architecture, Value
 from genesynth.record.trial import architectures
 from genesynth.space.instantiate import item_path, option_prefix
+
+if TYPE_CHECKING:
+    from genesynth.space import Prototype
 
 
 @dataclass(frozen=True)
@@ -153,7 +156,8 @@ def _ranges(chosen: list[str], names: list[str]) -> str:
 class _Writer:
     """Writes the refined text; with ``values`` (the member's choices) narrows opened slots."""
 
-    def __init__(self, proto: Any, arch: Architecture, values: dict[str, Value] | None) -> None:
+    def __init__(self, proto: Prototype, arch: Architecture, values: dict[str, Value] | None
+                 ) -> None:
         self.proto = proto
         self.arch = arch
         self.values = values

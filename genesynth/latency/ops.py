@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 
 from genesynth.blocks.activations import ActivationKind
 from genesynth.blocks.base import REGISTRY, Shape
-from genesynth.blocks.modules import Traced, kind_of, split_point, trace_parts
+from genesynth.blocks.modules import Traced, kind_of, module_kind, split_point, trace_parts
 from genesynth.spec import ModuleSpec, Value
 
 if TYPE_CHECKING:
@@ -39,6 +39,9 @@ FUSING = ("conv", "linear")
 NOTHING = ("dropout", "identity")
 #: Settings that do not change an op's time (a folded batch norm gives every conv a bias).
 IGNORED = ("bias", "p")
+#: The op that splits a feature map's channels (a split module's first, pass-through half);
+#: an op kind, named so in latency tables, not a module kind.
+SLICE = "split"
 
 
 @dataclass(frozen=True)
@@ -87,17 +90,18 @@ def ops_of_module(module: ModuleSpec, in_shape: Shape, traced: Sequence[Traced])
         groups.setdefault(t.path.split(".")[1], []).append(t)
     body, post = groups.get("b0", []), groups.get("post", [])
     out = ops_of_layers(body)
-    if module.kind == "split":
+    kind = module_kind(module)
+    if kind.merge == "concat":
         at = split_point(module, in_shape)
         if at is not None:
-            out.append(Op("split", (("at", at),), in_shape))
+            out.append(Op(SLICE, (("at", at),), in_shape))
         out += ops_of_layers(groups.get("b1", []))
         left = body[-1].out_shape if body else (at or 0, *in_shape[1:])
         right = groups["b1"][-1].out_shape if groups.get("b1") else (in_shape[0] - (at or 0),
                                                                      *in_shape[1:])
         merge: tuple[str, tuple[tuple[str, Value], ...], Shape] = (
             "concat", (("other", right[0]),), left)
-    elif module.kind == "residual" and module.shortcut != "none":
+    elif kind.merge == "add" and kind.shortcut(module) != "none":
         out += ops_of_layers(groups.get("shortcut", []))
         merge = ("add", (), body[-1].out_shape if body else in_shape)
     else:
@@ -146,7 +150,7 @@ def op_module(op: Op) -> nn.Module:
         main: nn.Module = Add()
     elif op.kind == "concat":
         main = Concat()
-    elif op.kind == "split":
+    elif op.kind == SLICE:
         main = Slice(int(dict(op.settings)["at"]))
     else:
         kind = REGISTRY[op.kind]

@@ -19,6 +19,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from genesynth.blocks.modules import MODULE_KINDS as _KINDS
 from genesynth.blocks.modules import trace
 from genesynth.errors import ArchitectureError
 from genesynth.limits import MAX_MODULES, MAX_NUMBER, load_json
@@ -29,7 +30,7 @@ __all__ = [
     "Value",
 ]
 
-MODULE_KINDS = ("seq", "residual", "split")
+MODULE_KINDS = tuple(_KINDS)  # seq, residual, split: genesynth.blocks.modules.MODULE_KINDS
 SHORTCUTS = ("none", "identity", "project")
 FORMAT_VERSION = 1
 
@@ -122,11 +123,12 @@ def _layer_to_dict(layer: LayerSpec) -> dict[str, Any]:
 
 def _module_to_dict(module: ModuleSpec, with_label: bool) -> dict[str, Any]:
     out: dict[str, Any] = {"label": module.label} if with_label else {}
-    out["kind"] = module.kind
-    if not with_label and module.kind == "residual" and module.shortcut == "none":
-        out["kind"] = "seq"  # canonical: a residual without shortcut builds a sequence
+    kind = _KINDS.get(module.kind)  # None for a kind that reading it refuses
+    # canonical without the label: a residual without shortcut builds a sequence
+    out["kind"] = module.kind if with_label or kind is None else kind.canonical(module)
     out["branches"] = [[_layer_to_dict(x) for x in branch] for branch in module.branches]
-    if out["kind"] == "residual":
+    written = _KINDS.get(out["kind"])
+    if written is not None and written.takes_shortcut:
         out["shortcut"] = module.shortcut
     if module.post:
         out["post"] = [_layer_to_dict(x) for x in module.post]

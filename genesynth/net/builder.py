@@ -12,19 +12,12 @@ from collections import OrderedDict
 
 from torch import nn
 
-from genesynth.blocks.base import LayerProblem, Shape
-from genesynth.blocks.modules import (
-    body_stride,
-    kind_of,
-    projection,
-    run_layers,
-    split_point,
-    trace_parts,
-)
-from genesynth.blocks.torch_modules import Network, Residual, Split
+from genesynth.blocks.base import LayerProblem
+from genesynth.blocks.modules import build_layers, module_kind, trace_parts
+from genesynth.blocks.torch_modules import Network
 from genesynth.errors import ArchitectureError
 from genesynth.limits import MAX_BUILD_PARAMS
-from genesynth.net.arch import Architecture, LayerSpec, ModuleSpec
+from genesynth.net.arch import Architecture
 
 
 def build(arch: Architecture) -> Network:
@@ -42,59 +35,14 @@ def build(arch: Architecture) -> Network:
     if softmax:
         head = head[:-1]
     try:
-        stem = _sequence(arch.stem, arch.input_shape)
+        stem = build_layers(arch.stem, arch.input_shape)
         body = nn.Sequential(
             OrderedDict(
-                (part.name, _module(module, part.in_shape))
+                (part.name, module_kind(module).build(module, part.in_shape))
                 for part, module in zip(parts[1:-1], arch.modules, strict=True)
             )
         )
-        head_module = _sequence(head, parts[-1].in_shape)
+        head_module = build_layers(head, parts[-1].in_shape)
     except LayerProblem as problem:  # pragma: no cover - trace_parts found these first
         raise ArchitectureError(f"{arch.name}: {problem.message}") from None
     return Network(stem, body, head_module, softmax)
-
-
-def _sequence(layers: tuple[LayerSpec, ...], shape: Shape) -> nn.Sequential:
-    modules: list[nn.Module] = []
-    for layer in layers:
-        kind = kind_of(layer)
-        params = kind.complete(layer.as_dict(), shape)
-        modules.append(kind.build(params, shape))
-        shape = kind.output_shape(params, shape)
-    return nn.Sequential(*modules)
-
-
-def _output(layers: tuple[LayerSpec, ...], shape: Shape) -> Shape:
-    for layer in layers:
-        kind = kind_of(layer)
-        shape = kind.output_shape(kind.complete(layer.as_dict(), shape), shape)
-    return shape
-
-
-def _module(module: ModuleSpec, shape: Shape) -> nn.Module:
-    if module.kind == "split":
-        return _split(module, shape)
-    body = _sequence(module.branches[0], shape)
-    out = _output(module.branches[0], shape)
-    post = _sequence(module.post, out)
-    if module.kind == "seq":
-        return nn.Sequential(*body, *post)
-    shortcut: nn.Module | None = None
-    if module.shortcut == "identity":
-        shortcut = nn.Identity()
-    elif module.shortcut == "project":
-        stride = body_stride(run_layers(module.branches[0], shape, "body"))
-        shortcut = _sequence(projection(shape, out, stride), shape)
-    return Residual(body, shortcut, post)
-
-
-def _split(module: ModuleSpec, shape: Shape) -> nn.Module:
-    at = split_point(module, shape)
-    left_in = shape if at is None else (at, *shape[1:])
-    right_in = shape if at is None else (shape[0] - at, *shape[1:])
-    left, right = module.branches
-    a, b = _output(left, left_in), _output(right, right_in)
-    merged = (a[0] + b[0], *b[1:])
-    post = _sequence(module.post, merged)
-    return Split(_sequence(left, left_in), _sequence(right, right_in), at, post)

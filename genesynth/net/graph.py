@@ -8,7 +8,7 @@ from typing import Any
 
 import networkx as nx
 
-from genesynth.blocks.modules import Part, Traced, trace_parts
+from genesynth.blocks.modules import Part, Traced, module_kind, trace_parts
 from genesynth.errors import GenesynthError
 from genesynth.net.arch import Architecture, ModuleSpec
 
@@ -46,20 +46,17 @@ def _part(graph: nx.DiGraph, part: Part, start: str, module: ModuleSpec | None) 
     def within(tag: str) -> list[Traced]:
         return [t for t in part.layers if t.path.startswith(f"{part.name}.{tag}")]
 
-    if module is None or module.kind == "seq":
+    joined = module_kind(module).merge if module is not None else ""  # add, concat
+    if module is None or not joined:  # the stem, the head, a sequence
         return _chain(graph, list(part.layers), start)
     body = _chain(graph, within("b0"), start)
-    if module.kind == "split":
-        merge = f"{part.name}.concat"
-        graph.add_node(merge, kind="concat")
-        graph.add_edge(body, merge)
+    merge = f"{part.name}.{joined}"
+    graph.add_node(merge, kind=joined)
+    graph.add_edge(body, merge)
+    if joined == "concat":
         graph.add_edge(_chain(graph, within("b1"), start), merge)
-    else:
-        merge = f"{part.name}.add"
-        graph.add_node(merge, kind="add")
-        graph.add_edge(body, merge)
-        if module.shortcut != "none":
-            graph.add_edge(_chain(graph, within("shortcut"), start), merge)
+    elif module.shortcut != "none":
+        graph.add_edge(_chain(graph, within("shortcut"), start), merge)
     return _chain(graph, within("post"), merge)
 
 

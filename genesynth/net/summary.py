@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from genesynth.blocks import Traced, trace_parts
 from genesynth.blocks.modules import kind_of
+from genesynth.blocks.modules import module_kind as registered
 from genesynth.net.arch import Architecture, ModuleSpec
 
 
@@ -38,9 +39,7 @@ def module_kind(module: ModuleSpec) -> str:
     """``seq``, ``residual/identity``, ``residual/project``, ``split``."""
     if module.is_empty:
         return "skip"
-    if module.kind == "residual":
-        return f"residual/{module.shortcut}" if module.shortcut != "none" else "seq"
-    return module.kind
+    return registered(module).label(module)
 
 
 def module_lines(arch: Architecture) -> tuple[str, ...]:
@@ -52,7 +51,6 @@ def module_lines(arch: Architecture) -> tuple[str, ...]:
         part = parts.get(name)
         body = part_layers(part.layers) if part is not None else ""
         mark = {"identity": "  +id", "project": "  +proj"}.get(
-            module.shortcut if module.kind == "residual" else "", ""
-        )
+            registered(module).shortcut(module), "")
         lines.append(f"{name} {module.label:<6} {body}{mark}".rstrip())
     return tuple(lines)

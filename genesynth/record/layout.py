@@ -18,6 +18,9 @@ REPORT_FILE, PARETO_FILE, HISTORY_FILE = "report.md", "pareto.png", "history.png
 
 #: Files of one family member, inside ``family/<label>/``.
 MEMBER_ARCH, MEMBER_TEXT, MEMBER_WEIGHTS = "arch.json", "arch.gs", "weights.safetensors"
+#: In a member's folder while the family is made: its record once retrained (what family.json
+#: will say of it; a resumed run keeps it), and the epochs done while it retrains.
+MEMBER_RECORD, MEMBER_PROGRESS = "member.json", "progress.json"
 
 #: Study user_attrs: the run description, "the family is made", where it was written, a copy
 #: of family.json's content (so a watcher on another machine shows it), and the trials planned

@@ -30,7 +30,7 @@ from genesynth.record.layout import (
     study_url,
 )
 from genesynth.record.rows import BOUNDS, Candidate, Member, TrialRow
-from genesynth.record.run import read_json
+from genesynth.record.run import read_json, settings_of
 from genesynth.record.snapshot import RunState, shape_text
 from genesynth.record.trial import TrialRecord, TrialState
 from genesynth.urls import redact, scrub
@@ -167,11 +167,10 @@ def apply_header(state: RunState, run: Mapping[str, Any]) -> None:
     if isinstance(shape, list) and all(isinstance(n, int) for n in shape):
         mine = tuple(declared) if isinstance(declared, list) else ()
         state.input_shape = shape_text(tuple(shape), mine)
-    extra = run.get("extra")
-    if isinstance(extra, Mapping):
-        state.device = _text(extra.get("device"))
-        state.measure = _text(extra.get("measure")) or state.measure
-        state.latency_source = fmt.latency_source(extra.get("latency_table"))
+    settings = settings_of(run)  # at the top of run.json, or in `extra` (older runs)
+    state.device = _text(settings.get("device"))
+    state.measure = _text(settings.get("measure")) or state.measure
+    state.latency_source = fmt.latency_source(settings.get("latency_table"))
 
 
 def constraint_bounds(constraint: Any) -> dict[str, float]:
@@ -222,7 +221,8 @@ def _candidate(trial: optuna.trial.FrozenTrial, epochs: int, state: str) -> Cand
     )
 
 
-def _row(trial: optuna.trial.FrozenTrial) -> TrialRow:
+def trial_row(trial: optuna.trial.FrozenTrial) -> TrialRow:
+    """A finished trial as the views show it, from its ``user_attrs``."""
     from optuna.trial import TrialState as OptunaState
 
     rec = TrialRecord.of(trial)
@@ -280,7 +280,7 @@ def state_from_trials(
         elif TrialRecord.of(trial).state == TrialState.SKIPPED:
             state.skipped += 1
         elif trial.state != OptunaState.WAITING:
-            row = _row(trial)
+            row = trial_row(trial)
             state.counts[row.state] += 1
             state.trials.append(row)
             last = trial

@@ -83,6 +83,10 @@ class Member:
     started: float = 0.0  # when its retraining started (event time; 0 when unknown)
     updated: float = 0.0  # when its last epoch ended
     reused: bool = False  # its retraining comes (or came) from the evaluation cache
+    kept: bool = False  # retrained before an interrupt of the run: kept, not retrained
+    #: Its retraining had begun before an interrupt and started again from epoch 1 (the
+    #: epochs it had finished then); None when it did not.
+    restarted: int | None = None
 
 
 @dataclass
@@ -99,3 +103,4 @@ class SupernetPhase:
     seconds: float = 0.0  # training time in this process so far
     ready: bool = False
     loaded: bool = False  # taken from the run directory, nothing trained here
+    estimate: float | None = None  # seconds, estimated before its first step (timed passes)

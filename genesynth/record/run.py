@@ -8,7 +8,8 @@ run differs from the one described now (another prototype, constraint, data or s
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,12 @@ from genesynth.urls import without_password
 #: Keys of run.json that define the run; anything else (trial budget, storage) may change on resume.
 IDENTITY = ("prototype_text", "input_shape", "classes", "constraint", "data", "seed", "sampler",
             "evaluator")
+
+#: The run's settings that do not define it (where it runs, how a worker joins it): typed
+#: fields of :class:`RunSpec`, at the top of run.json. Runs written before they were typed
+#: kept them in an ``extra`` object; those still read (``RunSpec.from_dict``, ``settings_of``).
+SETTINGS = ("shared_out", "heartbeat", "device", "compile", "measure", "latency_table")
+_OLD_NAMES = {"out": "shared_out"}  # a setting's name in ``extra``, where it differs
 
 
 @dataclass(frozen=True)
@@ -40,9 +47,21 @@ class RunSpec:
     full_epochs: int
     storage: str = ""
     study: str = ""
-    extra: dict[str, Any] = field(default_factory=dict)
     #: The prototype's own ``input`` line when the data's shape replaced it, else ().
     declared_input_shape: tuple[int, ...] = ()
+    #: Where a shared study's workers write the family by default (absolute); "" for a local run.
+    shared_out: str = ""
+    #: A shared study's heartbeat interval in seconds (PostgreSQL/MySQL); None for a local run.
+    heartbeat: int | None = None
+    #: Where the first process ran networks, for people (``cuda:0 (NVIDIA H100 ...)``,
+    #: ``cpu (2 threads)``); "" for an evaluator that runs none (a table).
+    device: str = ""
+    #: The forward pass ran through ``torch.compile`` (workers compile as the run did).
+    compile: bool = False
+    #: What a search trial's accuracy is: ``top-1`` (trained alone) or ``score`` (a supernet's).
+    measure: str = "top-1"
+    #: The latency table that predicts latency (``LatencyTable.describe()``); None: measured.
+    latency_table: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -51,9 +70,15 @@ class RunSpec:
             "constraint": self.constraint, "data": self.data, "seed": self.seed,
             "sampler": self.sampler, "evaluator": self.evaluator, "trials": self.trials,
             "family_size": self.family_size, "full_epochs": self.full_epochs,
-            "storage": without_password(self.storage), "study": self.study, "extra": self.extra,
+            "storage": without_password(self.storage), "study": self.study,
             "declared_input_shape": list(self.declared_input_shape),
+            "shared_out": self.shared_out, "heartbeat": self.heartbeat, "device": self.device,
+            "compile": self.compile, "measure": self.measure, "latency_table": self.latency_table,
         }
+
+    def settings(self) -> dict[str, Any]:
+        """The fields that may change on resume without changing the run (:data:`SETTINGS`)."""
+        return {name: getattr(self, name) for name in SETTINGS}
 
     @staticmethod
     def from_dict(data: dict[str, Any]) -> RunSpec:
@@ -66,8 +91,8 @@ class RunSpec:
                 sampler=data["sampler"], evaluator=data["evaluator"], trials=data["trials"],
                 family_size=data["family_size"], full_epochs=data["full_epochs"],
                 storage=data.get("storage", ""), study=data.get("study", ""),
-                extra=data.get("extra", {}),
                 declared_input_shape=tuple(data.get("declared_input_shape", ())),
+                **_typed_settings(settings_of(data)),
             )
         except (KeyError, TypeError, IndexError) as exc:
             raise RunError(f"the run description is incomplete or damaged ({exc})") from None
@@ -76,6 +101,39 @@ class RunSpec:
         """Identity keys whose values differ between two runs."""
         mine, theirs = self.to_dict(), other.to_dict()
         return [key for key in IDENTITY if _normal(mine[key]) != _normal(theirs[key])]
+
+
+def settings_of(run: Mapping[str, Any]) -> dict[str, Any]:
+    """The :data:`SETTINGS` a run.json (or a study's stored run) holds, in either form: at its
+    top (since they were typed) or in its ``extra`` object (before); absent ones left out."""
+    old = run.get("extra")
+    found: dict[str, Any] = {}
+    if isinstance(old, Mapping):
+        found = {_OLD_NAMES.get(str(k), str(k)): v for k, v in old.items()}
+    found = {k: v for k, v in found.items() if k in SETTINGS}
+    found.update({k: run[k] for k in SETTINGS if k in run})
+    return found
+
+
+#: Each setting's type in run.json, and its value when absent or null.
+_TYPES: dict[str, tuple[type, Any]] = {
+    "shared_out": (str, ""), "heartbeat": (int, None), "device": (str, ""),
+    "compile": (bool, False), "measure": (str, "top-1"), "latency_table": (dict, None),
+}
+
+
+def _typed_settings(found: Mapping[str, Any]) -> dict[str, Any]:
+    """The settings as RunSpec fields, each checked for its type (a damaged run is refused)."""
+    typed: dict[str, Any] = {}
+    for name, value in found.items():
+        wanted, empty = _TYPES[name]
+        if value is None:
+            value = empty
+        elif not isinstance(value, wanted) or (wanted is int and isinstance(value, bool)):
+            raise TypeError(f"{name!r} must be {wanted.__name__}, "
+                            f"got {value!r}")
+        typed[name] = value
+    return typed
 
 
 def _normal(value: Any) -> str:
@@ -171,8 +229,8 @@ def prepare_run_dir(out: Path, spec: RunSpec, resume: bool) -> RunSpec:
             f"{out} already holds this run; pass --resume to continue it, "
             "or choose another --out"
         )
-    if (spec.trials, without_password(spec.storage), spec.extra) != (
-            stored.trials, stored.storage, stored.extra):
+    if (spec.trials, without_password(spec.storage), spec.settings()) != (
+            stored.trials, stored.storage, stored.settings()):
         write_run(out, spec)  # the budget, storage or device may change on resume
     return spec
 

@@ -30,6 +30,7 @@ from genesynth.events import (
     MemberRenamed,
     MemberStarted,
     RunFinished,
+    RunResumed,
     RunStarted,
     SearchExtended,
     SearchNotExtended,
@@ -47,7 +48,7 @@ from genesynth.record.rows import (
     TrialRow,
 )
 from genesynth.record.selection import MIN_GAP, select
-from genesynth.record.trial import TRIAL_STATES, TrialState
+from genesynth.record.trial import TRIAL_STATES, TrialState, counted_states
 
 __all__ = [
     "BOUNDS", "Candidate", "Member", "Point", "RunState", "TrialRow", "search_extended_text",
@@ -112,6 +113,7 @@ class RunState:
     notice: str = ""  # the last word on widening the family (extended, or why not)
     supernet: SupernetPhase | None = None  # the supernet's training, when the run has one
     fidelity: FidelityChecked | None = None  # the run's check of its scores, once made
+    resumed: str = ""  # what a resumed run found done before it (RunResumed), in words
 
     # -- derived views ----------------------------------------------------------------------
 
@@ -195,6 +197,8 @@ class RunState:
         match event:
             case RunStarted():
                 self._run_started(event)
+            case RunResumed():
+                self._resumed(event)
             case TrialStarted():
                 self.running[event.number] = Candidate(
                     event.number, event.key, event.modules, event.params, event.macs,
@@ -219,7 +223,8 @@ class RunState:
             case FamilyStarted():
                 self.family_epochs = event.epochs
                 self.family = {label: Member(label, epochs=event.epochs,
-                                             reused=label in event.cached)
+                                             reused=label in event.cached,
+                                             kept=label in event.kept)
                                for label in event.members}
             case MemberStarted() | MemberEpoch() | MemberDone():
                 self._member(event)
@@ -255,10 +260,41 @@ class RunState:
         if event.time:
             self.started_at = event.time
 
+    def _resumed(self, event: RunResumed) -> None:
+        """The trials finished before this process started, counted as if seen finishing."""
+        rows = [TrialRow(**row) for row in event.trials]
+        for row in rows:
+            self.counts[row.state if row.state in self.counts else TrialState.FAILED] += 1
+        self.trials[:0] = rows
+        self.earlier = max(0, self.earlier - len(rows))
+        self.phase = max([self.phase, *(row.phase for row in rows)])
+        counts = ", ".join(f"{n} {name}" for name, n in counted_states(self.counts).items()
+                           if n)
+        feasible = len(self.leaderboard(limit=len(self.trials)))
+        best = self.best
+        self.resumed = (f"resumed after {fmt.plural(len(rows), 'trial')} ({counts}; "
+                        f"{feasible} feasible" + (f", best trial {best.number})" if best
+                                                  else ")"))
+
+    def resumed_text(self) -> str:
+        """What a resumed run took up: ``resumed after 30 trials (28 complete, 2 pruned; 12
+        feasible, best trial 7); A kept (retrained before the interrupt); B restarts from
+        epoch 1 (...)``; "" when the run was not resumed."""
+        if not self.resumed:
+            return ""
+        said = [self.resumed]
+        for member in self.family.values():
+            if member.kept:
+                said.append(f"{member.label} kept (retrained before the interrupt)")
+            elif member.restarted is not None:
+                said.append(restart_text(member.label, member.restarted, member.epochs))
+        return "; ".join(said)
+
     def _supernet(self, event: SupernetProgress) -> None:
         starts = not event.ready and not event.steps and event.loss is None
         if self.supernet is None or starts:
-            self.supernet = SupernetPhase(event.epochs, event.epoch, first=event.epoch)
+            self.supernet = SupernetPhase(event.epochs, event.epoch, first=event.epoch,
+                                          estimate=event.eta if starts else None)
         phase = self.supernet
         phase.epoch, phase.epochs, phase.seconds = event.epoch, event.epochs, event.seconds
         if event.ready:
@@ -303,6 +339,7 @@ class RunState:
             member.status, member.trial, member.epochs = "training", event.trial, event.epochs
             member.params, member.macs = event.params, event.macs
             member.started = member.updated = event.time
+            member.restarted = event.reached if event.restarted else None
         elif isinstance(event, MemberEpoch):
             member.status, member.epoch, member.epochs = "training", event.epoch, event.epochs
             member.loss, member.accuracy = event.loss, event.accuracy
@@ -314,7 +351,15 @@ class RunState:
             member.measured_latency_ms = event.measured_latency_ms
             member.utility, member.feasible = event.utility, event.feasible
             member.reused = event.reused
+            member.kept = member.kept or event.kept
             member.epoch = member.epochs
+
+
+def restart_text(label: str, reached: int, epochs: int) -> str:
+    """``B restarts from epoch 1 (its retraining was interrupted after epoch 2 of 15; ...)``."""
+    where = (f"after epoch {reached} of {epochs}" if reached else "in its first epoch")
+    return (f"{label} restarts from epoch 1 (its retraining was interrupted {where}; a "
+            "member's retraining keeps no per-epoch checkpoint)")
 
 
 def _amount(name: str, value: float) -> str:

@@ -13,6 +13,7 @@ from functools import lru_cache
 
 from genesynth.blocks import REGISTRY
 from genesynth.blocks.base import LayerProblem, Param, Shape
+from genesynth.blocks.modules import skip_module
 from genesynth.dsl import syntax as s
 from genesynth.dsl.kinds import MODULE_KINDS, Expansion, layer_node
 from genesynth.dsl.resolve import Model, SlotEntry, literal_value
@@ -112,7 +113,7 @@ class Instantiator:
         slot, prefix = entry.slot, entry.prefix
         if isinstance(slot, s.SlotChoice):
             if slot.optional and self.option(prefix, 2) == 1:  # left out: the shape passes
-                return ModuleSpec("skip", "seq", ((),)), shape
+                return skip_module(), shape
             k = self.option(slot.tie or prefix, len(slot.options))
             chosen = slot.options[k]
             if isinstance(chosen, s.Skip):
@@ -120,7 +121,7 @@ class Instantiator:
                 return self.skipped(first, shape, prefix)
             return self.module(chosen, shape, option_prefix(slot, prefix, k))
         if isinstance(slot, s.Skip):
-            return ModuleSpec("skip", "seq", ((),)), shape
+            return skip_module(), shape
         return self.module(slot, shape, prefix)
 
     def skipped(self, first: s.Call | s.Skip | s.ModuleDef, shape: Shape, prefix: str
@@ -134,12 +135,12 @@ class Instantiator:
             self.chooser, self.values = chooser, values
         out, stride = args.get("out", shape[0]), args.get("stride", 1)
         if len(shape) != 3 or (out == shape[0] and stride == 1):
-            return ModuleSpec("skip", "seq", ((),)), shape
+            return skip_module(), shape
         at = first.span
         layers = (layer_node("pwconv", at, out=out, stride=stride), layer_node("bn", at))
         self.scope = Scope(in_channels=shape[0])
         body, shape = self.run(layers, shape, f"{prefix}.skip")
-        return ModuleSpec("skip", "seq", (body,), origin=prefix), shape
+        return skip_module(body, origin=prefix), shape
 
     def arguments(self, slot: s.Call | s.ModuleDef, shape: Shape, prefix: str
                   ) -> dict[str, Value]:

@@ -15,7 +15,7 @@ import random
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, Protocol
 
 from genesynth.errors import ShapeError
 from genesynth.net.arch import Value
@@ -23,6 +23,12 @@ from genesynth.net.costs import CostCache
 from genesynth.space.bounds import Odometer
 from genesynth.space.choosers import Chooser, RandomChooser
 from genesynth.space.prototype import Prototype
+
+
+class StaticBounds(Protocol):
+    """Bounds a network's analytic cost is judged by: a Constraint, a supernet's space."""
+
+    def static_violations(self, params: int, macs: int) -> list[str]: ...
 
 #: Spaces with at most this many assignments are enumerated whole (a few seconds, once).
 ENUMERATE_LIMIT = 8192
@@ -125,7 +131,7 @@ class Pool:
             self.add(_entry(self.prototype, RandomChooser(self.rng.getrandbits(32)), self.costs)
                      for _ in range(draws))
 
-    def inside(self, constraint: Any) -> list[Entry]:
+    def inside(self, constraint: StaticBounds) -> list[Entry]:
         """The entries inside ``constraint``'s static bounds (params, MACs), in pool order."""
         if self._inside is None or self._inside[0] is not constraint:
             self._inside = (constraint, [], 0)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -14,15 +14,17 @@ from optuna.study import StudyDirection
 
 from genesynth import fmt
 from genesynth.errors import ConstraintError, RunError
-from genesynth.evaluate.base import CandidateFailed, Evaluator, EvaluatorContext
+from genesynth.evaluate.base import CandidateFailed, Evaluator
 from genesynth.events import (
     Emitter,
     Listener,
     RunFinished,
+    RunResumed,
     RunStarted,
     WarmStarted,
     event_to_dict,
 )
+from genesynth.goal.constraint import Constraint
 from genesynth.record.family import verified_weights
 from genesynth.record.layout import (
     EVENTS_FILE,
@@ -32,6 +34,7 @@ from genesynth.record.layout import (
     RUN_ATTR,
     study_url,
 )
+from genesynth.record.reader import trial_row
 from genesynth.record.run import RunSpec, prepare_run_dir
 from genesynth.record.trial import TrialState
 from genesynth.storage import StorageLost, is_shared, kind, open_storage
@@ -41,13 +44,16 @@ from genesynth.synth import warm
 from genesynth.synth.fidelity import check_evaluator
 from genesynth.synth.lost import check_lost
 from genesynth.synth.objective import Objective
-from genesynth.synth.samplers import SAMPLERS, SpaceAware, is_multi_objective
+from genesynth.synth.samplers import SAMPLERS, SpaceAware
+from genesynth.synth.setup import Setup
 from genesynth.synth.static import check_reachable
 from genesynth.synth.trials import (
     claim_family,
+    counted,
     done_count,
     family_claim,
     family_made,
+    replaced,
     run_trials,
 )
 from genesynth.synth.widen import Phase, widen_family
@@ -93,40 +99,6 @@ class EventRecorder:
             stream.write(json.dumps(event_to_dict(event)) + "\n")
 
 
-@dataclass
-class Setup:
-    """Everything a run needs, resolved from the user's arguments (see ``genesynth.api``)."""
-
-    spec: RunSpec
-    prototype: Any
-    constraint: Any
-    evaluator: Evaluator
-    out: Path
-    sampler: optuna.samplers.BaseSampler
-    pruner: optuna.pruners.BasePruner | None
-    latency: Any = None
-    cache: Any = None  # genesynth.evaluate.cache.EvaluationCache, or None: measure everything
-    warm_start: tuple[Path, ...] = ()  # earlier run directories to start from
-    dataset: Any = None  # the loaded data, None when the evaluator needs none
-    device: str = "auto"  # where this process runs networks (--device)
-    compile: bool = False  # torch.compile of the forward pass (--compile)
-
-    def context(self, emit: Listener = lambda event: None) -> EvaluatorContext:
-        """What the evaluator is prepared with in this process (its device included)."""
-        return EvaluatorContext(self.prototype, self.dataset, self.out, self.spec.seed, emit,
-                                device=self.device, compile=self.compile,
-                                constraint=self.constraint)
-
-    @property
-    def epochs(self) -> int:
-        """Steps the evaluator reports per candidate."""
-        return self.evaluator.epochs
-
-    @property
-    def multi_objective(self) -> bool:
-        return is_multi_objective(self.sampler)
-
-
 def device_of(setup: Setup) -> str:
     """Where the evaluator runs networks in this process, for the dashboard ("" for none)."""
     return str(setup.evaluator.device_info(setup.context()).get("device", ""))
@@ -139,7 +111,7 @@ def open_study(setup: Setup, resume: bool = False) -> optuna.Study:
     multi = setup.multi_objective
     name = setup.spec.study or STUDY_NAME
     directions = [MAXIMIZE, MINIMIZE, MINIMIZE] if multi else [MAXIMIZE]
-    storage = open_storage(url, heartbeat=setup.spec.extra.get("heartbeat"))
+    storage = open_storage(url, heartbeat=setup.spec.heartbeat)
     if not setup.spec.storage or not is_shared(url):
         storage = LocalStorage(storage, name, directions)
     study = optuna.create_study(
@@ -227,7 +199,10 @@ def drive(study: optuna.Study, setup: Setup, listeners: Sequence[Listener] = (),
     """
     spec = setup.spec
     emit = Emitter([EventRecorder(setup.out / EVENTS_FILE), *listeners])
-    emit(run_started(setup, done_count(study)))
+    done = done_count(study)
+    emit(run_started(setup, done))
+    if done:  # resumed, or joining: the views show the trials finished before
+        emit(resumed(study))
     if started is not None:
         warm.enqueue(study, started)
         emit(WarmStarted(len(started.offers), len(started.fitting), started.message(),
@@ -245,6 +220,14 @@ def drive(study: optuna.Study, setup: Setup, listeners: Sequence[Listener] = (),
     if not here:
         emit(RunFinished(str(setup.out), 0, time=time.time()))
     return Driven(ran, members, here)
+
+
+def resumed(study: optuna.Study) -> RunResumed:
+    """The trials that count in the study's budget, as the views show them."""
+    trials = sorted(study.get_trials(deepcopy=False), key=lambda t: t.number)
+    gone = replaced(trials)
+    return RunResumed(tuple(asdict(trial_row(t)) for t in trials if counted(t, gone)),
+                      time.time())
 
 
 def made_family(study: optuna.Study, setup: Setup) -> SynthesisResult | None:
@@ -268,7 +251,8 @@ def made_family(study: optuna.Study, setup: Setup) -> SynthesisResult | None:
                            utility=utility_name(setup.constraint))
 
 
-def make_objective(setup: Setup, emit: Listener, constraint: Any, phase: int = 0) -> Objective:
+def make_objective(setup: Setup, emit: Listener, constraint: Constraint, phase: int = 0
+                   ) -> Objective:
     constraint = search_rule(constraint, setup.evaluator)
     if isinstance(setup.sampler, SpaceAware):
         setup.sampler.bind(setup.prototype, constraint, family_size=setup.spec.family_size)
@@ -278,7 +262,7 @@ def make_objective(setup: Setup, emit: Listener, constraint: Any, phase: int = 0
                      source=str(setup.out))
 
 
-def search_rule(constraint: Any, evaluator: Evaluator) -> Any:
+def search_rule(constraint: Constraint, evaluator: Evaluator) -> Constraint:
     """The bounds a search trial is judged by: the constraint's, less the accuracy bound when
     the evaluator's accuracy is not a stand-alone top-1 (``Evaluator.stand_alone``: a
     supernet's score); the family is checked against the whole constraint after training."""
@@ -301,12 +285,12 @@ def run_started(setup: Setup, done: int = 0) -> RunStarted:
         done=done, input_shape=tuple(spec.input_shape),
         declared_shape=tuple(spec.declared_input_shape),
         device=device_of(setup),
-        measure=str(spec.extra.get("measure", "top-1")),
-        latency_source=fmt.latency_source(spec.extra.get("latency_table")),
+        measure=spec.measure,
+        latency_source=fmt.latency_source(spec.latency_table),
     )
 
 
-def utility_name(constraint: Any) -> str:
+def utility_name(constraint: Constraint) -> str:
     return type(constraint.utility).__name__  # NetScore, MnasReward, ...
 
 

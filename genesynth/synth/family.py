@@ -18,16 +18,19 @@ is an event (``MemberDropped``, ``MemberRenamed``).
 
 from __future__ import annotations
 
+import json
 import shutil
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import optuna
 from optuna.trial import TrialState
 
 from genesynth.dsl.writer import architecture_to_text
+from genesynth.errors import RunError
 from genesynth.evaluate.base import Evaluator
 from genesynth.evaluate.cache import CachedRetrain
 from genesynth.events import (
@@ -43,15 +46,28 @@ from genesynth.net.arch import Architecture
 from genesynth.net.measurement import Measurement
 from genesynth.record.family import (
     Member,
+    check_family,
     file_digest,
     labels,
+    members_of,
     parse_family,
     read_family,
+    verified_weights,
     write_family,
 )
-from genesynth.record.layout import MEMBER_ARCH, MEMBER_TEXT, MEMBER_WEIGHTS, member_path
+from genesynth.record.layout import (
+    MEMBER_ARCH,
+    MEMBER_PROGRESS,
+    MEMBER_RECORD,
+    MEMBER_TEXT,
+    MEMBER_WEIGHTS,
+    member_path,
+)
 from genesynth.record.selection import MIN_GAP, bands, beats, front, select, spares
 from genesynth.record.trial import TrialRecord
+
+if TYPE_CHECKING:
+    from genesynth.goal.constraint import Constraint
 
 __all__ = ["MIN_GAP", "Candidate", "Member", "alternates", "bands", "beats", "candidates",
            "front", "labels", "parse_family", "read_family", "retrain_family", "select",
@@ -100,16 +116,19 @@ def alternates(found: list[Candidate], chosen: list[Candidate], size: int
 
 
 def retrain_family(
-    chosen: list[Candidate], spares: list[list[Candidate]], evaluator: Any, constraint: Any,
-    out: Path, emit: Listener, epochs: int, latency: Any = None,
+    chosen: list[Candidate], spares: list[list[Candidate]], evaluator: Evaluator,
+    constraint: Constraint, out: Path, emit: Listener, epochs: int,
+    latency: Callable[[Architecture], float] | None = None,
 ) -> list[Member]:
     """Retrain and measure each chosen candidate (``spares``: the rest of its band, see
     :func:`alternates`); replace or drop dominated members; writes family/<L>/ and
     family.json."""
     names = labels(len(chosen))
     holds = getattr(evaluator, "holds", None)  # the evaluation cache's retrainings
-    cached = tuple(n for n, c in zip(names, chosen, strict=True) if holds and holds(c.arch))
-    emit(FamilyStarted(tuple(names), epochs, time.time(), cached))
+    kept = tuple(n for n, c in zip(names, chosen, strict=True) if kept_member(out, n, c))
+    cached = tuple(n for n, c in zip(names, chosen, strict=True)
+                   if n not in kept and holds and holds(c.arch))
+    emit(FamilyStarted(tuple(names), epochs, time.time(), cached, kept))
 
     def retrain(label: str, c: Candidate) -> Member:
         return _retrain_one(label, c, evaluator, constraint, out, emit, epochs, latency)
@@ -139,7 +158,42 @@ def retrain_family(
             del members[i], spare[i], tries[i]
     members = _relabel(members, out, emit)
     write_family(out, members, dropped)
+    for member in members:  # family.json says it now (and adapt, export may change it there)
+        (out / member_path(member.label, MEMBER_RECORD)).unlink(missing_ok=True)
     return members
+
+
+def kept_member(out: Path, label: str, c: Candidate) -> Member | None:
+    """The member ``label`` as a run interrupted while retraining its family recorded it
+    (``family/<label>/member.json``), when it is ``c`` retrained and its weights are the ones
+    written; None otherwise (then it is retrained)."""
+    record = out / member_path(label, MEMBER_RECORD)
+    if not record.is_file():
+        return None
+    try:
+        entry = json.loads(record.read_text())
+        found = members_of(check_family({"members": [entry]}, str(record)))
+        member = found[0] if found else None
+        if member is None or (member.label, member.trial, member.key) != (label, c.trial,
+                                                                         c.arch.key):
+            return None
+        weights = verified_weights(out, member, label)  # RunError when changed
+    except (OSError, ValueError, RunError):
+        return None
+    return member if weights is None or weights.is_file() else None
+
+
+def _reached(folder: Path, c: Candidate) -> int | None:
+    """The epochs an interrupted retraining of ``c`` in ``folder`` had finished (None: none
+    of ``c`` had begun there)."""
+    try:
+        progress = json.loads((folder / MEMBER_PROGRESS).read_text())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(progress, dict) or progress.get("trial") != c.trial:
+        return None
+    epoch = progress.get("epoch")
+    return epoch if isinstance(epoch, int) and not isinstance(epoch, bool) else 0
 
 
 def _dominated(members: list[Member]) -> tuple[int, int] | None:
@@ -186,13 +240,25 @@ def _relabel(members: list[Member], out: Path, emit: Listener) -> list[Member]:
     return renamed
 
 
-def _retrain_one(label: str, c: Candidate, evaluator: Evaluator, constraint: Any, out: Path,
-                 emit: Listener, epochs: int, latency: Any) -> Member:
-    emit(MemberStarted(label, c.trial, c.params, c.macs, epochs, time.time()))
+def _retrain_one(label: str, c: Candidate, evaluator: Evaluator, constraint: Constraint,
+                 out: Path, emit: Listener, epochs: int,
+                 latency: Callable[[Architecture], float] | None) -> Member:
     folder = out / member_path(label)
+    kept = kept_member(out, label, c)
+    if kept is not None:  # retrained before the interrupt: not again
+        emit(MemberDone(label, c.trial, kept.accuracy, kept.params, kept.macs, kept.latency_ms,
+                        kept.utility, kept.feasible, time.time(), kept.measured_latency_ms,
+                        kept.reused is not None, kept=True))
+        return kept
+    reached = _reached(folder, c)
+    emit(MemberStarted(label, c.trial, c.params, c.macs, epochs, time.time(),
+                       restarted=reached is not None, reached=reached or 0))
     folder.mkdir(parents=True, exist_ok=True)
+    (folder / MEMBER_RECORD).unlink(missing_ok=True)  # another trial's, from before
+    _progress(folder, c, 0)
 
     def report(epoch: int, loss: float, accuracy: float) -> None:
+        _progress(folder, c, epoch)
         emit(MemberEpoch(label, epoch, epochs, loss, accuracy, time.time()))
 
     weights: str | None = None
@@ -208,8 +274,7 @@ def _retrain_one(label: str, c: Candidate, evaluator: Evaluator, constraint: Any
         weights = member_path(label, MEMBER_WEIGHTS)
         digest = file_digest(folder / MEMBER_WEIGHTS)  # export, report, diff check it
     ms = float(latency(c.arch)) if latency is not None else m.latency_ms
-    here = (_measured_here(c.arch, constraint)
-            if getattr(constraint, "predicts_latency", False) else None)
+    here = _measured_here(c.arch, constraint) if constraint.predicts_latency else None
     m = Measurement(m.accuracy, c.params, c.macs, ms, m.curve, m.loss, m.seconds)
     (folder / MEMBER_ARCH).write_text(c.arch.to_json() + "\n")
     (folder / MEMBER_TEXT).write_text(architecture_to_text(c.arch))
@@ -220,13 +285,20 @@ def _retrain_one(label: str, c: Candidate, evaluator: Evaluator, constraint: Any
         member_path(label, MEMBER_ARCH), member_path(label, MEMBER_TEXT), weights, digest,
         measured_latency_ms=here, quantized=quantized, reused=source,
     )
+    (folder / MEMBER_RECORD).write_text(json.dumps(member.to_dict(), indent=2) + "\n")
+    (folder / MEMBER_PROGRESS).unlink(missing_ok=True)
     emit(MemberDone(label, c.trial, member.accuracy, member.params, member.macs,
                     member.latency_ms, member.utility, member.feasible, time.time(),
                     member.measured_latency_ms, reused))
     return member
 
 
-def _int8(arch: Any, state: Any, folder: Path, evaluator: Any, constraint: Any,
+def _progress(folder: Path, c: Candidate, epoch: int) -> None:
+    """The epochs of ``c``'s retraining done so far (said when an interrupt restarts it)."""
+    (folder / MEMBER_PROGRESS).write_text(json.dumps({"trial": c.trial, "epoch": epoch}) + "\n")
+
+
+def _int8(arch: Any, state: Any, folder: Path, evaluator: Evaluator, constraint: Constraint,
           m: Measurement) -> tuple[dict[str, Any] | None, Measurement]:
     """With ``accuracy_of = "int8"``: the member's int8 export, measured, and the measurement
     the bound is checked on (the int8 test top-1); else nothing, and ``m`` itself."""
@@ -250,13 +322,15 @@ def _moved(quantized: dict[str, Any] | None, old: str, new: str) -> dict[str, An
             for k, v in quantized.items()}
 
 
-def _measured_here(arch: Any, constraint: Any) -> float | None:
+def _measured_here(arch: Any, constraint: Constraint) -> float | None:
     """A member's latency measured on this machine with the runtime and threads its latency
     table was made with (None when this machine lacks that runtime), beside the latency the
     table predicts for the target."""
     from genesynth.latency.profile import measure_here
     from genesynth.latency.table import cached_table
 
+    if constraint.latency_table is None:  # measured here already
+        return None
     target = cached_table(constraint.latency_table).target
     threads = target.get("threads")
     return measure_here(arch, str(target.get("runtime", "")),

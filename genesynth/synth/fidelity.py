@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING
 
 import optuna
 
@@ -23,8 +23,11 @@ from genesynth.events import FidelityChecked, FidelityStarted, Listener
 from genesynth.record.fidelity import FIDELITY_ATTR, FidelityCheck, Pair, check_of, write_fidelity
 from genesynth.synth import family as fam
 
+if TYPE_CHECKING:
+    from genesynth.synth.setup import Setup
 
-def check_evaluator(study: optuna.Study, setup: Any, members: Sequence[fam.Member],
+
+def check_evaluator(study: optuna.Study, setup: Setup, members: Sequence[fam.Member],
                     emit: Listener) -> FidelityCheck | None:
     """Train the check's candidates, record and announce the check; None where the evaluator
     is stand-alone or its ``checks`` is 0."""

@@ -13,9 +13,9 @@ described in docs/run-directory.md.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import optuna
 from optuna.trial import TrialState as OptunaState
@@ -28,6 +28,11 @@ from genesynth.net.costs import cost
 from genesynth.net.measurement import Measurement
 from genesynth.net.summary import module_lines
 from genesynth.record.trial import TrialRecord, TrialState, record
+
+if TYPE_CHECKING:
+    from genesynth.evaluate.cache import EvaluationCache
+    from genesynth.goal.constraint import Constraint
+    from genesynth.space import Prototype
 
 FAILED_VALUES = 1.0  # constraint value recorded for invalid samples: violated
 
@@ -70,15 +75,15 @@ class Objective:
     kept out of the storage.
     """
 
-    prototype: Any  # genesynth.space.Prototype
-    constraint: Any  # genesynth.goal.constraint.Constraint
+    prototype: Prototype
+    constraint: Constraint
     evaluator: Evaluator
     emit: Listener
     multi_objective: bool = False
     epochs: int = 0
-    latency: Any = None  # callable(arch) -> ms, used when the constraint bounds latency
+    latency: Callable[[Architecture], float] | None = None  # ms, when the constraint reads it
     phase: int = 0  # 0: the search; 1, 2, ...: phases that widen a short family
-    cache: Any = None  # genesynth.evaluate.cache.EvaluationCache: measurements shared across runs
+    cache: EvaluationCache | None = None  # measurements shared across runs
     source: str = ""  # how cache entries name this run (its directory)
     finished: dict[int, TrialFinished] = field(default_factory=dict)  # sent once stored
     skips_in_a_row: int = 0

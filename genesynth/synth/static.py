@@ -7,14 +7,18 @@ cost range (``genesynth check`` prints the same range).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from genesynth.errors import ConstraintError
 from genesynth.fmt import count
 from genesynth.net.measurement import Measurement
 
+if TYPE_CHECKING:
+    from genesynth.goal.constraint import Constraint
+    from genesynth.space import Prototype
 
-def check_reachable(prototype: Any, constraint: Any) -> None:
+
+def check_reachable(prototype: Prototype, constraint: Constraint) -> None:
     """Raise ConstraintError when no network of ``prototype`` fits the static bounds.
 
     Decided only where the prototype's cost range is exact (enumerated); an estimated range
@@ -48,10 +52,10 @@ class StaticLatency:
     once and its prediction kept by key.
     """
 
-    def __init__(self, prototype: Any, constraint: Any) -> None:
+    def __init__(self, prototype: Prototype | None, constraint: Constraint | None) -> None:
         self.prototype = prototype
         self.table = None
-        if constraint is not None and getattr(constraint, "predicts_latency", False):
+        if constraint is not None and constraint.latency_table is not None:  # predicts latency
             from genesynth.latency.table import cached_table
 
             self.table = cached_table(constraint.latency_table)
@@ -64,7 +68,7 @@ class StaticLatency:
 
     def of(self, entry: Any) -> float | None:
         """Predicted milliseconds of ``entry``'s network, or None without a table."""
-        if self.table is None:
+        if self.table is None or self.prototype is None:
             return None
         ms = self._ms.get(entry.key)
         if ms is None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import optuna
 from optuna.trial import FrozenTrial, TrialState
@@ -20,6 +20,9 @@ from optuna.trial import FrozenTrial, TrialState
 from genesynth.errors import GenesynthError, RunError
 from genesynth.net.arch import Value
 from genesynth.record.trial import TrialRecord
+
+if TYPE_CHECKING:
+    from genesynth.space import Prototype
 
 BEST = 8  # best complete candidates offered from each earlier run, besides its family
 
@@ -59,7 +62,7 @@ class WarmStart:
         return head
 
 
-def plan(prototype: Any, runs: list[Path]) -> WarmStart:
+def plan(prototype: Prototype, runs: list[Path]) -> WarmStart:
     """Offer each run's family members, then its best candidates, to ``prototype``."""
     offers: list[Offer] = []
     seen: set[str] = set()
@@ -83,7 +86,7 @@ def enqueue(study: optuna.Study, warm: WarmStart) -> int:
     return len(warm.fitting)
 
 
-def _fit(prototype: Any, params: dict[str, Any], key: str) -> dict[str, Value] | None:
+def _fit(prototype: Prototype, params: dict[str, Any], key: str) -> dict[str, Value] | None:
     """The new space's choices that rebuild the architecture ``key``, or None."""
     from genesynth.space import FixedChooser
 

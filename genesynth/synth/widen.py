@@ -18,7 +18,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import optuna
 
@@ -27,6 +27,10 @@ from genesynth.record.layout import PLANNED_ATTR
 from genesynth.record.trial import TrialRecord
 from genesynth.synth import family as fam
 from genesynth.synth.trials import done_count
+
+if TYPE_CHECKING:
+    from genesynth.space import Prototype
+    from genesynth.synth.setup import Setup
 
 #: Study user attr: ``{"budget": trials, "phases": [Phase, ...], "done": bool}``.
 WIDENING_ATTR = "widening"
@@ -45,7 +49,7 @@ class Phase:
 Search = Callable[[Phase], str | None]  # runs one phase; why it stopped early, if it did
 
 
-def widen_family(study: optuna.Study, setup: Any, emit: Listener, search: Search
+def widen_family(study: optuna.Study, setup: Setup, emit: Listener, search: Search
                  ) -> list[fam.Candidate]:
     """The family's candidates, after the phases a short family needs (``search`` runs one)."""
     size = setup.spec.family_size
@@ -77,7 +81,7 @@ def widen_family(study: optuna.Study, setup: Any, emit: Listener, search: Search
     return chosen
 
 
-def _plan(study: optuna.Study, setup: Any, chosen: list[fam.Candidate], phases: list[Phase],
+def _plan(study: optuna.Study, setup: Setup, chosen: list[fam.Candidate], phases: list[Phase],
           emit: Listener) -> Phase | None:
     """The next phase, or None (with the reason told, where it is not obvious)."""
     size = setup.spec.family_size
@@ -113,7 +117,7 @@ def _room(chosen: list[fam.Candidate], smallest: int, bound: int | None) -> int 
     return caps[0] if caps else None
 
 
-def smallest_macs(study: optuna.Study, prototype: Any) -> tuple[int, bool]:
+def smallest_macs(study: optuna.Study, prototype: Prototype) -> tuple[int, bool]:
     """The fewest MACs a network of the space has, and whether that is exact: the prototype's
     cost range (exact when enumerated), or the smallest network a trial built, if smaller."""
     space = prototype.cost_range()

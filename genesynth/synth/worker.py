@@ -22,16 +22,14 @@ from typing import Any
 
 import optuna
 
-from genesynth.data.described import changes, load_described
+from genesynth.data.described import changes
 from genesynth.errors import RunError
-from genesynth.evaluate.base import Evaluator
-from genesynth.evaluate.registry import resolve_evaluator
 from genesynth.events import Emitter, Listener
 from genesynth.record.layout import EVENTS_FILE, FAMILY_OUT_ATTR, RUN_ATTR, RUN_FILE
 from genesynth.record.run import RunSpec, read_run
 from genesynth.storage import DEFAULT_HEARTBEAT, SHARED_RDB, check_shared, kind, open_storage
 from genesynth.synth import family as fam
-from genesynth.synth.engine import EventRecorder, Setup, drive, finish, utility_name
+from genesynth.synth.engine import EventRecorder, drive, finish, utility_name
 from genesynth.synth.locks import guard_for
 from genesynth.synth.samplers import (
     SAMPLERS,
@@ -39,6 +37,7 @@ from genesynth.synth.samplers import (
     is_multi_objective,
     resolve_sampler,
 )
+from genesynth.synth.setup import Held, Setup, constraint_of, setup_from_spec
 from genesynth.synth.trials import claim_family, done_count, family_claim
 from genesynth.urls import redact
 
@@ -124,7 +123,7 @@ def produce_family(
         if claim.get("done"):
             return _made_before(loaded, claim, spec, out)
         if guard_for(loaded).holds(holder):
-            return FamilyResult(Path(out or spec.extra.get("out", ".")), [], made_now=False,
+            return FamilyResult(Path(out or spec.shared_out or "."), [], made_now=False,
                                 by=holder, in_progress=True)
     setup = rebuild(loaded, spec, out, device)
     if not claim_family(loaded, spec.trials, force=force):
@@ -138,7 +137,7 @@ def produce_family(
 def _made_before(loaded: optuna.Study, claim: dict[str, Any], spec: RunSpec,
                  out: str | Path | None) -> FamilyResult:
     where = str(loaded.user_attrs.get(FAMILY_OUT_ATTR, ""))
-    folder = Path(out or where or spec.extra.get("out", "."))
+    folder = Path(out or where or spec.shared_out or ".")
     return FamilyResult(folder, [], made_now=False, by=str(claim.get("worker", "")), where=where)
 
 
@@ -158,8 +157,7 @@ def load_run(storage: str, study: str, worker: bool) -> tuple[optuna.Study, RunS
                        "started by genesynth synthesize")
     spec = RunSpec.from_dict(stored)
     if worker and kind(storage) in SHARED_RDB:
-        opened = open_storage(storage, heartbeat=int(spec.extra.get("heartbeat",
-                                                                   DEFAULT_HEARTBEAT)))
+        opened = open_storage(storage, heartbeat=spec.heartbeat or DEFAULT_HEARTBEAT)
     sampler, pruner = _sampler_and_pruner(spec)
     return optuna.load_study(study_name=study, storage=opened, sampler=sampler,
                              pruner=pruner), spec
@@ -216,38 +214,21 @@ def _first_change(stored: str, given: str) -> str:
 
 def rebuild(study: optuna.Study, spec: RunSpec, out: str | Path | None,
             device: str = "auto") -> Setup:
-    """The run's prototype, constraint, data, evaluator and run directory, from its spec."""
-    from genesynth.goal.constraint import Constraint
-    from genesynth.latency.measure import candidate_latency
-    from genesynth.space import parse_prototype
-
-    proto = parse_prototype(spec.prototype_text, spec.prototype_path or "<run>",
-                            spec.input_shape, spec.classes)
-    rule = Constraint.from_dict(spec.constraint, source=f"the constraint of {study.study_name}")
-    folder = _run_dir(spec, out)
-    loaded: list[Any] = []
-
-    def data() -> Any:  # loaded only for an evaluator that asks for it
-        if not loaded:
-            loaded.append(load_described(spec.data, spec.seed))
-        return loaded[0]
-
+    """The run's setup in this worker, from its stored spec: its prototype, constraint, data
+    (loaded when the evaluator asks), evaluator, the study's sampler and pruner, and its run
+    directory (``out``, else the run's own); networks run on ``device``, compiled as the run
+    was (:func:`genesynth.synth.setup.setup_from_spec`)."""
     from genesynth.evaluate.device import resolve_device
 
-    resolve_device(device)  # a wrong --device is refused before the data is loaded
-    evaluator: Evaluator = resolve_evaluator(spec.evaluator, data)  # placed on `device` later
-    return Setup(
-        spec=spec, prototype=proto, constraint=rule, evaluator=evaluator, out=folder,
-        sampler=study.sampler, pruner=study.pruner,
-        latency=candidate_latency(rule.latency_threads, rule.latency_table),
-        dataset=loaded[0] if loaded else None,
-        device=device, compile=bool(spec.extra.get("compile", False)),
-    )
+    resolve_device(device)  # a wrong --device is refused before the run directory is made
+    held = Held(constraint=constraint_of(spec, study.study_name), sampler=study.sampler,
+                pruner=study.pruner)
+    return setup_from_spec(spec, _run_dir(spec, out), device, held=held)
 
 
 def _run_dir(spec: RunSpec, out: str | Path | None) -> Path:
     """``out`` or the run's own directory: created with run.json, or checked to hold it."""
-    folder = Path(out) if out is not None else Path(spec.extra.get("out", ""))
+    folder = Path(out) if out is not None else Path(spec.shared_out)
     if not str(folder) or str(folder) == ".":
         raise RunError("the run records no directory for its results; pass --out DIR")
     folder.mkdir(parents=True, exist_ok=True)

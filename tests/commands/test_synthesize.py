@@ -87,7 +87,7 @@ def test_ctrl_c_keeps_finished_trials_and_says_how_to_resume(
         stdout, stderr = process.communicate(timeout=60)
     finally:
         process.kill()
-    assert process.returncode == 130
+    assert process.returncode == 130, stderr
     assert "Traceback" not in stderr
     assert f"interrupted: finished trials are kept in {out}." in stderr
     assert "resume with: genesynth synthesize" in stderr and f"--resume --out {out}" in stderr
@@ -245,7 +245,7 @@ def test_the_device_and_augmentation_are_recorded_and_shown(
                  "--out", str(tmp_path / "run"), "--plain"])
     assert code == 0
     run = json.loads((tmp_path / "run" / "run.json").read_text())
-    assert run["extra"] == {"device": "cpu", "compile": False}
+    assert (run["device"], run["compile"]) == ("cpu", False)
     assert run["evaluator"]["proxy"]["augment"] == run["evaluator"]["full"]["augment"] == "none"
     assert " device cpu\n" in capsys.readouterr().out
 

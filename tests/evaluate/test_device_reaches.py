@@ -75,7 +75,7 @@ def test_the_supernet_trains_scores_and_retrains_on_the_runs_device(
     assert seen["score"] and set(seen["score"]) == {CPU}
     assert seen["train"] and set(seen["train"]) == {CPU}  # the family's retraining
     run = json.loads((result.out / "run.json").read_text())
-    assert run["extra"]["device"] == "cpu (1 thread)"  # the supernet's threads
+    assert run["device"] == "cpu (1 thread)"  # the supernet's threads
     # a worker (or `genesynth family`) rebuilds the run and prepares it on its own device
     spec = read_run(result.out)
     assert spec is not None
@@ -88,4 +88,4 @@ def test_the_default_kind_trains_on_the_runs_device(
         tmp_path: Path, seen: dict[str, list[Any]]) -> None:
     result = _run(tmp_path, None)
     assert seen["train"] and set(seen["train"]) == {CPU}
-    assert json.loads((result.out / "run.json").read_text())["extra"]["device"] == "cpu"
+    assert json.loads((result.out / "run.json").read_text())["device"] == "cpu"

@@ -20,7 +20,7 @@ from genesynth.evaluate.supernet.train import SupernetConfig, step_progress
 from genesynth.evaluate.train import TrainConfig, budgets_for
 from genesynth.events import SupernetProgress
 from genesynth.record.reader import state_from_study
-from genesynth.synth.api import make_setup
+from genesynth.synth.api import Request, make_setup
 from tests.synth.test_engine import TINY
 
 
@@ -39,14 +39,14 @@ def test_a_synthesis_scored_by_the_supernet(tmp_path: Path) -> None:
     scored = [t for t in result.trials if t.user_attrs.get("state") == "complete"]
     assert scored and all(0 <= t.user_attrs["accuracy"] <= 100 for t in scored)
     run = json.loads((out / "run.json").read_text())
-    assert run["evaluator"]["kind"] == "supernet" and run["extra"]["measure"] == "score"
+    assert run["evaluator"]["kind"] == "supernet" and run["measure"] == "score"
     assert len(result.family) == 1 and (out / "family.json").is_file()
     # every view calls a trial's accuracy a score: from the events, and from the study alone
     started = json.loads((out / "events.jsonl").read_text().splitlines()[0])
     assert started["event"] == "RunStarted" and started["measure"] == "score"
     assert state_from_study(result.study, run).measure == "score"
     # the device is in the header and run.json (today "device": "")
-    assert run["extra"]["device"] == "cpu (1 thread)" and started["device"] == "cpu (1 thread)"
+    assert run["device"] == "cpu (1 thread)" and started["device"] == "cpu (1 thread)"
 
 
 def test_a_partial_description_takes_the_datasets_defaults() -> None:
@@ -109,9 +109,9 @@ def test_a_kind_takes_the_runs_seed_and_family_budget(tmp_path: Path) -> None:
     rule = genesynth.Constraint(min_accuracy=0.0, max_macs=None, max_params=None,
                                 max_latency_ms=None)
     for evaluator in ("supernet", {"kind": "supernet", "supernet": {"epochs": 2}}):
-        setup = make_setup(genesynth.parse_prototype(TINY), rule, data, 2, tmp_path / "run",
-                           None, None, evaluator, 7, None, None, 1, None, None,
-                           full_epochs=3)
+        setup = make_setup(Request(genesynth.parse_prototype(TINY), rule, data, 2,
+                                   tmp_path / "run", evaluator=evaluator, seed=7,
+                                   family_size=1, full_epochs=3))
         described = setup.spec.evaluator
         assert (described["supernet"]["seed"], described["full"]["seed"]) == (7, 7)
         assert described["full"]["epochs"] == setup.spec.full_epochs == 3

@@ -125,7 +125,7 @@ def test_a_latency_bound_from_a_table_is_static_and_bayes_stays_inside_it(
         assert rec.latency_ms <= bound
         assert trial.system_attrs.get("genesynth:key") == rec.key  # bayes chose it
     run = json.loads((tmp_path / "run/run.json").read_text())
-    assert run["extra"]["latency_table"]["ops"] == len(loaded.ops)
+    assert run["latency_table"]["ops"] == len(loaded.ops)
     assert run["constraint"]["latency"]["table"] == str((tmp_path / "table.json").absolute())
     members = read_family(tmp_path / "run")
     assert members and all(m.latency_ms is not None and m.latency_ms <= bound for m in members)

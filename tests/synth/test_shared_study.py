@@ -19,7 +19,7 @@ from genesynth.evaluate.table import TableEvaluator
 from genesynth.record.trial import record
 from genesynth.space import load_prototype
 from genesynth.storage import open_storage
-from genesynth.synth.api import make_setup
+from genesynth.synth.api import Request, make_setup
 from genesynth.synth.engine import open_study
 from genesynth.synth.locks import guard_for, worker_id
 from genesynth.synth.trials import (
@@ -133,9 +133,10 @@ def _start(tmp_path: Path) -> str:
     table = {proto.sample(seed=seed).key: 50.0 for seed in range(20)}  # made for this space
     (tmp_path / "table.json").write_text(json.dumps(table))
     url = f"journal://{tmp_path / 'run.log'}"
-    setup = make_setup(tmp_path / "tiny.gs", tmp_path / "c.toml", "digits", 4, tmp_path / "run",
-                       "random", None, TableEvaluator(tmp_path / "table.json"), 0, url,
-                       "tiny", 2, None, None)
+    setup = make_setup(Request(tmp_path / "tiny.gs", tmp_path / "c.toml", "digits", 4,
+                               tmp_path / "run", "random",
+                               evaluator=TableEvaluator(tmp_path / "table.json"), storage=url,
+                               study="tiny", family_size=2))
     open_study(setup)
     return url
 
@@ -171,7 +172,7 @@ def test_a_missing_study_and_an_unfinished_family_are_refused(tmp_path: Path) ->
     )
     study = optuna.load_study(study_name="tiny", storage=open_storage(url))
     stored = study.user_attrs["run"]
-    assert stored["extra"] == {"out": str((tmp_path / "run").resolve()), "heartbeat": 10}
+    assert (stored["shared_out"], stored["heartbeat"]) == (str((tmp_path / "run").resolve()), 10)
     assert stored["evaluator"] == {"kind": "table", "path": str(tmp_path / "table.json")}
 
 

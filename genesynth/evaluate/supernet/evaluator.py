@@ -24,9 +24,10 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, nullcontext
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from genesynth import fmt
+from genesynth.data.dataset import DatasetLike
 from genesynth.errors import GenesynthError, RunError
 from genesynth.evaluate.base import CandidateFailed, Evaluator, EvaluatorContext, Report
 from genesynth.evaluate.budgets import DEFAULT_SUPERNET, SUPERNET_BUDGETS, SupernetConfig
@@ -52,6 +53,9 @@ from genesynth.net.builder import build
 from genesynth.net.costs import cost
 from genesynth.net.measurement import Measurement
 
+if TYPE_CHECKING:
+    from genesynth.space import Prototype
+
 DataLoader = Callable[[], Any]  # returns the run's Dataset (the evaluator contract's loader)
 #: Candidates a run trains alone (proxy budget) to check the scores; the family counts too.
 DEFAULT_CHECKS = 4
@@ -73,7 +77,7 @@ class SupernetEvaluator(Evaluator):
     prunable = False
     stand_alone = False  # a score ranks; the accuracy bound is the family's (after training)
 
-    def __init__(self, dataset: Any, config: SupernetConfig | None = None,
+    def __init__(self, dataset: DatasetLike, config: SupernetConfig | None = None,
                  full: TrainConfig | None = None, finetune: bool = False,
                  device: str | Any = "auto", checks: int = DEFAULT_CHECKS,
                  proxy: TrainConfig | None = None, start_from: str | None = None) -> None:
@@ -158,7 +162,7 @@ class SupernetEvaluator(Evaluator):
                                       loaded=loaded, time=time.time(),
                                       bounds=bounds.describe(), wider=wider))
 
-    def _space(self, proto: Any, bounds: SpaceBounds) -> BoundedSpace:
+    def _space(self, proto: Prototype, bounds: SpaceBounds) -> BoundedSpace:
         """The prototype within ``bounds``: 4 x ``plan_samples`` networks of its pool size
         the slots and are the sandwich's random samples (see .space)."""
         try:
@@ -351,7 +355,7 @@ def _copy_checkpoint(source: Path, target: Path) -> None:
     part.replace(target)
 
 
-def default_config(dataset: Any) -> SupernetConfig:
+def default_config(dataset: DatasetLike) -> SupernetConfig:
     """The supernet budget for ``dataset`` (:data:`SUPERNET_BUDGETS` by name) at the learning
     rate of the data's proxy budget (CIFAR-10: 4e-3; at 1e-2 the largest network's training
     loss after 3 epochs was 2.0 instead of 1.6: docs/supernet.md)."""
@@ -360,14 +364,14 @@ def default_config(dataset: Any) -> SupernetConfig:
     return replace(SUPERNET_BUDGETS.get(dataset.name, DEFAULT_SUPERNET), lr=proxy.lr)
 
 
-def default_proxy(dataset: Any, seed: int) -> TrainConfig:
+def default_proxy(dataset: DatasetLike, seed: int) -> TrainConfig:
     """The fidelity check's stand-alone budget: the training evaluator's proxy budget."""
     shape = getattr(dataset, "input_shape", None)
     proxy = budgets_for(dataset.name, shape, getattr(dataset, "format", ""))[0]
     return replace(proxy, seed=seed)
 
 
-def default_full(dataset: Any, seed: int) -> TrainConfig:
+def default_full(dataset: DatasetLike, seed: int) -> TrainConfig:
     """The family's stand-alone budget: the training evaluator's full budget for the data."""
     shape = getattr(dataset, "input_shape", None)
     full = budgets_for(dataset.name, shape, getattr(dataset, "format", ""))[1]
@@ -387,7 +391,7 @@ def _settings(default: Any, given: Any, name: str) -> Any:
         raise RunError(f"the run's supernet settings are damaged ({exc})") from None
 
 
-def _fingerprint(dataset: Any) -> str:
+def _fingerprint(dataset: DatasetLike) -> str:
     if getattr(dataset, "fingerprint", ""):
         return f"{dataset.fingerprint}/{'x'.join(map(str, dataset.input_shape))}"
     text = json.dumps(dataset.describe(), sort_keys=True)

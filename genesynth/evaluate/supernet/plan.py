@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from genesynth.blocks.base import REGISTRY, LayerProblem, Params, Shape, Sizes
-from genesynth.blocks.modules import trace_parts
+from genesynth.blocks.modules import module_kind, trace_parts
 from genesynth.errors import GenesynthError, ShapeError
 from genesynth.net.arch import Architecture, LayerSpec, ModuleSpec, Value
 from genesynth.net.costs import cost
@@ -97,14 +97,8 @@ def _where(path: str, layer: LayerSpec, module: ModuleSpec | None, part: str
         if not module.origin:
             raise _no_origin(path)
         return f"body.{part}.shortcut.{index}", f"{module.origin}.shortcut.{index}"
-    if module.kind == "split":
-        side = {"b0": "left", "b1": "right", "post": "post"}[where]
-        return f"body.{part}.{side}.{index}", _origin(layer, path)
-    if module.kind == "residual":
-        side = "body" if where == "b0" else "post"
-        return f"body.{part}.{side}.{index}", _origin(layer, path)
-    offset = len(module.branches[0]) if where == "post" else 0
-    return f"body.{part}.{offset + index}", _origin(layer, path)
+    child = module_kind(module).child(module, where, index)  # as the builder names it
+    return f"body.{part}.{child}", _origin(layer, path)
 
 
 def _origin(layer: LayerSpec, path: str) -> str:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import random
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from genesynth import fmt
 from genesynth.errors import ShapeError
@@ -30,6 +30,10 @@ from genesynth.net.costs import cost
 from genesynth.space.choosers import FixedChooser, RandomChooser
 from genesynth.space.pool import Entry, Pool
 
+if TYPE_CHECKING:
+    from genesynth.goal.constraint import Constraint
+    from genesynth.space import Prototype
+
 #: Random samples drawn at a time while the pool holds too few networks inside the bounds.
 DRAWS = 200
 
@@ -42,7 +46,7 @@ class SpaceBounds:
     max_params: int | None = None
 
     @classmethod
-    def of(cls, constraint: Any) -> SpaceBounds:
+    def of(cls, constraint: Constraint | None) -> SpaceBounds:
         """The MACs and params bounds of a :class:`genesynth.Constraint` (or none for None)."""
         if constraint is None:
             return cls()
@@ -94,7 +98,7 @@ class BoundedSpace:
     them. An unbounded space draws fresh random samples instead (the whole space).
     """
 
-    def __init__(self, prototype: Any, bounds: SpaceBounds, networks: int, seed: int = 0
+    def __init__(self, prototype: Prototype, bounds: SpaceBounds, networks: int, seed: int = 0
                  ) -> None:
         self.prototype = prototype
         self.bounds = bounds

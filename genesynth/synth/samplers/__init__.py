@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import warnings
 from collections.abc import Callable, Sequence
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import optuna
 from optuna.distributions import BaseDistribution
@@ -24,6 +24,10 @@ from optuna.trial import FrozenTrial, TrialState
 
 from genesynth.errors import GenesynthError
 
+if TYPE_CHECKING:
+    from genesynth.goal.constraint import Constraint
+    from genesynth.space import Prototype
+
 
 @runtime_checkable
 class SpaceAware(Protocol):
@@ -31,7 +35,7 @@ class SpaceAware(Protocol):
     exact costs) and the family's size. ``bind`` is called before the first trial of each
     search phase."""
 
-    def bind(self, prototype: Any, constraint: Any, family_size: int = 4) -> None: ...
+    def bind(self, prototype: Prototype, constraint: Constraint, family_size: int = 4) -> None: ...
 
 
 def _bayes(seed: int, trials: int) -> optuna.samplers.BaseSampler:

@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import optuna
@@ -51,6 +51,10 @@ from genesynth.synth.samplers.linalg import blas_limit
 from genesynth.synth.samplers.pool import Entry, Featurizer, Pool
 from genesynth.synth.samplers.surrogate import AccuracyModel, Posterior
 from genesynth.synth.static import StaticLatency
+
+if TYPE_CHECKING:
+    from genesynth.goal.constraint import Constraint
+    from genesynth.space import Prototype
 
 KEY_ATTR = "genesynth:key"
 NODES, WEIGHTS = np.polynomial.hermite_e.hermegauss(16)
@@ -89,7 +93,7 @@ class BayesSampler(BaseSampler):
         self._latency = StaticLatency(None, None)
         self.family_size = 4  # the bands improved per band (see bind)
 
-    def bind(self, prototype: Any, constraint: Any, family_size: int = 4) -> None:
+    def bind(self, prototype: Prototype, constraint: Constraint, family_size: int = 4) -> None:
         """The space and the constraint to sample for (again with each new constraint), and
         the family's size: its bands are improved per band every second model-guided
         trial (1: never)."""
@@ -159,7 +163,7 @@ class BayesSampler(BaseSampler):
                                  need, self._latency)
             return candidates[int(np.argmax(scores))]
 
-    def _candidates(self, pool: Pool, constraint: Any, taken: set[str],
+    def _candidates(self, pool: Pool, constraint: Constraint, taken: set[str],
                     observed: list[tuple[Entry, float]]) -> list[Entry]:
         self._grow(pool, constraint, observed)
         for _ in range(10):
@@ -175,7 +179,8 @@ class BayesSampler(BaseSampler):
             )
         return found
 
-    def _grow(self, pool: Pool, constraint: Any, observed: list[tuple[Entry, float]]) -> None:
+    def _grow(self, pool: Pool, constraint: Constraint, observed: list[tuple[Entry, float]]
+              ) -> None:
         """Only what this proposal needs: ``grow`` mutations around each network when it
         joins the ten most useful, half as many around the best each trial, and a quarter
         as many random draws (the space beyond them)."""
@@ -281,7 +286,7 @@ def _spread(candidates: list[Entry], index: int, count: int, rng: random.Random)
 
 
 def targets(candidates: list[Entry], records: list[tuple[FrozenTrial, TrialRecord]],
-            constraint: Any, latency: StaticLatency, bands: int = 0
+            constraint: Constraint, latency: StaticLatency, bands: int = 0
             ) -> tuple[np.ndarray, np.ndarray]:
     """Per candidate, the utility to improve on and the top-1 it must reach: the best
     feasible utility and the accuracy bound; with ``bands``, the best of the candidate's band
@@ -298,7 +303,7 @@ def targets(candidates: list[Entry], records: list[tuple[FrozenTrial, TrialRecor
     return np.full(len(candidates), max([f[3] for f in feasible], default=floor)), need
 
 
-def improvement(candidates: list[Entry], post: Posterior, constraint: Any, best: np.ndarray,
+def improvement(candidates: list[Entry], post: Posterior, constraint: Constraint, best: np.ndarray,
                 need: np.ndarray, latency: StaticLatency | None = None) -> np.ndarray:
     """E[(U(a) - best)+ · 1{a >= need}] per candidate, over its predicted accuracy ``post``
     (Gauss-Hermite nodes), with U the constraint's utility at the candidate's exact costs
@@ -320,7 +325,7 @@ def improvement(candidates: list[Entry], post: Posterior, constraint: Any, best:
     return gain
 
 
-def _feasible(records: list[tuple[FrozenTrial, TrialRecord]], constraint: Any
+def _feasible(records: list[tuple[FrozenTrial, TrialRecord]], constraint: Constraint
               ) -> list[tuple[int, int, float, float]]:
     """(params, MACs, accuracy, utility) of each complete trial feasible under this phase's
     bounds."""
@@ -335,7 +340,7 @@ def _feasible(records: list[tuple[FrozenTrial, TrialRecord]], constraint: Any
     return feasible
 
 
-def _floor(constraint: Any, candidates: list[Entry], latency: StaticLatency) -> float:
+def _floor(constraint: Constraint, candidates: list[Entry], latency: StaticLatency) -> float:
     """Below the least a feasible candidate could score (every feasible candidate improves
     on it): the incumbent before any feasible network, and of an empty band."""
     floor = constraint.min_accuracy if constraint.min_accuracy is not None else 0.0
