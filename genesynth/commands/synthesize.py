@@ -167,11 +167,17 @@ def run(args: argparse.Namespace) -> int:
 def said_after(event: Any) -> list[str]:
     """What the live dashboard shows only while it is open, said again after it closes: the
     warm start, and the word on widening the family (the plain log prints them as they come)."""
-    from genesynth.events import SearchExtended, SearchNotExtended, WarmStarted
-    from genesynth.record.snapshot import search_extended_text, search_not_extended_text
+    from genesynth.events import SearchEnded, SearchExtended, SearchNotExtended, WarmStarted
+    from genesynth.record.snapshot import (
+        search_ended_text,
+        search_extended_text,
+        search_not_extended_text,
+    )
 
     if isinstance(event, WarmStarted):
         return [event.message]
+    if isinstance(event, SearchEnded):
+        return [search_ended_text(event)]
     if isinstance(event, SearchExtended):
         return [f"family: {search_extended_text(event)}"]
     if isinstance(event, SearchNotExtended):

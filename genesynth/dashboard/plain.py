@@ -29,6 +29,7 @@ from genesynth.events import (
     RunFinished,
     RunResumed,
     RunStarted,
+    SearchEnded,
     SearchExtended,
     SearchNotExtended,
     SupernetProgress,
@@ -138,6 +139,8 @@ class PlainLog:
                 return f"{trial_line(row, state.utility_name, state.measure)} {_progress(state)}"
             case WarmStarted():
                 return event.message
+            case SearchEnded():
+                return state.notice
             case SearchExtended() | SearchNotExtended():
                 return f"family: {state.notice}"
             case MemberDropped():
