@@ -107,6 +107,17 @@ class SearchExtended:
 
 
 @dataclass(frozen=True)
+class SearchEnded:
+    """The search ended before its budget: the sampler has no untried network left inside
+    the constraint's bounds (a small space). The family is made from the ``trials`` done."""
+
+    trials: int  # trials counted when it ended
+    planned: int  # the budget asked for
+    reason: str
+    time: float = 0.0
+
+
+@dataclass(frozen=True)
 class SearchNotExtended:
     """The family is short of members, and no further phase can help: why."""
 
@@ -293,7 +304,8 @@ class RunFinished:
 
 
 Event = (
-    RunStarted | TrialStarted | EpochDone | TrialFinished | SearchExtended | SearchNotExtended
+    RunStarted | TrialStarted | EpochDone | TrialFinished | SearchEnded | SearchExtended
+    | SearchNotExtended
     | FamilyStarted | MemberStarted | MemberEpoch | MemberDone | MemberDropped | MemberRenamed
     | RunFinished | WarmStarted | SupernetProgress | AdaptStarted | AdaptStep
     | FidelityStarted | FidelityChecked | RunResumed
@@ -303,8 +315,9 @@ Listener = Callable[[Event], None]
 EVENT_TYPES: dict[str, type] = {
     cls.__name__: cls
     for cls in (
-        RunStarted, TrialStarted, EpochDone, TrialFinished, SearchExtended, SearchNotExtended,
-        FamilyStarted, MemberStarted, MemberEpoch, MemberDone, MemberDropped, MemberRenamed,
+        RunStarted, TrialStarted, EpochDone, TrialFinished, SearchEnded, SearchExtended,
+        SearchNotExtended, FamilyStarted, MemberStarted, MemberEpoch, MemberDone,
+        MemberDropped, MemberRenamed,
         RunFinished, WarmStarted, SupernetProgress, AdaptStarted, AdaptStep,
         FidelityStarted, FidelityChecked, RunResumed,
     )

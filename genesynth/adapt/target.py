@@ -71,10 +71,14 @@ class Target:
 class Schedule:
     """NetAdapt's decaying resource schedule: iteration ``k`` asks for a cut of
     ``first * decay**k`` of the starting resource, never less than a tenth of the first cut
-    (so every schedule gets there) and never past the target."""
+    (so every schedule gets there) and never past the target.
 
-    first: float = 0.1
-    decay: float = 0.9
+    The defaults are NetAdapt's gentler end: measured against ``first=0.1, decay=0.9`` on a
+    CIFAR-10 subset they kept 4.3 points more test top-1 for 1.8x the time, and gave the same
+    top-1 on digits (docs/adapt.md, "Which schedule")."""
+
+    first: float = 0.05
+    decay: float = 0.95
 
     def __post_init__(self) -> None:
         if not 0 < self.first <= 1:

@@ -1,8 +1,9 @@
-"""Small torch modules the registry builds: channel shuffle, squeeze-excite, module kinds.
+"""Small torch modules the registry builds: channel shuffle, squeeze-excite, module kinds,
+the network and its input normalisation.
 
-The one definition of each: :mod:`genesynth.export.codegen` copies the source of
-``ChannelShuffle``, ``SqueezeExcite``, ``Residual`` and ``Split`` into exported model files
-(:data:`EXPORTED`), so those four use only ``torch`` and ``nn`` and read well on their own.
+The one definition of each: :mod:`genesynth.export.codegen` copies the source of the classes
+in :data:`EXPORTED` into exported model files, so they use only ``torch`` and ``nn`` and read
+well on their own.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-EXPORTED = ("ChannelShuffle", "SqueezeExcite", "Residual", "Split")
+EXPORTED = ("Normalize", "ChannelShuffle", "SqueezeExcite", "Residual", "Split", "Network")
 """The classes an exported model file may need, in the order it writes them."""
 
 
@@ -96,18 +97,27 @@ class Split(nn.Module):
 
 
 class Network(nn.Module):
-    """stem -> body modules -> head; ``forward`` applies the final softmax when declared."""
+    """stem -> body modules -> head; ``forward`` applies the final softmax when declared.
+
+    With ``normalize`` (a ``Normalize``) the network takes data in its own units and
+    normalises it first; its mean and std are not in the state dict, so the same weights
+    load with it or without it.
+    """
 
     def __init__(
-        self, stem: nn.Module, body: nn.Module, head: nn.Module, softmax: bool
+        self, stem: nn.Module, body: nn.Module, head: nn.Module, softmax: bool,
+        normalize: nn.Module | None = None,
     ) -> None:
         super().__init__()
-        self.stem = stem
-        self.body = body
-        self.head = head
+        self.stem = stem  # layers before the first module
+        self.body = body  # the modules m01, m02, ...
+        self.head = head  # pooling and classifier
         self.softmax = softmax
+        self.normalize = normalize
 
     def forward_logits(self, x: torch.Tensor) -> torch.Tensor:
+        if self.normalize is not None:
+            x = self.normalize(x)  # the data's own units -> as in training
         return self.head(self.body(self.stem(x)))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -27,12 +27,12 @@ def add(sub: argparse._SubParsersAction) -> None:
                    help="short fine-tune steps per proposal (default 40)")
     p.add_argument("--long-epochs", type=positive, default=None,
                    help="epochs of the final fine-tune (default: the run's --full-epochs)")
-    p.add_argument("--first", type=float, default=0.1,
+    p.add_argument("--first", type=float, default=None,
                    help="the first iteration's cut, as a fraction of the starting resource "
-                   "(default 0.1)")
-    p.add_argument("--decay", type=float, default=0.9,
+                   "(default 0.05)")
+    p.add_argument("--decay", type=float, default=None,
                    help="each later iteration's cut, as a fraction of the one before "
-                   "(default 0.9)")
+                   "(default 0.95)")
     p.add_argument("--multiple", type=positive, default=1,
                    help="keep every cut width a multiple of this (e.g. 8 for int8 SIMD "
                    "kernels; default 1)")
@@ -46,7 +46,8 @@ def run(args: argparse.Namespace) -> int:
     from genesynth.dashboard import open_view
 
     target = Target.parse(args.target)
-    schedule = Schedule(args.first, args.decay)
+    given = {"first": args.first, "decay": args.decay}
+    schedule = Schedule(**{k: v for k, v in given.items() if v is not None})
     with open_view(plain=args.plain or None) as listener:
         result = adapt(args.run_dir, args.member, target, label=args.label, schedule=schedule,
                        steps=args.steps or DEFAULT_STEPS, long_epochs=args.long_epochs,

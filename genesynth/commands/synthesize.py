@@ -9,7 +9,14 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from genesynth.commands._common import add_device, add_storage, seed, storage_url
+from genesynth.commands._common import (
+    add_device,
+    add_storage,
+    positive,
+    seed,
+    shape,
+    storage_url,
+)
 from genesynth.errors import GenesynthError
 from genesynth.evaluate.registry import EVALUATORS
 from genesynth.limits import (
@@ -30,6 +37,14 @@ def add(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--data", help="'digits' (embedded, the default for training) or a "
                    "dataset path; with --table no data is needed and the prototype keeps "
                    "its own input")
+    p.add_argument("--limit", type=positive, metavar="N",
+                   help="train on a stratified subset of at most N training images "
+                   "(validation and test are not limited): a shorter run, e.g. a supernet on "
+                   "CIFAR-10 on a CPU")
+    p.add_argument("--input", type=shape, metavar="CxHxW",
+                   help="resize the data to this input shape (e.g. 3x16x16): smaller images, "
+                   "fewer MACs, a shorter run; default: the data's own (an image folder: "
+                   "the prototype's)")
     p.add_argument("--trials", type=int, default=30, help="search trials (default 30)")
     p.add_argument("--out", type=Path, help="run directory (default runs/<prototype name>)")
     p.add_argument("--resume", action="store_true", help="continue the run in --out")
@@ -152,11 +167,17 @@ def run(args: argparse.Namespace) -> int:
 def said_after(event: Any) -> list[str]:
     """What the live dashboard shows only while it is open, said again after it closes: the
     warm start, and the word on widening the family (the plain log prints them as they come)."""
-    from genesynth.events import SearchExtended, SearchNotExtended, WarmStarted
-    from genesynth.record.snapshot import search_extended_text, search_not_extended_text
+    from genesynth.events import SearchEnded, SearchExtended, SearchNotExtended, WarmStarted
+    from genesynth.record.snapshot import (
+        search_ended_text,
+        search_extended_text,
+        search_not_extended_text,
+    )
 
     if isinstance(event, WarmStarted):
         return [event.message]
+    if isinstance(event, SearchEnded):
+        return [search_ended_text(event)]
     if isinstance(event, SearchExtended):
         return [f"family: {search_extended_text(event)}"]
     if isinstance(event, SearchNotExtended):
@@ -208,7 +229,7 @@ def _engine_arguments(args: argparse.Namespace) -> dict[str, Any]:
         warm_start=args.warm_start,
         cache=None if args.no_cache else (args.cache or default_cache_dir()),
         device=args.device, augment=args.augment, compile=args.compile,
-        accept_lost_trials=args.accept_lost_trials,
+        accept_lost_trials=args.accept_lost_trials, limit=args.limit, input_shape=args.input,
     )
     described = evaluator_description(args)
     if described is not None:

@@ -29,6 +29,7 @@ from genesynth.events import (
     RunFinished,
     RunResumed,
     RunStarted,
+    SearchEnded,
     SearchExtended,
     SearchNotExtended,
     SupernetProgress,
@@ -138,6 +139,8 @@ class PlainLog:
                 return f"{trial_line(row, state.utility_name, state.measure)} {_progress(state)}"
             case WarmStarted():
                 return event.message
+            case SearchEnded():
+                return state.notice
             case SearchExtended() | SearchNotExtended():
                 return f"family: {state.notice}"
             case MemberDropped():
@@ -224,9 +227,12 @@ def supernet_line(event: SupernetProgress) -> str | None:
     if event.steps:
         return None
     if event.loss is None:
-        if event.resumed:
-            return f"supernet: resumes after epoch {event.epoch} of {event.epochs}"
-        return f"supernet: training for {epochs} before the search"
+        said = (f"supernet: resumes after epoch {event.epoch} of {event.epochs}"
+                if event.resumed else f"supernet: training for {epochs} before the search")
+        if event.eta is not None:
+            said += (f"; about {fmt.duration(event.eta)} on this device (an estimate from "
+                     "timed passes of its largest and smallest networks)")
+        return said
     eta = f", ETA {fmt.duration(event.eta)}" if event.eta is not None else ""
     return (f"supernet: epoch {event.epoch}/{event.epochs} loss {event.loss:.4f} "
             f"largest val {_acc(event.accuracy)} [{fmt.duration(event.seconds)}{eta}]")

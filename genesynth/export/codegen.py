@@ -1,8 +1,9 @@
 """Architecture -> standalone, readable PyTorch source (needs only torch to run).
 
 The generated file reads top to bottom like a nanoGPT model file: one class per module kind
-the network uses (``ChannelShuffle``, ``SqueezeExcite``, ``Residual``, ``Split``: the source
-of :mod:`genesynth.blocks.torch_modules` itself), a ``Network``, a ``build()`` that writes
+the network uses (``ChannelShuffle``, ``SqueezeExcite``, ``Residual``, ``Split``), its
+``Network`` and, when it takes data in its own units, ``Normalize`` (each the source of
+:mod:`genesynth.blocks.torch_modules` itself: written once), a ``build()`` that writes
 every layer out as an explicit ``nn`` constructor with shape comments
 (:mod:`genesynth.export.codegen_text`), and ``load()`` for the weights saved next to it.
 
@@ -44,11 +45,10 @@ def generate_source(arch: Architecture, weights_name: str = "model.pt",
     net = build(arch)
     parts = trace_parts(arch)
     writer = _Writer()
-    builder = writer.build_function(arch, net, parts)
+    builder = writer.build_function(arch, net, parts, normalization is not None)
     classes = [class_source(name) for name in EXPORTED if name in writer.used]
-    network = _network_class(arch, parts, normalization is not None)
     header = _header(arch, weights_name, normalization)
-    blocks = [header, *classes, network, builder, LOAD, MAIN]
+    blocks = [header, *classes, builder, LOAD, MAIN]
     return "\n\n\n".join(blocks).rstrip() + "\n"
 
 
@@ -128,47 +128,6 @@ CLASSES = {arch.classes}
 WEIGHTS = Path(__file__).with_name({_literal(weights_name)}){constants}'''
 
 
-_NORMALIZE_INIT = """
-        # the training data's normalisation; buffers, not part of the saved weights
-        self.register_buffer("mean", torch.tensor(MEAN).view(1, -1, 1, 1), persistent=False)
-        self.register_buffer("std", torch.tensor(STD).view(1, -1, 1, 1), persistent=False)"""
-_NORMALIZE_STEP = """
-        x = (x - self.mean) / self.std  # normalised as in training"""
-
-
-def _network_class(arch: Architecture, parts: list[Part], normalizes: bool = False) -> str:
-    softmax = bool(arch.head) and arch.head[-1].kind == "softmax"
-    stem, head = parts[0], parts[-1]
-    body = parts[-2] if len(parts) > 2 else stem
-    modules = f"modules {parts[1].name} ... {parts[-2].name}" if len(parts) > 2 else "no modules"
-    if softmax:
-        tail = (
-            "        return self.forward_logits(x).softmax(dim=1)"
-            f"  # {_shape(head.out_shape)} probabilities"
-        )
-        doc = "stem -> body -> head -> softmax; forward_logits() skips the softmax."
-    else:
-        tail = f"        return self.forward_logits(x)  # {_shape(head.out_shape)} logits"
-        doc = "stem -> body -> head; forward() returns logits, as forward_logits() does."
-    init, step = (_NORMALIZE_INIT, _NORMALIZE_STEP) if normalizes else ("", "")
-    return f'''class Network(nn.Module):
-    """{doc}"""
-
-    def __init__(self, stem: nn.Module, body: nn.Module, head: nn.Module) -> None:
-        super().__init__()
-        self.stem = stem  # layers before the first module
-        self.body = body  # {modules}
-        self.head = head  # pooling and classifier{init}
-
-    def forward_logits(self, x: torch.Tensor) -> torch.Tensor:{step}
-        x = self.stem(x)  # {_shape(stem.out_shape)}
-        x = self.body(x)  # {_shape(body.out_shape)}
-        return self.head(x)  # {_shape(head.out_shape)}
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-{tail}'''
-
-
 # -- build(): every layer written out -------------------------------------------------------
 
 
@@ -178,7 +137,8 @@ class _Writer:
     def __init__(self) -> None:
         self.used: set[str] = set()
 
-    def build_function(self, arch: Architecture, net: Network, parts: list[Part]) -> str:
+    def build_function(self, arch: Architecture, net: Network, parts: list[Part],
+                       normalizes: bool = False) -> str:
         lines = [
             "def build() -> Network:",
             '    """The network with fresh weights; load() fills in the trained ones."""',
@@ -202,8 +162,9 @@ class _Writer:
             lines.append("    ]))")
         else:
             lines.append("    body = nn.Sequential()  # no modules")
-        lines.append("    return Network(stem, body, head)")
-        self.used.add("Network")
+        normalize = ", normalize=Normalize(MEAN, STD)" if normalizes else ""
+        lines.append(f"    return Network(stem, body, head, softmax={net.softmax}{normalize})")
+        self.used.update(("Network", "Normalize") if normalizes else ("Network",))
         return "\n".join(lines)
 
     def assign(self, name: str, expr: list[str]) -> list[str]:

@@ -26,7 +26,9 @@ The estimate is made from what training has cost in this run so far, never from 
   is estimated at its real, short time).
 - **A supernet** (``--evaluator supernet``) trains before the search: its epochs left (and
   the rest of the epoch under way) cost its pace in this process, the seconds trained over the
-  epochs done, counting an epoch under way by its steps done. A trial is then a score, not a
+  epochs done, counting an epoch under way by its steps done; before its first step, the
+  estimate it made from timed passes of its largest and smallest networks
+  (:func:`genesynth.evaluate.supernet.train.estimate_seconds`). A trial is then a score, not a
   training: the search costs a score's mean time, and the scores say nothing of a training
   epoch's cost, so a member still waiting costs the mean epoch of the members measured so far
   (unknown before the first member's first epoch).
@@ -198,8 +200,8 @@ def supernet_left(state: Progress) -> float | None:
         return 0.0
     under_way = phase.step / phase.steps if phase.steps else 0.0
     done = phase.epoch - phase.first + under_way
-    if done <= 0:
-        return None
+    if done <= 0:  # before its first step: the estimate made from timed passes, if any
+        return phase.estimate
     return phase.seconds / done * max(0.0, phase.epochs - phase.epoch - under_way)
 
 

@@ -103,3 +103,4 @@ class SupernetPhase:
     seconds: float = 0.0  # training time in this process so far
     ready: bool = False
     loaded: bool = False  # taken from the run directory, nothing trained here
+    estimate: float | None = None  # seconds, estimated before its first step (timed passes)

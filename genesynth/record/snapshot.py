@@ -32,6 +32,7 @@ from genesynth.events import (
     RunFinished,
     RunResumed,
     RunStarted,
+    SearchEnded,
     SearchExtended,
     SearchNotExtended,
     SupernetProgress,
@@ -51,8 +52,8 @@ from genesynth.record.selection import MIN_GAP, select
 from genesynth.record.trial import TRIAL_STATES, TrialState, counted_states
 
 __all__ = [
-    "BOUNDS", "Candidate", "Member", "Point", "RunState", "TrialRow", "search_extended_text",
-    "search_not_extended_text", "shape_text",
+    "BOUNDS", "Candidate", "Member", "Point", "RunState", "TrialRow", "search_ended_text",
+    "search_extended_text", "search_not_extended_text", "shape_text",
 ]
 
 def shape_text(shape: tuple[int, ...], declared: tuple[int, ...] = ()) -> str:
@@ -62,6 +63,12 @@ def shape_text(shape: tuple[int, ...], declared: tuple[int, ...] = ()) -> str:
         mine = "x".join(str(n) for n in declared)
         return f"{used} (the data's; the prototype declares {mine})"
     return used
+
+
+def search_ended_text(event: SearchEnded) -> str:
+    """Why the search stopped before its budget."""
+    return (f"search ended after {fmt.plural(event.trials, 'trial')} of {event.planned}: "
+            f"{event.reason}")
 
 
 def search_extended_text(event: SearchExtended) -> str:
@@ -208,6 +215,9 @@ class RunState:
                 self._epoch_done(event)
             case TrialFinished():
                 self._trial_finished(event)
+            case SearchEnded():
+                self.planned = event.trials
+                self.notice = search_ended_text(event)
             case SearchExtended():
                 self.planned, self.phase = event.trials, event.phase
                 self.notice = search_extended_text(event)
@@ -293,7 +303,8 @@ class RunState:
     def _supernet(self, event: SupernetProgress) -> None:
         starts = not event.ready and not event.steps and event.loss is None
         if self.supernet is None or starts:
-            self.supernet = SupernetPhase(event.epochs, event.epoch, first=event.epoch)
+            self.supernet = SupernetPhase(event.epochs, event.epoch, first=event.epoch,
+                                          estimate=event.eta if starts else None)
         phase = self.supernet
         phase.epoch, phase.epochs, phase.seconds = event.epoch, event.epochs, event.seconds
         if event.ready:

@@ -213,7 +213,8 @@ def modules_section(members: list[Entry]) -> list[str]:
     return ["", "## Modules", *lines] if lines else []
 
 
-def search_section(state: RunState) -> list[str]:
+def search_section(state: RunState, members: Sequence[Entry] = (),
+                   family: Mapping[str, Any] | None = None) -> list[str]:
     rows = [(name, str(n)) for name, n in state.counts.items()]
     rows.append(("**total**", str(state.done)))
     lines = ["", "## Search", "", *_table(("State", "Trials"), rows, "lr"), ""]
@@ -222,12 +223,102 @@ def search_section(state: RunState) -> list[str]:
     if best is not None:
         lines.append(f"Best feasible trial: {best.number}, {state.utility_name} "
                      f"{fmt.score(best.utility)}, {state.measure} {fmt.percent(best.accuracy, 2)}, "
-                     f"{fmt.count(best.params)} params, {fmt.count(best.macs)} MACs.")
+                     f"{fmt.count(best.params)} params, {fmt.count(best.macs)} MACs"
+                     f"{_membership(best, members, family)}.")
+    elif not state.done:
+        lines.append("No trial has finished yet.")
     else:
         lines.append("No trial satisfied the constraint.")
     lines.append(f"Time in trials: {fmt.duration(total)}; mean per trial "
                  f"{fmt.duration(state.mean_seconds)}.")
     return lines
+
+
+def _membership(best: Any, members: Sequence[Entry], family: Mapping[str, Any] | None) -> str:
+    """Whether the best feasible trial of the search is a family member, and why not: the
+    best utility in the search need not be a member (A is the most accurate candidate, the
+    others the best of their MACs bands), and a retrained member can be dropped."""
+    if family is None:
+        return " (the family is not made yet)"
+    searched = [e for e in members if not (e.lineage and e.lineage.get("adapted_from"))]
+    for e in searched:
+        if e.trial == best.number:
+            return f", family member {fmt.markdown(e.name)}"
+    for drop in family.get("dropped") or []:
+        if isinstance(drop, Mapping) and drop.get("trial") == best.number:
+            return (f"; not a family member: it was retrained and dropped, dominated after "
+                    f"retraining by trial {drop.get('by_trial')} ({drop.get('reason')})")
+    why = ("the family's rule took the most accurate candidate as A and the best utility of "
+           "each MACs band below it, at least 20 % apart in MACs")
+    top = searched[0] if searched else None
+    if top is not None and top.macs and best.macs is not None and best.macs > 0.8 * top.macs:
+        why = (f"its MACs are more than 80 % of member {fmt.markdown(top.name)}'s ("
+               f"{fmt.count(top.macs)}, trial {top.trial}, the most accurate candidate), and "
+               "members are at least 20 % apart in MACs")
+    return f"; not a family member: {why}"
+
+
+def supernet_section(run_dir: Path | None, state: RunState) -> list[str]:
+    """A supernet run's training before the search: how far it got, how long it took over
+    the run's processes (``events.jsonl``), the space it was trained for, its checkpoint."""
+    from genesynth.record.reader import SupernetLog, apply_log
+
+    if run_dir is None:
+        return []
+    events = SupernetLog(run_dir).read()
+    apply_log(state, events)
+    checkpoint = run_dir / "supernet.safetensors"
+    phase = state.supernet
+    if phase is None and not checkpoint.exists():
+        return []
+    lines = ["", "## Supernet", "", "The search scores candidates on a weight-sharing supernet "
+             "trained once before it (docs/supernet.md)."]
+    if phase is not None:
+        done = (f"ready after {fmt.plural(phase.epochs, 'epoch')}" + (
+            " (loaded from the run directory)" if phase.loaded else "") if phase.ready else
+            f"{phase.epoch} of {fmt.plural(phase.epochs, 'epoch')} trained"
+            + (f", and {phase.step:,} of {phase.steps:,} steps of epoch {phase.epoch + 1}"
+               if phase.step and phase.steps else ""))
+        lines += ["", f"- Training: {done}; {fmt.duration(_trained_seconds(events))} of "
+                  "training in this run."]
+        if phase.loss is not None:
+            lines.append(f"- Its largest network after epoch {phase.epoch}: loss "
+                         f"{phase.loss:.4f}, validation top-1 {fmt.percent(phase.accuracy, 2)}.")
+    lines.append(f"- Checkpoint: {_checkpoint_text(checkpoint)}.")
+    return lines
+
+
+def _trained_seconds(events: Sequence[Any]) -> float:
+    """The supernet's training time summed over the run's processes (each starts at 0)."""
+    from genesynth.events import RunStarted, SupernetProgress
+
+    total = last = 0.0
+    for event in events:
+        if isinstance(event, RunStarted):
+            total, last = total + last, 0.0
+        elif isinstance(event, SupernetProgress) and not event.ready:
+            last = max(last, event.seconds)
+    return total + last
+
+
+def _checkpoint_text(path: Path) -> str:
+    """``supernet.safetensors, epoch 3 (step 120 of the next), trained for MACs <= 40M``."""
+    if not path.exists():
+        return ("none written (the training stopped before its first save, made after each "
+                "epoch and every 10 minutes inside one): a resumed run trains it from the start")
+    from genesynth.evaluate.supernet.plan import SupernetError
+    from genesynth.evaluate.supernet.weights import read_header
+
+    try:
+        header = read_header(path)
+    except SupernetError as error:
+        return f"{path.name} is not readable ({error})"
+    step = header.get("step")
+    bounds = constraint_bounds({"bounds": header.get("bounds") or {}})
+    space = f"the prototype within {fmt.bounds_text(bounds)}" if bounds else "the whole space"
+    return (f"`{path.name}` ({path.stat().st_size / 2**20:,.1f} MiB), epoch "
+            f"{header.get('epoch')}" + (f" and {step:,} steps of the next" if step else "")
+            + f", trained for {space}; a resumed run goes on from it")
 
 
 def fidelity_section(run: Mapping[str, Any]) -> list[str]:
@@ -247,14 +338,16 @@ def fidelity_section(run: Mapping[str, Any]) -> list[str]:
 
 
 def render_markdown(state: RunState, source: RunSource, members: list[Entry],
-                    baselines: list[Entry], plots: str | None) -> str:
+                    baselines: list[Entry], plots: str | None,
+                    family: Mapping[str, Any] | None = None) -> str:
     """The whole ``report.md``; ``plots`` is None when the PNGs were written, else why not."""
     lines = header_section(state, source)
+    lines += supernet_section(source.run_dir, state)
     lines += family_section(members, baselines, state.utility_name, state.latency_source)
     lines += int8_section(members) + adapted_section(members)
     lines += modules_section(members)
     lines += side_by_side_section(members) + stacks_section(members)
-    lines += search_section(state)
+    lines += search_section(state, members, family)
     lines += fidelity_section(source.run)
     lines += ["", "## Plots", ""]
     if plots is None:
@@ -286,11 +379,16 @@ def write_report(run_dir: Path) -> list[Path]:
     baselines = baseline_entries(run_dir)
     written: list[Path] = []
     plots: str | None = PLOTS_NEED
-    if importlib.util.find_spec("matplotlib") is not None:
+    if not state.points and not members:  # nothing to draw: no empty figure
+        plots = ("no trial has finished its measurement yet" + (
+            " (the run stopped before its search, in the supernet's training)"
+            if not state.done else ""))
+    elif importlib.util.find_spec("matplotlib") is not None:
         from genesynth.report.plots import write_plots
 
         written += write_plots(run_dir, state, members, baselines)
         plots = None
     path = run_dir / REPORT_FILE
-    path.write_text(render_markdown(state, source, members, baselines, plots), encoding="utf-8")
+    path.write_text(render_markdown(state, source, members, baselines, plots, family),
+                    encoding="utf-8")
     return [path, *written]

@@ -64,6 +64,8 @@ def synthesize(
     augment: str | None = None,
     compile: bool = False,
     accept_lost_trials: bool = False,
+    limit: int | None = None,
+    input_shape: Sequence[int] | None = None,
 ) -> SynthesisResult:
     """Synthesize a family of networks from ``prototype`` under ``constraint``.
 
@@ -98,13 +100,20 @@ def synthesize(
     forward pass through ``torch.compile``. A resumed run whose journal lost trials that its
     ``events.jsonl`` recorded is refused unless ``accept_lost_trials`` (the old family is kept
     aside; see :mod:`genesynth.synth.lost`).
+
+    ``limit`` and ``input_shape`` load ``data`` (a spec: ``"digits"`` or a path) as
+    :func:`genesynth.load_data` does: a stratified subset of at most ``limit`` training
+    images (validation and test are not limited), resized to ``input_shape`` (C, H, W); the
+    run records both, so a resumed run, ``export`` and ``adapt`` load the same data. A
+    loaded Dataset is taken as it is (pass them to ``load_data`` then).
     """
     if out is not None and not storage:
         check_run_dir(Path(out), resume)  # before the data is loaded
     setup = make_setup(Request(
         prototype, constraint, data, trials, out, sampler, pruner, evaluator, seed, storage,
         study, family_size, proxy, full, epochs, full_epochs, heartbeat, cache,
-        Training(device, augment, compile), tuple(Path(w) for w in warm_start)))
+        Training(device, augment, compile), tuple(Path(w) for w in warm_start), limit,
+        None if input_shape is None else tuple(input_shape)))
     with optuna_log(verbose):
         result = run(setup, listeners, resume, accept_lost_trials)
     if not result.family and (result.family_here or result.finished_before):
@@ -157,6 +166,8 @@ class Request:
     cache: str | Path | None = None
     training: Training = Training()
     warm_start: tuple[Path, ...] = ()
+    limit: int | None = None  # a stratified subset of the training images (load_data)
+    input_shape: tuple[int, ...] | None = None  # the data resized to it (load_data)
 
 
 def make_setup(request: Request) -> Setup:
@@ -216,8 +227,12 @@ def _inputs(request: Request
     rule = load_constraint(rule) if isinstance(rule, str | Path) else rule
     dataset, declared = None, proto.input_shape
     if request.data is not None or _needs_data(description_of(request.evaluator)):
-        dataset = _load("digits" if request.data is None else request.data, proto, request.seed)
+        dataset = _load("digits" if request.data is None else request.data, proto, request.seed,
+                        request.limit, request.input_shape)
         proto = proto.with_overrides(input_shape=dataset.input_shape, classes=dataset.classes)
+    elif request.limit is not None or request.input_shape is not None:
+        raise GenesynthError("`limit` and `input_shape` (--limit, --input) choose the data, "
+                             "but this evaluator measures without any")
     return proto, declared, rule, dataset
 
 
@@ -307,15 +322,27 @@ def _needed(dataset: DatasetLike | None) -> DatasetLike:
     return dataset
 
 
-def _load(data: DatasetLike | str | Path, proto: Prototype, seed: int) -> DatasetLike:
-    """A loaded Dataset as it is; a spec loaded at its native shape, except an image folder,
-    which is decoded at the prototype's input size."""
+def _load(data: DatasetLike | str | Path, proto: Prototype, seed: int, limit: int | None = None,
+          shape: tuple[int, ...] | None = None) -> DatasetLike:
+    """A loaded Dataset as it is; a spec loaded at ``shape``, else at its native shape, except
+    an image folder, which is decoded at the prototype's input size; ``limit``: a stratified
+    subset of the training images."""
     from genesynth.data import data_format, load_data
 
     if not isinstance(data, str | Path):
+        if limit is not None or shape is not None:
+            raise GenesynthError("`limit` and `input_shape` apply to data named by a spec; "
+                                 "pass them to load_data for a loaded Dataset")
         return data
+    if shape is not None and (len(shape) != 3 or not all(
+            isinstance(n, int) and not isinstance(n, bool) and n >= 1 for n in shape)):
+        raise GenesynthError(f"`input_shape` must be three positive integers (C, H, W), but "
+                             f"got input_shape={tuple(shape)!r}")
+    if limit is not None:
+        _check_positive("limit", limit)
     folder = data_format(str(data)) == "image-folder"
-    return load_data(str(data), input_shape=proto.input_shape if folder else None, seed=seed)
+    wanted = shape if shape is not None else proto.input_shape if folder else None
+    return load_data(str(data), input_shape=wanted, seed=seed, limit=limit)
 
 
 def _latency_info(rule: Constraint) -> dict[str, Any] | None:

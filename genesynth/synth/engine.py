@@ -13,7 +13,7 @@ import optuna
 from optuna.study import StudyDirection
 
 from genesynth import fmt
-from genesynth.errors import ConstraintError, RunError
+from genesynth.errors import RunError
 from genesynth.evaluate.base import CandidateFailed, Evaluator
 from genesynth.events import (
     Emitter,
@@ -21,6 +21,7 @@ from genesynth.events import (
     RunFinished,
     RunResumed,
     RunStarted,
+    SearchEnded,
     WarmStarted,
     event_to_dict,
 )
@@ -36,9 +37,7 @@ from genesynth.record.layout import (
 )
 from genesynth.record.reader import trial_row
 from genesynth.record.run import RunSpec, prepare_run_dir
-from genesynth.record.trial import TrialState
 from genesynth.storage import StorageLost, is_shared, kind, open_storage
-from genesynth.storage.optuna_private import storage_of, trial_id
 from genesynth.synth import family as fam
 from genesynth.synth import warm
 from genesynth.synth.fidelity import check_evaluator
@@ -48,6 +47,8 @@ from genesynth.synth.samplers import SAMPLERS, SpaceAware
 from genesynth.synth.setup import Setup
 from genesynth.synth.static import check_reachable
 from genesynth.synth.trials import (
+    EXHAUSTED_ATTR,
+    SearchExhausted,
     claim_family,
     counted,
     done_count,
@@ -210,8 +211,13 @@ def drive(study: optuna.Study, setup: Setup, listeners: Sequence[Listener] = (),
     try:
         setup.evaluator.prepare(setup.context(emit))
         objective = make_objective(setup, emit, setup.constraint)
-        ran = run_trials(study, objective, spec.trials, catch=(CandidateFailed,), limit=limit,
-                         told=objective.told)
+        try:
+            ran = run_trials(study, objective, spec.trials, catch=(CandidateFailed,),
+                             limit=limit, told=objective.told)
+        except SearchExhausted as ended:  # every network inside the bounds is tried
+            ran = ended.ran
+            study.set_user_attr(EXHAUSTED_ATTR, ended.reason)
+            emit(SearchEnded(done_count(study), spec.trials, ended.reason, time.time()))
         here = claim_family(study, spec.trials, force=force_claim)
         members = finish(study, setup, emit) if here else []
     except KeyboardInterrupt:
@@ -329,12 +335,6 @@ def _search(study: optuna.Study, setup: Setup, emit: Listener, phase: Phase) -> 
     try:
         run_trials(study, objective, phase.trials, catch=(CandidateFailed,),
                    told=objective.told)
-    except ConstraintError as error:  # raised while asking: the asked trial never started
-        for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
-            if not t.user_attrs:
-                storage_of(study).set_trial_user_attr(trial_id(t), "state",
-                                                       TrialState.SKIPPED.value)
-                storage_of(study).set_trial_user_attr(trial_id(t), "reason", str(error))
-                study.tell(t.number, state=optuna.trial.TrialState.FAIL)
-        return str(error)
+    except SearchExhausted as ended:  # raised while asking: the asked trial never started
+        return ended.reason
     return None

@@ -14,6 +14,12 @@ that another member now beats or equals on every measure is replaced by the next
 of its band that keeps the MACs gaps (never the same trial, never another member; at most
 ``REPLACEMENTS`` times) or dropped, and the members below it move up a letter; each such step
 is an event (``MemberDropped``, ``MemberRenamed``).
+
+A run interrupted while retraining keeps what it finished: each member's record is written to
+``family/<L>/member.json`` when its retraining ends (removed once ``family.json`` holds it),
+and a resumed run keeps a member whose record is the same trial and architecture with the
+weights written (``MemberDone.kept``); the member that was retraining starts again from epoch
+1 (``MemberStarted.restarted``, with the epochs ``progress.json`` says it had done).
 """
 
 from __future__ import annotations

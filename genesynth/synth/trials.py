@@ -34,12 +34,17 @@ from typing import Any
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
+from genesynth.errors import ConstraintError
 from genesynth.record.layout import FINISHED_ATTR
 from genesynth.record.trial import TrialRecord
+from genesynth.record.trial import TrialState as Outcome
+from genesynth.storage.optuna_private import storage_of, trial_id
 from genesynth.synth.locks import Guard, guard_for, worker_id
 
 #: Study user attr: ``{"worker": ..., "time": ...}`` once a process has claimed the family.
 FAMILY_ATTR = "family_claimed"
+#: Study user attr: why the search ended before its budget (no untried network was left).
+EXHAUSTED_ATTR = "search_exhausted"
 
 _log = logging.getLogger(__name__)
 
@@ -84,6 +89,22 @@ def done_count(study: optuna.Study) -> int:
     return Tally.of(study.get_trials(deepcopy=False)).counted
 
 
+class SearchExhausted(Exception):
+    """The sampler has no untried network left inside the bounds (it raised
+    ``ConstraintError`` while asking): the search ends before its budget. ``ran``: the trials
+    this process ran before."""
+
+    def __init__(self, reason: str, ran: int = 0) -> None:
+        super().__init__(reason)
+        self.reason, self.ran = reason, ran
+
+
+def exhausted(study: optuna.Study) -> str | None:
+    """Why the study's main search ended before its budget, or None."""
+    reason = study.user_attrs.get(EXHAUSTED_ATTR)
+    return str(reason) if reason else None
+
+
 class Claim(enum.Enum):
     """No trial for this worker now: wait for the running ones, or the budget is spent."""
 
@@ -101,9 +122,24 @@ def claim_trial(study: optuna.Study, total: int, guard: Guard) -> optuna.Trial |
             return Claim.WAIT if tally.running and guard.shared else Claim.DONE
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message="Heartbeat of storage")
-            trial = study.ask()  # pops a WAITING trial if there is one, else creates one
+            try:
+                trial = study.ask()  # pops a WAITING trial if there is one, else creates one
+            except ConstraintError as error:  # the sampler found no untried network
+                _drop_unasked(study)
+                raise SearchExhausted(str(error)) from None
         guard.adopt(study, trial)
         return trial
+
+
+def _drop_unasked(study: optuna.Study) -> None:
+    """The trial ``study.ask`` created before its sampler raised: no worker adopted it (no
+    user attrs), nothing ran; it is marked skipped (never counted) and failed."""
+    storage = storage_of(study)
+    for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+        if not t.user_attrs:
+            storage.set_trial_user_attr(trial_id(t), "state", Outcome.SKIPPED.value)
+            storage.set_trial_user_attr(trial_id(t), "reason", "no untried network was left")
+            study.tell(t.number, state=TrialState.FAIL)
 
 
 def run_trials(study: optuna.Study, objective: Callable[[optuna.Trial], Any], total: int,
@@ -111,11 +147,15 @@ def run_trials(study: optuna.Study, objective: Callable[[optuna.Trial], Any], to
                told: Callable[[optuna.Trial], None] | None = None) -> int:
     """Run trials in this process until the study has ``total`` counted trials, or this
     process has run ``limit``; returns how many this process ran. ``told(trial)`` is
-    called once a trial's result is stored."""
+    called once a trial's result is stored. Raises :class:`SearchExhausted` (with the count)
+    when the sampler has no untried network left."""
     guard = guard_for(study)
     ran = 0
     while limit is None or ran < limit:
-        claim = claim_trial(study, total, guard)
+        try:
+            claim = claim_trial(study, total, guard)
+        except SearchExhausted as ended:
+            raise SearchExhausted(ended.reason, ran) from None
         if claim is Claim.DONE:
             break
         if isinstance(claim, Claim):  # WAIT: others run the last trials; one may die
@@ -180,13 +220,14 @@ def claim_family(study: optuna.Study, total: int | None = None, force: bool = Fa
     """True for the one process that selects and retrains the family.
 
     Atomic across processes (the study's lock). With ``total``, the family is only claimed
-    once the budget is spent, and claimed again when a resume raised the budget. A claim whose
+    once the budget is spent (or the search ended early, :func:`exhausted`, and no trial
+    runs), and claimed again when a resume raised the budget. A claim whose
     holder is gone (killed while retraining) is taken over; a family made is not made again.
     ``force`` takes over any claim.
     """
     guard = guard_for(study)
     with guard.lock():
-        if total is not None and done_count(study) < total:
+        if total is not None and done_count(study) < total and not _ended_early(study):
             return False
         held = family_claim(study, total)
         if held is not None and not force and (
@@ -196,6 +237,12 @@ def claim_family(study: optuna.Study, total: int | None = None, force: bool = Fa
         claim = {"worker": worker_id(), "time": time.time(), "trials": total, "done": False}
         study.set_user_attr(FAMILY_ATTR, claim)
         return True
+
+
+def _ended_early(study: optuna.Study) -> bool:
+    """The search ended before its budget and no trial runs any more."""
+    running = study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
+    return exhausted(study) is not None and not running
 
 
 def family_made(study: optuna.Study, total: int | None = None) -> None:

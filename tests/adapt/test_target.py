@@ -42,3 +42,17 @@ def test_the_schedule_decays_and_stops_at_the_target() -> None:
     assert schedule.remaining(0, 1000.0, 1000.0, 800.0) == 6
     with pytest.raises(AdaptError, match="`decay` must be in"):
         Schedule(decay=1.5)
+
+
+def test_the_cli_states_and_uses_the_schedule_s_defaults(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    from genesynth.cli import parser
+
+    default = Schedule()
+    with pytest.raises(SystemExit):
+        parser().parse_args(["adapt", "--help"])
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert f"starting resource (default {default.first:g})" in help_text
+    assert f"the one before (default {default.decay:g})" in help_text
+    args = parser().parse_args(["adapt", "run", "--target", "macs=1K"])
+    assert (args.first, args.decay) == (None, None)  # so the command takes Schedule()'s

@@ -68,7 +68,7 @@ def test_a_synthesis_scored_by_the_supernet(
                  "--sampler", "random", "--out", str(run), "--plain", "--no-cache"])
     out = capsys.readouterr().out
     assert code == 0, out
-    assert "supernet: training for 1 epoch before the search\n" in out
+    assert "supernet: training for 1 epoch before the search; about " in out  # an estimate
     header, _ = read_checkpoint(run / "supernet.safetensors")
     assert header["epoch"] == 1
     described = json.loads((run / "run.json").read_text())["evaluator"]
@@ -238,6 +238,43 @@ def test_a_worker_waits_for_the_supernet_another_process_trains_then_loads_it(
     worker.join(120)
     out = capsys.readouterr().out
     assert codes == {"synthesize": 0, "worker": 0}
-    assert out.count("supernet: training for 1 epoch before the search\n") == 1
+    assert out.count("supernet: training for 1 epoch before the search; about ") == 1
     assert out.count("supernet: loaded from the run directory (1 epoch trained before; "
                      "trained for MACs <= 5M, params <= 200K)\n") == 1
+
+
+def test_a_subset_and_a_smaller_input_from_the_command_line_and_the_time_up_front(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    proto = tmp_path / "tiny.gs"
+    proto.write_text(TINY)
+    rules = tmp_path / "rules.toml"
+    rules.write_text("[bounds]\nmin_accuracy = 0.0\n")
+    code = main(["synthesize", str(proto), "--constraint", str(rules), "--evaluator", "supernet",
+                 "--supernet-epochs", "1", "--supernet-batch", "32", "--limit", "120",
+                 "--input", "1x6x6", "--trials", "2", "--family", "1", "--full-epochs", "1",
+                 "--fidelity-checks", "1", "--out", str(tmp_path / "run"), "--plain"])
+    said = capsys.readouterr()
+    out = said.out
+    assert code == 0, said.err
+    data = json.loads((tmp_path / "run" / "run.json").read_text())["data"]
+    assert (data["limit"], data["input_shape"], data["sizes"]["train"]) == (120, [1, 6, 6], 120)
+    lines = out.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("supernet: training"))
+    assert lines[start].startswith("supernet: training for 1 epoch before the search; about ")
+    assert lines[start].endswith(" on this device (an estimate from timed passes of its largest "
+                                 "and smallest networks)")
+    assert lines[start + 1].startswith("supernet: epoch 1/1 ")
+    assert " input 1x6x6" in lines[0]
+
+
+def test_a_subset_without_data_is_refused(tmp_path: Path,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    table = tmp_path / "table.json"
+    table.write_text('{"entries": []}')
+    code = main(["synthesize", ATTONET, "--constraint", str(ROOT / "constraints/digits.toml"),
+                 "--table", str(table), "--limit", "100", "--out", str(tmp_path / "run")])
+    assert code == 2
+    assert capsys.readouterr().err == ("error: `limit` and `input_shape` (--limit, --input) "
+                                       "choose the data, but this evaluator measures without "
+                                       "any\n")

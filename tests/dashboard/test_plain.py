@@ -120,6 +120,23 @@ def test_widening_dropped_and_renamed_members_are_told() -> None:
     ]
 
 
+def test_a_search_that_ran_out_of_networks_says_so_and_expects_no_more_trials() -> None:
+    from genesynth.events import SearchEnded
+    from genesynth.record.eta import estimate
+
+    start = RunStarted("p.gs", "c.toml", "digits", "bayes", 0, "runs/x", 40, time=100.0,
+                       epochs=2, family_size=2, full_epochs=10)
+    done = TrialFinished(0, "complete", "k0", 95.0, 1_000, 50_000, None, 80.0, True, "",
+                         10.0, 110.0)
+    ended = SearchEnded(1, 40, "none of the 3 networks drawn from the prototype 'p' is "
+                        "inside the constraint's bounds and not yet tried", 111.0)
+    assert log_of([start, done, ended])[2] == (
+        "search ended after 1 trial of 40: none of the 3 networks drawn from the prototype "
+        "'p' is inside the constraint's bounds and not yet tried")
+    state = build([start, done, ended])
+    assert state.planned == 1 and estimate(state).search == 0
+
+
 def test_results_from_the_evaluation_cache_are_counted() -> None:
     from genesynth.events import FamilyStarted, MemberDone
 

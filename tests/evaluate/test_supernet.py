@@ -264,3 +264,32 @@ def test_an_interrupt_before_any_checkpoint_says_nothing_is_kept(
         stopped.prepare(_context(tiny(), data, tmp_path, 0, interrupt))
     assert stopped.kept() == ("the supernet's training had no checkpoint yet (one every 10 min "
                               "and after each epoch): it starts again from its first step")
+
+
+def test_the_training_time_is_estimated_before_the_first_step(data: Any) -> None:
+    from itertools import count
+
+    from genesynth.evaluate.supernet.plan import plan
+    from genesynth.evaluate.supernet.space import BoundedSpace, SpaceBounds
+    from genesynth.evaluate.supernet.train import SandwichTrainer, estimate_seconds
+    from genesynth.evaluate.supernet.weights import Supernet
+
+    space = BoundedSpace(tiny(), SpaceBounds(), CONFIG.plan_samples, CONFIG.seed)
+    samples = space.plan_samples(CONFIG.plan_samples, CONFIG.seed)
+    supernet = Supernet(plan(samples), CONFIG.seed)
+    trainer = SandwichTrainer(supernet, space, samples[0], samples[1], CONFIG)
+    train = Tensors.of(data.train)
+    before = {k: v.clone() for k, v in supernet.tensors.items()}
+    rng = torch.get_rng_state()
+    ticks = count()  # every timed pass takes one tick
+    seconds = estimate_seconds(trainer, train, clock=lambda: float(next(ticks)))
+    steps = -(-len(train.y) // CONFIG.batch_size)
+    # (largest 1 s + smallest 1 s) x (1 + one random network at their mean / 2) on 8 images,
+    # scaled to a batch of 64, for every step of both epochs
+    assert seconds == 2 * 1.5 * 64 / 8 * steps * 2
+    assert estimate_seconds(trainer, train, start=1, first=2,
+                            clock=lambda: float(next(ticks))) == 2 * 1.5 * 8 * (steps - 2)
+    assert torch.equal(torch.get_rng_state(), rng)  # the training draws what it would have
+    assert all(torch.equal(v, before[k]) for k, v in supernet.tensors.items())
+    _, events = prepared(data, None)
+    assert events[0].eta is not None and events[0].eta > 0  # said with the start

@@ -14,6 +14,7 @@ from safetensors.torch import save_file
 
 from genesynth.dsl.writer import architecture_to_text
 from genesynth.errors import ExportError, GenesynthError, RunError
+from genesynth.export.codegen import generate_source
 from genesynth.export.exporters import (
     export_architecture,
     export_member,
@@ -194,10 +195,11 @@ def test_generated_source_is_readable_and_clean(tmp_path: Path) -> None:
     assert "# m06 'skip': skipped (identity)" in source
     assert "torch.load(path, map_location=\"cpu\", weights_only=True)" in source
     assert "Parameters:" in source and "MACs:" in source and "Classes:      5" in source
-    assert ".softmax(dim=1)" in source
+    assert "    return Network(stem, body, head, softmax=True)" in source
     lean = export_architecture(logits_only(), tmp_path / "lean.py", "pytorch")[0].read_text()
     assert "class Split" not in lean and "class SqueezeExcite" not in lean
-    assert ".softmax(" not in lean
+    assert "    return Network(stem, body, head, softmax=False)" in lean
+    assert "class Normalize" not in source + lean  # no normalisation was given
     ruff = importlib.util.find_spec("ruff")
     if ruff is None:
         pytest.skip("ruff is not installed")
@@ -207,6 +209,18 @@ def test_generated_source_is_readable_and_clean(tmp_path: Path) -> None:
          str(tmp_path / "lean.py")], capture_output=True, text=True,
     )
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_network_and_normalize_are_written_once() -> None:
+    """The exported file's Network and Normalize are genesynth's own classes, copied."""
+    from genesynth.export.codegen_text import class_source
+
+    source = generate_source(logits_only(), normalization=((0.5,), (2.0,)))
+    for name in ("Network", "Normalize"):
+        assert class_source(name) in source
+    assert source.count("class Network(") == source.count("class Normalize(") == 1
+    assert ("    return Network(stem, body, head, softmax=False, "
+            "normalize=Normalize(MEAN, STD))") in source
 
 
 def test_names_cannot_inject_code(tmp_path: Path) -> None:

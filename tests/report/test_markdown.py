@@ -147,3 +147,64 @@ def test_a_member_label_that_is_not_a_plain_name_is_refused(tmp_path: Path) -> N
     with pytest.raises(RunError, match=r"members\[0\]: label must be a label of letters"):
         write_report(run)
     assert not (run / "report.md").exists()
+
+
+def test_a_supernet_run_stopped_before_its_first_trial(tmp_path: Path) -> None:
+    # Today: no word of the supernet phase, and an empty pareto.png
+    import genesynth
+    from genesynth.events import SupernetProgress
+    from genesynth.synth import RunInterrupted
+    from tests.evaluate.tiny_space import TINY
+
+    def stop(event: object) -> None:  # Ctrl-C once the supernet is trained
+        if isinstance(event, SupernetProgress) and event.ready:
+            raise KeyboardInterrupt
+
+    run = tmp_path / "run"
+    with pytest.raises(RunInterrupted):
+        genesynth.synthesize(genesynth.parse_prototype(TINY), genesynth.Constraint(),
+                             data=genesynth.load_data("digits", limit=120), trials=3, out=run,
+                             cache=None,
+                             evaluator={"kind": "supernet",
+                                        "supernet": {"epochs": 1, "batch_size": 32,
+                                                     "plan_samples": 8}},
+                             listeners=[stop])
+    paths = write_report(run)
+    assert paths == [run / "report.md"] and not (run / "pareto.png").exists()
+    text = (run / "report.md").read_text()
+    section = text.split("## Supernet\n", 1)[1].split("\n## ", 1)[0]
+    assert "- Training: ready after 1 epoch; " in section
+    assert " of training in this run.\n- Its largest network after epoch 1: loss " in section
+    size = (run / "supernet.safetensors").stat().st_size / 2**20
+    assert f"- Checkpoint: `supernet.safetensors` ({size:,.1f} MiB), epoch 1, trained for the " \
+           "whole space; a resumed run goes on from it." in section
+    assert "No trial has finished yet." in text
+    assert ("No plots: no trial has finished its measurement yet (the run stopped before its "
+            "search, in the supernet's training).") in text
+
+
+def test_the_best_trial_that_is_not_a_member_says_why() -> None:
+    from genesynth.record.rows import TrialRow
+    from genesynth.record.snapshot import RunState
+    from genesynth.report.entries import Entry
+    from genesynth.report.markdown import search_section
+
+    state = RunState()
+    state.trials = [TrialRow(3, "complete", 97.0, 40_000, 900_000, None, 90.0, True),
+                    TrialRow(7, "complete", 96.0, 30_000, 800_000, None, 92.0, True),
+                    TrialRow(9, "complete", 95.0, 20_000, 300_000, None, 91.0, True)]
+    a = Entry("A", 97.5, 40_000, 900_000, None, 90.0, True, trial=3)
+    b = Entry("B", 95.2, 20_000, 300_000, None, 91.0, True, trial=9)
+    text = "\n".join(search_section(state, [a, b], {"members": []}))
+    assert ("Best feasible trial: 7, NetScore 92.0, top-1 96.00 %, 30.0K params, 800K MACs; "
+            "not a family member: its MACs are more than 80 % of member A's (900K, trial 3, "
+            "the most accurate candidate), and members are at least 20 % apart in MACs.") in text
+    dropped = {"members": [], "dropped": [{"trial": 7, "by_trial": 9, "reason": "B has top-1 "
+                                           "95.20% >= 95.00%", "replaced_by": None}]}
+    assert ("; not a family member: it was retrained and dropped, dominated after retraining "
+            "by trial 9 (B has top-1 95.20% >= 95.00%).") in "\n".join(
+                search_section(state, [a], dropped))
+    assert "800K MACs (the family is not made yet)." in "\n".join(search_section(state, [a]))
+    state.trials = state.trials[:1]
+    assert "800K" not in "\n".join(search_section(state, [a], {}))
+    assert "900K MACs, family member A." in "\n".join(search_section(state, [a], {}))

@@ -391,3 +391,23 @@ def test_an_interrupt_says_what_the_evaluator_keeps(tmp_path: Path, digits: Any)
     with pytest.raises(RunInterrupted) as caught:
         _run(tmp_path, digits, Constraint(), evaluator=Stops())
     assert caught.value.kept == "the supernet's training is kept up to the end of epoch 1 of 8"
+
+
+def test_a_space_smaller_than_the_budget_ends_the_search_and_makes_the_family(
+    tmp_path: Path, digits: Any
+) -> None:
+    """Every network inside the bounds tried before the budget is spent: the search ends
+    (was: `error: none of the ... networks ... not yet tried`, and no family)."""
+    from genesynth.events import SearchEnded
+    from genesynth.synth.trials import exhausted
+
+    rule = Constraint(min_accuracy=10.0, max_macs=200_000, max_params=None, max_latency_ms=None)
+    result, events = _run(tmp_path, digits, rule, trials=40)
+    counted = [t for t in result.trials if t.user_attrs.get("state") not in (None, "skipped")]
+    keys = {t.user_attrs["key"] for t in counted}
+    [ended] = [e for e in events if isinstance(e, SearchEnded)]
+    assert (ended.trials, ended.planned) == (len(counted), 40)
+    assert len(keys) == len(counted) < 40
+    assert "not yet tried" in ended.reason
+    assert exhausted(result.study) == ended.reason
+    assert isinstance(events[-1], RunFinished) and events[-1].family == len(result.family) >= 1

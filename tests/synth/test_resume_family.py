@@ -91,7 +91,7 @@ def test_a_resume_in_retraining_shows_the_run_and_keeps_the_members_done(
     assert not list((tmp_path / "run" / "family").glob("*/member.json"))  # family.json holds it
 
 
-def test_a_member_whose_weights_changed_is_retrained(tmp_path: Path) -> None:
+def test_a_kept_record_of_another_trial_is_retrained(tmp_path: Path) -> None:
     _run(tmp_path / "run", Retrains(stop=4))
     record = tmp_path / "run" / "family" / "A" / "member.json"
     record.write_text(record.read_text().replace('"trial": ', '"trial": 1000', 1))

@@ -30,13 +30,14 @@ from torch.nn import functional as F
 from genesynth.data.prepare import stratified_order
 from genesynth.errors import GenesynthError
 from genesynth.evaluate.budgets import SupernetConfig
-from genesynth.evaluate.step import lr_factor
+from genesynth.evaluate.step import logits_of, lr_factor
 from genesynth.evaluate.supernet.space import BoundedSpace
 from genesynth.evaluate.supernet.weights import Supernet, logits
 from genesynth.evaluate.train import Tensors, accuracy
 from genesynth.events import SupernetProgress
 from genesynth.net.arch import Architecture
 from genesynth.net.builder import build
+from genesynth.net.costs import cost
 
 Emit = Callable[[Any], None]
 
@@ -223,9 +224,10 @@ def train_supernet(trainer: SandwichTrainer, data: Tensors, val: Tensors, start:
     an ETA; ``save(epoch, step)`` after each epoch (step 0) and every ``CHECKPOINT_EVERY``
     seconds inside one (epochs finished, steps of the next done)."""
     config = trainer.config
+    estimate = estimate_seconds(trainer, data, start, first, clock)
     began = clock()
     emit(SupernetProgress(start, config.epochs, time=time.time(), resumed=start > 0 or first > 0,
-                          step=first))
+                          step=first, eta=estimate))
     for epoch in range(start + 1, config.epochs + 1):
         trainer.on_step = _saving(step_progress(emit, config.epochs, epoch, start, began),
                                   save, epoch, clock)
@@ -236,6 +238,63 @@ def train_supernet(trainer: SandwichTrainer, data: Tensors, val: Tensors, start:
         top1 = score_largest(trainer, data, val)
         emit(SupernetProgress(epoch, config.epochs, loss, top1, elapsed, eta,
                               time=time.time()))
+
+
+#: Images of the timed passes behind the estimate of the supernet's training time.
+PROBE_IMAGES = 8
+
+
+def estimate_seconds(trainer: SandwichTrainer, data: Tensors, start: int = 0, first: int = 0,
+                     clock: Callable[[], float] = time.perf_counter) -> float:
+    """The seconds the training from epoch ``start`` (step ``first``) will take, estimated
+    before its first step: one timed forward and backward pass of stand-alone copies of the
+    largest and the smallest network on ``PROBE_IMAGES`` training images (after an untimed
+    one), scaled to the batch size and to the networks a step trains (the largest, the
+    smallest and ``random`` others, each costing what lies between those two in proportion
+    to the space's mean MACs), times the steps left. The copies are built under a forked
+    random state: the training is the same as without it. An estimate: the per-epoch
+    scoring is left out, and small batches run less efficiently than whole ones."""
+    config = trainer.config
+    count = max(2, min(PROBE_IMAGES, len(data.y), config.batch_size))  # batch norm needs 2
+    x, y = data.x[:count], data.y[:count]
+    cuda = [trainer.device.index or 0] if trainer.device.type == "cuda" else []
+    with torch.random.fork_rng(devices=cuda), threads(config.threads):
+        big, small = (_pass_seconds(arch, x, y, trainer.device, clock)
+                      for arch in (trainer.largest, trainer.smallest))
+    other = small + (big - small) * _typical_share(trainer)
+    per_step = (big + small + config.random * other) * config.batch_size / len(y)
+    steps = math.ceil(len(data.y) / config.batch_size)
+    return per_step * max(0, (config.epochs - start) * steps - first)
+
+
+def _typical_share(trainer: SandwichTrainer) -> float:
+    """Where the space's mean MACs lie between the smallest network's (0) and the largest's
+    (1): the bounded pool's networks, or 16 draws of its own (the training's are untouched)."""
+    low, high = (cost(a).macs for a in (trainer.smallest, trainer.largest))
+    if high <= low:
+        return 1.0
+    if trainer.space.entries:
+        macs = [e.macs for e in trainer.space.entries]
+    else:
+        rng = random.Random(trainer.config.seed + 7919)
+        macs = [cost(a).macs for _ in range(16) if (a := trainer.space.draw(rng)) is not None]
+    mean = sum(macs) / len(macs) if macs else (low + high) / 2
+    return min(1.0, max(0.0, (mean - low) / (high - low)))
+
+
+def _pass_seconds(arch: Architecture, x: torch.Tensor, y: torch.Tensor, device: torch.device,
+                  clock: Callable[[], float]) -> float:
+    """Seconds of one forward and backward pass of ``arch`` (fresh weights) on ``x``."""
+    model = build(arch).to(device).train()
+    forward = logits_of(model)
+    seconds = 0.0
+    for size in (2, len(y)):  # the first pass untimed: it allocates
+        began = clock()
+        F.cross_entropy(forward(x[:size]), y[:size]).backward()
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+        seconds = clock() - began
+    return seconds
 
 
 def _saving(progress: Callable[[int, int], None], save: Callable[[int, int], None],
