@@ -34,7 +34,8 @@ import numpy as np
 
 import genesynth
 from genesynth.data import load_data
-from genesynth.evaluate.supernet import SupernetConfig, SupernetEvaluator
+from genesynth.evaluate.supernet import SupernetEvaluator
+from genesynth.evaluate.supernet.evaluator import default_config
 from genesynth.evaluate.train import TrainingEvaluator, budgets_for
 from genesynth.events import SupernetProgress
 from genesynth.record.fidelity import tau_interval
@@ -136,9 +137,10 @@ def main() -> None:
         _, table = nasbench_table(full, Path(args.table), Path(tmp))
     print(f"data {dataset.name} {dataset.input_shape} train {len(dataset.train)} val "
           f"{len(dataset.val)}; {len(table)} networks in the table", flush=True)
-    config = SupernetConfig(epochs=args.supernet_epochs, batch_size=args.supernet_batch,
-                            score_images=args.score_images, threads=args.threads,
-                            calibration_batches=args.calibration_batches, seed=args.seed)
+    config = replace(default_config(dataset), epochs=args.supernet_epochs,  # the run's lr
+                     batch_size=args.supernet_batch, score_images=args.score_images,
+                     threads=args.threads, calibration_batches=args.calibration_batches,
+                     seed=args.seed)
     evaluator = SupernetEvaluator(dataset, config, checks=0)
     began, cpu = time.perf_counter(), time.process_time()
     with tempfile.TemporaryDirectory() as tmp:
