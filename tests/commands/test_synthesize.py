@@ -83,7 +83,10 @@ def test_ctrl_c_keeps_finished_trials_and_says_how_to_resume(
     out = tmp_path / "run"
     command = [sys.executable, "-m", "genesynth.cli", "synthesize", str(proto), "--constraint",
                str(rules), "--trials", "50", "--epochs", "3", "--out", str(out), "--plain"]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # Ctrl-C as a terminal sends it: SIGINT handled by default in the child even when this test
+    # runs in a background job, whose shell ignores SIGINT (the child would inherit that).
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               preexec_fn=_default_sigint)
     try:
         _wait_for_finished_trials(out / "events.jsonl", 2)
         process.send_signal(signal.SIGINT)
@@ -99,6 +102,10 @@ def test_ctrl_c_keeps_finished_trials_and_says_how_to_resume(
     assert len([t for t in study.trials if "state" in t.user_attrs]) >= 2
     last = json.loads((out / "events.jsonl").read_text().splitlines()[-1])
     assert last["event"] == "RunFinished" and last["interrupted"] is True
+
+
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def _wait_for_finished_trials(events: Path, count: int) -> None:
