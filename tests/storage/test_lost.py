@@ -4,13 +4,9 @@ StorageInternalError traceback. Each test starts a throwaway PostgreSQL on 127.0
 
 from __future__ import annotations
 
-import importlib.util
-import os
-import pwd
 import shutil
 import subprocess
 import sys
-import tempfile
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -28,8 +24,7 @@ from tests.synth.test_distributed import (
     _as,
     _free_port,
     _pg,
-    _postgres_binaries,
-    _postgres_user,
+    postgres_home,
 )
 
 
@@ -37,23 +32,13 @@ class Server:
     """A throwaway PostgreSQL server on 127.0.0.1 that a test stops and starts again."""
 
     def __init__(self) -> None:
-        binaries = _postgres_binaries()
-        if binaries is None:
-            pytest.skip("PostgreSQL server binaries (initdb, pg_ctl) are not installed; "
-                        "install them with: apt-get install -y postgresql")
-        if importlib.util.find_spec("psycopg2") is None:
-            pytest.skip("psycopg2 is not installed: pip install 'genesynth[postgres]'")
-        self.binaries, self.as_user = binaries, _postgres_user()
-        self.home = Path(tempfile.mkdtemp(prefix="genesynth-pg-"))
-        if self.as_user:
-            entry = pwd.getpwnam("postgres")
-            os.chown(self.home, entry.pw_uid, entry.pw_gid)
+        self.binaries, self.as_user, self.home = postgres_home()
         self.data, self.port = self.home / "data", _free_port()
         self.url = f"postgresql://postgres@127.0.0.1:{self.port}/genesynth"
-        _pg(self.as_user, [str(binaries / "initdb"), "-D", str(self.data), "--auth=trust",
+        _pg(self.as_user, [str(self.binaries / "initdb"), "-D", str(self.data), "--auth=trust",
                            "-U", "postgres", "-E", "UTF8", "--no-sync"])
         self.start()
-        _pg(self.as_user, [str(binaries / "createdb"), "-h", "127.0.0.1", "-p", str(self.port),
+        _pg(self.as_user, [str(self.binaries / "createdb"), "-h", "127.0.0.1", "-p", str(self.port),
                            "-U", "postgres", "genesynth"])
 
     def start(self) -> None:

@@ -85,17 +85,7 @@ def spawn() -> Iterator[Spawn]:
 @pytest.fixture
 def postgres_url() -> Iterator[str]:
     """A PostgreSQL server of its own on 127.0.0.1, with an empty database ``genesynth``."""
-    binaries = _postgres_binaries()
-    if binaries is None:
-        pytest.skip("PostgreSQL server binaries (initdb, pg_ctl) are not installed; "
-                    "install them with: apt-get install -y postgresql")
-    if importlib.util.find_spec("psycopg2") is None:
-        pytest.skip("psycopg2 is not installed: pip install 'genesynth[postgres]'")
-    as_user = _postgres_user()
-    home = Path(tempfile.mkdtemp(prefix="genesynth-pg-"))
-    if as_user:
-        entry = pwd.getpwnam("postgres")
-        os.chown(home, entry.pw_uid, entry.pw_gid)
+    binaries, as_user, home = postgres_home()
     data, port = home / "data", _free_port()
     try:
         _pg(as_user, [str(binaries / "initdb"), "-D", str(data), "--auth=trust", "-U",
@@ -112,6 +102,23 @@ def postgres_url() -> Iterator[str]:
                                      "immediate", "-w", "stop"]), capture_output=True,
                        timeout=30, check=False)
         shutil.rmtree(home, ignore_errors=True)
+
+
+def postgres_home() -> tuple[Path, bool, Path]:
+    """The server binaries, whether to run them as ``postgres``, and a fresh home folder the
+    server may write; skips the test (saying what to install) where a server cannot run."""
+    binaries = _postgres_binaries()
+    if binaries is None:
+        pytest.skip("PostgreSQL server binaries (initdb, pg_ctl) are not installed; "
+                    "install them with: apt-get install -y postgresql")
+    if importlib.util.find_spec("psycopg2") is None:
+        pytest.skip("psycopg2 is not installed: pip install 'genesynth[postgres]'")
+    as_user = _postgres_user()
+    home = Path(tempfile.mkdtemp(prefix="genesynth-pg-"))
+    if as_user:
+        entry = pwd.getpwnam("postgres")
+        os.chown(home, entry.pw_uid, entry.pw_gid)
+    return binaries, as_user, home
 
 
 def _postgres_binaries() -> Path | None:
