@@ -230,6 +230,24 @@ def _mid_trial(url: str, workers: list[subprocess.Popen[bytes]], seen: dict[int,
     return None
 
 
+def _stopped_mid_trial(url: str, workers: list[subprocess.Popen[bytes]], seen: dict[int, float]
+                       ) -> tuple[subprocess.Popen[bytes], int] | None:
+    """A worker frozen (SIGSTOP) while it runs a trial, and that trial. The trial seen running
+    may have ended by the time a slow poll returns, so the worker is stopped first and its
+    running trial read again; one between trials is let go on (SIGCONT)."""
+    found = _mid_trial(url, workers, seen)
+    if found is None:
+        return None
+    worker = found[0]
+    worker.send_signal(signal.SIGSTOP)
+    running = [t.number for t in _trials(url) if t.state == TrialState.RUNNING
+               and f"-{worker.pid}-" in str(t.user_attrs.get("worker"))]
+    if len(running) == 1:
+        return worker, running[0]
+    worker.send_signal(signal.SIGCONT)
+    return None
+
+
 def _distributed_run(url: str, folder: Path, spawn: Spawn) -> int:
     """Three workers on one study; one SIGKILLed mid-trial. Returns the killed trial."""
     proto, rule, table = _inputs(folder)
@@ -242,7 +260,7 @@ def _distributed_run(url: str, folder: Path, spawn: Spawn) -> int:
     command = ["worker", "--storage", url, "--study", STUDY, "--plain"]
     workers = [spawn(command, folder / f"worker{i}.log") for i in (1, 2)]
     seen: dict[int, float] = {}
-    found = _wait("a trial of a worker", lambda: _mid_trial(url, workers, seen),
+    found = _wait("a trial of a worker", lambda: _stopped_mid_trial(url, workers, seen),
                   [first, *workers])
     assert isinstance(found, tuple)
     victim, killed = found
