@@ -96,7 +96,8 @@ class WarmStarted:
 
 @dataclass(frozen=True)
 class SearchExtended:
-    """The family is short of members: more trials below the smallest member's MACs."""
+    """The family is short of members: more trials where one is missing (below the smallest
+    member's MACs, or above member A's: ``min_macs``)."""
 
     trials: int  # the trials now planned in all
     max_macs: int  # the tightened MACs bound of this phase
@@ -104,6 +105,7 @@ class SearchExtended:
     phase: int  # 1, 2, ...
     time: float = 0.0
     wanted: int = 0  # the family size asked for
+    min_macs: int | None = None  # a phase above member A: networks with at least these MACs
 
 
 @dataclass(frozen=True)

@@ -99,6 +99,9 @@ class Constraint:
     min_accuracy: float | None = None  # top-1 %, >=
     max_macs: int | None = None
     max_params: int | None = None
+    #: A lower MACs bound, set only by the family's widening phase that searches above
+    #: member A (:mod:`genesynth.synth.widen`); not a constraint-file key.
+    min_macs: int | None = None
     max_latency_ms: float | None = None  # CPU latency at batch 1, or the table's target
     latency_threads: int = 1
     latency_table: str | None = None  # a latency table file: latency is predicted, static
@@ -151,6 +154,8 @@ class Constraint:
         a network cannot be built in memory.
         """
         out = []
+        if self.min_macs is not None and macs < self.min_macs:
+            out.append(f"MACs {count(macs)} < {count(self.min_macs)}")
         if self.max_macs is not None and macs > self.max_macs:
             out.append(f"MACs {count(macs)} > {count(self.max_macs)}")
         if self.max_params is not None and params > self.max_params:

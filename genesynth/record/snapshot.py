@@ -75,6 +75,10 @@ def search_extended_text(event: SearchExtended) -> str:
     """Why the search goes on after its budget, and with which bound."""
     has = (f"{event.members} of {event.wanted} members" if event.wanted
            else fmt.plural(event.members, "member"))
+    if event.min_macs is not None:
+        return (f"search extended (phase {event.phase}): the family has {has}; up to trial "
+                f"{event.trials} with MACs >= {event.min_macs:,}, for a more accurate member "
+                "above A")
     return (f"search extended (phase {event.phase}): the family has {has}; up to trial "
             f"{event.trials} with MACs <= {event.max_macs:,}")
 

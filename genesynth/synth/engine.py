@@ -330,7 +330,7 @@ def finish(study: optuna.Study, setup: Setup, emit: Emitter, search: bool = True
 def _search(study: optuna.Study, setup: Setup, emit: Listener, phase: Phase) -> str | None:
     """One widening phase: trials until the study counts ``phase.trials``, MACs tightened;
     why it stopped early when the sampler has no untried network left under the bound."""
-    tighter = replace(setup.constraint, max_macs=phase.max_macs)
+    tighter = replace(setup.constraint, max_macs=phase.max_macs, min_macs=phase.min_macs)
     objective = make_objective(setup, emit, tighter, phase.number)
     try:
         run_trials(study, objective, phase.trials, catch=(CandidateFailed,),

@@ -1,12 +1,20 @@
-"""Widening a short family, the way AttoNets were made: search again below the smallest member.
+"""Widening a short family, the way AttoNets were made: search again where a member is missing.
 
 After the search, a family with fewer members than asked for gets up to ``family_size - 1``
-further phases of ``max(4, trials // family_size)`` trials each, with the MACs bound tightened
-to ``1 - MIN_GAP`` of the smallest member -- or, when the prototype cannot make a network
-under that bound (its cost range, :meth:`Prototype.cost_range`, and the smallest network any
-trial built), to ``1 - MIN_GAP`` of the member above the widest gap between two members that
-has room for one more. With no room anywhere the run says why (``SearchNotExtended``);
-widening stops when a phase adds no member.
+further phases of ``max(4, trials // family_size)`` trials each:
+
+- **below**: the MACs bound tightened to ``1 - MIN_GAP`` of the smallest member -- or, when
+  the prototype cannot make a network under that bound (its cost range,
+  :meth:`Prototype.cost_range`, and the smallest network any trial built), to ``1 - MIN_GAP``
+  of the member above the widest gap between two members that has room for one more;
+- **above**, when there is no room below (or a phase below found nothing): networks with at
+  least ``1 / (1 - MIN_GAP)`` of member A's MACs, up to the constraint's bound. The family
+  starts at its most accurate candidate, A; the search favours small networks (the utility
+  does), so it may have met few networks larger than A. One above A that is more accurate
+  becomes the new A, and the old A and the members below it make room for the rest.
+
+A phase that adds no member ends the search in its direction; with no room in either, or
+both tried, the run says why (``SearchNotExtended``), naming what the phases measured.
 
 What was planned is recorded in the study (user attr ``widening``), so a run killed during a
 phase continues that phase on resume instead of planning another, and a family made again
@@ -15,6 +23,7 @@ phase continues that phase on resume instead of planning another, and a family m
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -22,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 import optuna
 
+from genesynth import fmt
 from genesynth.events import Listener, SearchExtended, SearchNotExtended
 from genesynth.record.layout import PLANNED_ATTR
 from genesynth.record.trial import TrialRecord
@@ -32,18 +42,25 @@ if TYPE_CHECKING:
     from genesynth.space import Prototype
     from genesynth.synth.setup import Setup
 
-#: Study user attr: ``{"budget": trials, "phases": [Phase, ...], "done": bool}``.
+#: Study user attr: ``{"budget": trials, "phases": [Phase, ...], "failed": {number: what it
+#: measured}, "done": bool}`` (``failed``: the phases that added no member).
 WIDENING_ATTR = "widening"
 
 
 @dataclass(frozen=True)
 class Phase:
-    """One widening phase: search until the study counts ``trials``, MACs ≤ ``max_macs``."""
+    """One widening phase: search until the study counts ``trials``, MACs ≤ ``max_macs``
+    (and ≥ ``min_macs`` for a phase above member A)."""
 
     number: int  # 1, 2, ...
     trials: int
     max_macs: int
     members: int  # family members before it
+    min_macs: int | None = None  # a phase above member A: its lower bound
+
+    @property
+    def above(self) -> bool:
+        return self.min_macs is not None
 
 
 Search = Callable[[Phase], str | None]  # runs one phase; why it stopped early, if it did
@@ -59,49 +76,96 @@ def widen_family(study: optuna.Study, setup: Setup, emit: Listener, search: Sear
         return chosen
     phases = [Phase(**p) for p in record["phases"]]
     pending = phases[-1] if phases and phases[-1].trials > done_count(study) else None
+    # each phase that added no member, and what it measured (kept for a resume)
+    failed = [(p, record["failed"][str(p.number)]) for p in phases
+              if str(p.number) in record["failed"]]
     while True:
-        phase = pending or _plan(study, setup, chosen, phases, emit)
+        phase = pending or _plan(study, setup, chosen, phases, failed, emit)
         pending = None
         if phase is None:
             break
         if phase not in phases:
             phases.append(phase)
-            _save(study, setup.spec.trials, phases, done=False)
+            _save(study, setup.spec.trials, phases, failed, done=False)
             study.set_user_attr(PLANNED_ATTR, phase.trials)  # for `genesynth watch`
             emit(SearchExtended(phase.trials, phase.max_macs, phase.members, phase.number,
-                                time.time(), wanted=size))
+                                time.time(), wanted=size, min_macs=phase.min_macs))
         stopped = search(phase)
+        top = chosen[0] if chosen else None
         chosen = fam.select(fam.candidates(study), size)
         if len(chosen) <= phase.members:
-            why = f": {stopped}" if stopped else ""
-            emit(SearchNotExtended(len(chosen), size, f"phase {phase.number} found no new "
-                                   f"member{why}", time.time()))
-            break
-    _save(study, setup.spec.trials, phases, done=True)
+            failed.append((phase, _found_none(study, phase, top, stopped)))
+            _save(study, setup.spec.trials, phases, failed, done=False)
+    _save(study, setup.spec.trials, phases, failed, done=True)
     return chosen
 
 
+def _found_none(study: optuna.Study, phase: Phase, top: fam.Candidate | None,
+                stopped: str | None) -> str:
+    """What a phase that added no member measured, for the run's last word on the family."""
+    mine = {rec.key: rec.accuracy for rec in (TrialRecord.of(t) for t in
+                                             study.get_trials(deepcopy=False))
+            if rec.phase == phase.number and rec.accuracy is not None}
+    why = f" ({stopped})" if stopped else ""
+    if not phase.above or top is None:
+        return f"phase {phase.number} found no new member{why}"
+    best = f" (the best: {max(mine.values()):.2f}%)" if mine else ""
+    return (f"phase {phase.number} searched above member A (MACs >= {phase.min_macs:,}): of "
+            f"the {fmt.plural(len(mine), 'network')} measured there, none is feasible and more "
+            f"accurate than A's {top.accuracy:.2f}%{best}{why}")
+
+
 def _plan(study: optuna.Study, setup: Setup, chosen: list[fam.Candidate], phases: list[Phase],
-          emit: Listener) -> Phase | None:
-    """The next phase, or None (with the reason told, where it is not obvious)."""
+          failed: list[tuple[Phase, str]], emit: Listener) -> Phase | None:
+    """The next phase: below the members where there is room and no phase below has failed,
+    else above member A where there is room and no phase above has failed; or None (with the
+    reason told, where it is not obvious)."""
     size = setup.spec.family_size
-    if not chosen or len(chosen) >= size or len(phases) >= size - 1:
+    if not chosen or len(chosen) >= size:
         return None
-    smallest, exact = smallest_macs(study, setup.prototype)
-    cap = _room(chosen, smallest, setup.constraint.max_macs)
-    if cap is None:
-        below = int((1 - fam.MIN_GAP) * chosen[-1].macs)
-        about = "" if exact else "about "
-        reason = (f"a smaller member needs MACs <= {below:,}, but the prototype's smallest "
-                  f"network has {about}{smallest:,} MACs")
-        if len(chosen) > 1:
-            reason += (f"; the members' MACs ({', '.join(f'{c.macs:,}' for c in chosen)}) "
-                       f"leave no room between them for one {fam.MIN_GAP:.0%} apart from both")
-        emit(SearchNotExtended(len(chosen), size, reason, time.time()))
+    if len(phases) >= size - 1:
+        if failed:
+            emit(SearchNotExtended(len(chosen), size, "; ".join(f for _, f in failed),
+                                   time.time()))
         return None
+    tried = {p.above for p, _ in failed}
     per_phase = max(4, setup.spec.trials // size)
-    number = len(phases) + 1
-    return Phase(number, done_count(study) + per_phase, cap, len(chosen))
+    trials, number = done_count(study) + per_phase, len(phases) + 1
+    smallest, exact = smallest_macs(study, setup.prototype)
+    cap = None if False in tried else _room(chosen, smallest, setup.constraint.max_macs)
+    if cap is not None:
+        return Phase(number, trials, cap, len(chosen))
+    largest = _largest_macs(setup)
+    floor = math.ceil(chosen[0].macs / (1 - fam.MIN_GAP))
+    if True not in tried and floor <= largest:
+        return Phase(number, trials, largest, len(chosen), min_macs=floor)
+    reasons = [f for _, f in failed]
+    if False not in tried:
+        reasons.append(_no_room(chosen, smallest, exact))
+    if True not in tried and floor > largest:
+        reasons.append(f"a more accurate member above A needs MACs >= {floor:,}, but the "
+                       f"space inside the bounds ends at {largest:,}")
+    emit(SearchNotExtended(len(chosen), size, "; ".join(reasons), time.time()))
+    return None
+
+
+def _no_room(chosen: list[fam.Candidate], smallest: int, exact: bool) -> str:
+    below = int((1 - fam.MIN_GAP) * chosen[-1].macs)
+    about = "" if exact else "about "
+    reason = (f"a smaller member needs MACs <= {below:,}, but the prototype's smallest "
+              f"network has {about}{smallest:,} MACs")
+    if len(chosen) > 1:
+        reason += (f"; the members' MACs ({', '.join(f'{c.macs:,}' for c in chosen)}) "
+                   f"leave no room between them for one {fam.MIN_GAP:.0%} apart from both")
+    return reason
+
+
+def _largest_macs(setup: Setup) -> int:
+    """The most MACs a network of the search may have: the constraint's bound, or the
+    prototype's largest network when the constraint has none (or a larger one)."""
+    largest = setup.prototype.cost_range().max_macs
+    bound = setup.constraint.max_macs
+    return largest if bound is None else min(bound, largest)
 
 
 def _room(chosen: list[fam.Candidate], smallest: int, bound: int | None) -> int | None:
@@ -131,10 +195,13 @@ def smallest_macs(study: optuna.Study, prototype: Prototype) -> tuple[int, bool]
 def _load(study: optuna.Study, budget: int) -> dict[str, Any]:
     record = study.user_attrs.get(WIDENING_ATTR)
     if not isinstance(record, dict) or record.get("budget") != budget:
-        return {"budget": budget, "phases": [], "done": False}
-    return record
+        return {"budget": budget, "phases": [], "failed": {}, "done": False}
+    failed = record.get("failed")  # absent in runs before phases above A
+    return {**record, "failed": failed if isinstance(failed, dict) else {}}
 
 
-def _save(study: optuna.Study, budget: int, phases: list[Phase], done: bool) -> None:
-    study.set_user_attr(WIDENING_ATTR, {"budget": budget, "done": done,
-                                        "phases": [asdict(p) for p in phases]})
+def _save(study: optuna.Study, budget: int, phases: list[Phase],
+          failed: list[tuple[Phase, str]], done: bool) -> None:
+    study.set_user_attr(WIDENING_ATTR, {
+        "budget": budget, "done": done, "phases": [asdict(p) for p in phases],
+        "failed": {str(p.number): why for p, why in failed}})

@@ -105,6 +105,7 @@ def test_widening_dropped_and_renamed_members_are_told() -> None:
     lines = log_of([
         SearchExtended(40, 794_000, 2, 1, wanted=4),
         SearchNotExtended(2, 4, "phase 1 found no smaller member"),
+        SearchExtended(47, 5_000_000, 2, 2, wanted=4, min_macs=1_033_280),
         MemberDropped("B", 7, "C", "C has top-1 97.00% >= 96.00%, params 9 <= 10, MACs 1 <= 2",
                       replacement=None),
         MemberRenamed("C", "B", 9),
@@ -114,6 +115,8 @@ def test_widening_dropped_and_renamed_members_are_told() -> None:
         "with MACs <= 794,000",
         "family: the family has 2 of 4 members; no further search: phase 1 found no smaller "
         "member",
+        "family: search extended (phase 2): the family has 2 of 4 members; up to trial 47 "
+        "with MACs >= 1,033,280, for a more accurate member above A",
         "member B (trial 7) is dominated: C has top-1 97.00% >= 96.00%, params 9 <= 10, "
         "MACs 1 <= 2; dropped",
         "member C (trial 9) is now B",

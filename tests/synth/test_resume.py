@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import os
 import signal
 import subprocess
@@ -173,7 +174,7 @@ module block(out): residual(shortcut=auto) {
 """
 
 
-def test_no_widening_phase_below_the_smallest_network_of_the_space(
+def test_with_no_room_below_the_family_is_searched_above_member_a_and_the_run_says_what_it_found(
     tmp_path: Path, digits: Any
 ) -> None:
     class Flat(Evaluator):  # equal top-1: the smaller network beats the larger on every measure
@@ -184,13 +185,22 @@ def test_no_widening_phase_below_the_smallest_network_of_the_space(
     result, events = _run(tmp_path / "run", digits, text=TWO, trials=4, family_size=3,
                           evaluator=Flat(), sampler="random")
     smallest = min(t.user_attrs["macs"] for t in result.trials)
+    largest = max(t.user_attrs["macs"] for t in result.trials)
     assert [m.macs for m in result.family] == [smallest]
-    assert not [e for e in events if isinstance(e, SearchExtended)]
-    assert len(result.trials) == 4
+    # no room below the smallest network: one phase above A, up to the largest network
+    [phase] = [e for e in events if isinstance(e, SearchExtended)]
+    floor = math.ceil(smallest / 0.8)
+    assert (phase.phase, phase.min_macs, phase.max_macs, phase.trials) == (1, floor, largest, 8)
+    above = [t for t in result.trials if t.user_attrs.get("phase") == 1
+             and t.user_attrs["state"] in ("complete", "duplicate")]
+    assert above and {t.user_attrs["macs"] for t in above} == {largest}
     [why] = [e for e in events if isinstance(e, SearchNotExtended)]
     assert (why.members, why.wanted) == (1, 3)
-    assert why.reason == (f"a smaller member needs MACs <= {int(0.8 * smallest):,}, but the "
-                          f"prototype's smallest network has {smallest:,} MACs")
+    assert why.reason == (
+        f"phase 1 searched above member A (MACs >= {floor:,}): of the 1 network measured "
+        "there, none is feasible and more accurate than A's 90.00% (the best: 90.00%); a "
+        f"smaller member needs MACs <= {int(0.8 * smallest):,}, but the prototype's smallest "
+        f"network has {smallest:,} MACs")
 
 
 def test_a_run_says_which_input_shape_it_uses(tmp_path: Path, digits: Any) -> None:
