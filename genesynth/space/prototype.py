@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -16,7 +17,7 @@ from genesynth.dsl.resolve import Model, resolve, retarget
 from genesynth.errors import ShapeError
 from genesynth.limits import read_text
 from genesynth.net.arch import Architecture, Value
-from genesynth.space.bounds import CostRange, cost_range
+from genesynth.space.bounds import CostRange, cost_range, descend_macs
 from genesynth.space.choices import ChoiceInfo, count, list_choices, space_tree
 from genesynth.space.choosers import Chooser, FirstChooser, RandomChooser
 from genesynth.space.instantiate import Instantiator
@@ -80,8 +81,20 @@ class Prototype:
         return _checked(retarget(self.model, input_shape, classes), self.path, self.text)
 
     def cost_range(self) -> CostRange:
-        """Bounds of parameters and MACs over the valid samples of this space."""
+        """Bounds of parameters and MACs over the valid samples of this space (found once: a
+        large space's estimate builds a few hundred networks)."""
+        return self._cost_range
+
+    @cached_property
+    def _cost_range(self) -> CostRange:
         return cost_range(self.model, self.space_size)
+
+    def fewer_macs(self, values: Mapping[str, Value], below: int | None = None) -> int | None:
+        """The fewest MACs found by changing one choice at a time from the network ``values``
+        make (:func:`~genesynth.space.bounds.descend_macs`): a network of the space that
+        small exists; it stops once one has at most ``below``. None when ``values`` make no
+        network."""
+        return descend_macs(self.model, values, below)
 
 
 def parse_prototype(

@@ -46,6 +46,10 @@ if TYPE_CHECKING:
 #: measured}, "done": bool}`` (``failed``: the phases that added no member).
 WIDENING_ATTR = "widening"
 
+UNBOUNDED = 2**62
+"""The MACs bound of a phase above member A when neither the constraint nor the prototype
+bounds MACs."""
+
 
 @dataclass(frozen=True)
 class Phase:
@@ -131,7 +135,8 @@ def _plan(study: optuna.Study, setup: Setup, chosen: list[fam.Candidate], phases
     tried = {p.above for p, _ in failed}
     per_phase = max(4, setup.spec.trials // size)
     trials, number = done_count(study) + per_phase, len(phases) + 1
-    smallest, exact = smallest_macs(study, setup.prototype)
+    below = int((1 - fam.MIN_GAP) * chosen[-1].macs)
+    smallest, exact = smallest_macs(study, setup.prototype, below)
     cap = None if False in tried else _room(chosen, smallest, setup.constraint.max_macs)
     if cap is not None:
         return Phase(number, trials, cap, len(chosen))
@@ -151,9 +156,10 @@ def _plan(study: optuna.Study, setup: Setup, chosen: list[fam.Candidate], phases
 
 def _no_room(chosen: list[fam.Candidate], smallest: int, exact: bool) -> str:
     below = int((1 - fam.MIN_GAP) * chosen[-1].macs)
-    about = "" if exact else "about "
     reason = (f"a smaller member needs MACs <= {below:,}, but the prototype's smallest "
-              f"network has {about}{smallest:,} MACs")
+              f"network has {smallest:,} MACs" if exact else
+              f"a smaller member needs MACs <= {below:,}, but the fewest MACs found in the "
+              f"prototype's space are {smallest:,}")
     if len(chosen) > 1:
         reason += (f"; the members' MACs ({', '.join(f'{c.macs:,}' for c in chosen)}) "
                    f"leave no room between them for one {fam.MIN_GAP:.0%} apart from both")
@@ -161,11 +167,12 @@ def _no_room(chosen: list[fam.Candidate], smallest: int, exact: bool) -> str:
 
 
 def _largest_macs(setup: Setup) -> int:
-    """The most MACs a network of the search may have: the constraint's bound, or the
-    prototype's largest network when the constraint has none (or a larger one)."""
-    largest = setup.prototype.cost_range().max_macs
-    bound = setup.constraint.max_macs
-    return largest if bound is None else min(bound, largest)
+    """The most MACs a network of the search may have: the constraint's bound, or less where
+    the prototype's largest network (found exactly) has less; without either, no bound."""
+    space = setup.prototype.cost_range()
+    bounds = [b for b in (setup.constraint.max_macs, space.max_macs if space.exact else None)
+              if b is not None]
+    return min(bounds, default=UNBOUNDED)
 
 
 def _room(chosen: list[fam.Candidate], smallest: int, bound: int | None) -> int | None:
@@ -181,15 +188,22 @@ def _room(chosen: list[fam.Candidate], smallest: int, bound: int | None) -> int 
     return caps[0] if caps else None
 
 
-def smallest_macs(study: optuna.Study, prototype: Prototype) -> tuple[int, bool]:
+def smallest_macs(study: optuna.Study, prototype: Prototype, below: int | None = None
+                  ) -> tuple[int, bool]:
     """The fewest MACs a network of the space has, and whether that is exact: the prototype's
-    cost range (exact when enumerated), or the smallest network a trial built, if smaller."""
+    cost range where it is exact (enumerated); else the fewest of its estimate, the networks
+    the trials built, and a descent from the smallest of those (one choice at a time, until a
+    network with at most ``below`` MACs is found: :meth:`Prototype.fewer_macs`)."""
     space = prototype.cost_range()
-    records = (TrialRecord.of(t) for t in study.get_trials(deepcopy=False))
-    built = [rec.macs for rec in records if rec.macs is not None]
-    if built and min(built) < space.min_macs:
-        return min(built), False
-    return space.min_macs, space.exact
+    if space.exact:
+        return space.min_macs, True
+    built = [(rec.macs, t.params) for t in study.get_trials(deepcopy=False)
+             if (rec := TrialRecord.of(t)).macs is not None and t.params]
+    if not built:
+        return space.min_macs, False
+    macs, values = min(built, key=lambda b: b[0])
+    descended = prototype.fewer_macs(values, below) if macs > (below or 0) else None
+    return min(m for m in (space.min_macs, macs, descended) if m is not None), False
 
 
 def _load(study: optuna.Study, budget: int) -> dict[str, Any]:

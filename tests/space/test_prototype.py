@@ -128,3 +128,27 @@ def test_overrides_retarget_the_checked_prototype_as_parsing_at_that_shape_would
         proto.with_overrides(classes=0)
     assert str(error.value) == "`classes` must be a whole number from 1 to 2147483647, but got " \
                                "classes=0"
+
+
+def test_the_descent_finds_the_smallest_network_of_a_small_space_and_stops_when_asked() -> None:
+    import itertools
+
+    import genesynth
+    from tests.synth.test_engine import TINY
+
+    proto = parse_prototype(TINY)
+    exact = proto.cost_range()
+    choices = proto.choices()
+    every = {genesynth.cost(proto.sample(chooser=FixedChooser(dict(zip(
+        [c.name for c in choices], combo, strict=True))))).macs
+        for combo in itertools.product(*(c.options for c in choices))}
+    assert exact.exact and min(every) == exact.min_macs
+    values = {c.name: c.options[-1] for c in choices}  # the last option of each choice
+    start = genesynth.cost(proto.sample(chooser=FixedChooser(values))).macs
+    assert start > exact.min_macs
+    # one choice at a time from there reaches the smallest network of this space
+    assert proto.fewer_macs(values) == exact.min_macs
+    # asked for a network of at most `below` MACs, it stops at the first it finds
+    below = sorted(every)[-2]
+    found = proto.fewer_macs(values, below)
+    assert found in every and exact.min_macs < found <= below
