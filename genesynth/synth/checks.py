@@ -60,7 +60,7 @@ class Result:
     """A candidate trained alone: its validation top-1, or why its training failed."""
 
     accuracy: float | None
-    failed: str = ""
+    error: str = ""
 
 
 def attr_of(key: str) -> str:
@@ -99,7 +99,7 @@ def _result(raw: Any) -> Result | None:
     accuracy = raw.get("accuracy")
     if isinstance(accuracy, int | float) and not isinstance(accuracy, bool):
         return Result(float(accuracy))
-    return Result(None, str(raw.get("failed", "no accuracy recorded")))
+    return Result(None, str(raw.get("error", "no accuracy recorded")))
 
 
 Train = Callable[[int, str], Result]
@@ -168,7 +168,7 @@ def _train_claimed(study: optuna.Study, guard: Guard, trial: int, key: str, trai
     if result.accuracy is not None:
         record["accuracy"] = result.accuracy
     else:
-        record["failed"] = result.failed
+        record["error"] = result.error
     with guard.lock():
         study.set_user_attr(attr, record)
 

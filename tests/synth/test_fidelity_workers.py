@@ -2,8 +2,8 @@
 
 ``synthesize`` runs a shared study whose evaluator scores like a supernet
 (``tests/synth/fidelity_workers.py``: each training alone lasts ``DELAY`` seconds) and makes
-its family; two ``genesynth worker`` processes join then, with no trial left to run, and wait
-for the check while the family is retrained (``gate``). One
+its family (or a worker does); two ``genesynth worker`` processes join and wait for the
+check while the family is retrained (``gate``). One
 worker is SIGKILLed while it trains a candidate for the check. Then every candidate of the
 check must have been trained exactly once to the end, the killed one by another process; the
 two processes left must both have trained some; and the check in ``run.json`` must be the one
@@ -123,19 +123,22 @@ def _checks_shared_by_workers(url: str, folder: Path, spawn: Spawn) -> None:
     (folder / "c.toml").write_text(CONSTRAINT)
     first = spawn(["synthesize", str(folder), url, STUDY, str(TRIALS), str(CHECKS), str(DELAY)],
                   folder / "synthesize.log")
-    # the workers join once the first process makes the family (it spent the budget)
-    _wait("the family's claim", lambda: (_attrs(url) or {}).get(FAMILY_ATTR), [first])
+    _wait("the study", lambda: True if "run" in (_attrs(url) or {}) else None, [first])
     workers = [spawn(["worker", "--storage", url, "--study", STUDY, "--plain"],
                      folder / f"worker{i}.log") for i in (1, 2)]
-    _wait("the workers", lambda: all(_log_of(w) for w in workers) or None, [first, *workers])
+    everyone = [first, *workers]
+    claim = _wait("the family's claim", lambda: (_attrs(url) or {}).get(FAMILY_ATTR), everyone)
+    maker = next(p for p in everyone if f"-{p.pid}-" in str(claim["worker"]))  # type: ignore[index]
+    _wait("the workers", lambda: all(_log_of(w) for w in workers) or None, everyone)
     (folder / "gate").touch()  # the family is retrained, then its check is published
-    victim, other = workers
+    victim = next(w for w in workers if w is not maker)
+    left = [p for p in everyone if p is not victim]
     seen: dict[str, float] = {}
     killed = _wait("a check trained by a worker", lambda: _stopped_mid_check(url, victim, seen),
-                   [first, *workers])
+                   everyone)
     victim.send_signal(signal.SIGKILL)
     assert victim.wait(timeout=10) == -signal.SIGKILL
-    for process in (first, other):
+    for process in left:
         assert process.wait(timeout=TIMEOUT) == 0, _log_of(process)
 
     plan = [key for _, key in _study(url).user_attrs[PLAN_ATTR]["candidates"]]
@@ -143,10 +146,11 @@ def _checks_shared_by_workers(url: str, folder: Path, spawn: Spawn) -> None:
     trained = [line.split() for line in (folder / "alone.log").read_text().splitlines()]
     assert sorted(key for _, key in trained) == sorted(plan)  # each once, to the end
     by = {key: int(pid) for pid, key in trained}
-    assert by[killed] in (first.pid, other.pid)  # taken over
-    assert {first.pid, other.pid} <= set(by.values())  # split (the victim may have done one)
-    mine = sum(pid == other.pid for pid in by.values())
-    assert f"worker trained {mine} of the fidelity check's candidates alone" in _log_of(other)
+    assert by[killed] in {p.pid for p in left}  # taken over
+    assert {p.pid for p in left} <= set(by.values())  # split (the victim may have done one)
+    for worker in (w for w in workers if w in left and w is not maker):
+        mine = sum(pid == worker.pid for pid in by.values())
+        assert f"worker trained {mine} of the fidelity check's candidates alone" in _log_of(worker)
     run = folder / "run"
     assert json.loads((run / "run.json").read_text())["fidelity"] == _expected(url, run)
     events = [json.loads(line) for line in (run / "events.jsonl").read_text().splitlines()]
