@@ -12,11 +12,12 @@ import pytest
 
 import genesynth
 from genesynth.dashboard.plain import PlainLog
-from genesynth.evaluate.base import Evaluator, Measurement, Report
+from genesynth.evaluate.base import CandidateFailed, Evaluator, Measurement, Report
 from genesynth.events import FidelityChecked
 from genesynth.goal.constraint import Constraint
 from genesynth.record.fidelity import Pair, check_of, kendall_tau, tau_interval
 from genesynth.synth import RunInterrupted
+from genesynth.synth.checks import CHECK_PREFIX
 from genesynth.synth.fidelity import spread
 from tests.synth.test_engine import FAST, TINY
 
@@ -152,3 +153,26 @@ def test_a_resumed_run_keeps_the_checks_trained_before_the_interrupt(tmp_path: P
     check, expected = (json.loads((tmp_path / name / "run.json").read_text())["fidelity"]
                        for name in ("run", "straight"))
     assert check == expected
+
+
+class Failing(Scored):
+    """Scored, whose first training alone fails (a non-finite loss)."""
+
+    def train_alone(self, arch: Any, report: Report) -> Measurement:
+        if not self.alone:
+            self.alone.append(arch.key)
+            raise CandidateFailed("the training loss is nan")
+        return super().train_alone(arch, report)
+
+
+def test_a_check_whose_training_fails_is_left_out_and_the_run_goes_on(tmp_path: Path,
+                                                                      digits: Any) -> None:
+    result, evaluator, log = _run(tmp_path, digits, sign=1.0, evaluator=Failing(1.0))
+    failed = evaluator.alone[0]
+    check = json.loads((tmp_path / "run" / "run.json").read_text())["fidelity"]
+    assert [p["source"] for p in check["pairs"]] == ["check", "check"] + ["family"] * len(
+        result.family)
+    assert failed not in {p["key"] for p in check["pairs"]}
+    assert f"(2 trained for the check, {len(result.family)} family members;" in log
+    stored = result.study.user_attrs[CHECK_PREFIX + failed]
+    assert (stored["done"], stored["error"]) == (True, "the training loss is nan")
