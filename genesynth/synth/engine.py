@@ -198,8 +198,10 @@ def drive(study: optuna.Study, setup: Setup, listeners: Sequence[Listener] = (),
 
     Announces the run (and queues the ``started`` warm-start trials), prepares the evaluator,
     runs trials until the study's budget is spent (or this process ran ``limit``), and makes
-    the family when this process claims it (``force_claim``: no other process can hold it).
-    On Ctrl-C it announces the interruption and re-raises ``KeyboardInterrupt``.
+    the family when this process claims it (``force_claim``: no other process can hold it);
+    else, unless it ran its ``limit``, it trains candidates of the family maker's fidelity
+    check (:func:`genesynth.synth.fidelity.help_checks`). On Ctrl-C it announces the
+    interruption and re-raises ``KeyboardInterrupt``.
     """
     spec = setup.spec
     emit = Emitter([EventRecorder(setup.out / EVENTS_FILE), *listeners])
@@ -223,7 +225,8 @@ def drive(study: optuna.Study, setup: Setup, listeners: Sequence[Listener] = (),
             emit(SearchEnded(done_count(study), spec.trials, ended.reason, time.time()))
         here = claim_family(study, spec.trials, force=force_claim)
         members = finish(study, setup, emit) if here else []
-        checked = 0 if here else help_checks(study, setup)  # the maker's check, shared
+        left = limit is not None and ran >= limit  # ran what it was asked: it leaves
+        checked = 0 if here or left else help_checks(study, setup)  # the maker's check, shared
     except KeyboardInterrupt:
         emit(RunFinished(str(setup.out), 0, interrupted=True, time=time.time()))
         raise
