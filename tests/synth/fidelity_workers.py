@@ -2,11 +2,12 @@
 whose evaluator scores like a supernet (``stand_alone = False``), for the tests of the
 fidelity check across workers (``test_fidelity_workers.py``).
 
-The kind ``slowscores`` is registered here (a worker rebuilds the run's evaluator by its
-kind): a candidate's score is computed from its key, its own accuracy (trained alone, and
-retrained) from its MACs; each training alone lasts ``delay`` seconds and, once finished,
-appends ``<pid> <key>`` to the file ``log``. The family's retraining waits until the file
-``gate`` exists (the test opens it once the workers have joined).
+The kind ``slowscores`` is registered when this module runs as the process's main (a worker
+rebuilds the run's evaluator by its kind): a candidate's score is computed from its key, its
+own accuracy (trained alone, and retrained) from its MACs; each training alone lasts
+``delay`` seconds and, once finished, appends ``<pid> <key>`` to the file ``log``. The
+family's retraining waits until the file ``gate`` exists (the test opens it once the workers
+have joined).
 """
 
 from __future__ import annotations
@@ -24,7 +25,6 @@ from genesynth.evaluate.base import DataLoader, Evaluator, Measurement, Report
 from genesynth.evaluate.registry import EVALUATORS, Entry
 
 KIND = "slowscores"
-EVALUATORS[KIND] = Entry(f"{__name__}:SlowScores")
 
 
 def own(arch: Any) -> float:
@@ -83,7 +83,8 @@ def synthesize(folder: Path, url: str, study: str, trials: int, checks: int, del
                          listeners=[PlainLog(sys.stdout)])
 
 
-if __name__ == "__main__":
+if __name__ == "__main__":  # registered in this process only (tests import `own`)
+    EVALUATORS[KIND] = Entry("tests.synth.fidelity_workers:SlowScores")
     role, *rest = sys.argv[1:]
     if role == "synthesize":
         folder, url, study, trials, checks, delay = rest
