@@ -132,14 +132,14 @@ def cost_range(model: Model, space_size: int) -> CostRange:
 
 
 def descend_macs(model: Model, values: Mapping[str, Value], below: int | None = None,
-                 work: int = DESCENT_WORK) -> int | None:
-    """The fewest MACs coordinate descent finds from the network ``values`` make: each choice
-    in turn takes its option with the fewest MACs, the others kept (a choice that appears
-    only then takes its first option), sweeping until no choice improves, a network with at
-    most ``below`` MACs is found, or ``work`` networks were built. Every figure is a network
-    of the space, so the result bounds its smallest from above (a large space's random
-    estimate misses small networks by far: attonet16 at 1x8x8, 856,864 against 451,680 that a
-    search built). None when ``values`` make no network."""
+                 work: int = DESCENT_WORK) -> tuple[int, dict[str, Value]] | None:
+    """The fewest MACs coordinate descent finds from the network ``values`` make, and the
+    choices of that network: each choice in turn takes its option with the fewest MACs, the
+    others kept (a choice that appears only then takes its first option), sweeping until no
+    choice improves, a network with at most ``below`` MACs is found, or ``work`` networks were
+    built. Every figure is a network of the space, so the result bounds its smallest from
+    above (a large space's random estimate misses small networks by far: attonet16 at 1x8x8,
+    856,864 against 157,064 found so). None when ``values`` make no network."""
     start = _parts(model, Odometer(lambda name: False, values))
     if start is None:
         return None
@@ -159,7 +159,7 @@ def descend_macs(model: Model, values: Mapping[str, Value], below: int | None = 
                 chosen, improved = step, True
                 if below is not None and best <= below:
                     break
-    return best
+    return best, chosen
 
 
 def _per_part(model: Model) -> CostRange | None:

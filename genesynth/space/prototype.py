@@ -89,11 +89,11 @@ class Prototype:
     def _cost_range(self) -> CostRange:
         return cost_range(self.model, self.space_size)
 
-    def fewer_macs(self, values: Mapping[str, Value], below: int | None = None) -> int | None:
+    def fewer_macs(self, values: Mapping[str, Value], below: int | None = None
+                   ) -> tuple[int, dict[str, Value]] | None:
         """The fewest MACs found by changing one choice at a time from the network ``values``
-        make (:func:`~genesynth.space.bounds.descend_macs`): a network of the space that
-        small exists; it stops once one has at most ``below``. None when ``values`` make no
-        network."""
+        make, and that network's choices (:func:`~genesynth.space.bounds.descend_macs`); it
+        stops once a network has at most ``below``. None when ``values`` make no network."""
         return descend_macs(self.model, values, below)
 
 

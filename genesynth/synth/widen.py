@@ -61,6 +61,9 @@ class Phase:
     max_macs: int
     members: int  # family members before it
     min_macs: int | None = None  # a phase above member A: its lower bound
+    #: The choices of a network inside the phase's bound that no trial built (found by a
+    #: descent on MACs): measured first, so the search has a network there to start from.
+    start: dict[str, Any] | None = None
 
     @property
     def above(self) -> bool:
@@ -92,6 +95,8 @@ def widen_family(study: optuna.Study, setup: Setup, emit: Listener, search: Sear
             phases.append(phase)
             _save(study, setup.spec.trials, phases, failed, done=False)
             study.set_user_attr(PLANNED_ATTR, phase.trials)  # for `genesynth watch`
+            if phase.start is not None:
+                study.enqueue_trial(phase.start)
             emit(SearchExtended(phase.trials, phase.max_macs, phase.members, phase.number,
                                 time.time(), wanted=size, min_macs=phase.min_macs))
         stopped = search(phase)
@@ -136,10 +141,10 @@ def _plan(study: optuna.Study, setup: Setup, chosen: list[fam.Candidate], phases
     per_phase = max(4, setup.spec.trials // size)
     trials, number = done_count(study) + per_phase, len(phases) + 1
     below = int((1 - fam.MIN_GAP) * chosen[-1].macs)
-    smallest, exact = smallest_macs(study, setup.prototype, below)
+    smallest, exact, start = smallest_macs(study, setup.prototype, below)
     cap = None if False in tried else _room(chosen, smallest, setup.constraint.max_macs)
     if cap is not None:
-        return Phase(number, trials, cap, len(chosen))
+        return Phase(number, trials, cap, len(chosen), start=start if cap == below else None)
     largest = _largest_macs(setup)
     floor = math.ceil(chosen[0].macs / (1 - fam.MIN_GAP))
     if True not in tried and floor <= largest:
@@ -189,21 +194,25 @@ def _room(chosen: list[fam.Candidate], smallest: int, bound: int | None) -> int 
 
 
 def smallest_macs(study: optuna.Study, prototype: Prototype, below: int | None = None
-                  ) -> tuple[int, bool]:
-    """The fewest MACs a network of the space has, and whether that is exact: the prototype's
-    cost range where it is exact (enumerated); else the fewest of its estimate, the networks
-    the trials built, and a descent from the smallest of those (one choice at a time, until a
+                  ) -> tuple[int, bool, dict[str, Any] | None]:
+    """The fewest MACs a network of the space has, whether that is exact, and the choices of a
+    network with at most ``below`` MACs where one was found by descent: the prototype's cost
+    range where it is exact (enumerated); else the fewest of its estimate, the networks the
+    trials built, and a descent from the smallest of those (one choice at a time, until a
     network with at most ``below`` MACs is found: :meth:`Prototype.fewer_macs`)."""
     space = prototype.cost_range()
     if space.exact:
-        return space.min_macs, True
+        return space.min_macs, True, None
     built = [(rec.macs, t.params) for t in study.get_trials(deepcopy=False)
              if (rec := TrialRecord.of(t)).macs is not None and t.params]
     if not built:
-        return space.min_macs, False
+        return space.min_macs, False, None
     macs, values = min(built, key=lambda b: b[0])
-    descended = prototype.fewer_macs(values, below) if macs > (below or 0) else None
-    return min(m for m in (space.min_macs, macs, descended) if m is not None), False
+    found = prototype.fewer_macs(values, below) if macs > (below or 0) else None
+    if found is None or found[0] >= min(macs, space.min_macs):
+        return min(macs, space.min_macs), False, None
+    witness = found[1] if below is not None and found[0] <= below else None
+    return found[0], False, witness
 
 
 def _load(study: optuna.Study, budget: int) -> dict[str, Any]:

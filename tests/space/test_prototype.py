@@ -147,8 +147,10 @@ def test_the_descent_finds_the_smallest_network_of_a_small_space_and_stops_when_
     start = genesynth.cost(proto.sample(chooser=FixedChooser(values))).macs
     assert start > exact.min_macs
     # one choice at a time from there reaches the smallest network of this space
-    assert proto.fewer_macs(values) == exact.min_macs
+    smallest = proto.fewer_macs(values)
+    assert smallest is not None and smallest[0] == exact.min_macs
+    assert genesynth.cost(proto.sample(chooser=FixedChooser(smallest[1]))).macs == smallest[0]
     # asked for a network of at most `below` MACs, it stops at the first it finds
     below = sorted(every)[-2]
     found = proto.fewer_macs(values, below)
-    assert found in every and exact.min_macs < found <= below
+    assert found is not None and found[0] in every and exact.min_macs < found[0] <= below

@@ -183,10 +183,13 @@ class BayesSampler(BaseSampler):
               ) -> None:
         """Only what this proposal needs: ``grow`` mutations around each network when it
         joins the ten most useful, half as many around the best each trial, and a quarter
-        as many random draws (the space beyond them)."""
-        def rank(pair: tuple[Entry, float]) -> tuple[bool, float]:
+        as many random draws (the space beyond them). Most useful: feasible, then inside the
+        static bounds (a widening phase's tighter ones: its networks' neighbours are more
+        likely inside them than random draws), then by utility."""
+        def rank(pair: tuple[Entry, float]) -> tuple[bool, bool, float]:
             m = self._latency.measurement(pair[1], pair[0])
-            return constraint.feasible(m), float(constraint.utility(m))
+            inside = not constraint.static_violations(m.params, m.macs)
+            return constraint.feasible(m), inside, float(constraint.utility(m))
 
         best = [entry for entry, _ in sorted(observed, key=rank, reverse=True)[:10]]
         new = [entry for entry in best if entry.key not in self._mutated]
