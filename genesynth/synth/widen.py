@@ -43,7 +43,7 @@ if TYPE_CHECKING:
     from genesynth.synth.setup import Setup
 
 #: Study user attr: ``{"budget": trials, "phases": [Phase, ...], "failed": {number: what it
-#: measured}, "done": bool}`` (``failed``: the phases that added no member).
+#: measured}, "done": bool}`` (``fruitless``: the phases that added no member).
 WIDENING_ATTR = "widening"
 
 UNBOUNDED = 2**62
@@ -84,8 +84,8 @@ def widen_family(study: optuna.Study, setup: Setup, emit: Listener, search: Sear
     phases = [Phase(**p) for p in record["phases"]]
     pending = phases[-1] if phases and phases[-1].trials > done_count(study) else None
     # each phase that added no member, and what it measured (kept for a resume)
-    failed = [(p, record["failed"][str(p.number)]) for p in phases
-              if str(p.number) in record["failed"]]
+    failed = [(p, record["fruitless"][str(p.number)]) for p in phases
+              if str(p.number) in record["fruitless"]]
     while True:
         phase = pending or _plan(study, setup, chosen, phases, failed, emit)
         pending = None
@@ -218,13 +218,13 @@ def smallest_macs(study: optuna.Study, prototype: Prototype, below: int | None =
 def _load(study: optuna.Study, budget: int) -> dict[str, Any]:
     record = study.user_attrs.get(WIDENING_ATTR)
     if not isinstance(record, dict) or record.get("budget") != budget:
-        return {"budget": budget, "phases": [], "failed": {}, "done": False}
-    failed = record.get("failed")  # absent in runs before phases above A
-    return {**record, "failed": failed if isinstance(failed, dict) else {}}
+        return {"budget": budget, "phases": [], "fruitless": {}, "done": False}
+    failed = record.get("fruitless")  # absent in runs before phases above A
+    return {**record, "fruitless": failed if isinstance(failed, dict) else {}}
 
 
 def _save(study: optuna.Study, budget: int, phases: list[Phase],
           failed: list[tuple[Phase, str]], done: bool) -> None:
     study.set_user_attr(WIDENING_ATTR, {
         "budget": budget, "done": done, "phases": [asdict(p) for p in phases],
-        "failed": {str(p.number): why for p, why in failed}})
+        "fruitless": {str(p.number): why for p, why in failed}})
