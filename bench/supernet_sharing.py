@@ -14,6 +14,12 @@ samples after batch norm recalibration. A family whose samples share weights wel
 nearly as fast as ``none``; one that does not stays near chance. For the base sample it also
 reports top-1 with 4 and 40 calibration batches and with batch statistics, so the batch norm
 recalibration can be judged apart from the weights.
+
+As the supernet does (``SupernetConfig.full_maps``, docs/supernet.md), the first
+``--full-maps`` share of the steps draws the family's choices that change a map's size (the
+strides) at their full-map option (stride 1); ``--full-maps 0`` draws every setting from the
+start. ``--alone`` also trains each probe alone for ``--steps`` steps, the reference its
+stride row is measured against (a stride pattern changes the network itself).
 """
 
 from __future__ import annotations
@@ -58,7 +64,7 @@ class Family:
         self.rng = random.Random(seed)
         full = FullMaps.of(proto, [base]).options
         self.full_maps = {k: v for k, v in full.items() if self._ours(k)}
-
+        self.last = ""  # the size-changing choices of the last sample
     def _ours(self, name: str) -> bool:
         return self.family == "all" or name.split(".", 1)[-1] == self.family
 
@@ -71,9 +77,11 @@ class Family:
             if full:
                 mixed.update({k: v for k, v in self.full_maps.items() if k in mixed})
             try:
-                return self.proto.sample(chooser=FixedChooser(mixed))  # type: ignore[no-any-return]
+                arch = self.proto.sample(chooser=FixedChooser(mixed))
             except ShapeError:
                 continue
+            self.last = "".join(str(v) for k, v in mixed.items() if k in self.full_maps)
+            return arch  # type: ignore[no-any-return]
         raise SystemExit(f"no valid sample varies only {self.family}")
 
 
@@ -168,10 +176,15 @@ def main() -> None:
         supernet.zero_residual_ends(samples)  # as the evaluator's prepare does
         family = Family(proto, base, name, args.seed)
         loss = train_family(family.sample, supernet, train, config, args.steps)
-        probes = [family.sample() for _ in range(args.probes)]
+        probes, maps = [], []
+        for _ in range(args.probes):
+            probes.append(family.sample())
+            maps.append(family.last)
         top1 = [round(score(supernet, a, train, val, config, 4), 1) for a in probes]
         row: dict[str, Any] = {"family": name, "loss": round(loss, 3), "top1": top1,
                                "seconds": round(time.perf_counter() - began, 1)}
+        if family.full_maps:  # the probes' size-changing choices, e.g. strides 1,2,2: 122
+            row["maps"] = maps
         if args.alone:
             row["alone"] = [round(alone(a, layout, samples, train, val, config, args), 1)
                             for a in probes]

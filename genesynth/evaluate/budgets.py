@@ -95,7 +95,7 @@ class SupernetConfig:
     calibration_batches: int = 4  # training batches that re-estimate batch norm per candidate
     score_images: int | None = None  # validation images a score reads (None: all of them)
     plan_samples: int = 256  # random samples that find the sizes every slot must hold
-    full_maps: float = 0.5  # share of the steps first trained at full map sizes (see maps.py)
+    full_maps: float = 0.1  # share of the steps first trained at full map sizes (maps.py)
     threads: int = 1
     seed: int = 0
 

@@ -97,3 +97,12 @@ def test_the_first_share_of_the_steps_trains_every_network_at_full_maps() -> Non
 def test_without_the_first_phase_the_smallest_is_strided_from_the_start() -> None:
     seen = _trained(replace(CONFIG, full_maps=0.0))
     assert _strided(seen[1])[:2] == [False, True]
+
+
+def test_the_checkpoint_records_the_share_trained_at_full_maps() -> None:
+    """It changes what the weights are: a checkpoint of another share is another supernet."""
+    evaluator = SupernetEvaluator(load_data("digits", limit=60))
+    assert evaluator._identity()["full_maps"] == 0.1
+    other = SupernetEvaluator(load_data("digits", limit=60), replace(evaluator.config,
+                                                                     full_maps=0.0))
+    assert other._identity() != evaluator._identity()
