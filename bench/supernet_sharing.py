@@ -173,7 +173,6 @@ def main() -> None:
     for name in args.families.split(","):
         began = time.perf_counter()
         supernet = Supernet(layout, args.seed)
-        supernet.zero_residual_ends(samples)  # as the evaluator's prepare does
         family = Family(proto, base, name, args.seed)
         loss = train_family(family.sample, supernet, train, config, args.steps)
         probes, maps = [], []

@@ -236,11 +236,13 @@ class MemberRenamed:
 @dataclass(frozen=True)
 class FidelityStarted:
     """After the family, ``count`` searched candidates are trained alone with the proxy
-    budget (``epochs``) to check how well the evaluator's scores ranked them."""
+    budget (``epochs``) to check how well the evaluator's scores ranked them; ``kept`` of
+    them were trained before (a resumed run: not again)."""
 
     count: int
     epochs: int
     time: float = 0.0
+    kept: int = 0
 
 
 @dataclass(frozen=True)

@@ -49,6 +49,8 @@ def run(args: argparse.Namespace) -> int:
         return 0
     print(f"worker ran {result.ran} trials; the study has {result.counted} of "
           f"{result.total}")
+    if result.checked:
+        print(f"worker trained {result.checked} of the fidelity check's candidates alone")
     if result.family_here:
         print(f"family written to {result.out}")
         for m in result.family:

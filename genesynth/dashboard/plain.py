@@ -183,8 +183,11 @@ class PlainLog:
                         f"{' (reused: evaluation cache)' if event.reused else ''}"
                         f"{' (kept: retrained before the interrupt)' if event.kept else ''}")
             case FidelityStarted():
+                kept = (f"; {event.kept} of them trained before the interrupt, kept"
+                        if event.kept else "")
                 return (f"fidelity check: training {fmt.plural(event.count, 'candidate')} "
-                        f"alone for {fmt.plural(event.epochs, 'epoch')} (the proxy budget)")
+                        f"alone for {fmt.plural(event.epochs, 'epoch')} (the proxy budget)"
+                        f"{kept}")
             case FidelityChecked():
                 line = f"fidelity check: {checked_text(event)}"
                 return line + (f"\nwarning: {event.warning}" if event.warning else "")

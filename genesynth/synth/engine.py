@@ -40,7 +40,9 @@ from genesynth.record.run import RunSpec, prepare_run_dir
 from genesynth.storage import StorageLost, is_shared, kind, open_storage
 from genesynth.synth import family as fam
 from genesynth.synth import warm
-from genesynth.synth.fidelity import check_evaluator
+from genesynth.synth.checks import FAMILY_BEAT_ATTR
+from genesynth.synth.fidelity import check_evaluator, help_checks
+from genesynth.synth.locks import guard_for, worker_id
 from genesynth.synth.lost import check_lost
 from genesynth.synth.objective import Objective
 from genesynth.synth.samplers import SAMPLERS, SpaceAware
@@ -186,6 +188,7 @@ class Driven:
     ran: int  # trials run here
     family: list[fam.Member]
     family_here: bool  # this process made the family
+    checked: int = 0  # candidates of the family maker's fidelity check trained here
 
 
 def drive(study: optuna.Study, setup: Setup, listeners: Sequence[Listener] = (),
@@ -195,8 +198,10 @@ def drive(study: optuna.Study, setup: Setup, listeners: Sequence[Listener] = (),
 
     Announces the run (and queues the ``started`` warm-start trials), prepares the evaluator,
     runs trials until the study's budget is spent (or this process ran ``limit``), and makes
-    the family when this process claims it (``force_claim``: no other process can hold it).
-    On Ctrl-C it announces the interruption and re-raises ``KeyboardInterrupt``.
+    the family when this process claims it (``force_claim``: no other process can hold it);
+    else, unless it ran its ``limit``, it trains candidates of the family maker's fidelity
+    check (:func:`genesynth.synth.fidelity.help_checks`). On Ctrl-C it announces the
+    interruption and re-raises ``KeyboardInterrupt``.
     """
     spec = setup.spec
     emit = Emitter([EventRecorder(setup.out / EVENTS_FILE), *listeners])
@@ -220,12 +225,14 @@ def drive(study: optuna.Study, setup: Setup, listeners: Sequence[Listener] = (),
             emit(SearchEnded(done_count(study), spec.trials, ended.reason, time.time()))
         here = claim_family(study, spec.trials, force=force_claim)
         members = finish(study, setup, emit) if here else []
+        left = limit is not None and ran >= limit  # ran what it was asked: it leaves
+        checked = 0 if here or left else help_checks(study, setup)  # the maker's check, shared
     except KeyboardInterrupt:
         emit(RunFinished(str(setup.out), 0, interrupted=True, time=time.time()))
         raise
     if not here:
         emit(RunFinished(str(setup.out), 0, time=time.time()))
-    return Driven(ran, members, here)
+    return Driven(ran, members, here, checked)
 
 
 def resumed(study: optuna.Study) -> RunResumed:
@@ -304,6 +311,12 @@ def finish(study: optuna.Study, setup: Setup, emit: Emitter, search: bool = True
            ) -> list[fam.Member]:
     """Select (widening a short family, unless ``search`` is False: then no trial is added)
     and retrain it once, then mark the family made and the study finished."""
+    beat = {"worker": worker_id()}  # workers waiting for the check see this process alive
+    with guard_for(study).claim_beat(study, FAMILY_BEAT_ATTR, beat):
+        return _finish(study, setup, emit, search)
+
+
+def _finish(study: optuna.Study, setup: Setup, emit: Emitter, search: bool) -> list[fam.Member]:
     if search:
         chosen = widen_family(study, setup, emit, lambda phase: _search(study, setup, emit,
                                                                           phase))

@@ -12,6 +12,14 @@ A :class:`Guard` gives the budget (:mod:`genesynth.synth.trials`) two things per
 Call order in a worker: ``with lock(): reap(study); trial = ask(); adopt(study, trial)``, then
 ``with beat(study, trial): evaluate and tell``.
 
+Work that is not a trial (the family, the fidelity check's candidates) is claimed by writing a
+study user attr ``{"worker": worker_id(), ...}`` under ``lock()``; the claim's holder is alive
+while ``holds(worker)`` (a journal's worker files; one process alone: itself) and, where the
+storage knows no process liveness (PostgreSQL, MySQL), while the holder's ``claim_beat``
+keeps changing the claim's ``beat`` (:class:`Watch`: stale after two heartbeat intervals
+without a change, as the watching process's own clock sees it, so machines' clocks never
+need to agree).
+
 =================  ============================================  ===========================
 storage            lock                                          liveness
 =================  ============================================  ===========================
@@ -40,6 +48,7 @@ import re
 import secrets
 import socket
 import threading
+import time
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -103,6 +112,18 @@ class Guard:
         """
         return worker == worker_id()
 
+    @property
+    def beat_interval(self) -> float:
+        """Seconds between the beats of a claim (0: liveness is known without them)."""
+        return 0.0
+
+    @contextlib.contextmanager
+    def claim_beat(self, study: optuna.Study, attr: str, claim: dict[str, Any]
+                   ) -> Iterator[None]:
+        """Keep the claim ``claim`` (study user attr ``attr``) alive while the block runs:
+        where liveness needs beats, rewritten with a new ``beat`` every interval."""
+        yield
+
 
 class RDBGuard(Guard):
     """PostgreSQL or MySQL: an advisory lock, and Optuna's heartbeats."""
@@ -140,8 +161,35 @@ class RDBGuard(Guard):
     def holds(self, worker: str) -> bool:
         """Unknown on a database (its workers have no liveness of their own, only their
         trials): taken as alive; ``genesynth family --force`` takes over a dead worker's
-        claim."""
+        claim. Claims kept by ``claim_beat`` are judged by their beats (:class:`Watch`)."""
         return True
+
+    @property
+    def beat_interval(self) -> float:
+        return float(self.interval)
+
+    @contextlib.contextmanager
+    def claim_beat(self, study: optuna.Study, attr: str, claim: dict[str, Any]
+                   ) -> Iterator[None]:
+        if not self.interval:
+            yield
+            return
+        stop = threading.Event()
+
+        def run() -> None:
+            beat = 0
+            while not stop.wait(self.interval):
+                beat += 1
+                with contextlib.suppress(Exception):  # a lost beat is caught up by the next
+                    study.set_user_attr(attr, {**claim, "beat": beat})
+
+        thread = threading.Thread(target=run, name=f"beat-{attr}", daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:  # stopped before the holder writes the claim's end (never overwritten)
+            stop.set()
+            thread.join()
 
     def reap(self, study: optuna.Study) -> list[int]:
         if not self.interval:
@@ -242,6 +290,31 @@ class JournalGuard(Guard):
 
     def adopt(self, study: optuna.Study, trial: optuna.Trial) -> None:
         record(trial, worker=self.me)
+
+
+class Watch:
+    """Whether the holders of claims (study user attrs ``{"worker": ..., "beat": ...}``) are
+    alive, as this process sees them: ``guard.holds`` the worker and, where claims beat
+    (``guard.beat_interval`` > 0), the claim changed within two intervals of this process's
+    clock (a claim first seen now is given those two intervals)."""
+
+    def __init__(self, guard: Guard) -> None:
+        self.guard = guard
+        self._seen: dict[str, tuple[Any, float]] = {}  # attr -> (worker, beat), first seen
+
+    def alive(self, attr: str, claim: Any) -> bool:
+        worker = claim.get("worker") if isinstance(claim, dict) else None
+        if not isinstance(worker, str) or not worker or not self.guard.holds(worker):
+            return False
+        interval = self.guard.beat_interval
+        if not interval:
+            return True
+        now, state = time.monotonic(), (worker, claim.get("beat"))
+        seen = self._seen.get(attr)
+        if seen is None or seen[0] != state:
+            self._seen[attr] = (state, now)
+            return True
+        return now - seen[1] <= 2 * interval
 
 
 def _hold(path: Path) -> int:

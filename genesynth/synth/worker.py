@@ -56,6 +56,7 @@ class WorkResult:
     finished_before: bool = False  # the study was done when the worker joined
     family_by: str = ""  # the worker that made its family, when finished before
     utility: str = "NetScore"  # the name of the constraint's utility (family[i].utility)
+    checked: int = 0  # candidates of the fidelity check this worker trained alone
 
 
 def work(
@@ -83,7 +84,8 @@ def work(
     setup = rebuild(loaded, spec, out, device)
     done = drive(loaded, setup, listeners, limit=trials)
     return WorkResult(setup.out, loaded, done.ran, done_count(loaded), spec.trials, done.family,
-                      done.family_here, utility=utility_name(setup.constraint))
+                      done.family_here, utility=utility_name(setup.constraint),
+                      checked=done.checked)
 
 
 @dataclass(frozen=True)

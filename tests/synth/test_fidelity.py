@@ -12,10 +12,12 @@ import pytest
 
 import genesynth
 from genesynth.dashboard.plain import PlainLog
-from genesynth.evaluate.base import Evaluator, Measurement, Report
+from genesynth.evaluate.base import CandidateFailed, Evaluator, Measurement, Report
 from genesynth.events import FidelityChecked
 from genesynth.goal.constraint import Constraint
 from genesynth.record.fidelity import Pair, check_of, kendall_tau, tau_interval
+from genesynth.synth import RunInterrupted
+from genesynth.synth.checks import CHECK_PREFIX
 from genesynth.synth.fidelity import spread
 from tests.synth.test_engine import FAST, TINY
 
@@ -54,15 +56,29 @@ class Scored(Evaluator):
         return Measurement(self.own(arch), c.params, c.macs)
 
 
-def _run(tmp_path: Path, digits: Any, sign: float) -> tuple[Any, Scored, str]:
-    evaluator = Scored(sign)
+class Interrupted(Scored):
+    """Scored, with a Ctrl-C as its ``stop``-th training alone begins (None: never)."""
+
+    def __init__(self, sign: float, stop: int | None = None) -> None:
+        super().__init__(sign)
+        self.stop = stop
+
+    def train_alone(self, arch: Any, report: Report) -> Measurement:
+        if len(self.alone) + 1 == self.stop:
+            raise KeyboardInterrupt
+        return super().train_alone(arch, report)
+
+
+def _run(tmp_path: Path, digits: Any, sign: float, evaluator: Scored | None = None,
+         resume: bool = False, out: str = "run") -> tuple[Any, Scored, str]:
+    evaluator = evaluator or Scored(sign)
     stream = io.StringIO()
     events: list[Any] = []
     log = PlainLog(stream)
     result = genesynth.synthesize(
-        genesynth.parse_prototype(TINY), Constraint(), data=digits, out=tmp_path / "run",
+        genesynth.parse_prototype(TINY), Constraint(), data=digits, out=tmp_path / out,
         trials=12, family_size=2, seed=0, sampler="random", evaluator=evaluator,
-        listeners=[log, events.append], **FAST)
+        listeners=[log, events.append], resume=resume, cache=None, **FAST)
     checked = [e for e in events if isinstance(e, FidelityChecked)]
     assert len(checked) == 1
     return result, evaluator, stream.getvalue()
@@ -120,3 +136,43 @@ def test_checks_are_spread_over_the_macs_range() -> None:
              for i, macs in enumerate([50, 10, 40, 20, 30, 60, 70])]
     assert [c.macs for c in spread(found, 3)] == [10, 40, 70]
     assert [c.macs for c in spread(found, 10)] == [10, 20, 30, 40, 50, 60, 70]
+
+
+def test_a_resumed_run_keeps_the_checks_trained_before_the_interrupt(tmp_path: Path,
+                                                                     digits: Any) -> None:
+    _, straight, _ = _run(tmp_path, digits, sign=1.0, out="straight")
+    first = Interrupted(1.0, stop=2)
+    with pytest.raises(RunInterrupted):
+        _run(tmp_path, digits, sign=1.0, evaluator=first)
+    assert first.alone == straight.alone[:1]
+    again = Interrupted(1.0)
+    _, _, log = _run(tmp_path, digits, sign=1.0, evaluator=again, resume=True)
+    assert again.alone == straight.alone[1:]  # the first check is not trained again
+    assert ("fidelity check: training 3 candidates alone for 1 epoch (the proxy budget); "
+            "1 of them trained before the interrupt, kept\n") in log
+    check, expected = (json.loads((tmp_path / name / "run.json").read_text())["fidelity"]
+                       for name in ("run", "straight"))
+    assert check == expected
+
+
+class Failing(Scored):
+    """Scored, whose first training alone fails (a non-finite loss)."""
+
+    def train_alone(self, arch: Any, report: Report) -> Measurement:
+        if not self.alone:
+            self.alone.append(arch.key)
+            raise CandidateFailed("the training loss is nan")
+        return super().train_alone(arch, report)
+
+
+def test_a_check_whose_training_fails_is_left_out_and_the_run_goes_on(tmp_path: Path,
+                                                                      digits: Any) -> None:
+    result, evaluator, log = _run(tmp_path, digits, sign=1.0, evaluator=Failing(1.0))
+    failed = evaluator.alone[0]
+    check = json.loads((tmp_path / "run" / "run.json").read_text())["fidelity"]
+    assert [p["source"] for p in check["pairs"]] == ["check", "check"] + ["family"] * len(
+        result.family)
+    assert failed not in {p["key"] for p in check["pairs"]}
+    assert f"(2 trained for the check, {len(result.family)} family members;" in log
+    stored = result.study.user_attrs[CHECK_PREFIX + failed]
+    assert (stored["done"], stored["error"]) == (True, "the training loss is nan")

@@ -140,7 +140,6 @@ class SupernetEvaluator(Evaluator):
         except SupernetError as error:  # what cannot share, where in the prototype (and file)
             raise SupernetError(f"{getattr(proto, 'path', '') or proto.name}: {error}") from None
         self.supernet = Supernet(layout, self.config.seed)
-        self.supernet.zero_residual_ends(samples)
         self.supernet.to(self.device)
         trainer = SandwichTrainer(self.supernet, space, samples[0], samples[1], self.config,
                                   device=self.device, **self._full_maps(space))
