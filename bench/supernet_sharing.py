@@ -113,11 +113,10 @@ def train_family(draw: Callable[[bool], Architecture], supernet: Supernet, data:
     return sum(tail) / len(tail)
 
 
-def alone(arch: Architecture, layout: Any, samples: list[Architecture], train: Tensors,
-          val: Tensors, config: SupernetConfig, args: argparse.Namespace) -> float:
+def alone(arch: Architecture, layout: Any, train: Tensors, val: Tensors,
+          config: SupernetConfig, args: argparse.Namespace) -> float:
     """``arch`` trained alone from a fresh supernet of the same recipe, the same steps."""
     supernet = Supernet(layout, args.seed)
-    supernet.zero_residual_ends(samples)
     train_family(lambda full: arch, supernet, train, config, args.steps)
     return score(supernet, arch, train, val, config, 4)
 
@@ -185,7 +184,7 @@ def main() -> None:
         if family.full_maps:  # the probes' size-changing choices, e.g. strides 1,2,2: 122
             row["maps"] = maps
         if args.alone:
-            row["alone"] = [round(alone(a, layout, samples, train, val, config, args), 1)
+            row["alone"] = [round(alone(a, layout, train, val, config, args), 1)
                             for a in probes]
         if name == "none":
             row["calibration"] = {str(b): round(score(supernet, probes[0], train, val, config, b),
