@@ -304,7 +304,7 @@ class _Bound(FirstChooser):
         return low + (high - low) // step * step if self.high else low
 
 
-class _Override(FirstChooser):
+class RecordedChooser(FirstChooser):
     """The recorded values where present, the first option elsewhere."""
 
     def __init__(self, values: dict[str, Value]) -> None:
@@ -325,10 +325,18 @@ def extreme(proto: Prototype, largest: bool, rounds: int = 2,
     """The network with the most (or fewest) MACs, then parameters, by coordinate search from
     ``start`` (the choices of a network; by default every first option), moving only to
     networks ``admits`` keeps (e.g. inside a constraint's bounds)."""
+    return proto.sample(chooser=FixedChooser(extreme_choices(proto, largest, rounds, start,
+                                                             admits)))
+
+
+def extreme_choices(proto: Prototype, largest: bool, rounds: int = 2,
+                    start: Mapping[str, Value] | None = None,
+                    admits: Callable[[Architecture], bool] | None = None) -> dict[str, Value]:
+    """The choices of :func:`extreme`'s network."""
     sign = 1 if largest else -1
     chooser = FirstChooser() if start is None else FixedChooser(start)
-    arch, values = proto.sample_with_choices(chooser=chooser)
-    best = _score(arch, sign)
+    first, values = proto.sample_with_choices(chooser=chooser)
+    best = _score(first, sign)
     for _ in range(rounds):
         improved = False
         for info in proto.choices():
@@ -336,15 +344,15 @@ def extreme(proto: Prototype, largest: bool, rounds: int = 2,
             for option in options:
                 trial = {**values, info.name: option}
                 try:
-                    candidate, chosen = proto.sample_with_choices(chooser=_Override(trial))
+                    candidate, chosen = proto.sample_with_choices(chooser=RecordedChooser(trial))
                 except ShapeError:
                     continue
                 score = _score(candidate, sign)
                 if score > best and (admits is None or admits(candidate)):
-                    arch, values, best, improved = candidate, chosen, score, True
+                    values, best, improved = chosen, score, True
         if not improved:
             break
-    return proto.sample(chooser=FixedChooser(values))
+    return values
 
 
 def _score(arch: Architecture, sign: int) -> tuple[int, int]:
