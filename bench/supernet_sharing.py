@@ -14,6 +14,12 @@ samples after batch norm recalibration. A family whose samples share weights wel
 nearly as fast as ``none``; one that does not stays near chance. For the base sample it also
 reports top-1 with 4 and 40 calibration batches and with batch statistics, so the batch norm
 recalibration can be judged apart from the weights.
+
+As the supernet does (``SupernetConfig.full_maps``, docs/supernet.md), the first
+``--full-maps`` share of the steps draws the family's choices that change a map's size (the
+strides) at their full-map option (stride 1); ``--full-maps 0`` draws every setting from the
+start. ``--alone`` also trains each probe alone for ``--steps`` steps, the reference its
+stride row is measured against (a stride pattern changes the network itself).
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ import json
 import math
 import random
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -34,6 +41,7 @@ import genesynth
 from genesynth.data import load_data
 from genesynth.errors import ShapeError
 from genesynth.evaluate.supernet import SupernetConfig, weights
+from genesynth.evaluate.supernet.maps import FullMaps
 from genesynth.evaluate.supernet.plan import plan, plan_samples
 from genesynth.evaluate.supernet.train import recalibrate
 from genesynth.evaluate.supernet.weights import Supernet, logits
@@ -47,31 +55,41 @@ FAMILIES = ("none", "3.kernel", "3.groups", "0.out", "out", "8", "shortcut", "st
 
 
 class Family:
-    """Samples equal to ``base`` except in the choices of one family, drawn from ``rng``."""
+    """Samples equal to ``base`` except in the choices of one family, drawn from ``rng``;
+    at full map sizes (``sample(full=True)``: the family's size-changing choices at their
+    full-map option, as the supernet's first phase draws them)."""
 
     def __init__(self, proto: Any, base: dict[str, Any], family: str, seed: int) -> None:
         self.proto, self.base, self.family = proto, base, family
         self.rng = random.Random(seed)
-
+        full = FullMaps.of(proto, [base]).options
+        self.full_maps = {k: v for k, v in full.items() if self._ours(k)}
+        self.last = ""  # the size-changing choices of the last sample
     def _ours(self, name: str) -> bool:
         return self.family == "all" or name.split(".", 1)[-1] == self.family
 
-    def sample(self) -> Architecture:
+    def sample(self, full: bool = False) -> Architecture:
         for _ in range(200):
             chooser = RandomChooser(self.rng.randrange(2**31))
             _, drawn = self.proto.sample_with_choices(chooser=chooser)
             mixed = {k: drawn[k] if self._ours(k) and k in drawn else v
                      for k, v in self.base.items()}
+            if full:
+                mixed.update({k: v for k, v in self.full_maps.items() if k in mixed})
             try:
-                return self.proto.sample(chooser=FixedChooser(mixed))  # type: ignore[no-any-return]
+                arch = self.proto.sample(chooser=FixedChooser(mixed))
             except ShapeError:
                 continue
+            self.last = "".join(str(v) for k, v in mixed.items() if k in self.full_maps)
+            return arch  # type: ignore[no-any-return]
         raise SystemExit(f"no valid sample varies only {self.family}")
 
 
-def train_family(family: Family, supernet: Supernet, data: Tensors, config: SupernetConfig,
-                 steps: int) -> float:
-    """``steps`` AdamW steps, one family sample each; the mean loss of the last quarter."""
+def train_family(draw: Callable[[bool], Architecture], supernet: Supernet, data: Tensors,
+                 config: SupernetConfig, steps: int) -> float:
+    """``steps`` AdamW steps, one sample of ``draw`` each (at full map sizes for the first
+    ``config.full_maps`` of them, as the supernet's first phase); the mean loss of the last
+    quarter."""
     params = list(supernet.tensors.values())
     optimizer = torch.optim.AdamW(
         [{"params": [p for p in params if p.ndim > 1], "weight_decay": config.weight_decay},
@@ -84,7 +102,7 @@ def train_family(family: Family, supernet: Supernet, data: Tensors, config: Supe
         for group in optimizer.param_groups:
             group["lr"] = config.lr * 0.5 * (1 + math.cos(math.pi * step / steps))
         index = order[step * config.batch_size : (step + 1) * config.batch_size]
-        arch = family.sample()
+        arch = draw(step < config.full_maps * steps)
         model = build(arch).train()
         loss = F.cross_entropy(logits(model, supernet.take(arch), data.x[index]), data.y[index])
         loss.backward()
@@ -93,6 +111,14 @@ def train_family(family: Family, supernet: Supernet, data: Tensors, config: Supe
         losses.append(float(loss.detach()))
     tail = losses[-max(1, steps // 4):]
     return sum(tail) / len(tail)
+
+
+def alone(arch: Architecture, layout: Any, train: Tensors, val: Tensors,
+          config: SupernetConfig, args: argparse.Namespace) -> float:
+    """``arch`` trained alone from a fresh supernet of the same recipe, the same steps."""
+    supernet = Supernet(layout, args.seed)
+    train_family(lambda full: arch, supernet, train, config, args.steps)
+    return score(supernet, arch, train, val, config, 4)
 
 
 def score(supernet: Supernet, arch: Architecture, train: Tensors, val: Tensors,
@@ -119,6 +145,11 @@ def main() -> None:
     parser.add_argument("--families", default=",".join(FAMILIES))
     parser.add_argument("--no-identity-shortcuts", action="store_true",
                         help="ablation: projecting shortcuts start random, not as the identity")
+    parser.add_argument("--full-maps", type=float, default=SupernetConfig().full_maps,
+                        help="share of the steps at full map sizes first (0: every setting "
+                             "from the start, the supernet before issue 19's item 2)")
+    parser.add_argument("--alone", action="store_true",
+                        help="also train each probe alone for --steps steps (the control)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", default=None)
     args = parser.parse_args()
@@ -130,7 +161,7 @@ def main() -> None:
     proto = genesynth.load_prototype(ROOT / "prototypes" / "attonet16.gs").with_overrides(
         input_shape=dataset.input_shape, classes=dataset.classes)
     config = replace(SupernetConfig(batch_size=32 if dataset.name == "digits" else 128),
-                     seed=args.seed)
+                     seed=args.seed, full_maps=args.full_maps)
     train, val = Tensors.of(dataset.train), Tensors.of(dataset.val)
     samples = plan_samples(proto, config.plan_samples, args.seed)
     layout = plan(samples)
@@ -141,13 +172,20 @@ def main() -> None:
     for name in args.families.split(","):
         began = time.perf_counter()
         supernet = Supernet(layout, args.seed)
-        supernet.zero_residual_ends(samples)  # as the evaluator's prepare does
         family = Family(proto, base, name, args.seed)
-        loss = train_family(family, supernet, train, config, args.steps)
-        probes = [family.sample() for _ in range(args.probes)]
+        loss = train_family(family.sample, supernet, train, config, args.steps)
+        probes, maps = [], []
+        for _ in range(args.probes):
+            probes.append(family.sample())
+            maps.append(family.last)
         top1 = [round(score(supernet, a, train, val, config, 4), 1) for a in probes]
         row: dict[str, Any] = {"family": name, "loss": round(loss, 3), "top1": top1,
                                "seconds": round(time.perf_counter() - began, 1)}
+        if family.full_maps:  # the probes' size-changing choices, e.g. strides 1,2,2: 122
+            row["maps"] = maps
+        if args.alone:
+            row["alone"] = [round(alone(a, layout, train, val, config, args), 1)
+                            for a in probes]
         if name == "none":
             row["calibration"] = {str(b): round(score(supernet, probes[0], train, val, config, b),
                                                 1) for b in (4, 40)}

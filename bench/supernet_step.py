@@ -38,7 +38,6 @@ def trainer(proto: genesynth.Prototype, bounds: SpaceBounds, config: SupernetCon
     samples = space.plan_samples(config.plan_samples, config.seed)
     layout = plan(samples)
     supernet = Supernet(layout, config.seed)
-    supernet.zero_residual_ends(samples)
     made = SandwichTrainer(supernet, space, samples[0], samples[1], config)
     big, small = genesynth.cost(samples[0]), genesynth.cost(samples[1])
     return made, {"largest_macs": big.macs, "largest_params": big.params,

@@ -95,6 +95,7 @@ class SupernetConfig:
     calibration_batches: int = 4  # training batches that re-estimate batch norm per candidate
     score_images: int | None = None  # validation images a score reads (None: all of them)
     plan_samples: int = 256  # random samples that find the sizes every slot must hold
+    full_maps: float = 0.1  # share of the steps first trained at full map sizes (maps.py)
     threads: int = 1
     seed: int = 0
 
@@ -106,6 +107,10 @@ class SupernetConfig:
             _check("score_images", self.score_images, integer=True, low=1)
         _check("lr", self.lr, integer=False, low=0, strict=True)
         _check("weight_decay", self.weight_decay, integer=False, low=0)
+        _check("full_maps", self.full_maps, integer=False, low=0)
+        if self.full_maps > 1:
+            raise GenesynthError("`full_maps` must be a number from 0 to 1, but got "
+                                 f"full_maps={self.full_maps!r}")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -35,7 +35,6 @@ def trained(parts: int) -> dict[str, torch.Tensor]:
     space = BoundedSpace(proto, SpaceBounds(), CONFIG.plan_samples, CONFIG.seed)
     samples = space.plan_samples(CONFIG.plan_samples, CONFIG.seed)
     supernet = Supernet(plan(samples), CONFIG.seed)
-    supernet.zero_residual_ends(samples)
     trainer = SandwichTrainer(supernet, space, samples[0], samples[1], CONFIG, parts=parts)
     for epoch in (1, 2):
         trainer.train_epoch(epoch, data)

@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from genesynth.blocks.base import REGISTRY
+from genesynth.blocks.torch_modules import Residual
 from genesynth.errors import ShapeError
 from genesynth.evaluate.supernet import SupernetError
 from genesynth.evaluate.supernet.plan import (
@@ -136,6 +137,55 @@ def test_a_projecting_shortcut_starts_as_a_copy_of_its_input() -> None:
         torch.testing.assert_close(out[:, :n], x[:, :n, ::stride, ::stride])
         assert out[:, n:].eq(0).all()
     assert {wider for wider, _, _ in seen} == {True, False} and {s for *_, s in seen} == {1, 2}
+
+
+def _initialised(name: str, count: int) -> tuple[Supernet, list[Architecture]]:
+    """The supernet of ``count`` random networks of ``name``, started as the evaluator does."""
+    shape = (1, 8, 8) if name == "attonet16" else (3, 16, 16)
+    proto = load_prototype(ROOT / "prototypes" / f"{name}.gs", input_shape=shape)
+    samples = _random(proto, count, seed=5)
+    return Supernet(plan(samples), seed=0), samples
+
+
+@pytest.mark.parametrize("name", ["attonet16", "mnasnet_space"])
+def test_every_batch_norm_of_every_network_starts_with_a_varying_input(name: str) -> None:
+    """attonet16's optional last layer, absent, makes the batch norm before it end the body;
+    mnasnet_space's ``skip=none`` leaves a body without a shortcut. A shared scale zeroed
+    for the network it ends was zero inside the others' bodies too: the next batch norm saw a
+    constant input, so it and every layer before it never got a gradient (the old init: all
+    16 bodies of attonet16's largest network dead)."""
+    supernet, samples = _initialised(name, 6)
+    x = torch.randn(4, *samples[0].input_shape, generator=torch.Generator().manual_seed(0))
+    for arch in samples:
+        model = build(arch)
+        supernet.inherit(arch, model)
+        seen: list[tuple[str, float]] = []
+        for where, norm in model.named_modules():
+            if isinstance(norm, torch.nn.BatchNorm2d):
+                norm.register_forward_hook(
+                    lambda _m, given, _out, where=where, seen=seen: seen.append(
+                        (where, float(given[0].var()))))
+        with torch.no_grad():
+            model.train()(x)
+        constant = [where for where, variance in seen if variance == 0]
+        assert seen and not constant, f"{arch.name}: {constant[:3]}"
+
+
+@pytest.mark.parametrize("name", ["attonet16", "mnasnet_space"])
+def test_only_the_batch_norm_that_ends_a_residual_body_starts_at_zero(name: str) -> None:
+    supernet, samples = _initialised(name, 6)
+    ends = 0
+    for arch in samples:
+        model = build(arch)
+        supernet.inherit(arch, model)
+        last = {id([m for m in module.body.modules() if isinstance(m, torch.nn.BatchNorm2d)][-1])
+                for module in model.modules()
+                if isinstance(module, Residual) and module.shortcut is not None}
+        for norm in model.modules():
+            if isinstance(norm, torch.nn.BatchNorm2d):
+                assert norm.weight.eq(0.0 if id(norm) in last else 1.0).all()
+        ends += len(last)
+    assert ends > 0
 
 
 def test_the_largest_and_smallest_networks_bound_the_samples() -> None:

@@ -33,6 +33,7 @@ from genesynth.evaluate.base import CandidateFailed, Evaluator, EvaluatorContext
 from genesynth.evaluate.budgets import DEFAULT_SUPERNET, SUPERNET_BUDGETS, SupernetConfig
 from genesynth.evaluate.device import device_name, resolve_device
 from genesynth.evaluate.supernet import train as supernet_train
+from genesynth.evaluate.supernet.maps import FullMaps
 from genesynth.evaluate.supernet.plan import SupernetError, plan, prototype_hash
 from genesynth.evaluate.supernet.space import BoundedSpace, SpaceBounds
 from genesynth.evaluate.supernet.train import (
@@ -139,10 +140,9 @@ class SupernetEvaluator(Evaluator):
         except SupernetError as error:  # what cannot share, where in the prototype (and file)
             raise SupernetError(f"{getattr(proto, 'path', '') or proto.name}: {error}") from None
         self.supernet = Supernet(layout, self.config.seed)
-        self.supernet.zero_residual_ends(samples)
         self.supernet.to(self.device)
         trainer = SandwichTrainer(self.supernet, space, samples[0], samples[1], self.config,
-                                  device=self.device)
+                                  device=self.device, **self._full_maps(space))
         header = {"prototype": prototype_hash(proto), "dataset": _fingerprint(self.dataset),
                   "plan": layout.digest(), "training": self._identity()}
         kept = {"bounds": bounds.to_dict()}  # recorded; checked by reusable_bounds
@@ -161,6 +161,17 @@ class SupernetEvaluator(Evaluator):
                                       seconds=time.perf_counter() - began, ready=True,
                                       loaded=loaded, time=time.time(),
                                       bounds=bounds.describe(), wider=wider))
+
+    def _full_maps(self, space: BoundedSpace) -> dict[str, Any]:
+        """The first phase's settings (see .maps): the size-changing choices, found around
+        the sandwich's two ends, and the smallest network at full maps (when inside the
+        bounds)."""
+        if self.config.full_maps == 0:
+            return {}
+        ends = space.extreme_choices()
+        full_maps = FullMaps.of(space.prototype, ends)
+        return {"full_maps": full_maps,
+                "small_full": space.with_choices(ends[1], full_maps.options)}
 
     def _space(self, proto: Prototype, bounds: SpaceBounds) -> BoundedSpace:
         """The prototype within ``bounds``: 4 x ``plan_samples`` networks of its pool size

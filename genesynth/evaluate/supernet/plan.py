@@ -5,7 +5,10 @@ from). A *slot* is one origin and one layer kind; every sample that holds that l
 weights from the slot's shared tensors, sliced by the kind's rule (:meth:`LayerKind.take`):
 widths and ratios take the first channels, a smaller kernel the centre, a grouped conv the
 block diagonal. Options of an alternative, optional layers and slot choices have different
-origins, so each option has its own slot; ``skip`` and identity shortcuts have none.
+origins, so each option has its own slot; ``skip`` and identity shortcuts have none. A batch
+norm that ends a residual body has a slot of its own (key marked ``@end``), apart from the same
+prototype layer where it sits inside the body (an optional last layer present, or no
+shortcut): the two roles start and learn different scales (docs/supernet.md, *Training once*).
 
 Which sizes a slot must hold is found from samples (:func:`plan`): the largest and smallest
 networks of the space (by coordinate search on MACs) and a few hundred random ones.
@@ -34,6 +37,8 @@ if TYPE_CHECKING:
     from genesynth.space import Prototype
 
 PLAN_SAMPLES = 256
+#: The slot key's mark of a batch norm that ends a residual body: see :func:`named_layers`.
+END = "@end"
 MAX_SHARED_PARAMS = 200_000_000  # 800 MB of float32: beyond this the space cannot share
 
 
@@ -67,23 +72,19 @@ def named_layers(arch: Architecture) -> list[NamedLayer]:
             if not kind.param_sizes(params, traced.in_shape):
                 continue
             name, origin = _where(traced.path, traced.layer, module, part.name)
-            found.append(NamedLayer(name, f"{origin}:{traced.layer.kind}{flat}",
+            role = END if _ends_body(name, traced.layer.kind, module) else ""
+            found.append(NamedLayer(name, f"{origin}:{traced.layer.kind}{flat}{role}",
                                     traced.layer.kind, params, traced.in_shape))
     return found
 
 
-def residual_ends(arch: Architecture) -> list[str]:
-    """Slot keys of the last batch norm of every residual body that has a shortcut."""
-    ends = []
-    for layer in named_layers(arch):
-        parts = layer.name.split(".")
-        if parts[0] != "body" or parts[2] != "body" or layer.kind != "bn":
-            continue
-        module = arch.modules[int(parts[1][1:]) - 1]
-        last = max(i for i, x in enumerate(module.branches[0]) if x.kind == "bn")
-        if module.shortcut != "none" and int(parts[3]) == last:
-            ends.append(layer.key)
-    return ends
+def _ends_body(name: str, kind: str, module: ModuleSpec | None) -> bool:
+    """Whether the layer built as ``name`` is the batch norm that ends the body of a residual
+    module with a shortcut (``body.m03.body.10``: the last ``bn`` of its branch)."""
+    parts = name.split(".")
+    if module is None or kind != "bn" or parts[2] != "body" or module.shortcut == "none":
+        return False
+    return int(parts[3]) == max(i for i, x in enumerate(module.branches[0]) if x.kind == "bn")
 
 
 def _where(path: str, layer: LayerSpec, module: ModuleSpec | None, part: str
@@ -160,8 +161,9 @@ def plan(archs: Iterable[Architecture], limit: int = MAX_SHARED_PARAMS) -> Plan:
     kinds: dict[str, str] = {}
     for arch in archs:
         for layer in named_layers(arch):
-            settings.setdefault(layer.key, []).append((layer.params, layer.in_shape))
-            kinds[layer.key] = layer.kind
+            for key in _roles(layer):
+                settings.setdefault(key, []).append((layer.params, layer.in_shape))
+                kinds[key] = layer.kind
     slots = []
     for key, seen in settings.items():
         try:
@@ -181,6 +183,17 @@ def plan(archs: Iterable[Architecture], limit: int = MAX_SHARED_PARAMS) -> Plan:
             f"most {limit:,}); the largest shared tensor is the {biggest.kind} at "
             f"{biggest.key.split(':')[0]} ({shape}): narrow its choices")
     return result
+
+
+def _roles(layer: NamedLayer) -> tuple[str, ...]:
+    """The slots a layer's settings size: a batch norm of a module's body sizes both its
+    roles, inside the body and ending it (a sample with an optional last layer absent, or
+    another shortcut choice, may hold it in the other: see :data:`END`)."""
+    parts = layer.name.split(".")
+    if layer.kind != "bn" or parts[0] != "body" or parts[2] != "body":
+        return (layer.key,)
+    base = layer.key.removesuffix(END)
+    return (base, base + END)
 
 
 def typical_fan_in(kind: str, seen: Sequence[tuple[Params, Shape]]) -> dict[str, int]:
@@ -291,7 +304,7 @@ class _Bound(FirstChooser):
         return low + (high - low) // step * step if self.high else low
 
 
-class _Override(FirstChooser):
+class RecordedChooser(FirstChooser):
     """The recorded values where present, the first option elsewhere."""
 
     def __init__(self, values: dict[str, Value]) -> None:
@@ -312,10 +325,18 @@ def extreme(proto: Prototype, largest: bool, rounds: int = 2,
     """The network with the most (or fewest) MACs, then parameters, by coordinate search from
     ``start`` (the choices of a network; by default every first option), moving only to
     networks ``admits`` keeps (e.g. inside a constraint's bounds)."""
+    return proto.sample(chooser=FixedChooser(extreme_choices(proto, largest, rounds, start,
+                                                             admits)))
+
+
+def extreme_choices(proto: Prototype, largest: bool, rounds: int = 2,
+                    start: Mapping[str, Value] | None = None,
+                    admits: Callable[[Architecture], bool] | None = None) -> dict[str, Value]:
+    """The choices of :func:`extreme`'s network."""
     sign = 1 if largest else -1
     chooser = FirstChooser() if start is None else FixedChooser(start)
-    arch, values = proto.sample_with_choices(chooser=chooser)
-    best = _score(arch, sign)
+    first, values = proto.sample_with_choices(chooser=chooser)
+    best = _score(first, sign)
     for _ in range(rounds):
         improved = False
         for info in proto.choices():
@@ -323,15 +344,15 @@ def extreme(proto: Prototype, largest: bool, rounds: int = 2,
             for option in options:
                 trial = {**values, info.name: option}
                 try:
-                    candidate, chosen = proto.sample_with_choices(chooser=_Override(trial))
+                    candidate, chosen = proto.sample_with_choices(chooser=RecordedChooser(trial))
                 except ShapeError:
                     continue
                 score = _score(candidate, sign)
                 if score > best and (admits is None or admits(candidate)):
-                    arch, values, best, improved = candidate, chosen, score, True
+                    values, best, improved = chosen, score, True
         if not improved:
             break
-    return proto.sample(chooser=FixedChooser(values))
+    return values
 
 
 def _score(arch: Architecture, sign: int) -> tuple[int, int]:

@@ -20,12 +20,13 @@ from typing import TYPE_CHECKING, Any
 from genesynth import fmt
 from genesynth.errors import ShapeError
 from genesynth.evaluate.supernet.plan import (
+    RecordedChooser,
     SupernetError,
     coverage_samples,
-    extreme,
+    extreme_choices,
     plan_samples,
 )
-from genesynth.net.arch import Architecture
+from genesynth.net.arch import Architecture, Value
 from genesynth.net.costs import cost
 from genesynth.space.choosers import FixedChooser, RandomChooser
 from genesynth.space.pool import Entry, Pool
@@ -104,6 +105,7 @@ class BoundedSpace:
         self.bounds = bounds
         self.bounded = bounds != SpaceBounds()
         self.entries: list[Entry] = []
+        self._extremes: tuple[dict[str, Value], dict[str, Value]] | None = None
         if self.bounded:
             pool = Pool(prototype, random.Random(seed), start=min(networks, 1000))
             self.entries = _fill(pool, bounds, networks)
@@ -119,15 +121,24 @@ class BoundedSpace:
     def extremes(self) -> tuple[Architecture, Architecture]:
         """The largest and the smallest network inside the bounds (MACs, then params): the
         pool's, improved by coordinate search that never leaves the bounds."""
-        if not self.bounded:
-            return extreme(self.prototype, largest=True), extreme(self.prototype, largest=False)
-        found = []
-        for largest in (True, False):
-            sign = 1 if largest else -1
-            start = max(self.entries, key=lambda e: (sign * e.macs, sign * e.params))
-            found.append(extreme(self.prototype, largest, start=dict(start.values),
-                                 admits=self._admits_arch))
-        return found[0], found[1]
+        largest, smallest = self.extreme_choices()
+        return (self.prototype.sample(chooser=FixedChooser(largest)),
+                self.prototype.sample(chooser=FixedChooser(smallest)))
+
+    def extreme_choices(self) -> tuple[dict[str, Value], dict[str, Value]]:
+        """The choices of :meth:`extremes`' networks (found once)."""
+        if self._extremes is None:
+            found = []
+            for largest in (True, False):
+                if not self.bounded:
+                    found.append(extreme_choices(self.prototype, largest))
+                    continue
+                sign = 1 if largest else -1
+                start = max(self.entries, key=lambda e: (sign * e.macs, sign * e.params))
+                found.append(extreme_choices(self.prototype, largest, start=dict(start.values),
+                                             admits=self._admits_arch))
+            self._extremes = (found[0], found[1])
+        return self._extremes
 
     def _admits_arch(self, arch: Architecture) -> bool:
         c = cost(arch)
@@ -143,15 +154,34 @@ class BoundedSpace:
         inside = [a for a in coverage_samples(self.prototype) if self._admits_arch(a)]
         return [largest, smallest, *inside, *(self.arch(e) for e in self.entries)]
 
-    def draw(self, rng: random.Random) -> Architecture | None:
-        """One random network of the space (None when a draw cannot be built)."""
-        if self.bounded:
-            return self.arch(self.entries[rng.randrange(len(self.entries))])
+    def draw(self, rng: random.Random, fixed: Mapping[str, Value] | None = None
+             ) -> Architecture | None:
+        """One random network of the space (None when a draw cannot be built), with the
+        choices ``fixed`` names set as it says (None when that leaves the bounds)."""
         try:
-            return self.prototype.sample(chooser=RandomChooser(rng.randrange(2**31)))
+            if self.bounded:
+                values = dict(self.entries[rng.randrange(len(self.entries))].values)
+                if not fixed:
+                    return self.prototype.sample(chooser=FixedChooser(values))
+            else:
+                arch, values = self.prototype.sample_with_choices(
+                    chooser=RandomChooser(rng.randrange(2**31)))
+                if not fixed:
+                    return arch
         except ShapeError:
             return None
+        return self.with_choices(values, fixed)
 
+    def with_choices(self, values: Mapping[str, Value], fixed: Mapping[str, Value]
+                     ) -> Architecture | None:
+        """The network of ``values`` with the choices ``fixed`` names (those it makes) set as
+        it says; None when it cannot be built or leaves the bounds."""
+        try:
+            arch = self.prototype.sample(chooser=RecordedChooser(
+                {**values, **{k: v for k, v in fixed.items() if k in values}}))
+        except ShapeError:
+            return None
+        return arch if not self.bounded or self._admits_arch(arch) else None
 
 
 def _fill(pool: Pool, bounds: SpaceBounds, wanted: int) -> list[Entry]:

@@ -31,6 +31,7 @@ from genesynth.data.prepare import stratified_order
 from genesynth.errors import GenesynthError
 from genesynth.evaluate.budgets import SupernetConfig
 from genesynth.evaluate.step import logits_of, lr_factor
+from genesynth.evaluate.supernet.maps import FullMaps
 from genesynth.evaluate.supernet.space import BoundedSpace
 from genesynth.evaluate.supernet.weights import Supernet, logits
 from genesynth.evaluate.train import Tensors, accuracy
@@ -54,6 +55,8 @@ class SandwichTrainer:
     on_step: Callable[[int, int], None] | None = None  # (steps done, steps) in the epoch
     device: torch.device = torch.device("cpu")  # where the supernet's tensors and data are
     parts: int = 1  # shards of each batch (at least the torch.distributed world's size)
+    full_maps: FullMaps = FullMaps({})  # the size-changing choices: see .maps
+    small_full: Architecture | None = None  # the smallest at full maps (None: ``smallest``)
 
     def __post_init__(self) -> None:
         self.optimizer = torch.optim.AdamW(self._groups(), lr=self.config.lr)
@@ -103,20 +106,24 @@ class SandwichTrainer:
         generator = torch.Generator().manual_seed(config.seed * 1_000_003 + epoch)
         rng = random.Random(config.seed * 1_000_003 + epoch)
         order = torch.randperm(len(data.y), generator=generator).to(data.y.device)
-        big, small = built(self.largest, self.device), built(self.smallest, self.device)
+        big = built(self.largest, self.device)
+        smalls = {full: built(self._smallest(full), self.device) for full in (False, True)}
         factor = lr_factor("cosine", config.epochs * steps)  # the proxy's warm-up and cosine
         total, seen = 0.0, 0
-        for _ in range(first):
-            for _ in self._random(rng, config.random):
+        for step in range(first):
+            full = self.at_full_maps((epoch - 1) * steps + step, steps)
+            for _ in self._random(rng, config.random, full):
                 pass  # the samples of a step trained before: the same draws as uninterrupted
         with threads(config.threads):
             for step in range(first, steps):
                 self._set_lr(factor((epoch - 1) * steps + step))
                 index = order[step * config.batch_size : (step + 1) * config.batch_size]
-                archs = list(self._random(rng, config.random))  # the same in every process
+                full = self.at_full_maps((epoch - 1) * steps + step, steps)
+                archs = list(self._random(rng, config.random, full))  # the same everywhere
+                small = smalls[full]
                 for part in shards(index, parts, world):
                     total += self._sandwich(big, small, archs, data.x[part], data.y[part],
-                                            1.0 / parts)
+                                            1.0 / parts, full)
                 seen += len(index)
                 reduce_gradients(self.supernet.parameters(), world)
                 self.optimizer.step()
@@ -125,13 +132,22 @@ class SandwichTrainer:
                     self.on_step(step + 1, steps)
         return total / max(1, seen)
 
+    def at_full_maps(self, step: int, steps: int) -> bool:
+        """Whether the training's ``step`` (0-based, over all epochs of ``steps`` each) is in
+        the first phase, where every network runs at full map sizes (see .maps)."""
+        return bool(self.full_maps) and step < self.config.full_maps * self.config.epochs * steps
+
+    def _smallest(self, full: bool) -> Architecture:
+        return self.small_full if full and self.small_full is not None else self.smallest
+
     def _sandwich(self, big: nn.Module, small: nn.Module, archs: list[Architecture],
-                  x: torch.Tensor, y: torch.Tensor, scale: float) -> float:
-        """The sandwich rule on one batch: the largest on the labels, the smallest and the
-        random ones on its predictions; returns the largest's summed loss."""
+                  x: torch.Tensor, y: torch.Tensor, scale: float, full: bool = False) -> float:
+        """The sandwich rule on one batch: the largest on the labels, the smallest (at full
+        maps in the first phase) and the random ones on its predictions; returns the
+        largest's summed loss."""
         teacher = self._learn(big, self.largest, x, y, None, scale)
         soft = teacher.detach().softmax(1)
-        self._learn(small, self.smallest, x, y, soft, scale)
+        self._learn(small, self._smallest(full), x, y, soft, scale)
         for arch in archs:
             self._learn(built(arch, self.device), arch, x, y, soft, scale)
         return float(F.cross_entropy(teacher.detach(), y)) * len(y)
@@ -149,13 +165,16 @@ class SandwichTrainer:
         (loss * scale if scale != 1.0 else loss).backward()
         return out
 
-    def _random(self, rng: random.Random, count: int) -> Iterator[Architecture]:
-        """``count`` random networks of the trained space (inside the constraint's bounds)."""
+    def _random(self, rng: random.Random, count: int, full: bool = False
+                ) -> Iterator[Architecture]:
+        """``count`` random networks of the trained space (inside the constraint's bounds),
+        at full map sizes when ``full``."""
         made = 0
+        fixed = self.full_maps.options if full else None
         for _ in range(count * 20):
             if made == count:
                 return
-            arch = self.space.draw(rng)
+            arch = self.space.draw(rng, fixed)
             if arch is not None:
                 made += 1
                 yield arch

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +20,7 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 from genesynth.blocks.base import REGISTRY, LayerProblem
-from genesynth.evaluate.supernet.plan import Plan, SupernetError, named_layers, residual_ends
+from genesynth.evaluate.supernet.plan import Plan, SupernetError, named_layers
 from genesynth.net.arch import Architecture
 
 FORMAT = "genesynth-supernet/1"
@@ -33,7 +33,10 @@ class Supernet:
     (Kaiming-uniform for the slot's median fan-in, :func:`plan.typical_fan_in`), not for the
     whole shared tensor: a candidate then starts at the scale its own training would. The
     weights of a residual module's projecting shortcut start as the identity
-    (:func:`_identity`): see docs/supernet.md, *Training once*.
+    (:func:`_identity`), and the scale of a batch norm that ends a residual body at zero
+    (as a candidate's own training starts, Goyal et al. 2017: deep stacks start as
+    near-identities; such a batch norm has its own slot, :data:`plan.END`): see
+    docs/supernet.md, *Training once*.
     """
 
     def __init__(self, plan: Plan, seed: int = 0) -> None:
@@ -49,14 +52,6 @@ class Supernet:
         for name, tensor in self.tensors.items():
             key, own = name.split("/", 1)
             self.slots.setdefault(key, {})[own] = tensor
-
-    def zero_residual_ends(self, archs: Iterable[Architecture]) -> None:
-        """Zero the scale of the batch norm that ends a residual body (as a candidate's own
-        training does, Goyal et al. 2017): deep stacks then start as near-identities."""
-        with torch.no_grad():
-            for arch in archs:
-                for key in residual_ends(arch):
-                    self.slots[key]["weight"].zero_()
 
     def to(self, device: torch.device) -> Supernet:
         """Every shared tensor moved to ``device`` in place (the same Parameter objects, so
@@ -160,7 +155,8 @@ def read_checkpoint(path: Path) -> tuple[dict[str, Any], dict[str, torch.Tensor]
 def _initial(name: str, size: tuple[int, ...], generator: torch.Generator,
              fan_in: int | None = None) -> torch.Tensor:
     """PyTorch's defaults: Kaiming-uniform kernels (for ``fan_in``, by default the whole
-    tensor's), unit batch-norm scale, zero shifts."""
+    tensor's), unit batch-norm scale, zero shifts; zero scale where a batch norm ends a
+    residual body."""
     if len(size) == 1:
         return torch.ones(size) if name.endswith(":bn/weight") else torch.zeros(size)
     bound = 1.0 / math.sqrt(fan_in or math.prod(size[1:]))
