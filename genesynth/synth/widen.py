@@ -116,12 +116,16 @@ def _found_none(study: optuna.Study, phase: Phase, top: fam.Candidate | None,
                                              study.get_trials(deepcopy=False))
             if rec.phase == phase.number and rec.accuracy is not None}
     why = f" ({stopped})" if stopped else ""
-    if not phase.above or top is None:
-        return f"phase {phase.number} found no new member{why}"
-    best = f" (the best: {max(mine.values()):.2f}%)" if mine else ""
-    return (f"phase {phase.number} searched above member A (MACs >= {phase.min_macs:,}): of "
-            f"the {fmt.plural(len(mine), 'network')} measured there, none is feasible and more "
-            f"accurate than A's {top.accuracy:.2f}%{best}{why}")
+    where = (f"above member A (MACs >= {phase.min_macs:,})" if phase.above
+             else f"below {phase.max_macs:,} MACs")
+    if not mine:
+        return f"phase {phase.number} searched {where} and measured no network there{why}"
+    measured = (f"phase {phase.number} searched {where}: of the "
+                f"{fmt.plural(len(mine), 'network')} measured there, none")
+    best = f" (the best: {max(mine.values()):.2f}%)"
+    if phase.above and top is not None:
+        return f"{measured} is feasible and more accurate than A's {top.accuracy:.2f}%{best}{why}"
+    return f"{measured} became a member{best}{why}"
 
 
 def _plan(study: optuna.Study, setup: Setup, chosen: list[fam.Candidate], phases: list[Phase],

@@ -112,6 +112,16 @@ def test_with_room_below_the_phase_searches_below_first() -> None:
     assert family[:2] == [64, 16]
 
 
+def test_a_phase_below_that_adds_no_member_says_what_it_measured() -> None:
+    # 8 fits below 80 % of 16's MACs, but its top-1 misses the constraint's 50 %: no member
+    family, events, ran = _widen({64: 95.0, 16: 94.0}, lambda phase: {8: 40.0}, size=3)
+    assert family == [64, 16] and not ran[0].above
+    [why] = [e for e in events if isinstance(e, SearchNotExtended)]
+    assert why.reason.startswith(f"phase 1 searched below {int(0.8 * macs(16)):,} MACs: of the "
+                                 "1 network measured there, none became a member (the best: "
+                                 "40.00%)")
+
+
 def test_a_resume_keeps_the_directions_that_found_nothing() -> None:
     study = optuna.create_study(direction="maximize")
     _add(study, 16, 90.0)
@@ -127,5 +137,7 @@ def test_a_resume_keeps_the_directions_that_found_nothing() -> None:
     # the resume finishes phase 2 and, both directions tried, searches no more
     assert family == [16] and [(p.number, p.above) for p in ran] == [(2, True)]
     [why] = [e for e in events if isinstance(e, SearchNotExtended)]
-    assert why.reason.startswith("phase 1 found no new member; phase 2 searched above member "
-                                 "A (MACs >= ")
+    assert why.reason == (
+        f"phase 1 searched below {int(0.8 * macs(16)):,} MACs and measured no network there; "
+        f"phase 2 searched above member A (MACs >= {-(-macs(16) * 5 // 4):,}) and measured no "
+        "network there")
