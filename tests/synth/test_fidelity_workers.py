@@ -42,7 +42,8 @@ from tests.synth.test_distributed import (
 STUDY = "checks"
 TRIALS = 12
 CHECKS = 5
-DELAY = 1.0  # seconds per candidate trained alone: a SIGKILL lands mid-check
+DELAY = 3.0  # seconds per candidate trained alone: a SIGKILL lands mid-check (at 1 s a
+# worker under load could finish its checks and leave between two polls of the study)
 TIMEOUT = 90.0
 
 
