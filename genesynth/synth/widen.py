@@ -144,18 +144,18 @@ def _plan(study: optuna.Study, setup: Setup, chosen: list[fam.Candidate], phases
     tried = {p.above for p, _ in failed}
     per_phase = max(4, setup.spec.trials // size)
     trials, number = done_count(study) + per_phase, len(phases) + 1
-    below = int((1 - fam.MIN_GAP) * chosen[-1].macs)
-    smallest, exact, start = smallest_macs(study, setup.prototype, below)
-    cap = None if False in tried else _room(chosen, smallest, setup.constraint.max_macs)
-    if cap is not None:
-        return Phase(number, trials, cap, len(chosen), start=start if cap == below else None)
+    reasons = [f for _, f in failed]
+    if False not in tried:  # below: not tried yet, or it found a member
+        below = int((1 - fam.MIN_GAP) * chosen[-1].macs)
+        smallest, exact, start = smallest_macs(study, setup.prototype, below)
+        cap = _room(chosen, smallest, setup.constraint.max_macs)
+        if cap is not None:
+            return Phase(number, trials, cap, len(chosen), start=start if cap == below else None)
+        reasons.append(_no_room(chosen, smallest, exact))
     largest = _largest_macs(setup)
     floor = math.ceil(chosen[0].macs / (1 - fam.MIN_GAP))
     if True not in tried and floor <= largest:
         return Phase(number, trials, largest, len(chosen), min_macs=floor)
-    reasons = [f for _, f in failed]
-    if False not in tried:
-        reasons.append(_no_room(chosen, smallest, exact))
     if True not in tried and floor > largest:
         reasons.append(f"a more accurate member above A needs MACs >= {floor:,}, but the "
                        f"space inside the bounds ends at {largest:,}")
