@@ -42,7 +42,7 @@ if TYPE_CHECKING:
     from genesynth.space import Prototype
     from genesynth.synth.setup import Setup
 
-#: Study user attr: ``{"budget": trials, "phases": [Phase, ...], "failed": {number: what it
+#: Study user attr: ``{"budget": trials, "phases": [Phase, ...], "fruitless": {number: what it
 #: measured}, "done": bool}`` (``fruitless``: the phases that added no member).
 WIDENING_ATTR = "widening"
 
@@ -84,16 +84,16 @@ def widen_family(study: optuna.Study, setup: Setup, emit: Listener, search: Sear
     phases = [Phase(**p) for p in record["phases"]]
     pending = phases[-1] if phases and phases[-1].trials > done_count(study) else None
     # each phase that added no member, and what it measured (kept for a resume)
-    failed = [(p, record["fruitless"][str(p.number)]) for p in phases
-              if str(p.number) in record["fruitless"]]
+    fruitless = [(p, record["fruitless"][str(p.number)]) for p in phases
+                 if str(p.number) in record["fruitless"]]
     while True:
-        phase = pending or _plan(study, setup, chosen, phases, failed, emit)
+        phase = pending or _plan(study, setup, chosen, phases, fruitless, emit)
         pending = None
         if phase is None:
             break
         if phase not in phases:
             phases.append(phase)
-            _save(study, setup.spec.trials, phases, failed, done=False)
+            _save(study, setup.spec.trials, phases, fruitless, done=False)
             study.set_user_attr(PLANNED_ATTR, phase.trials)  # for `genesynth watch`
             if phase.start is not None:
                 study.enqueue_trial(phase.start)
@@ -103,9 +103,9 @@ def widen_family(study: optuna.Study, setup: Setup, emit: Listener, search: Sear
         top = chosen[0] if chosen else None
         chosen = fam.select(fam.candidates(study), size)
         if len(chosen) <= phase.members:
-            failed.append((phase, _found_none(study, phase, top, stopped)))
-            _save(study, setup.spec.trials, phases, failed, done=False)
-    _save(study, setup.spec.trials, phases, failed, done=True)
+            fruitless.append((phase, _found_none(study, phase, top, stopped)))
+            _save(study, setup.spec.trials, phases, fruitless, done=False)
+    _save(study, setup.spec.trials, phases, fruitless, done=True)
     return chosen
 
 
@@ -129,22 +129,22 @@ def _found_none(study: optuna.Study, phase: Phase, top: fam.Candidate | None,
 
 
 def _plan(study: optuna.Study, setup: Setup, chosen: list[fam.Candidate], phases: list[Phase],
-          failed: list[tuple[Phase, str]], emit: Listener) -> Phase | None:
-    """The next phase: below the members where there is room and no phase below has failed,
-    else above member A where there is room and no phase above has failed; or None (with the
-    reason told, where it is not obvious)."""
+          fruitless: list[tuple[Phase, str]], emit: Listener) -> Phase | None:
+    """The next phase: below the members where there is room and no phase below was
+    fruitless, else above member A where there is room and no phase above was fruitless; or
+    None (with the reason told, where it is not obvious)."""
     size = setup.spec.family_size
     if not chosen or len(chosen) >= size:
         return None
     if len(phases) >= size - 1:
-        if failed:
-            emit(SearchNotExtended(len(chosen), size, "; ".join(f for _, f in failed),
+        if fruitless:
+            emit(SearchNotExtended(len(chosen), size, "; ".join(f for _, f in fruitless),
                                    time.time()))
         return None
-    tried = {p.above for p, _ in failed}
+    tried = {p.above for p, _ in fruitless}
     per_phase = max(4, setup.spec.trials // size)
     trials, number = done_count(study) + per_phase, len(phases) + 1
-    reasons = [f for _, f in failed]
+    reasons = [f for _, f in fruitless]
     if False not in tried:  # below: not tried yet, or it found a member
         below = int((1 - fam.MIN_GAP) * chosen[-1].macs)
         smallest, exact, start = smallest_macs(study, setup.prototype, below)
@@ -223,12 +223,12 @@ def _load(study: optuna.Study, budget: int) -> dict[str, Any]:
     record = study.user_attrs.get(WIDENING_ATTR)
     if not isinstance(record, dict) or record.get("budget") != budget:
         return {"budget": budget, "phases": [], "fruitless": {}, "done": False}
-    failed = record.get("fruitless")  # absent in runs before phases above A
-    return {**record, "fruitless": failed if isinstance(failed, dict) else {}}
+    fruitless = record.get("fruitless")  # absent in runs before phases above A
+    return {**record, "fruitless": fruitless if isinstance(fruitless, dict) else {}}
 
 
 def _save(study: optuna.Study, budget: int, phases: list[Phase],
-          failed: list[tuple[Phase, str]], done: bool) -> None:
+          fruitless: list[tuple[Phase, str]], done: bool) -> None:
     study.set_user_attr(WIDENING_ATTR, {
         "budget": budget, "done": done, "phases": [asdict(p) for p in phases],
-        "fruitless": {str(p.number): why for p, why in failed}})
+        "fruitless": {str(p.number): why for p, why in fruitless}})

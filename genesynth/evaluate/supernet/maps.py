@@ -5,9 +5,9 @@ an optional strided module) makes every later layer see another neighbourhood of
 a kxk kernel trained at 8x8 sees a twice as wide region at 4x4. Weights trained from the
 start on every setting of such choices learn slowly (docs/supernet.md, *Strides*), so the
 supernet trains them as Once-for-All trains its elastic dimensions (progressive shrinking,
-Cai et al. 2020): for its first ``full_maps_epochs`` epochs every network of a step is drawn
-at full map sizes -- each size-changing choice at its option that keeps the maps largest
-(stride 1) -- and only then at every setting, starting from those weights.
+Cai et al. 2020): for the first ``full_maps`` share of its steps (``SupernetConfig``) every
+network of a step is drawn at full map sizes -- each size-changing choice at its option that
+keeps the maps largest (stride 1) -- and only then at every setting, from those weights.
 
 :func:`size_choices` finds those choices in any prototype, by varying each choice of a
 reference network and comparing the spatial size of every layer's input;
