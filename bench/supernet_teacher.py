@@ -1,7 +1,7 @@
 """Benchmark: a network's supernet score against the same network trained alone (issue 26).
 
     python bench/supernet_teacher.py --space nasbench_macro --data ../shared/cifar10 \\
-        --input-shape 3x16x16 --limit 3000 --val-images 1000 --epochs 3 --batch 128
+        --input-shape 3x16x16 --limit 10000 --val-images 1000 --epochs 5 --batch 128
     python bench/supernet_teacher.py --space attonet16 --data digits --epochs 4 --batch 32
 
 The supernet of ``prototypes/<space>.gs`` is trained by ``SupernetEvaluator.prepare`` with the
