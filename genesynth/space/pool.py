@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import itertools
 import random
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Protocol
@@ -21,6 +21,7 @@ from genesynth.errors import ShapeError
 from genesynth.net.arch import Value
 from genesynth.net.costs import CostCache
 from genesynth.space.bounds import Odometer
+from genesynth.space.choices import ChoiceInfo
 from genesynth.space.choosers import Chooser, RandomChooser
 from genesynth.space.prototype import Prototype
 
@@ -34,6 +35,8 @@ class StaticBounds(Protocol):
 ENUMERATE_LIMIT = 8192
 #: A drawn pool stops growing at this many networks (each trial's proposal stays fast).
 POOL_LIMIT = 20000
+#: The networks one :meth:`Pool.steer` builds at most (a few hundred milliseconds).
+STEER_WORK = 250
 
 
 @dataclass(frozen=True)
@@ -89,6 +92,17 @@ def _enumerated(prototype: Prototype) -> tuple[Entry, ...]:
             return tuple(found.values())
 
 
+def _other(info: ChoiceInfo, value: Value, rng: random.Random) -> Value:
+    """A random option of ``info`` other than ``value`` (``value`` when it has no other)."""
+    if info.kind == "categorical":
+        options = [o for o in info.options if o != value] or [value]
+        return options[rng.randrange(len(options))]
+    if info.size <= 1:
+        return value
+    index, at = rng.randrange(info.size - 1), (int(value) - info.low) // info.step
+    return info.low + info.step * (index + (index >= at))
+
+
 class Pool:
     """The candidates of one prototype inside static bounds, growing on demand.
 
@@ -130,6 +144,31 @@ class Pool:
         else:
             self.add(_entry(self.prototype, RandomChooser(self.rng.getrandbits(32)), self.costs)
                      for _ in range(draws))
+
+    def steer(self, start: Entry, distance: Callable[[Entry], float], work: int = STEER_WORK
+              ) -> Entry | None:
+        """A network near ``start`` at ``distance`` 0 (inside some bounds), added to the pool,
+        or None when ``work`` networks were built without reaching it: one random choice at
+        a time takes a random other option, kept when it brings the network closer. A
+        random walk rather than :func:`~genesynth.space.bounds.descend_macs`'s sweep: each
+        walk from the same network ends elsewhere, and none takes every early choice to its
+        smallest option before it touches the late ones (NetAdapt shrinks a good network
+        the same way, step by step, but measures each step)."""
+        infos = {info.name: info for info in self.prototype.choices()}
+        current, gap = start, distance(start)
+        for _ in range(work):
+            if gap <= 0:
+                break
+            name = self.rng.choice([n for n in current.values if n in infos])
+            values = {**current.values, name: _other(infos[name], current.values[name],
+                                                     self.rng)}
+            entry = _entry(self.prototype, MutatingChooser(values, self.rng, 0.0), self.costs)
+            if entry is not None and (closer := distance(entry)) < gap:
+                current, gap = entry, closer
+        if gap > 0:
+            return None
+        self.add([current])
+        return current
 
     def inside(self, constraint: StaticBounds) -> list[Entry]:
         """The entries inside ``constraint``'s static bounds (params, MACs), in pool order."""
