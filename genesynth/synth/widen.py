@@ -112,11 +112,13 @@ def widen_family(study: optuna.Study, setup: Setup, emit: Listener, search: Sear
 def _found_none(study: optuna.Study, phase: Phase, top: fam.Candidate | None,
                 stopped: str | None, chosen: list[fam.Candidate]) -> str:
     """What a phase that added no member measured, for the run's last word on the family."""
-    mine, trials = {}, set()
+    mine: dict[str | None, float] = {}
+    trials: set[int] = set()
     for t in study.get_trials(deepcopy=False):
         rec = TrialRecord.of(t)
         if rec.phase == phase.number and rec.accuracy is not None:
-            mine[rec.key], trials = rec.accuracy, trials | {t.number}
+            mine[rec.key] = rec.accuracy
+            trials.add(t.number)
     why = f" ({stopped})" if stopped else ""
     where = (f"above member A (MACs >= {phase.min_macs:,})" if phase.above
              else f"below {phase.max_macs:,} MACs")
