@@ -200,15 +200,24 @@ class BayesSampler(BaseSampler):
         pool.grow(self.grow * len(new), new, rate=MUTATION_RATE)
         pool.grow(max(1, self.grow // 2) if best else 0, best[:1], rate=MUTATION_RATE)
         pool.grow(self.grow // 4)
-        self._steer(pool, constraint, best)
+        self._steer(pool, constraint, observed)
 
-    def _steer(self, pool: Pool, constraint: Constraint, best: list[Entry]) -> None:
+    def _steer(self, pool: Pool, constraint: Constraint, observed: list[tuple[Entry, float]]
+               ) -> None:
         """Walks from the most useful networks outside the static bounds into them (a
-        widening phase's: its region may be one random draws almost never reach), a few
-        from each, once per network and bounds (:meth:`Pool.steer`)."""
+        widening phase's: its region may be one random draws almost never reach, or hold
+        only networks that measured badly), a few from each, once per network and bounds
+        (:meth:`Pool.steer`). Most useful: accurate enough for the constraint, then by
+        utility, wherever their MACs lie."""
+        def rank(pair: tuple[Entry, float]) -> tuple[bool, float]:
+            m = self._latency.measurement(pair[1], pair[0])
+            bound = constraint.min_accuracy
+            return bound is None or m.accuracy >= bound, float(constraint.utility(m))
+
         bounds = (constraint.min_macs, constraint.max_macs, constraint.max_params)
         gap = _distance(constraint)
-        outside = [e for e in best if gap(e) > 0 and (e.key, bounds) not in self._steered]
+        useful = [e for e, _ in sorted(observed, key=rank, reverse=True)[:10]]
+        outside = [e for e in useful if gap(e) > 0 and (e.key, bounds) not in self._steered]
         for entry in outside[:STEERED]:
             self._steered.add((entry.key, bounds))
             for _ in range(WALKS):
