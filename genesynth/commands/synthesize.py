@@ -104,6 +104,7 @@ def epoch_defaults(proxy: bool) -> str:
 def run(args: argparse.Namespace) -> int:
     from genesynth.dashboard import open_view
     from genesynth.dashboard.plain import PlainLog
+    from genesynth.events import MemberDropped
     from genesynth.storage import StorageLost
     from genesynth.synth import (  # loads torch: not for --help
         EmptyFamilyWarning,
@@ -119,11 +120,14 @@ def run(args: argparse.Namespace) -> int:
         check_run_dir(args.out or Path("runs") / load_prototype(args.prototype).name,
                       args.resume)
     said: list[str] = []  # what the live dashboard has no place for, said after it closes
+    dropped: list[int] = []  # members retraining dropped, none in their place
 
     try:
         with open_view(plain=args.plain or None) as listener:
 
             def remember(event: Any) -> None:
+                if isinstance(event, MemberDropped) and event.replacement is None:
+                    dropped.append(event.trial)
                 if not isinstance(listener, PlainLog):
                     said.extend(said_after(event))
 
@@ -149,19 +153,31 @@ def run(args: argparse.Namespace) -> int:
               f"family is in {where / 'family.json'}")
     for line in said:
         print(line)
-    print(f"run directory: {result.out}")
+    print("\n".join(family_lines(result, dropped)))
+    return 0
+
+
+def family_lines(result: Any, dropped: list[int]) -> list[str]:
+    """The run's last lines: where it is, each member, and the members retraining dropped
+    (``dropped``: their trials) with none in their place."""
+    lines = [f"run directory: {result.out}"]
     for m in result.family:
         mark = "feasible" if m.feasible else "INFEASIBLE on test"
         if m.reused:
             mark += f"  (reused, not retrained: {m.reused})"
-        print(f"  {m.label}: top-1 {m.accuracy:.2f}%  params {m.params:,}  MACs {m.macs:,}  "
-              f"{result.utility} {m.utility:.2f}  {mark}")
+        lines.append(f"  {m.label}: top-1 {m.accuracy:.2f}%  params {m.params:,}  MACs "
+                     f"{m.macs:,}  {result.utility} {m.utility:.2f}  {mark}")
+    if dropped and result.family:
+        lines.append(f"  dropped after retraining: trial{'s' * (len(dropped) != 1)} "
+                     f"{', '.join(map(str, dropped))} (a smaller member beats or equals "
+                     f"{'it' if len(dropped) == 1 else 'each'} on test top-1, params and MACs)")
     if not result.family_here and not result.finished_before:
-        print("  the family is selected and retrained by the worker that finishes the study "
-              "(genesynth family --storage URL --study NAME makes it if none did)")
+        lines.append("  the family is selected and retrained by the worker that finishes the "
+                     "study (genesynth family --storage URL --study NAME makes it if none did)")
     elif not result.family:
-        print("  no feasible candidate was found: relax the constraint or run more trials")
-    return 0
+        lines.append("  no feasible candidate was found: relax the constraint or run more "
+                     "trials")
+    return lines
 
 
 def said_after(event: Any) -> list[str]:

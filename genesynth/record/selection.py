@@ -14,6 +14,9 @@ The rule, for a family of ``K`` members:
    the MACs of the member above (else the band's next best); a band where none fits gives no
    member. So the family spans the whole range the search found, from the most accurate to
    the smallest, and consecutive members differ by at least 20 % in MACs.
+4. **The places left.** Where a band gave no member, any other candidate of the front below
+   A that is 20 % apart in MACs from the members on both sides joins (best utility first),
+   until the family has ``K`` members.
 
 :func:`bands` also tells the rest of each member's band (its spares, best first), which
 replace a member that retraining shows dominated: never the member itself, never another
@@ -96,14 +99,34 @@ def bands(found: Sequence[T], size: int, min_gap: float = MIN_GAP) -> list[list[
 
 def select(found: Sequence[T], size: int = 4, min_gap: float = MIN_GAP) -> list[T]:
     """The family: A the most accurate of the front, then the best utility of each band
-    below it, each at most ``1 - min_gap`` of the MACs of the member above."""
+    below it, each at most ``1 - min_gap`` of the MACs of the member above; where a band
+    gives none, the places left are filled (:func:`_filled`)."""
     chosen: list[T] = []
-    for band in bands(found, size, min_gap):
+    split = bands(found, size, min_gap)
+    for band in split:
         for c in band:
             if not chosen or c.macs <= (1 - min_gap) * chosen[-1].macs:
                 chosen.append(c)
                 break
-    return chosen
+    return _filled(chosen, [c for band in split[1:] for c in band], size, min_gap)
+
+
+def _filled(chosen: list[T], rest: Sequence[T], size: int, min_gap: float) -> list[T]:
+    """``chosen`` (largest first) with the candidates of ``rest`` that fit, best utility
+    first, until it has ``size``: a candidate fits where it has at most ``1 - min_gap`` of
+    the MACs of the member above it and the member below it at most ``1 - min_gap`` of its
+    own. (Bands of equal log width can leave one empty while a candidate just across its
+    edge fits between two members: A 827K, B 551K, D 332K and a 415K candidate in D's band.)"""
+    keep = 1 - min_gap
+    out = list(chosen)
+    for c in sorted(rest, key=lambda c: (-c.utility, c.trial)):
+        if len(out) >= size:
+            break
+        at = sum(m.macs > c.macs for m in out)  # members above it
+        if at and c.trial not in {m.trial for m in out} and c.macs <= keep * out[at - 1].macs and (
+                at == len(out) or out[at].macs <= keep * c.macs):
+            out.insert(at, c)
+    return out
 
 
 def spares(found: Sequence[T], chosen: Sequence[T], size: int, min_gap: float = MIN_GAP

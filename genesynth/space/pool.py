@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import itertools
 import random
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Protocol
@@ -21,6 +21,7 @@ from genesynth.errors import ShapeError
 from genesynth.net.arch import Value
 from genesynth.net.costs import CostCache
 from genesynth.space.bounds import Odometer
+from genesynth.space.choices import ChoiceInfo
 from genesynth.space.choosers import Chooser, RandomChooser
 from genesynth.space.prototype import Prototype
 
@@ -34,6 +35,10 @@ class StaticBounds(Protocol):
 ENUMERATE_LIMIT = 8192
 #: A drawn pool stops growing at this many networks (each trial's proposal stays fast).
 POOL_LIMIT = 20000
+#: The networks one :meth:`Pool.steer` builds at most (a few hundred milliseconds).
+STEER_WORK = 600
+#: The step of a walk, in the distance's units (log-ratios of a bound: 0.15 is ~14 % MACs).
+STEER_STEP = 0.15
 
 
 @dataclass(frozen=True)
@@ -89,6 +94,13 @@ def _enumerated(prototype: Prototype) -> tuple[Entry, ...]:
             return tuple(found.values())
 
 
+def _options(info: ChoiceInfo, rng: random.Random, most: int = 8) -> Sequence[Value]:
+    """The options of a choice, or ``most`` of them drawn at random (a wide integer range)."""
+    options: Sequence[Value] = (info.options if info.kind == "categorical" else
+                                range(info.low, info.high + 1, info.step))
+    return options if len(options) <= most else rng.sample(list(options), most)
+
+
 class Pool:
     """The candidates of one prototype inside static bounds, growing on demand.
 
@@ -130,6 +142,40 @@ class Pool:
         else:
             self.add(_entry(self.prototype, RandomChooser(self.rng.getrandbits(32)), self.costs)
                      for _ in range(draws))
+
+    def steer(self, start: Entry, distance: Callable[[Entry], float], work: int = STEER_WORK
+              ) -> Entry | None:
+        """A network near ``start`` at ``distance`` 0 (inside some bounds), added to the pool,
+        or None when ``work`` networks were built without reaching it. Gently, as NetAdapt
+        shrinks a good network: one random choice at a time tries its other options and,
+        of those that bring the network closer, takes the one nearest a step of
+        ``STEER_STEP`` (about 14 % fewer MACs: a narrower layer, not a stride that quarters
+        every map after it). Random, so each walk from the same network
+        ends elsewhere; never :func:`~genesynth.space.bounds.descend_macs`'s sweep, which
+        takes every early choice to its smallest option before it touches the late ones.
+        (Proxy-trained on digits, nine such walks from the main job's best networks into a
+        phase's bound averaged 94.0 % top-1, the worst 91.1 %; nine that took any closer
+        option at random averaged 90.5 %, the worst 81.9 %.)"""
+        infos = {info.name: info for info in self.prototype.choices()}
+        current, gap, built = start, distance(start), 0
+        while gap > 0 and built < work:
+            name = self.rng.choice([n for n in current.values if n in infos])
+            closer = []
+            for option in _options(infos[name], self.rng):
+                if option != current.values[name]:
+                    built += 1
+                    entry = _entry(self.prototype, MutatingChooser(
+                        {**current.values, name: option}, self.rng, 0.0), self.costs)
+                    if entry is not None and distance(entry) < gap:
+                        closer.append(entry)
+            if closer:  # the step nearest STEER_STEP closer
+                aim = max(0.0, gap - STEER_STEP)
+                current = min(closer, key=lambda e: (abs(distance(e) - aim), e.key))
+                gap = distance(current)
+        if gap > 0:
+            return None
+        self.add([current])
+        return current
 
     def inside(self, constraint: StaticBounds) -> list[Entry]:
         """The entries inside ``constraint``'s static bounds (params, MACs), in pool order."""

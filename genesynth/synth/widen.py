@@ -103,29 +103,40 @@ def widen_family(study: optuna.Study, setup: Setup, emit: Listener, search: Sear
         top = chosen[0] if chosen else None
         chosen = fam.select(fam.candidates(study), size)
         if len(chosen) <= phase.members:
-            fruitless.append((phase, _found_none(study, phase, top, stopped)))
+            fruitless.append((phase, _found_none(study, phase, top, stopped, chosen)))
             _save(study, setup.spec.trials, phases, fruitless, done=False)
     _save(study, setup.spec.trials, phases, fruitless, done=True)
     return chosen
 
 
 def _found_none(study: optuna.Study, phase: Phase, top: fam.Candidate | None,
-                stopped: str | None) -> str:
+                stopped: str | None, chosen: list[fam.Candidate]) -> str:
     """What a phase that added no member measured, for the run's last word on the family."""
-    mine = {rec.key: rec.accuracy for rec in (TrialRecord.of(t) for t in
-                                             study.get_trials(deepcopy=False))
-            if rec.phase == phase.number and rec.accuracy is not None}
+    mine: dict[str | None, float] = {}
+    trials: set[int] = set()
+    for t in study.get_trials(deepcopy=False):
+        rec = TrialRecord.of(t)
+        if rec.phase == phase.number and rec.accuracy is not None:
+            mine[rec.key] = rec.accuracy
+            trials.add(t.number)
     why = f" ({stopped})" if stopped else ""
     where = (f"above member A (MACs >= {phase.min_macs:,})" if phase.above
              else f"below {phase.max_macs:,} MACs")
     if not mine:
         return f"phase {phase.number} searched {where} and measured no network there{why}"
     measured = (f"phase {phase.number} searched {where}: of the "
-                f"{fmt.plural(len(mine), 'network')} measured there, none")
+                f"{fmt.plural(len(mine), 'network')} measured there, ")
     best = f" (the best: {max(mine.values()):.2f}%)"
+    joined = [c.trial for c in chosen if c.trial in trials]
+    if joined:  # it took the place of members it beats on every measure
+        one, names = len(joined) == 1, ", ".join(str(n) for n in joined)
+        return (f"{measured}{'trial' if one else 'trials'} {names} replaced "
+                f"{'a member it beats' if one else 'members they beat'} on every measure, and "
+                f"the family did not grow{best}{why}")
     if phase.above and top is not None:
-        return f"{measured} is feasible and more accurate than A's {top.accuracy:.2f}%{best}{why}"
-    return f"{measured} became a member{best}{why}"
+        return (f"{measured}none is feasible and more accurate than A's "
+                f"{top.accuracy:.2f}%{best}{why}")
+    return f"{measured}none became a member{best}{why}"
 
 
 def _plan(study: optuna.Study, setup: Setup, chosen: list[fam.Candidate], phases: list[Phase],

@@ -6,13 +6,14 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import optuna
 import pytest
 import torch
 
 from genesynth.cli import main
-from genesynth.commands.synthesize import resume_command
+from genesynth.commands.synthesize import family_lines, resume_command
 from genesynth.record.layout import study_url
 from genesynth.storage import open_storage
 from tests.synth.test_engine import TINY
@@ -272,3 +273,21 @@ def test_family_lines_name_the_constraints_utility(
     family = capsys.readouterr().out.split("run directory:")[1]
     assert code == 0
     assert "  MnasReward " in family and "NetScore" not in family
+
+
+def test_the_last_lines_name_the_members_retraining_dropped() -> None:
+    # The main job (seed 0): retrained, member D (332K MACs) reached A's top-1 and beat the
+    # three above it; the log said so member by member, the last lines only "1 family member".
+    member = SimpleNamespace(label="A", accuracy=98.5185, params=30_066, macs=332_296,
+                             utility=99.7412, feasible=True, reused=None)
+    result = SimpleNamespace(out=Path("runs/attonet16"), family=[member], utility="NetScore",
+                             family_here=True, finished_before=False)
+    assert family_lines(result, [50, 4, 28]) == [
+        "run directory: runs/attonet16",
+        "  A: top-1 98.52%  params 30,066  MACs 332,296  NetScore 99.74  feasible",
+        "  dropped after retraining: trials 50, 4, 28 (a smaller member beats or equals each "
+        "on test top-1, params and MACs)"]
+    assert family_lines(result, [7])[-1] == ("  dropped after retraining: trial 7 (a smaller "
+                                             "member beats or equals it on test top-1, params "
+                                             "and MACs)")
+    assert len(family_lines(result, [])) == 2

@@ -67,6 +67,21 @@ def test_members_are_clearly_smaller_than_the_one_above() -> None:
     assert [c.trial for c in select(found, size=2, min_gap=0.2)] == [0, 2]
 
 
+def test_a_place_a_band_leaves_empty_is_filled_by_a_candidate_that_fits_between_members(
+        ) -> None:
+    # The main job's front (seed 0, before its phase above A): below 80 % of A's 826,624 MACs,
+    # bands 661K-525K, 525K-418K, 418K-332K; the middle one is empty, and 415,400 (in the
+    # last band, behind 332,296's better utility) fits between 550,912 and 332,296, 20 %
+    # from both. Before: a family of three.
+    found = [_c(4, 826_624, 89.7, 97.04), _c(28, 550_912, 94.9, 95.93),
+             _c(32, 415_400, 97.8, 95.19), _c(43, 332_296, 99.0, 94.44)]
+    assert [c.trial for c in select(found, size=4)] == [4, 28, 32, 43]
+    assert [c.trial for c in select(found, size=3)] == [4, 28, 43]  # no place left
+    # one that is not 20 % from both neighbours never joins
+    found[2] = _c(32, 400_000, 97.8, 95.19)  # 332,296 is more than 80 % of it
+    assert [c.trial for c in select(found, size=4)] == [4, 28, 43]
+
+
 def test_fewer_members_when_fewer_distinct_complexities() -> None:
     assert [c.trial for c in select([_c(0, 5_000, 10.0)], size=4)] == [0]
     assert select([], size=4) == []

@@ -122,6 +122,18 @@ def test_a_phase_below_that_adds_no_member_says_what_it_measured() -> None:
                                  "40.00%)")
 
 
+def test_a_phase_whose_network_replaces_a_member_says_so_not_that_none_joined() -> None:
+    # 8 beats member 16 on every measure: it takes 16's place, and the family stays at two
+    family, events, ran = _widen({64: 95.0, 16: 60.0},
+                                 lambda phase: {8: 70.0} if phase.number == 1 else {}, size=3)
+    assert family == [64, 8]
+    [why] = [e for e in events if isinstance(e, SearchNotExtended)]
+    assert why.reason.startswith(f"phase 1 searched below {int(0.8 * macs(16)):,} MACs: of the "
+                                 "1 network measured there, trial 2 replaced a member it beats "
+                                 "on every measure, and the family did not grow (the best: "
+                                 "70.00%)")
+
+
 def test_a_resume_keeps_the_directions_that_found_nothing() -> None:
     study = optuna.create_study(direction="maximize")
     _add(study, 16, 90.0)

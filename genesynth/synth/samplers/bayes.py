@@ -31,8 +31,9 @@ exact as MACs: each entry's predicted latency is inside the latency bound, and t
 
 from __future__ import annotations
 
+import math
 import random
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -60,6 +61,7 @@ KEY_ATTR = "genesynth:key"
 NODES, WEIGHTS = np.polynomial.hermite_e.hermegauss(16)
 WEIGHTS = WEIGHTS / WEIGHTS.sum()
 MUTATION_RATE = 0.15  # the share of a network's choices a mutation draws anew
+STEERED, WALKS = 3, 3  # the useful networks outside the bounds walked into them, walks each
 
 
 class BayesSampler(BaseSampler):
@@ -89,6 +91,7 @@ class BayesSampler(BaseSampler):
         self._chosen: dict[int, dict[str, Any]] = {}
         self._records = Records()
         self._mutated: set[str] = set()  # networks whose neighbourhood the pool holds
+        self._steered: set[tuple[str, tuple[int | None, ...]]] = set()  # walked into bounds
         self._model: Model | None = None
         self._latency = StaticLatency(None, None)
         self.family_size = 4  # the bands improved per band (see bind)
@@ -100,7 +103,7 @@ class BayesSampler(BaseSampler):
         self.family_size = family_size
         if self._problem is None or self._problem[0].prototype != prototype:
             pool = Pool(prototype, self._rng, self.pool_size)
-            self._mutated = set()
+            self._mutated, self._steered = set(), set()
             self._problem = (pool, Featurizer(prototype.choices()), constraint)
         else:
             self._problem = (*self._problem[:2], constraint)
@@ -197,6 +200,28 @@ class BayesSampler(BaseSampler):
         pool.grow(self.grow * len(new), new, rate=MUTATION_RATE)
         pool.grow(max(1, self.grow // 2) if best else 0, best[:1], rate=MUTATION_RATE)
         pool.grow(self.grow // 4)
+        self._steer(pool, constraint, observed)
+
+    def _steer(self, pool: Pool, constraint: Constraint, observed: list[tuple[Entry, float]]
+               ) -> None:
+        """Walks from the most useful networks outside the static bounds into them (a
+        widening phase's: its region may be one random draws almost never reach, or hold
+        only networks that measured badly), a few from each, once per network and bounds
+        (:meth:`Pool.steer`). Most useful: accurate enough for the constraint, then by
+        utility, wherever their MACs lie."""
+        def rank(pair: tuple[Entry, float]) -> tuple[bool, float]:
+            m = self._latency.measurement(pair[1], pair[0])
+            bound = constraint.min_accuracy
+            return bound is None or m.accuracy >= bound, float(constraint.utility(m))
+
+        bounds = (constraint.min_macs, constraint.max_macs, constraint.max_params)
+        gap = _distance(constraint)
+        useful = [e for e, _ in sorted(observed, key=rank, reverse=True)[:10]]
+        outside = [e for e in useful if gap(e) > 0 and (e.key, bounds) not in self._steered]
+        for entry in outside[:STEERED]:
+            self._steered.add((entry.key, bounds))
+            for _ in range(WALKS):
+                pool.steer(entry, gap)
 
 
 class Records:
@@ -341,6 +366,22 @@ def _feasible(records: list[tuple[FrozenTrial, TrialRecord]], constraint: Constr
         if constraint.feasible(m):
             feasible.append((rec.params, rec.macs, rec.accuracy, float(constraint.utility(m))))
     return feasible
+
+
+def _distance(constraint: Constraint) -> Callable[[Entry], float]:
+    """How far a network is outside ``constraint``'s MACs and params bounds: the sum of the
+    log-ratios of each broken bound (0 inside)."""
+    def gap(entry: Entry) -> float:
+        out = 0.0
+        for value, low, high in ((entry.macs, constraint.min_macs, constraint.max_macs),
+                                 (entry.params, None, constraint.max_params)):
+            if high is not None and value > high:
+                out += math.log(value / high)
+            if low is not None and value < low:
+                out += math.log(low / max(value, 1))
+        return out
+
+    return gap
 
 
 def _floor(constraint: Constraint, candidates: list[Entry], latency: StaticLatency) -> float:

@@ -16,8 +16,10 @@ from genesynth.errors import ConstraintError, GenesynthError
 from genesynth.evaluate.base import Evaluator, Report
 from genesynth.goal.constraint import Constraint
 from genesynth.net.measurement import Measurement
+from genesynth.record.trial import TrialRecord, TrialState
+from genesynth.space import FixedChooser
 from genesynth.synth.objective import TrialChooser
-from genesynth.synth.samplers import resolve_sampler
+from genesynth.synth.samplers import bayes, resolve_sampler
 from genesynth.synth.samplers.bayes import KEY_ATTR, BayesSampler
 from genesynth.synth.samplers.pool import Featurizer, MutatingChooser, Pool
 from genesynth.synth.samplers.surrogate import AccuracyModel
@@ -151,3 +153,56 @@ def test_features_one_hot_the_choices() -> None:
     entries = list(Pool(PROTO, random.Random(0)).entries.values())[:3]
     features = Featurizer(PROTO.choices()).choice_matrix(entries)
     assert features.shape == (3, 10) and (features.sum(axis=1) == 5).all()
+
+
+ATTO = genesynth.load_prototype(Path(__file__).parents[3] / "prototypes" / "attonet16.gs"
+                                ).with_overrides(input_shape=(1, 8, 8), classes=10)
+
+
+def _distributions(values: dict[str, Any]) -> dict[str, Any]:
+    infos = {info.name: info for info in ATTO.choices()}
+    return {name: (optuna.distributions.CategoricalDistribution(infos[name].options)
+                   if infos[name].kind == "categorical" else
+                   optuna.distributions.IntDistribution(infos[name].low, infos[name].high,
+                                                        step=infos[name].step))
+            for name in values}
+
+
+def test_a_walk_steers_a_network_into_bounds_random_draws_do_not_reach() -> None:
+    pool = Pool(ATTO, random.Random(0), start=20)
+    start = sorted(pool.entries.values(), key=lambda e: e.macs)[10]  # millions of MACs
+    bound = 440_000  # fewer than any of 200 random networks of attonet16 at 1x8x8 have
+
+    def gap(entry: Any) -> float:
+        return max(0.0, np.log(entry.macs / bound))
+
+    assert pool.steer(start, gap, work=0) is None
+    walked = [pool.steer(start, gap) for _ in range(2)]
+    assert all(w is not None and w.macs <= bound for w in walked)
+    assert walked[0] != walked[1] and all(w.key in pool.entries for w in walked)
+    again = Pool(ATTO, random.Random(0), start=20)
+    assert again.steer(start, gap) == walked[0]  # the pool's seed decides the walk
+
+
+def test_a_phase_whose_region_random_draws_miss_still_gets_networks_inside_it(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A widening phase below every network measured: its networks are walked to from the
+    most useful ones (before, the sampler drew 10 pools at random and gave up)."""
+    monkeypatch.setattr(bayes, "WALKS", 1)  # one walk a network is enough here (and faster)
+    sampler = BayesSampler(seed=0, pool=20, startup=2, grow=4)
+    sampler.bind(ATTO, Constraint(min_accuracy=50.0, max_macs=440_000))
+    study = optuna.create_study(direction="maximize", sampler=sampler)
+    for entry in list(Pool(ATTO, random.Random(1), start=4).entries.values())[:4]:
+        arch = ATTO.sample(chooser=FixedChooser(entry.values))
+        m = Measurement(Smooth.accuracy(entry.macs), entry.params, entry.macs)
+        rec = TrialRecord(state=TrialState.COMPLETE, key=arch.key, arch=arch.to_json(),
+                          params=entry.params, macs=entry.macs, accuracy=m.accuracy,
+                          utility=1.0, feasible=True)
+        study.add_trial(optuna.trial.create_trial(
+            state=optuna.trial.TrialState.COMPLETE, value=1.0, params=dict(entry.values),
+            distributions=_distributions(dict(entry.values)), user_attrs=rec.to_attrs()))
+    for _ in range(3):
+        trial = study.ask()
+        arch = ATTO.sample(chooser=TrialChooser(trial))
+        assert genesynth.cost(arch).macs <= 440_000
+        study.tell(trial, 1.0)
