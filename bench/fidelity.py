@@ -13,8 +13,10 @@ that build it): over all of them, within the top 10 % (by the benchmark), and am
 under a MACs bound (``--max-macs``, by default the median of the candidates) -- beside the
 free rankings on the same candidates: MACs alone, params alone, and minus the number of
 identity layers. ``--proxy-seconds S`` also proxy-trains candidates (stand-alone, the
-training evaluator) for the same CPU time as the supernet took, in total, and ranks those it
-reached. Every figure is printed with the settings that gave it; ``--json`` keeps them.
+training evaluator, one epoch of the data's proxy budget each) for ``S`` seconds of CPU in
+total (give it the supernet's), and ranks those it reached, beside the supernet and MACs on
+the same networks (a subset it reached fewer than 3 networks of gets no proxy figure).
+Every figure is printed with the settings that gave it; ``--json`` keeps them.
 """
 
 from __future__ import annotations
@@ -206,9 +208,10 @@ def report(args: argparse.Namespace, rows: list[dict[str, Any]], facts: dict[str
     for name, subset in subsets.items():
         found = taus(subset, args.seed)
         proxied = [r for r in subset if "proxy" in r]
-        if proxied and len(proxied) < len(subset):
-            found["proxy"] = taus(proxied, args.seed).get("proxy")
-            found["proxy_n"] = len(proxied)
+        if 3 <= len(proxied) < len(subset):  # the proxy and the rest on the networks it reached
+            same = taus(proxied, args.seed)
+            found.update({"proxy": same["proxy"], "supernet on those": same["supernet"],
+                          "MACs on those": same["MACs"], "proxy_n": len(proxied)})
         figures["subsets"][name] = {"n": len(subset), **found}
         shown = "  ".join(f"{k} {v[0]:+.3f} [{v[1]:+.2f}, {v[2]:+.2f}]" for k, v in found.items()
                           if isinstance(v, tuple))
