@@ -122,9 +122,9 @@ def _filled(chosen: list[T], rest: Sequence[T], size: int, min_gap: float) -> li
     for c in sorted(rest, key=lambda c: (-c.utility, c.trial)):
         if len(out) >= size:
             break
-        at = sum(m.macs > c.macs for m in out)  # members above it
-        if at and c.trial not in {m.trial for m in out} and c.macs <= keep * out[at - 1].macs and (
-                at == len(out) or out[at].macs <= keep * c.macs):
+        at = sum(m.macs > c.macs for m in out)  # members above it (A is always one)
+        below_fits = at == len(out) or out[at].macs <= keep * c.macs
+        if at and c.macs <= keep * out[at - 1].macs and below_fits and c not in out:
             out.insert(at, c)
     return out
 
