@@ -65,6 +65,7 @@ class Family:
         full = FullMaps.of(proto, [base]).options
         self.full_maps = {k: v for k, v in full.items() if self._ours(k)}
         self.last = ""  # the size-changing choices of the last sample
+
     def _ours(self, name: str) -> bool:
         return self.family == "all" or name.split(".", 1)[-1] == self.family
 
