@@ -101,12 +101,16 @@ def _progress(event: Any) -> None:
 
 
 def table(rows: list[dict[str, Any]]) -> str:
+    """The Markdown table of ``rows``; a row whose ``alone`` is None (``--skip-alone``) shows
+    ``-`` for the stand-alone top-1 and the gap, as one without a benchmark figure does."""
     lines = ["| network | benchmark top-1 | MACs | supernet score | trained alone | gap |",
              "|---|---:|---:|---:|---:|---:|"]
     for r in rows:
         bench = f"{r['benchmark']:.2f}" if r.get("benchmark") is not None else "-"
+        alone, gap = ((f"{r['alone']:.1f} %", f"{r['alone'] - r['score']:+.1f}")
+                      if r.get("alone") is not None else ("-", "-"))
         lines.append(f"| {r['network']} | {bench} | {r['macs'] / 1e6:.1f} M | "
-                     f"{r['score']:.1f} % | {r['alone']:.1f} % | {r['alone'] - r['score']:+.1f} |")
+                     f"{r['score']:.1f} % | {alone} | {gap} |")
     return "\n".join(lines)
 
 
@@ -150,7 +154,7 @@ def main() -> None:
                    args.seed))
     bench = benchmark_accuracy(args.space)
     rows = [{"network": name, "macs": genesynth.cost(arch).macs, "score": scores[name],
-             "alone": stand.get(name, float("nan")), "benchmark": bench.get(name)}
+             "alone": stand.get(name), "benchmark": bench.get(name)}
             for name, arch in archs.items()]
     print(f"supernet trained in {seconds:.0f} s")
     print(table(rows), flush=True)
