@@ -1,0 +1,159 @@
+"""Widening the retrained family (genesynth/synth/widen.py, ``widen_retrained``): after the
+family's retraining drops larger members that smaller ones equal once fully trained, a phase
+searches below the smallest retrained member and retrains only what it adds. A real Optuna
+study, real architectures of a four-network space, the real ``retrain_family`` writing its
+run directory; the evaluator's retraining is a table of test top-1 per width."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import optuna
+
+import genesynth
+from genesynth.evaluate.base import Evaluator, Report
+from genesynth.events import FamilyStarted, SearchExtended, SearchNotExtended
+from genesynth.net.measurement import Measurement
+from genesynth.synth import family as fam
+from genesynth.synth.widen import Phase, first_family, widen_retrained
+from tests.synth.test_widen import PROTO, RULE, _add, _arch, macs
+
+
+def _width(arch: Any) -> int:
+    return next(w for w in (8, 16, 32, 64) if _arch(w).key == arch.key)
+
+
+class Table(Evaluator):
+    """Retraining gives the test top-1 of ``tested`` (width -> top-1), and counts its calls."""
+
+    def __init__(self, tested: dict[int, float]) -> None:
+        self.tested = tested
+        self.retrained: list[int] = []
+
+    def evaluate(self, arch: Any, report: Report) -> Measurement:
+        raise AssertionError("the search is a stand-in here")
+
+    def retrain(self, arch: Any, report: Report, searched: Measurement | None = None
+                ) -> tuple[Measurement, None]:
+        c = genesynth.cost(arch)
+        self.retrained.append(_width(arch))
+        return Measurement(self.tested[_width(arch)], c.params, c.macs), None
+
+
+def _run(tmp_path: Path, study: optuna.Study, tested: dict[int, float],
+         phases: Callable[[Phase], dict[int, float]] | None, size: int = 3
+         ) -> tuple[list[int], list[Any], Table]:
+    """Widths of the family after retraining the search's family of ``study`` and widening
+    it (``phases(phase)``: the trials a phase adds, width -> searched top-1; None: the family
+    made again, no search)."""
+    setup = SimpleNamespace(spec=SimpleNamespace(family_size=size, trials=2),
+                            prototype=PROTO, constraint=RULE)
+    events: list[Any] = []
+    table = Table(tested)
+    tmp_path.mkdir(parents=True, exist_ok=True)
+
+    def retrain(chosen: list[fam.Candidate], spares: list[list[fam.Candidate]],
+                done: list[fam.Member]) -> list[fam.Member]:
+        before = json.loads((tmp_path / "family.json").read_text()).get("dropped", []) \
+            if done else []
+        return fam.retrain_family(chosen, spares, table, RULE, tmp_path, events.append, 1,
+                                  done=done, dropped_before=before)
+
+    def search(phase: Phase) -> None:
+        for width, accuracy in (phases(phase) if phases else {}).items():
+            _add(study, width, accuracy, phase.number)
+
+    chosen = first_family(study, setup)  # type: ignore[arg-type]
+    members = retrain(chosen, [[] for _ in chosen], [])
+    assert len(members) < len(chosen)  # as the engine calls it: retraining dropped members
+    members = widen_retrained(study, setup, events.append, members,  # type: ignore[arg-type]
+                              retrain, search if phases else None)
+    return [_width(_arch_of(tmp_path, m)) for m in members], events, table
+
+
+def _arch_of(out: Path, member: fam.Member) -> Any:
+    from genesynth.net.arch import Architecture
+
+    return Architecture.from_json((out / member.arch).read_text())
+
+
+def _study(found: dict[int, float]) -> optuna.Study:
+    study = optuna.create_study(direction="maximize")
+    for width, accuracy in found.items():
+        _add(study, width, accuracy)
+    return study
+
+
+def test_members_retraining_drops_are_found_again_below_the_smallest_retrained_one(
+        tmp_path: Path) -> None:
+    # the search ranks 64 above 32; fully trained they are equal, so 64 is dropped
+    study = _study({64: 95.0, 32: 94.0})
+    tested = {64: 97.0, 32: 97.0, 16: 96.0, 8: 94.0}
+    family, events, table = _run(tmp_path, study, tested, lambda phase: {16: 93.0, 8: 91.0})
+    assert family == [32, 16, 8]
+    assert table.retrained == [64, 32, 16, 8]  # 32 is not retrained again
+    [phase] = [e for e in events if isinstance(e, SearchExtended)]
+    assert (phase.retrained, phase.members, phase.max_macs) == (True, 1, int(0.8 * macs(32)))
+    started = [e for e in events if isinstance(e, FamilyStarted)]
+    assert [(s.members, s.retrained) for s in started] == [(("A", "B"), ()),
+                                                           (("A", "B", "C"), ("A",))]
+    written = json.loads((tmp_path / "family.json").read_text())
+    assert [m["trial"] for m in written["members"]] == [1, 2, 3]
+    assert [d["trial"] for d in written["dropped"]] == [0]  # the first retraining's drop, kept
+    assert sorted(p.name for p in (tmp_path / "family").iterdir()) == ["A", "B", "C"]
+
+
+def test_a_network_that_takes_a_members_place_moves_the_family_down_and_the_search_goes_on(
+        tmp_path: Path) -> None:
+    # fully trained, 16 equals 32 and 64: each phase's network takes the place of the one
+    # above it; one phase per member missing (two), then the run says so
+    study = _study({64: 95.0, 32: 94.0})
+    tested = {64: 97.0, 32: 97.0, 16: 97.0, 8: 96.0}
+    found = {1: {16: 93.0}, 2: {8: 91.0}}
+    family, events, table = _run(tmp_path, study, tested, lambda phase: found[phase.number])
+    assert family == [16, 8] and table.retrained == [64, 32, 16, 8]
+    assert [(e.members, e.max_macs) for e in events if isinstance(e, SearchExtended)] == [
+        (1, int(0.8 * macs(32))), (1, int(0.8 * macs(16)))]
+    [why] = [e for e in events if isinstance(e, SearchNotExtended)]
+    assert (why.members, why.reason) == (2, "phases 1, 2 (one per member missing after the "
+                                            "first retraining) searched below the retrained "
+                                            "members")
+    written = json.loads((tmp_path / "family.json").read_text())
+    assert [d["trial"] for d in written["dropped"]] == [0, 1]
+
+
+def test_a_phase_that_finds_no_network_to_retrain_ends_the_search_and_says_why(
+        tmp_path: Path) -> None:
+    study = _study({64: 95.0, 32: 94.0})
+    family, events, _ = _run(tmp_path, study, {64: 97.0, 32: 97.0}, lambda phase: {16: 40.0})
+    assert family == [32]
+    [why] = [e for e in events if isinstance(e, SearchNotExtended)]
+    assert why.reason == (
+        f"phase 1 searched below {int(0.8 * macs(32)):,} MACs: of the 1 network measured "
+        "there, none is feasible (the best: 40.00%)")
+
+
+def test_no_room_below_the_retrained_members_is_said_and_nothing_is_searched(
+        tmp_path: Path) -> None:
+    study = _study({16: 95.0, 8: 94.0})
+    family, events, _ = _run(tmp_path, study, {16: 97.0, 8: 97.0}, lambda phase: {32: 1.0})
+    assert family == [8] and not [e for e in events if isinstance(e, SearchExtended)]
+    [why] = [e for e in events if isinstance(e, SearchNotExtended)]
+    assert why.reason == (f"a smaller member needs MACs <= {int(0.8 * macs(8)):,}, but the "
+                          f"prototype's smallest network has {macs(8):,} MACs")
+
+
+def test_the_family_made_again_replays_the_phases_without_searching(tmp_path: Path) -> None:
+    study = _study({64: 95.0, 32: 94.0})
+    tested = {64: 97.0, 32: 97.0, 16: 96.0, 8: 94.0}
+    first, _, _ = _run(tmp_path / "one", study, tested, lambda phase: {16: 93.0, 8: 91.0})
+    trials = len(study.trials)
+    # the phase's networks do not change the first family: 64 and 32 again, then the phase
+    again, events, table = _run(tmp_path / "two", study, tested, None)
+    assert again == first == [32, 16, 8] and len(study.trials) == trials
+    assert table.retrained == [64, 32, 16, 8]
+    assert not [e for e in events if isinstance(e, SearchExtended)]
