@@ -159,12 +159,14 @@ def widen_retrained(study: optuna.Study, setup: Setup, emit: Listener,
             phase = _plan_retrained(study, setup, members, phases, fruitless, allowed, emit)
         if phase is None:
             break
-        if phase not in phases:
+        new = phase not in phases
+        if new:
             phases.append(phase)
             _save(study, setup.spec.trials, phases, fruitless, done=True)
             study.set_user_attr(PLANNED_ATTR, phase.trials)
             if phase.start is not None:
                 study.enqueue_trial(phase.start)
+        if new or (search is not None and phase.trials > done_count(study)):  # (resumed)
             emit(SearchExtended(phase.trials, phase.max_macs, len(members), phase.number,
                                 time.time(), wanted=size, retrained=True))
         stopped = search(phase) if search is not None else None

@@ -13,6 +13,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import optuna
+import pytest
 
 import genesynth
 from genesynth.evaluate.base import Evaluator, Report
@@ -20,6 +21,7 @@ from genesynth.events import FamilyStarted, SearchExtended, SearchNotExtended
 from genesynth.net.measurement import Measurement
 from genesynth.synth import family as fam
 from genesynth.synth.widen import Phase, first_family, widen_retrained
+from tests.record.test_snapshot import build
 from tests.synth.test_widen import PROTO, RULE, _add, _arch, macs
 
 
@@ -157,3 +159,85 @@ def test_the_family_made_again_replays_the_phases_without_searching(tmp_path: Pa
     assert again == first == [32, 16, 8] and len(study.trials) == trials
     assert table.retrained == [64, 32, 16, 8]
     assert not [e for e in events if isinstance(e, SearchExtended)]
+
+
+class Plateau(Evaluator):
+    """The search's top-1 grows with MACs; fully trained, every network of 100K MACs or more
+    reaches 95 % and smaller ones fall with their MACs (digits' plateau, made exact)."""
+
+    def __init__(self, stop_below: int = 0) -> None:
+        self.stop_below = stop_below  # Ctrl-C at the first network under these MACs
+        self.retrained: list[int] = []
+
+    def evaluate(self, arch: Any, report: Report) -> Measurement:
+        c = genesynth.cost(arch)
+        if c.macs < self.stop_below:
+            raise KeyboardInterrupt
+        return Measurement(60.0 + c.macs / 20_000, c.params, c.macs)
+
+    def retrain(self, arch: Any, report: Report, searched: Measurement | None = None
+                ) -> tuple[Measurement, None]:
+        c = genesynth.cost(arch)
+        self.retrained.append(c.macs)
+        return Measurement(min(95.0, 80.0 + 15.0 * c.macs / 100_000), c.params, c.macs), None
+
+    def describe(self) -> dict[str, Any]:
+        return {"kind": "plateau", "version": 1}
+
+
+def _synthesize(out: Path, evaluator: Plateau, cache: Path, resume: bool = False
+                ) -> tuple[Any, list[Any]]:
+    from tests.synth.test_engine import TINY
+
+    events: list[Any] = []
+    try:
+        result = genesynth.synthesize(
+            genesynth.parse_prototype(TINY), RULE, data="digits", trials=8, family_size=3,
+            out=out, evaluator=evaluator, cache=cache, resume=resume, sampler="random",
+            listeners=[events.append])
+    except genesynth.RunInterrupted:
+        result = None
+    return result, events
+
+
+SMALL = int(0.8 * 24_224)  # the phase's bound: under 80 % of the smallest retrained member
+
+
+def test_a_run_whose_retraining_drops_members_searches_below_those_it_kept(
+        tmp_path: Path) -> None:
+    plateau = Plateau()
+    result, events = _synthesize(tmp_path / "run", plateau, tmp_path / "cache")
+    # the search's family: 496K, 136K, 24K; retrained, 136K equals 496K (and its spare,
+    # 431K): 2 members left, and the phase below 24K finds the smallest network
+    assert [(m.macs, m.accuracy) for m in result.family] == [
+        (135_840, 95.0), (24_224, pytest.approx(83.6336)), (16_032, pytest.approx(82.4048))]
+    assert plateau.retrained == [496_448, 135_840, 24_224, 430_912, 16_032]  # none twice
+    [phase] = [e for e in events if isinstance(e, SearchExtended)]
+    assert (phase.retrained, phase.members, phase.max_macs) == (True, 2, SMALL)
+    written = json.loads((tmp_path / "run" / "family.json").read_text())
+    assert len(written["dropped"]) == 2 and len(written["members"]) == 3
+
+
+def test_a_run_interrupted_in_that_phase_resumes_it_and_makes_the_same_family(
+        tmp_path: Path) -> None:
+    whole, _ = _synthesize(tmp_path / "whole", Plateau(), tmp_path / "c1")
+    first, _ = _synthesize(tmp_path / "run", Plateau(stop_below=SMALL), tmp_path / "c2")
+    assert first is None  # Ctrl-C in the phase below the retrained members
+    again = Plateau()
+    result, events = _synthesize(tmp_path / "run", again, tmp_path / "c2", resume=True)
+    # the same networks (the interrupted trial's network came back as a later trial)
+    assert [(m.key, m.accuracy) for m in result.family] == [
+        (m.key, m.accuracy) for m in whole.family]
+    # the first retraining again (no weights here, so the cache keeps none), then the phase's
+    assert again.retrained == [496_448, 135_840, 24_224, 430_912, 16_032]
+    # the phase goes on (the views search again), and no other is planned
+    [phase] = [e for e in events if isinstance(e, SearchExtended)]
+    assert (phase.phase, phase.retrained) == (1, True)
+    assert build(events).below_family is False  # retrained after it
+    assert build(events[:events.index(phase) + 1]).below_family is True
+    # family.json deleted: the family is made again, the phase replayed, nothing searched
+    (tmp_path / "run" / "family.json").unlink()
+    trials = len(result.trials)
+    remade, _ = _synthesize(tmp_path / "run", Plateau(), tmp_path / "c2", resume=True)
+    assert [m.trial for m in remade.family] == [m.trial for m in result.family]
+    assert len(remade.trials) == trials
