@@ -142,12 +142,13 @@ def widen_retrained(study: optuna.Study, setup: Setup, emit: Listener,
     networks above smaller ones that equal them once retrained, so a family planned on it
     alone loses its larger members to retraining with no phase left to search below.)
 
-    One phase per member missing after the first retraining; a phase that adds no network
-    to retrain (none feasible, or none 20 % apart from the members) ends them. The phases
+    Up to ``family_size - 1`` such phases, until the prototype has no network under the
+    bound (its cost range, or a descent on MACs: :func:`smallest_macs`) or a phase adds no
+    network to retrain (none feasible, or none 20 % apart from the members). The phases
     recorded in the study are run again first, in order (their trials done, their members'
     retraining the evaluation cache's); ``search`` None (the family made again) runs only
     those."""
-    size, allowed = setup.spec.family_size, setup.spec.family_size - len(members)
+    size = setup.spec.family_size
     record = _load(study, setup.spec.trials)
     phases = [Phase(**p) for p in record["phases"]]
     fruitless = [(p, record["fruitless"][str(p.number)]) for p in phases
@@ -156,7 +157,7 @@ def widen_retrained(study: optuna.Study, setup: Setup, emit: Listener,
     while len(members) < size:
         phase = replay.pop(0) if replay else None
         if phase is None and search is not None:
-            phase = _plan_retrained(study, setup, members, phases, fruitless, allowed, emit)
+            phase = _plan_retrained(study, setup, members, phases, fruitless, emit)
         if phase is None:
             break
         new = phase not in phases
@@ -180,8 +181,8 @@ def widen_retrained(study: optuna.Study, setup: Setup, emit: Listener,
 
 
 def _plan_retrained(study: optuna.Study, setup: Setup, members: list[fam.Member],
-                    phases: list[Phase], fruitless: list[tuple[Phase, str]], allowed: int,
-                    emit: Listener) -> Phase | None:
+                    phases: list[Phase], fruitless: list[tuple[Phase, str]], emit: Listener
+                    ) -> Phase | None:
     """The next phase below the retrained members, or None (with the reason told)."""
     size = setup.spec.family_size
     if not members:
@@ -193,14 +194,10 @@ def _plan_retrained(study: optuna.Study, setup: Setup, members: list[fam.Member]
     cap = _room(members, smallest, setup.constraint.max_macs)
     if cap is None:
         reasons.append(_no_room(members, smallest, exact))
-    else:  # a region a phase of the search found no member in, searched already
-        reasons += [why for p, why in fruitless
-                    if not p.retrained and not p.above and p.max_macs >= cap]
-    if not reasons and len(mine) >= allowed:
+    if not reasons and len(mine) >= size - 1:
         numbers = ", ".join(str(p.number) for p in mine)
-        reasons.append(f"{'phase' if len(mine) == 1 else 'phases'} {numbers} (one per member "
-                       "missing after the first retraining) searched below the retrained "
-                       "members")
+        reasons.append(f"phases {numbers} searched below the retrained members, as many as "
+                       "the family has places after A")
     if reasons or cap is None:  # (no cap: a reason says why)
         emit(SearchNotExtended(len(members), size, "; ".join(reasons), time.time()))
         return None

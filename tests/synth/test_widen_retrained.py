@@ -112,7 +112,7 @@ def test_members_retraining_drops_are_found_again_below_the_smallest_retrained_o
 def test_a_network_that_takes_a_members_place_moves_the_family_down_and_the_search_goes_on(
         tmp_path: Path) -> None:
     # fully trained, 16 equals 32 and 64: each phase's network takes the place of the one
-    # above it; one phase per member missing (two), then the run says so
+    # above it; as many phases as places after A (two), then the run says so
     study = _study({64: 95.0, 32: 94.0})
     tested = {64: 97.0, 32: 97.0, 16: 97.0, 8: 96.0}
     found = {1: {16: 93.0}, 2: {8: 91.0}}
@@ -121,9 +121,8 @@ def test_a_network_that_takes_a_members_place_moves_the_family_down_and_the_sear
     assert [(e.members, e.max_macs) for e in events if isinstance(e, SearchExtended)] == [
         (1, int(0.8 * macs(32))), (1, int(0.8 * macs(16)))]
     [why] = [e for e in events if isinstance(e, SearchNotExtended)]
-    assert (why.members, why.reason) == (2, "phases 1, 2 (one per member missing after the "
-                                            "first retraining) searched below the retrained "
-                                            "members")
+    assert (why.members, why.reason) == (2, "phases 1, 2 searched below the retrained "
+                                            "members, as many as the family has places after A")
     written = json.loads((tmp_path / "family.json").read_text())
     assert [d["trial"] for d in written["dropped"]] == [0, 1]
 
