@@ -75,13 +75,15 @@ def search_extended_text(event: SearchExtended) -> str:
     """Why the search goes on after its budget, and with which bound."""
     has = (f"{event.members} of {event.wanted} members" if event.wanted
            else fmt.plural(event.members, "member"))
+    if event.retrained:
+        where = (f"MACs <= {event.max_macs:,}, below its members" if event.min_macs is None
+                 else f"MACs from {event.min_macs:,} to {event.max_macs:,}, between its members")
+        return (f"search extended (phase {event.phase}): the retrained family has {has}; up "
+                f"to trial {event.trials} with {where}")
     if event.min_macs is not None:
         return (f"search extended (phase {event.phase}): the family has {has}; up to trial "
                 f"{event.trials} with MACs >= {event.min_macs:,}, for a more accurate member "
                 "above A")
-    if event.retrained:
-        return (f"search extended (phase {event.phase}): the retrained family has {has}; up "
-                f"to trial {event.trials} with MACs <= {event.max_macs:,}, below its members")
     return (f"search extended (phase {event.phase}): the family has {has}; up to trial "
             f"{event.trials} with MACs <= {event.max_macs:,}")
 

@@ -70,7 +70,8 @@ class Phase:
 
     @property
     def above(self) -> bool:
-        return self.min_macs is not None
+        """A phase above member A (a phase between retrained members has a floor too)."""
+        return self.min_macs is not None and not self.retrained
 
 
 Search = Callable[[Phase], str | None]  # runs one phase; why it stopped early, if it did
@@ -136,7 +137,8 @@ def widen_retrained(study: optuna.Study, setup: Setup, emit: Listener,
                     members: list[fam.Member], retrain: Retrain, search: Search | None
                     ) -> list[fam.Member]:
     """After a retraining that dropped members: while the family is short, a phase searches
-    below its smallest retrained member (or in the widest gap between two), where top-1 falls
+    below its smallest retrained member (or in the widest gap between two, 20 % apart from
+    both), where top-1 falls
     once networks are fully trained, and the networks that fit there are retrained beside the
     members, which are kept as they are. (The search's top-1, a few epochs, ranks larger
     networks above smaller ones that equal them once retrained, so a family planned on it
@@ -169,7 +171,8 @@ def widen_retrained(study: optuna.Study, setup: Setup, emit: Listener,
                 study.enqueue_trial(phase.start)
         if new or (search is not None and phase.trials > done_count(study)):  # (resumed)
             emit(SearchExtended(phase.trials, phase.max_macs, len(members), phase.number,
-                                time.time(), wanted=size, retrained=True))
+                                time.time(), wanted=size, min_macs=phase.min_macs,
+                                retrained=True))
         stopped = search(phase) if search is not None else None
         chosen, spares = _grown(study, setup, members, phase)
         if len(chosen) > len(members):
@@ -202,8 +205,10 @@ def _plan_retrained(study: optuna.Study, setup: Setup, members: list[fam.Member]
         emit(SearchNotExtended(len(members), size, "; ".join(reasons), time.time()))
         return None
     per_phase = max(4, setup.spec.trials // size)
+    under = [m.macs for m in members if m.macs < cap]  # between two members: 20 % above both
+    floor = math.ceil(max(under) / (1 - fam.MIN_GAP)) if under else None
     return Phase(len(phases) + 1, done_count(study) + per_phase, cap, len(members),
-                 start=start if cap == below else None, retrained=True)
+                 min_macs=floor, start=start if cap == below else None, retrained=True)
 
 
 def _grown(study: optuna.Study, setup: Setup, members: list[fam.Member], phase: Phase
@@ -229,7 +234,9 @@ def _none_fits(study: optuna.Study, phase: Phase, stopped: str | None) -> str:
     why = f" ({stopped})" if stopped else ""
     records = [rec for t in study.get_trials(deepcopy=False)
                if (rec := TrialRecord.of(t)).phase == phase.number and rec.accuracy is not None]
-    where = f"phase {phase.number} searched below {phase.max_macs:,} MACs"
+    where = (f"phase {phase.number} searched below {phase.max_macs:,} MACs"
+             if phase.min_macs is None else f"phase {phase.number} searched from "
+             f"{phase.min_macs:,} to {phase.max_macs:,} MACs")
     if not records:
         return f"{where} and measured no network there{why}"
     best = f" (the best: {max(r.accuracy or 0.0 for r in records):.2f}%)"

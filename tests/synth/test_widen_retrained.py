@@ -6,6 +6,7 @@ run directory; the evaluator's retraining is a table of test top-1 per width."""
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -16,6 +17,7 @@ import optuna
 import pytest
 
 import genesynth
+from genesynth.dashboard.plain import PlainLog
 from genesynth.evaluate.base import Evaluator, Report
 from genesynth.events import FamilyStarted, SearchExtended, SearchNotExtended
 from genesynth.net.measurement import Measurement
@@ -125,6 +127,30 @@ def test_a_network_that_takes_a_members_place_moves_the_family_down_and_the_sear
                                             "members, as many as the family has places after A")
     written = json.loads((tmp_path / "family.json").read_text())
     assert [d["trial"] for d in written["dropped"]] == [0, 1]
+
+
+def test_with_no_room_below_a_phase_searches_between_two_members_20_percent_from_both(
+        tmp_path: Path) -> None:
+    study = _study({64: 95.0, 32: 94.0, 8: 90.0})
+    tested = {64: 98.0, 32: 98.0, 16: 95.0, 8: 90.0}  # 64 is dropped; 8 is the smallest
+    found = {1: {16: 92.0}, 2: {}}
+    family, events, _ = _run(tmp_path, study, tested, lambda phase: found[phase.number], size=4)
+    assert family == [32, 16, 8]
+    # then in the widest gap left, 16 to 8 (the prototype has no network there; its cost
+    # range is all the planner knows of it)
+    [phase, again] = [e for e in events if isinstance(e, SearchExtended)]
+    assert (again.min_macs, again.max_macs) == (-(-macs(8) * 5 // 4), int(0.8 * macs(16)))
+    floor = -(-macs(8) * 5 // 4)
+    assert (phase.min_macs, phase.max_macs) == (floor, int(0.8 * macs(32)))
+    stream = io.StringIO()
+    PlainLog(stream)(phase)
+    assert stream.getvalue() == (
+        "family: search extended (phase 1): the retrained family has 2 of 4 members; up to "
+        f"trial {phase.trials} with MACs from {floor:,} to {int(0.8 * macs(32)):,}, between its "
+        "members\n")
+    [why] = [e for e in events if isinstance(e, SearchNotExtended)]
+    assert why.reason == (f"phase 2 searched from {again.min_macs:,} to {again.max_macs:,} "
+                          "MACs and measured no network there")
 
 
 def test_a_phase_that_finds_no_network_to_retrain_ends_the_search_and_says_why(
