@@ -214,7 +214,7 @@ def _plan_retrained(study: optuna.Study, setup: Setup, members: list[fam.Member]
 def _grown(study: optuna.Study, setup: Setup, members: list[fam.Member], phase: Phase
            ) -> tuple[list[fam.Candidate], list[list[fam.Candidate]]]:
     """The family to retrain after ``phase``: the members, then the candidates within its
-    MACs bound that fit between or below them, 20 % apart from both neighbours, best
+    MACs bounds that fit between or below them, 20 % apart from both neighbours, best
     utility first (:func:`genesynth.record.selection.fill`); each new one's spares are the
     rest of them. Trials of later phases are left out (a resume runs the phases again)."""
     found = fam.candidates(study, retrained_phases(study, setup, after=phase.number))
@@ -223,7 +223,9 @@ def _grown(study: optuna.Study, setup: Setup, members: list[fam.Member], phase: 
         return [], []
     ours = [by_trial[m.trial] for m in members]
     taken = {m.trial for m in members}
-    rest = fam.front([c for c in found if c.macs <= phase.max_macs and c.trial not in taken])
+    floor = phase.min_macs or 0
+    rest = fam.front([c for c in found if floor <= c.macs <= phase.max_macs  # (the front of
+                      and c.trial not in taken])  # those: one outside must not hide them)
     chosen = fam.fill(ours, rest, setup.spec.family_size)
     left = sorted((c for c in rest if c not in chosen), key=lambda c: (-c.utility, c.trial))
     return chosen, [[] if c in ours else left for c in chosen]
