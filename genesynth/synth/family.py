@@ -131,11 +131,12 @@ def retrain_family(
     """Retrain and measure each chosen candidate (``spares``: the rest of its band, see
     :func:`alternates`); replace or drop dominated members; writes family/<L>/ and
     family.json. ``done``: members retrained earlier in this run (before a phase searched
-    below them), taken as they are where a chosen candidate is the same trial under the same
-    label; ``dropped_before``: what earlier retrainings dropped (family.json says it too)."""
+    below them), taken as they are where a chosen candidate is the same trial (moved down a
+    letter where a new one is placed above it); ``dropped_before``: what earlier retrainings
+    dropped (family.json says it too)."""
     names = labels(len(chosen))
-    earlier = {(m.label, m.trial): m for m in done}
-    again = tuple(n for n, c in zip(names, chosen, strict=True) if (n, c.trial) in earlier)
+    earlier = _carried(done, chosen, names, out, emit)
+    again = tuple(earlier)
     holds = getattr(evaluator, "holds", None)  # the evaluation cache's retrainings
     kept = tuple(n for n, c in zip(names, chosen, strict=True)
                  if n not in again and kept_member(out, n, c))
@@ -144,8 +145,8 @@ def retrain_family(
     emit(FamilyStarted(tuple(names), epochs, time.time(), cached, kept, again))
 
     def retrain(label: str, c: Candidate) -> Member:
-        if (label, c.trial) in earlier:
-            return earlier[label, c.trial]
+        if label in earlier:
+            return earlier[label]
         return _retrain_one(label, c, evaluator, constraint, out, emit, epochs, latency)
 
     members = [retrain(label, c) for label, c in zip(names, chosen, strict=True)]
@@ -244,15 +245,38 @@ def _relabel(members: list[Member], out: Path, emit: Listener) -> list[Member]:
     renamed = []
     for member, label in zip(members, labels(len(members)), strict=True):
         if member.label != label:
-            (out / member_path(member.label)).rename(out / member_path(label))
-            emit(MemberRenamed(member.label, label, member.trial, time.time()))
-            weights = member_path(label, MEMBER_WEIGHTS) if member.weights else None
-            member = replace(member, label=label, arch=member_path(label, MEMBER_ARCH),
-                             text=member_path(label, MEMBER_TEXT), weights=weights,
-                             quantized=_moved(member.quantized, member_path(member.label),
-                                              member_path(label)))
+            member = _renamed(member, label, out, emit)
         renamed.append(member)
     return renamed
+
+
+def _carried(done: Sequence[Member], chosen: list[Candidate], names: list[str], out: Path,
+             emit: Listener) -> dict[str, Member]:
+    """The members retrained before that are chosen again, by their label in this family: a
+    network placed above one moves it (and its folder) down a letter, the last one first, so
+    each target is free."""
+    at = {c.trial: label for label, c in zip(names, chosen, strict=True)}
+    carried: dict[str, Member] = {}
+    for member in sorted(done, key=lambda m: m.label, reverse=True):
+        label = at.get(member.trial)
+        if label is None:
+            continue
+        if label != member.label:
+            shutil.rmtree(out / member_path(label), ignore_errors=True)  # (never a member's)
+            member = _renamed(member, label, out, emit)
+        carried[label] = member
+    return dict(sorted(carried.items()))
+
+
+def _renamed(member: Member, label: str, out: Path, emit: Listener) -> Member:
+    """``member`` under ``label``: its folder renamed, its record's paths with it."""
+    (out / member_path(member.label)).rename(out / member_path(label))
+    emit(MemberRenamed(member.label, label, member.trial, time.time()))
+    weights = member_path(label, MEMBER_WEIGHTS) if member.weights else None
+    return replace(member, label=label, arch=member_path(label, MEMBER_ARCH),
+                   text=member_path(label, MEMBER_TEXT), weights=weights,
+                   quantized=_moved(member.quantized, member_path(member.label),
+                                    member_path(label)))
 
 
 def _retrain_one(label: str, c: Candidate, evaluator: Evaluator, constraint: Constraint,

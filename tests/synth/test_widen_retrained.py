@@ -19,7 +19,7 @@ import pytest
 import genesynth
 from genesynth.dashboard.plain import PlainLog
 from genesynth.evaluate.base import Evaluator, Report
-from genesynth.events import FamilyStarted, SearchExtended, SearchNotExtended
+from genesynth.events import FamilyStarted, MemberRenamed, SearchExtended, SearchNotExtended
 from genesynth.net.measurement import Measurement
 from genesynth.synth import family as fam
 from genesynth.synth.widen import Phase, first_family, widen_retrained
@@ -134,8 +134,14 @@ def test_with_no_room_below_a_phase_searches_between_two_members_20_percent_from
     study = _study({64: 95.0, 32: 94.0, 8: 90.0})
     tested = {64: 98.0, 32: 98.0, 16: 95.0, 8: 90.0}  # 64 is dropped; 8 is the smallest
     found = {1: {16: 92.0}, 2: {}}
-    family, events, _ = _run(tmp_path, study, tested, lambda phase: found[phase.number], size=4)
+    family, events, table = _run(tmp_path, study, tested, lambda phase: found[phase.number],
+                                 size=4)
     assert family == [32, 16, 8]
+    # 8 moves down a letter for 16, with its folder, and is not retrained again
+    assert table.retrained == [64, 32, 8, 16]
+    assert ("B", "C") in [(e.label, e.new) for e in events if isinstance(e, MemberRenamed)]
+    assert [m["arch"] for m in json.loads((tmp_path / "family.json").read_text())["members"]
+            ] == ["family/A/arch.json", "family/B/arch.json", "family/C/arch.json"]
     # then in the widest gap left, 16 to 8 (the prototype has no network there; its cost
     # range is all the planner knows of it)
     [phase, again] = [e for e in events if isinstance(e, SearchExtended)]
