@@ -106,6 +106,9 @@ class SearchExtended:
     time: float = 0.0
     wanted: int = 0  # the family size asked for
     min_macs: int | None = None  # a phase above member A: networks with at least these MACs
+    #: Planned on the retrained family (``members`` retrained, measured on the test split):
+    #: below its smallest member, where top-1 falls once networks are fully trained.
+    retrained: bool = False
 
 
 @dataclass(frozen=True)
@@ -171,6 +174,9 @@ class FamilyStarted:
     time: float = 0.0
     cached: tuple[str, ...] = ()  # the members whose retraining the evaluation cache holds
     kept: tuple[str, ...] = ()  # members retrained before an interrupt, kept (not retrained)
+    #: Members retrained before the phase that searched below them, as they were (no events
+    #: of theirs follow: the views keep what they showed).
+    retrained: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -65,6 +65,8 @@ def status(state: RunState) -> Text:
         return Text("interrupted", style="bold red")
     if state.finished:
         return Text("finished", style="bold green")
+    if state.below_family:
+        return Text("searching below the retrained family", style="bold blue")
     if state.family and any(m.status != "waiting" for m in state.family.values()):
         return Text("retraining the family", style="bold blue")
     if state.supernet is not None and not state.supernet.ready:

@@ -157,11 +157,13 @@ class PlainLog:
             case FamilyStarted():
                 if not event.members:
                     return "family: no feasible candidate to retrain"
-                train = [m for m in event.members if m not in event.cached + event.kept]
+                train = [m for m in event.members
+                         if m not in event.cached + event.kept + event.retrained]
                 said = (f"family: retraining {', '.join(train)} "
                         f"for {fmt.plural(event.epochs, 'epoch')}" if train else "family:")
                 for those, how in ((event.cached, "from the evaluation cache"),
-                                   (event.kept, "kept (retrained before the interrupt)")):
+                                   (event.kept, "kept (retrained before the interrupt)"),
+                                   (event.retrained, "as retrained before the phase")):
                     if those:
                         said += f"{';' if said != 'family:' else ''} {', '.join(those)} {how}"
                 return said

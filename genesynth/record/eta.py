@@ -20,7 +20,9 @@ The estimate is made from what training has cost in this run so far, never from 
   model at its MACs; a member in training its remaining epochs at its own pace; a member
   whose retraining the evaluation cache holds (``FamilyStarted.cached``) nothing. Before the
   family is chosen, the members are the family as it would be made now (``forming``, the
-  engine's rule), or the family's size before any trial is feasible.
+  engine's rule), or the family's size before any trial is feasible. While a phase searches
+  below the retrained family, each member it may still add costs a retraining at the MACs of
+  the smallest member.
 - **The evaluation cache.** Trials whose measurement the cache gave took no training; the
   trials not started yet are expected to find the same share there (a re-run of a cached job
   is estimated at its real, short time).
@@ -53,6 +55,7 @@ class Progress(Protocol):
     trials: list[TrialRow]
     running: dict[int, Candidate]
     family: dict[str, Member]
+    below_family: bool
     family_epochs: int
     family_size: int
     finished: bool
@@ -135,7 +138,8 @@ def _own_pace(started: float, updated: float, epoch: int) -> float | None:
 
 def search_left(state: Progress, cost: EpochCost | None) -> float | None:
     """Seconds until the last planned trial ends (0 once the search is over)."""
-    if state.finished or state.family or (state.planned and state.done >= state.planned):
+    over = state.family and not state.below_family  # the family is retraining
+    if state.finished or over or (state.planned and state.done >= state.planned):
         return 0.0
     mean = mean_trial_seconds(state.trials)
     waiting = max(0, state.planned - state.done - len(state.running))
@@ -168,6 +172,8 @@ def family_left(state: Progress, cost: EpochCost | None) -> float | None:
     leaders = [row.macs for row in state.forming(state.family_size or len(state.family))]
     size = len(state.family) or len(leaders) or state.family_size
     members = list(state.family.values())
+    if state.below_family and members:  # the members the phase below them may add
+        size, leaders = max(size, state.family_size), [min(m.macs or 0 for m in members)]
     left = 0.0
     for index in range(size):
         member = members[index] if index < len(members) else None

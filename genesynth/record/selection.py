@@ -29,7 +29,7 @@ import math
 from collections.abc import Sequence
 from typing import Protocol, TypeVar
 
-__all__ = ["MIN_GAP", "Option", "bands", "beats", "front", "select", "spares"]
+__all__ = ["MIN_GAP", "Option", "bands", "beats", "fill", "front", "select", "spares"]
 
 MIN_GAP = 0.2  # each member has at most 80 % of the MACs of the one above
 
@@ -100,7 +100,7 @@ def bands(found: Sequence[T], size: int, min_gap: float = MIN_GAP) -> list[list[
 def select(found: Sequence[T], size: int = 4, min_gap: float = MIN_GAP) -> list[T]:
     """The family: A the most accurate of the front, then the best utility of each band
     below it, each at most ``1 - min_gap`` of the MACs of the member above; where a band
-    gives none, the places left are filled (:func:`_filled`)."""
+    gives none, the places left are filled (:func:`fill`)."""
     chosen: list[T] = []
     split = bands(found, size, min_gap)
     for band in split:
@@ -108,10 +108,10 @@ def select(found: Sequence[T], size: int = 4, min_gap: float = MIN_GAP) -> list[
             if not chosen or c.macs <= (1 - min_gap) * chosen[-1].macs:
                 chosen.append(c)
                 break
-    return _filled(chosen, [c for band in split[1:] for c in band], size, min_gap)
+    return fill(chosen, [c for band in split[1:] for c in band], size, min_gap)
 
 
-def _filled(chosen: list[T], rest: Sequence[T], size: int, min_gap: float) -> list[T]:
+def fill(chosen: list[T], rest: Sequence[T], size: int, min_gap: float = MIN_GAP) -> list[T]:
     """``chosen`` (largest first) with the candidates of ``rest`` that fit, best utility
     first, until it has ``size``: a candidate fits where it has at most ``1 - min_gap`` of
     the MACs of the member above it and the member below it at most ``1 - min_gap`` of its

@@ -75,6 +75,11 @@ def search_extended_text(event: SearchExtended) -> str:
     """Why the search goes on after its budget, and with which bound."""
     has = (f"{event.members} of {event.wanted} members" if event.wanted
            else fmt.plural(event.members, "member"))
+    if event.retrained:
+        where = (f"MACs <= {event.max_macs:,}, below its members" if event.min_macs is None
+                 else f"MACs from {event.min_macs:,} to {event.max_macs:,}, between its members")
+        return (f"search extended (phase {event.phase}): the retrained family has {has}; up "
+                f"to trial {event.trials} with {where}")
     if event.min_macs is not None:
         return (f"search extended (phase {event.phase}): the family has {has}; up to trial "
                 f"{event.trials} with MACs >= {event.min_macs:,}, for a more accurate member "
@@ -117,6 +122,7 @@ class RunState:
     epochs: int = 0  # proxy epochs per trial (0: not known)
     bounds: dict[str, float] = field(default_factory=dict)  # the constraint's bounds that are set
     phase: int = 0  # the search phase now running (see SearchExtended)
+    below_family: bool = False  # a phase searches below the retrained family (not retraining)
     finished: bool = False
     interrupted: bool = False
     earlier: int = 0  # trials a resumed run had finished before its RunStarted
@@ -224,6 +230,7 @@ class RunState:
                 self.notice = search_ended_text(event)
             case SearchExtended():
                 self.planned, self.phase = event.trials, event.phase
+                self.below_family = event.retrained
                 self.notice = search_extended_text(event)
             case SearchNotExtended():
                 self.notice = search_not_extended_text(event)
@@ -235,10 +242,12 @@ class RunState:
                     member.label = event.new
                     self.family[event.new] = member
             case FamilyStarted():
-                self.family_epochs = event.epochs
-                self.family = {label: Member(label, epochs=event.epochs,
-                                             reused=label in event.cached,
-                                             kept=label in event.kept)
+                self.family_epochs, self.below_family = event.epochs, False
+                before = self.family  # the members retrained before a phase below them
+                self.family = {label: before[label] if label in event.retrained
+                               and label in before else
+                               Member(label, epochs=event.epochs, reused=label in event.cached,
+                                      kept=label in event.kept)
                                for label in event.members}
             case MemberStarted() | MemberEpoch() | MemberDone():
                 self._member(event)

@@ -69,8 +69,9 @@ def trials_text(state: RunState, run: Mapping[str, Any]) -> str:
     extra = [t.phase for t in state.trials if t.phase > 0]
     if extra:
         text = (f"{state.done}: {planned} planned + {len(extra)} in "
-                f"{fmt.plural(max(extra), 'extra phase')} that searched below the smallest "
-                "member's MACs to widen a short family")
+                f"{fmt.plural(max(extra), 'extra phase')} that searched where a short family "
+                "lacked a member (below its smallest member, above A, or below the members "
+                "retraining kept)")
     elif state.done > planned:
         text = f"{state.done}: {planned} planned + {state.done - planned} more"
     else:

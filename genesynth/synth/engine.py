@@ -26,7 +26,7 @@ from genesynth.events import (
     event_to_dict,
 )
 from genesynth.goal.constraint import Constraint
-from genesynth.record.family import verified_weights
+from genesynth.record.family import read_family_json, verified_weights
 from genesynth.record.layout import (
     EVENTS_FILE,
     FAMILY_COPY_ATTR,
@@ -59,7 +59,13 @@ from genesynth.synth.trials import (
     replaced,
     run_trials,
 )
-from genesynth.synth.widen import Phase, widen_family
+from genesynth.synth.widen import (
+    Phase,
+    first_family,
+    retrained_phases,
+    widen_family,
+    widen_retrained,
+)
 from genesynth.synth.writebehind import LocalStorage
 from genesynth.urls import redact
 
@@ -317,19 +323,28 @@ def finish(study: optuna.Study, setup: Setup, emit: Emitter, search: bool = True
 
 
 def _finish(study: optuna.Study, setup: Setup, emit: Emitter, search: bool) -> list[fam.Member]:
-    if search:
-        chosen = widen_family(study, setup, emit, lambda phase: _search(study, setup, emit,
-                                                                          phase))
-    else:
-        chosen = fam.select(fam.candidates(study), setup.spec.family_size)
+    def one_phase(phase: Phase) -> str | None:
+        return _search(study, setup, emit, phase)
+
+    chosen = (widen_family(study, setup, emit, one_phase) if search
+              else first_family(study, setup))
     evaluator = setup.evaluator
     if setup.cache is not None:
         from genesynth.evaluate.cache import CachedRetrain
 
         evaluator = CachedRetrain(evaluator, setup.cache, f"{setup.out} family")
-    spares = fam.alternates(fam.candidates(study), chosen, setup.spec.family_size)
-    members = fam.retrain_family(chosen, spares, evaluator, setup.constraint, setup.out, emit,
-                                 setup.spec.full_epochs, setup.latency)
+
+    def retrain(chosen: list[fam.Candidate], spares: list[list[fam.Candidate]],
+                done: list[fam.Member]) -> list[fam.Member]:
+        before = (read_family_json(setup.out) or {}).get("dropped", []) if done else []
+        return fam.retrain_family(chosen, spares, evaluator, setup.constraint, setup.out, emit,
+                                  setup.spec.full_epochs, setup.latency, done, before)
+
+    found = fam.candidates(study, retrained_phases(study, setup))
+    members = retrain(chosen, fam.alternates(found, chosen, setup.spec.family_size), [])
+    if len(members) < len(chosen):  # retraining dropped members: search below those it kept
+        members = widen_retrained(study, setup, emit, members, retrain,
+                                  one_phase if search else None)
     study.set_user_attr(FAMILY_OUT_ATTR, str(setup.out.resolve()))
     # family.json's content in the study too: `genesynth watch --storage` on any machine shows it
     study.set_user_attr(FAMILY_COPY_ATTR, {"members": [m.to_dict() for m in members]})

@@ -27,7 +27,7 @@ from __future__ import annotations
 import json
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -69,14 +69,14 @@ from genesynth.record.layout import (
     MEMBER_WEIGHTS,
     member_path,
 )
-from genesynth.record.selection import MIN_GAP, bands, beats, front, select, spares
+from genesynth.record.selection import MIN_GAP, bands, beats, fill, front, select, spares
 from genesynth.record.trial import TrialRecord
 
 if TYPE_CHECKING:
     from genesynth.goal.constraint import Constraint
 
 __all__ = ["MIN_GAP", "Candidate", "Member", "alternates", "bands", "beats", "candidates",
-           "front", "labels", "parse_family", "read_family", "retrain_family", "select",
+           "fill", "front", "labels", "parse_family", "read_family", "retrain_family", "select",
            "write_family"]
 
 
@@ -92,13 +92,14 @@ class Candidate:
     utility: float
 
 
-def candidates(study: optuna.Study) -> list[Candidate]:
-    """Feasible complete trials, one per distinct architecture (the first trial of each)."""
+def candidates(study: optuna.Study, leave: Collection[int] = ()) -> list[Candidate]:
+    """Feasible complete trials, one per distinct architecture (the first trial of each);
+    ``leave``: the widening phases whose trials are left out (numbers, 1, 2, ...)."""
     seen: set[str] = set()
     found: list[Candidate] = []
     for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
         rec = TrialRecord.of(t)
-        if rec.feasible is not True or rec.key in seen:
+        if rec.feasible is not True or rec.key in seen or rec.phase in leave:
             continue
         if rec.key is None or rec.arch is None or rec.accuracy is None or rec.params is None \
                 or rec.macs is None or rec.utility is None:
@@ -124,25 +125,34 @@ def alternates(found: list[Candidate], chosen: list[Candidate], size: int
 def retrain_family(
     chosen: list[Candidate], spares: list[list[Candidate]], evaluator: Evaluator,
     constraint: Constraint, out: Path, emit: Listener, epochs: int,
-    latency: Callable[[Architecture], float] | None = None,
+    latency: Callable[[Architecture], float] | None = None, done: Sequence[Member] = (),
+    dropped_before: Sequence[dict[str, Any]] = (),
 ) -> list[Member]:
     """Retrain and measure each chosen candidate (``spares``: the rest of its band, see
     :func:`alternates`); replace or drop dominated members; writes family/<L>/ and
-    family.json."""
+    family.json. ``done``: members retrained earlier in this run (before a phase searched
+    below them), taken as they are where a chosen candidate is the same trial (moved down a
+    letter where a new one is placed above it); ``dropped_before``: what earlier retrainings
+    dropped (family.json says it too)."""
     names = labels(len(chosen))
+    earlier = _carried(done, chosen, names, out, emit)
+    again = tuple(earlier)
     holds = getattr(evaluator, "holds", None)  # the evaluation cache's retrainings
-    kept = tuple(n for n, c in zip(names, chosen, strict=True) if kept_member(out, n, c))
+    kept = tuple(n for n, c in zip(names, chosen, strict=True)
+                 if n not in again and kept_member(out, n, c))
     cached = tuple(n for n, c in zip(names, chosen, strict=True)
-                   if n not in kept and holds and holds(c.arch))
-    emit(FamilyStarted(tuple(names), epochs, time.time(), cached, kept))
+                   if n not in again + kept and holds and holds(c.arch))
+    emit(FamilyStarted(tuple(names), epochs, time.time(), cached, kept, again))
 
     def retrain(label: str, c: Candidate) -> Member:
+        if label in earlier:
+            return earlier[label]
         return _retrain_one(label, c, evaluator, constraint, out, emit, epochs, latency)
 
     members = [retrain(label, c) for label, c in zip(names, chosen, strict=True)]
     spare = [list(s) for s in spares] + [[] for _ in range(len(chosen) - len(spares))]
     tries = [0] * len(members)
-    dropped: list[dict[str, Any]] = []  # family.json says what was dropped, and why
+    dropped = list(dropped_before)  # family.json says what was dropped, and why
     while (pair := _dominated(members)) is not None:
         i, j = pair
         loser, winner = members[i], members[j]
@@ -235,15 +245,38 @@ def _relabel(members: list[Member], out: Path, emit: Listener) -> list[Member]:
     renamed = []
     for member, label in zip(members, labels(len(members)), strict=True):
         if member.label != label:
-            (out / member_path(member.label)).rename(out / member_path(label))
-            emit(MemberRenamed(member.label, label, member.trial, time.time()))
-            weights = member_path(label, MEMBER_WEIGHTS) if member.weights else None
-            member = replace(member, label=label, arch=member_path(label, MEMBER_ARCH),
-                             text=member_path(label, MEMBER_TEXT), weights=weights,
-                             quantized=_moved(member.quantized, member_path(member.label),
-                                              member_path(label)))
+            member = _renamed(member, label, out, emit)
         renamed.append(member)
     return renamed
+
+
+def _carried(done: Sequence[Member], chosen: list[Candidate], names: list[str], out: Path,
+             emit: Listener) -> dict[str, Member]:
+    """The members retrained before that are chosen again, by their label in this family: a
+    network placed above one moves it (and its folder) down a letter, the last one first, so
+    each target is free."""
+    at = {c.trial: label for label, c in zip(names, chosen, strict=True)}
+    carried: dict[str, Member] = {}
+    for member in sorted(done, key=lambda m: m.label, reverse=True):
+        label = at.get(member.trial)
+        if label is None:
+            continue
+        if label != member.label:
+            shutil.rmtree(out / member_path(label), ignore_errors=True)  # (never a member's)
+            member = _renamed(member, label, out, emit)
+        carried[label] = member
+    return dict(sorted(carried.items()))
+
+
+def _renamed(member: Member, label: str, out: Path, emit: Listener) -> Member:
+    """``member`` under ``label``: its folder renamed, its record's paths with it."""
+    (out / member_path(member.label)).rename(out / member_path(label))
+    emit(MemberRenamed(member.label, label, member.trial, time.time()))
+    weights = member_path(label, MEMBER_WEIGHTS) if member.weights else None
+    return replace(member, label=label, arch=member_path(label, MEMBER_ARCH),
+                   text=member_path(label, MEMBER_TEXT), weights=weights,
+                   quantized=_moved(member.quantized, member_path(member.label),
+                                    member_path(label)))
 
 
 def _retrain_one(label: str, c: Candidate, evaluator: Evaluator, constraint: Constraint,

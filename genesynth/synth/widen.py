@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -34,6 +34,7 @@ import optuna
 from genesynth import fmt
 from genesynth.events import Listener, SearchExtended, SearchNotExtended
 from genesynth.record.layout import PLANNED_ATTR
+from genesynth.record.selection import Measured
 from genesynth.record.trial import TrialRecord
 from genesynth.synth import family as fam
 from genesynth.synth.trials import done_count
@@ -64,10 +65,13 @@ class Phase:
     #: The choices of a network inside the phase's bound that no trial built (found by a
     #: descent on MACs): measured first, so the search has a network there to start from.
     start: dict[str, Any] | None = None
+    #: Planned on the retrained family (:func:`widen_retrained`), not on the search's top-1.
+    retrained: bool = False
 
     @property
     def above(self) -> bool:
-        return self.min_macs is not None
+        """A phase above member A (a phase between retrained members has a floor too)."""
+        return self.min_macs is not None and not self.retrained
 
 
 Search = Callable[[Phase], str | None]  # runs one phase; why it stopped early, if it did
@@ -78,7 +82,7 @@ def widen_family(study: optuna.Study, setup: Setup, emit: Listener, search: Sear
     """The family's candidates, after the phases a short family needs (``search`` runs one)."""
     size = setup.spec.family_size
     record = _load(study, setup.spec.trials)
-    chosen = fam.select(fam.candidates(study), size)
+    chosen = first_family(study, setup)
     if record["done"]:
         return chosen
     phases = [Phase(**p) for p in record["phases"]]
@@ -101,12 +105,147 @@ def widen_family(study: optuna.Study, setup: Setup, emit: Listener, search: Sear
                                 time.time(), wanted=size, min_macs=phase.min_macs))
         stopped = search(phase)
         top = chosen[0] if chosen else None
-        chosen = fam.select(fam.candidates(study), size)
+        chosen = first_family(study, setup)
         if len(chosen) <= phase.members:
             fruitless.append((phase, _found_none(study, phase, top, stopped, chosen)))
             _save(study, setup.spec.trials, phases, fruitless, done=False)
     _save(study, setup.spec.trials, phases, fruitless, done=True)
     return chosen
+
+
+def first_family(study: optuna.Study, setup: Setup) -> list[fam.Candidate]:
+    """The family as the search's top-1 chooses it, before any retraining: of the trials of
+    the search and of its widening phases, never those of a phase planned on the retrained
+    family (which a resume must not let change the family they were planned on)."""
+    return fam.select(fam.candidates(study, retrained_phases(study, setup)),
+                      setup.spec.family_size)
+
+
+def retrained_phases(study: optuna.Study, setup: Setup, after: int = 0) -> set[int]:
+    """The numbers of the phases planned on the retrained family, after phase ``after``."""
+    record = _load(study, setup.spec.trials)
+    return {p["number"] for p in record["phases"] if p.get("retrained") and p["number"] > after}
+
+
+#: Retrains ``chosen`` (``spares``: the rest of each one's band), taking the members
+#: retrained before (``done``) as they are; returns the family as retraining leaves it.
+Retrain = Callable[[list[fam.Candidate], list[list[fam.Candidate]], list[fam.Member]],
+                   list[fam.Member]]
+
+
+def widen_retrained(study: optuna.Study, setup: Setup, emit: Listener,
+                    members: list[fam.Member], retrain: Retrain, search: Search | None
+                    ) -> list[fam.Member]:
+    """After a retraining that dropped members: while the family is short, a phase searches
+    below its smallest retrained member (or in the widest gap between two, 20 % apart from
+    both), where top-1 falls
+    once networks are fully trained, and the networks that fit there are retrained beside the
+    members, which are kept as they are. (The search's top-1, a few epochs, ranks larger
+    networks above smaller ones that equal them once retrained, so a family planned on it
+    alone loses its larger members to retraining with no phase left to search below.)
+
+    Up to ``family_size - 1`` such phases, until the prototype has no network under the
+    bound (its cost range, or a descent on MACs: :func:`smallest_macs`) or a phase adds no
+    network to retrain (none feasible, or none 20 % apart from the members). The phases
+    recorded in the study are run again first, in order (their trials done, their members'
+    retraining the evaluation cache's); ``search`` None (the family made again) runs only
+    those."""
+    size = setup.spec.family_size
+    record = _load(study, setup.spec.trials)
+    phases = [Phase(**p) for p in record["phases"]]
+    fruitless = [(p, record["fruitless"][str(p.number)]) for p in phases
+                 if str(p.number) in record["fruitless"]]
+    replay = [p for p in phases if p.retrained]
+    while len(members) < size:
+        phase = replay.pop(0) if replay else None
+        if phase is None and search is not None:
+            phase = _plan_retrained(study, setup, members, phases, fruitless, emit)
+        if phase is None:
+            break
+        new = phase not in phases
+        if new:
+            phases.append(phase)
+            _save(study, setup.spec.trials, phases, fruitless, done=True)
+            study.set_user_attr(PLANNED_ATTR, phase.trials)
+            if phase.start is not None:
+                study.enqueue_trial(phase.start)
+        if new or (search is not None and phase.trials > done_count(study)):  # (resumed)
+            emit(SearchExtended(phase.trials, phase.max_macs, len(members), phase.number,
+                                time.time(), wanted=size, min_macs=phase.min_macs,
+                                retrained=True))
+        stopped = search(phase) if search is not None else None
+        chosen, spares = _grown(study, setup, members, phase)
+        if len(chosen) > len(members):
+            members = retrain(chosen, spares, members)
+        elif all(p != phase for p, _ in fruitless):
+            fruitless.append((phase, _none_fits(study, phase, stopped)))
+            _save(study, setup.spec.trials, phases, fruitless, done=True)
+    return members
+
+
+def _plan_retrained(study: optuna.Study, setup: Setup, members: list[fam.Member],
+                    phases: list[Phase], fruitless: list[tuple[Phase, str]], emit: Listener
+                    ) -> Phase | None:
+    """The next phase below the retrained members, or None (with the reason told)."""
+    size = setup.spec.family_size
+    if not members:
+        return None
+    mine = [p for p in phases if p.retrained]
+    reasons = [why for p, why in fruitless if p.retrained]
+    below = int((1 - fam.MIN_GAP) * members[-1].macs)
+    smallest, exact, start = smallest_macs(study, setup.prototype, below)
+    cap = _room(members, smallest, setup.constraint.max_macs)
+    if cap is None:
+        reasons.append(_no_room(members, smallest, exact))
+    if not reasons and len(mine) >= size - 1:
+        numbers = ", ".join(str(p.number) for p in mine)
+        reasons.append(f"phases {numbers} searched below the retrained members, as many as "
+                       "the family has places after A")
+    if reasons or cap is None:  # (no cap: a reason says why)
+        emit(SearchNotExtended(len(members), size, "; ".join(reasons), time.time()))
+        return None
+    per_phase = max(4, setup.spec.trials // size)
+    under = [m.macs for m in members if m.macs < cap]  # between two members: 20 % above both
+    floor = math.ceil(max(under) / (1 - fam.MIN_GAP)) if under else None
+    return Phase(len(phases) + 1, done_count(study) + per_phase, cap, len(members),
+                 min_macs=floor, start=start if cap == below else None, retrained=True)
+
+
+def _grown(study: optuna.Study, setup: Setup, members: list[fam.Member], phase: Phase
+           ) -> tuple[list[fam.Candidate], list[list[fam.Candidate]]]:
+    """The family to retrain after ``phase``: the members, then the candidates within its
+    MACs bounds that fit between or below them, 20 % apart from both neighbours, best
+    utility first (:func:`genesynth.record.selection.fill`); each new one's spares are the
+    rest of them. Trials of later phases are left out (a resume runs the phases again)."""
+    found = fam.candidates(study, retrained_phases(study, setup, after=phase.number))
+    by_trial = {c.trial: c for c in found}
+    if any(m.trial not in by_trial for m in members):
+        return [], []
+    ours = [by_trial[m.trial] for m in members]
+    taken = {m.trial for m in members}
+    floor = phase.min_macs or 0
+    rest = fam.front([c for c in found if floor <= c.macs <= phase.max_macs  # (the front of
+                      and c.trial not in taken])  # those: one outside must not hide them)
+    chosen = fam.fill(ours, rest, setup.spec.family_size)
+    left = sorted((c for c in rest if c not in chosen), key=lambda c: (-c.utility, c.trial))
+    return chosen, [[] if c in ours else left for c in chosen]
+
+
+def _none_fits(study: optuna.Study, phase: Phase, stopped: str | None) -> str:
+    """What a phase below the retrained members that gave no network to retrain measured."""
+    why = f" ({stopped})" if stopped else ""
+    records = [rec for t in study.get_trials(deepcopy=False)
+               if (rec := TrialRecord.of(t)).phase == phase.number and rec.accuracy is not None]
+    where = (f"phase {phase.number} searched below {phase.max_macs:,} MACs"
+             if phase.min_macs is None else f"phase {phase.number} searched from "
+             f"{phase.min_macs:,} to {phase.max_macs:,} MACs")
+    if not records:
+        return f"{where} and measured no network there{why}"
+    best = f" (the best: {max(r.accuracy or 0.0 for r in records):.2f}%)"
+    head = f"{where}: of the {fmt.plural(len(records), 'network')} measured there, "
+    if not any(r.feasible for r in records):
+        return f"{head}none is feasible{best}{why}"
+    return f"{head}none is 20% apart in MACs from the members{best}{why}"
 
 
 def _found_none(study: optuna.Study, phase: Phase, top: fam.Candidate | None,
@@ -174,7 +313,7 @@ def _plan(study: optuna.Study, setup: Setup, chosen: list[fam.Candidate], phases
     return None
 
 
-def _no_room(chosen: list[fam.Candidate], smallest: int, exact: bool) -> str:
+def _no_room(chosen: Sequence[Measured], smallest: int, exact: bool) -> str:
     below = int((1 - fam.MIN_GAP) * chosen[-1].macs)
     reason = (f"a smaller member needs MACs <= {below:,}, but the prototype's smallest "
               f"network has {smallest:,} MACs" if exact else
@@ -195,7 +334,7 @@ def _largest_macs(setup: Setup) -> int:
     return min(bounds, default=UNBOUNDED)
 
 
-def _room(chosen: list[fam.Candidate], smallest: int, bound: int | None) -> int | None:
+def _room(chosen: Sequence[Measured], smallest: int, bound: int | None) -> int | None:
     """The MACs bound of the next phase: below the smallest member when the prototype can
     make a network there; else below the member above the widest gap between two members
     that has room for one more, ``MIN_GAP`` apart from both; None when there is no room."""

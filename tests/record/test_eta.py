@@ -6,6 +6,7 @@ import io
 
 import pytest
 
+from genesynth.dashboard.panels import status
 from genesynth.dashboard.plain import PlainLog
 from genesynth.events import (
     EpochDone,
@@ -15,6 +16,7 @@ from genesynth.events import (
     MemberEpoch,
     MemberStarted,
     RunStarted,
+    SearchExtended,
     TrialFinished,
     TrialStarted,
 )
@@ -133,3 +135,31 @@ def test_members_the_cache_holds_and_a_short_family_cost_no_retraining() -> None
     one = build([START, *_trained(0, 100, 1_000_000, 2.0, 70.0)])
     assert [row.number for row in one.forming(2)] == [0]
     assert one.estimate.family == pytest.approx(10 * 2.0)
+
+
+def test_a_phase_below_the_retrained_family_is_searching_and_costs_the_members_it_may_add(
+) -> None:
+    retrained = [*run_so_far(), FamilyStarted(("A",), 10, time=112),
+                 MemberStarted("A", 0, 1_000, 1_000_000, 10, time=112),
+                 MemberDone("A", 0, 98.0, 1_000, 1_000_000, None, 80.0, True, time=132)]
+    below = SearchExtended(8, 800_000, 1, 1, time=132, wanted=2, retrained=True)
+    state = build([*retrained, below])
+    assert status(state).plain == "searching below the retrained family"
+    assert state.estimate.search == pytest.approx(4 * 6.0)  # trials 4-7, at the mean trial
+    # the member the phase may add: 10 epochs at the smallest member's 1M MACs (2 s/epoch)
+    assert state.estimate.family == pytest.approx(10 * 2.0)
+    # the phase's network retrained beside A, which stays as it was retrained
+    state = build([*retrained, below, FamilyStarted(("A", "B"), 10, time=150, retrained=("A",)),
+                   MemberStarted("B", 5, 500, 500_000, 10, time=150)])
+    assert status(state).plain == "retraining the family"
+    assert (state.family["A"].status, state.family["A"].accuracy) == ("done", 98.0)
+    assert state.estimate.search == 0.0
+    assert state.estimate.family == pytest.approx(10 * 1.5)  # B only: 1 s + 0.5 s
+    stream = io.StringIO()
+    log = PlainLog(stream)
+    for event in (below, FamilyStarted(("A", "B"), 10, time=150, retrained=("A",))):
+        log(event)
+    assert stream.getvalue().splitlines() == [
+        "family: search extended (phase 1): the retrained family has 1 of 2 members; up to "
+        "trial 8 with MACs <= 800,000, below its members",
+        "family: retraining B for 10 epochs; A as retrained before the phase"]

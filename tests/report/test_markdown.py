@@ -115,8 +115,9 @@ def test_trials_beyond_the_plan_are_explained(tmp_path: Path) -> None:
             user_attrs={"state": "complete", "phase": phase, "accuracy": 91.0, "params": 900,
                         "macs": 90_000, "utility": 60.0, "feasible": True, "seconds": 2.0}))
     write_report(run)
-    assert ("| trials | `15: 12 planned + 3 in 2 extra phases that searched below the smallest "
-            "member's MACs to widen a short family` |") in (run / "report.md").read_text()
+    assert ("| trials | `15: 12 planned + 3 in 2 extra phases that searched where a short "
+            "family lacked a member (below its smallest member, above A, or below the members "
+            "retraining kept)` |") in (run / "report.md").read_text()
 
 
 def test_pruned_trials_are_said_to_be_left_out_of_the_plot(
