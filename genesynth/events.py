@@ -107,7 +107,8 @@ class SearchExtended:
     wanted: int = 0  # the family size asked for
     min_macs: int | None = None  # a phase above member A: networks with at least these MACs
     #: Planned on the retrained family (``members`` retrained, measured on the test split):
-    #: below its smallest member, where top-1 falls once networks are fully trained.
+    #: below its smallest member, where top-1 falls once networks are fully trained, or
+    #: between two members (``min_macs`` then bounds it below).
     retrained: bool = False
 
 
