@@ -138,11 +138,11 @@ def widen_retrained(study: optuna.Study, setup: Setup, emit: Listener,
                     ) -> list[fam.Member]:
     """After a retraining that dropped members: while the family is short, a phase searches
     below its smallest retrained member (or in the widest gap between two, 20 % apart from
-    both), where top-1 falls
-    once networks are fully trained, and the networks that fit there are retrained beside the
-    members, which are kept as they are. (The search's top-1, a few epochs, ranks larger
-    networks above smaller ones that equal them once retrained, so a family planned on it
-    alone loses its larger members to retraining with no phase left to search below.)
+    both), where top-1 falls once networks are fully trained, and the networks that fit there
+    are retrained beside the members, which are kept as they are. (The search's top-1, a few
+    epochs, ranks larger networks above smaller ones that equal them once retrained, so a
+    family planned on it alone loses its larger members to retraining with no phase left to
+    search below.)
 
     Up to ``family_size - 1`` such phases, until the prototype has no network under the
     bound (its cost range, or a descent on MACs: :func:`smallest_macs`) or a phase adds no
@@ -186,7 +186,8 @@ def widen_retrained(study: optuna.Study, setup: Setup, emit: Listener,
 def _plan_retrained(study: optuna.Study, setup: Setup, members: list[fam.Member],
                     phases: list[Phase], fruitless: list[tuple[Phase, str]], emit: Listener
                     ) -> Phase | None:
-    """The next phase below the retrained members, or None (with the reason told)."""
+    """The next phase below (or between) the retrained members, or None (with the reason
+    told)."""
     size = setup.spec.family_size
     if not members:
         return None
