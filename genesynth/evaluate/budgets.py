@@ -96,6 +96,7 @@ class SupernetConfig:
     score_images: int | None = None  # validation images a score reads (None: all of them)
     plan_samples: int = 256  # random samples that find the sizes every slot must hold
     full_maps: float = 0.1  # share of the steps first trained at full map sizes (maps.py)
+    separate_steps: bool = True  # an AdamW step per network of a step (False: one on the sum)
     threads: int = 1
     seed: int = 0
 
@@ -111,6 +112,9 @@ class SupernetConfig:
         if self.full_maps > 1:
             raise GenesynthError("`full_maps` must be a number from 0 to 1, but got "
                                  f"full_maps={self.full_maps!r}")
+        if not isinstance(self.separate_steps, bool):
+            raise GenesynthError("`separate_steps` must be true or false, but got "
+                                 f"separate_steps={self.separate_steps!r}")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -3,8 +3,9 @@
 Each step trains, on one batch, the largest network of the space on the labels, then the
 smallest and ``random`` random samples (the space being the prototype within the
 constraint's static bounds, :class:`.space.BoundedSpace`) on the largest one's predictions (in-place
-distillation, as in BigNAS / Once-for-All), accumulating the gradients of all of them into the
-shared tensors before one optimizer step. Each epoch's order and samples come from
+distillation, as in BigNAS / Once-for-All), each network taking an AdamW step of its own on
+the shared tensors (``separate_steps``; one step on the gradients of all of them summed learns
+more slowly: docs/supernet.md, issue 26's sixth round). Each epoch's order and samples come from
 ``(seed, epoch)``, and the weights and momentum are saved after every epoch and, inside an
 epoch, every ``CHECKPOINT_EVERY`` seconds (an epoch of a CIFAR-10-sized supernet on a CPU
 takes hours), so a run killed mid-training resumes at the last step saved and ends with the
@@ -120,14 +121,11 @@ class SandwichTrainer:
                 index = order[step * config.batch_size : (step + 1) * config.batch_size]
                 full = self.at_full_maps((epoch - 1) * steps + step, steps)
                 archs = list(self._random(rng, config.random, full))  # the same everywhere
-                small = smalls[full]
-                for part in shards(index, parts, world):
-                    total += self._sandwich(big, small, archs, data.x[part], data.y[part],
-                                            1.0 / parts, full)
+                nets = [(big, self.largest), (smalls[full], self._smallest(full)),
+                        *((built(arch, self.device), arch) for arch in archs)]
+                batch = [(data.x[part], data.y[part]) for part in shards(index, parts, world)]
+                total += self._sandwich(nets, batch, 1.0 / parts, world)
                 seen += len(index)
-                reduce_gradients(self.supernet.parameters(), world)
-                self.optimizer.step()
-                self.optimizer.zero_grad(set_to_none=True)
                 if self.on_step is not None:
                     self.on_step(step + 1, steps)
         return total / max(1, seen)
@@ -140,17 +138,27 @@ class SandwichTrainer:
     def _smallest(self, full: bool) -> Architecture:
         return self.small_full if full and self.small_full is not None else self.smallest
 
-    def _sandwich(self, big: nn.Module, small: nn.Module, archs: list[Architecture],
-                  x: torch.Tensor, y: torch.Tensor, scale: float, full: bool = False) -> float:
-        """The sandwich rule on one batch: the largest on the labels, the smallest (at full
-        maps in the first phase) and the random ones on its predictions; returns the
+    def _sandwich(self, nets: list[tuple[nn.Module, Architecture]],
+                  batch: list[tuple[torch.Tensor, torch.Tensor]], scale: float,
+                  world: World) -> float:
+        """The sandwich rule on one batch (this process's shards of it): the first network,
+        the largest, learns the labels, the others its predictions; each network's gradients
+        are summed over the shards and the processes, and each network takes an AdamW step of
+        its own (``separate_steps``; else one step on all their gradients). Returns the
         largest's summed loss."""
-        teacher = self._learn(big, self.largest, x, y, None, scale)
-        soft = teacher.detach().softmax(1)
-        self._learn(small, self._smallest(full), x, y, soft, scale)
-        for arch in archs:
-            self._learn(built(arch, self.device), arch, x, y, soft, scale)
-        return float(F.cross_entropy(teacher.detach(), y)) * len(y)
+        soft: list[torch.Tensor] = []
+        loss = 0.0
+        for index, (model, arch) in enumerate(nets):
+            for part, (x, y) in enumerate(batch):
+                out = self._learn(model, arch, x, y, soft[part] if index else None, scale)
+                if index == 0:
+                    soft.append(out.detach().softmax(1))
+                    loss += float(F.cross_entropy(out.detach(), y)) * len(y)
+            if self.config.separate_steps or index == len(nets) - 1:
+                reduce_gradients(self.supernet.parameters(), world)
+                self.optimizer.step()
+                self.optimizer.zero_grad(set_to_none=True)
+        return loss
 
     def _learn(self, model: nn.Module, arch: Architecture, x: torch.Tensor, y: torch.Tensor,
                soft: torch.Tensor | None, scale: float = 1.0) -> torch.Tensor:
