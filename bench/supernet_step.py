@@ -9,6 +9,12 @@ inside the constraint's static bounds (MACs, params; what a run now trains). The
 ``--steps`` sandwich steps of each at batch ``--batch``, alternating the two so that a busy
 machine slows both alike, and prints the ratio of the medians. Random images: a step's cost
 does not depend on their content.
+
+``--compare steps`` times, within bounds, one AdamW step on the summed gradients of a step's
+networks against one step per network (``SupernetConfig.separate_steps``, the default since
+issue 26's sixth round), the same way:
+
+    OMP_NUM_THREADS=1 nice -n 10 python bench/supernet_step.py --compare steps --steps 5
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import torch
@@ -54,16 +61,23 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=128)
     parser.add_argument("--steps", type=int, default=3)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--compare", choices=("bounds", "steps"), default="bounds",
+                        help="whole space against within bounds, or one summed step against "
+                             "a step per network")
     args = parser.parse_args()
     shape = tuple(int(v) for v in args.input_shape.split("x"))
     proto = genesynth.load_prototype(args.prototype).with_overrides(
         input_shape=shape, classes=args.classes)
     rule = genesynth.load_constraint(args.constraint)
     config = SupernetConfig(epochs=1, batch_size=args.batch, threads=args.threads)
-    runs = {"whole space": SpaceBounds(), "within bounds": SpaceBounds.of(rule)}
-    made = {name: trainer(proto, bounds, config) for name, bounds in runs.items()}
+    bounded = SpaceBounds.of(rule)
+    runs = ({"whole space": (SpaceBounds(), config), "within bounds": (bounded, config)}
+            if args.compare == "bounds" else
+            {"one summed step": (bounded, replace(config, separate_steps=False)),
+             "a step per network": (bounded, config)})
+    made = {name: trainer(proto, *run) for name, run in runs.items()}
     for name, (_, facts) in made.items():
-        print(f"{name:13s} ({runs[name].describe()}): {facts}", flush=True)
+        print(f"{name:13s} ({runs[name][0].describe()}): {facts}", flush=True)
     generator = torch.Generator().manual_seed(0)
     batch = Tensors(torch.randn(args.batch, *shape, generator=generator),
                     torch.randint(0, args.classes, (args.batch,), generator=generator))
@@ -74,10 +88,11 @@ def main() -> None:
             made_trainer.train_epoch(step + 1, batch)
             seconds[name].append(time.perf_counter() - began)
             print(f"  step {step + 1} {name}: {seconds[name][-1]:.2f} s", flush=True)
-    whole, bounded = (statistics.median(seconds[name]) for name in runs)
+    first, second = (statistics.median(seconds[name]) for name in runs)
+    names = list(runs)
     print(f"median seconds per step (batch {args.batch}, {args.input_shape}, "
-          f"{args.threads} thread(s)): whole space {whole:.2f}, within bounds {bounded:.2f}; "
-          f"ratio {whole / bounded:.1f}x")
+          f"{args.threads} thread(s)): {names[0]} {first:.2f}, {names[1]} {second:.2f}; "
+          f"ratio {first / second:.2f}x")
 
 
 if __name__ == "__main__":
