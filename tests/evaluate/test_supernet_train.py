@@ -23,17 +23,24 @@ from tests.evaluate.tiny_space import TINY
 CONFIG = SupernetConfig(epochs=2, batch_size=32, random=0, plan_samples=8, weight_decay=0.1)
 
 
+def _trainer(config: SupernetConfig) -> tuple[SandwichTrainer, Tensors]:
+    """The tiny space's sandwich (its widest and narrowest networks as the two ends) and one
+    batch of digits: one step an epoch."""
+    proto = parse_prototype(TINY, "tiny.gs")
+    data = Tensors.of(load_data("digits", limit=60).train)
+    wide, narrow = extreme(proto, largest=True), extreme(proto, largest=False)
+    space = BoundedSpace(proto, SpaceBounds(), config.plan_samples, config.seed)
+    supernet = Supernet(plan([wide, narrow]), config.seed)
+    trainer = SandwichTrainer(supernet, space, wide, narrow, config)
+    return trainer, Tensors(data.x[:32], data.y[:32])
+
+
 @pytest.fixture(scope="module")
 def trained() -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor], set[str]]:
     """The shared tensors after a step of the widest network (every slot), then after a step
     of the narrowest only (no projecting shortcut); and the slots the narrowest lacks."""
-    proto = parse_prototype(TINY, "tiny.gs")
-    data = Tensors.of(load_data("digits", limit=60).train)
-    data = Tensors(data.x[:32], data.y[:32])  # one step an epoch
-    wide, narrow = extreme(proto, largest=True), extreme(proto, largest=False)
-    space = BoundedSpace(proto, SpaceBounds(), CONFIG.plan_samples, CONFIG.seed)
-    supernet = Supernet(plan([wide, narrow]), CONFIG.seed)
-    trainer = SandwichTrainer(supernet, space, wide, narrow, CONFIG)
+    trainer, data = _trainer(CONFIG)
+    supernet, narrow = trainer.supernet, trainer.smallest
     trainer.train_epoch(1, data)  # every slot: momentum and decay everywhere
     before = {k: v.detach().clone() for k, v in supernet.tensors.items()}
     trainer.largest = trainer.smallest = narrow
@@ -63,13 +70,8 @@ def test_the_options_the_step_used_move(trained: Any) -> None:
 def _steps(config: SupernetConfig) -> list[int]:
     """How many shared tensors each optimizer step of one batch of the sandwich (the largest,
     the smallest, ``random`` others) moved."""
-    proto = parse_prototype(TINY, "tiny.gs")
-    data = Tensors.of(load_data("digits", limit=60).train)
-    data = Tensors(data.x[:32], data.y[:32])  # one step an epoch
-    wide, narrow = extreme(proto, largest=True), extreme(proto, largest=False)
-    space = BoundedSpace(proto, SpaceBounds(), config.plan_samples, config.seed)
-    supernet = Supernet(plan([wide, narrow]), config.seed)
-    trainer = SandwichTrainer(supernet, space, wide, narrow, config)
+    trainer, data = _trainer(config)
+    supernet = trainer.supernet
     moved: list[int] = []
     last = {k: v.detach().clone() for k, v in supernet.tensors.items()}
 
