@@ -62,7 +62,7 @@ class EpochDone:
     number: int
     epoch: int  # 1-based
     epochs: int
-    loss: float
+    loss: float | None  # None: nothing was trained (a supernet's score, a table's lookup)
     accuracy: float  # validation top-1, percent
     time: float = 0.0
 
@@ -199,7 +199,7 @@ class MemberEpoch:
     label: str
     epoch: int
     epochs: int
-    loss: float
+    loss: float | None  # None: nothing was trained (a table's lookup)
     accuracy: float
     time: float = 0.0
 

@@ -203,7 +203,7 @@ def _finish(run_dir: Path, label: str, source: Member, arch: Architecture, state
     c = cost(arch)
     emit(MemberStarted(label, source.trial, c.params, c.macs, epochs, time.time()))
 
-    def report(epoch: int, loss: float, acc: float) -> None:
+    def report(epoch: int, loss: float | None, acc: float) -> None:
         emit(MemberEpoch(label, epoch, epochs, loss, acc, time.time()))
 
     state, val, test = tuner.long(arch, state, epochs, seed, report)

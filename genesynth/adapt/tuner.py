@@ -11,12 +11,13 @@ weights.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
 import torch
 
 from genesynth.data.dataset import DatasetLike
+from genesynth.evaluate.base import Report
 from genesynth.evaluate.budgets import TrainConfig
 from genesynth.evaluate.train import Tensors, accuracy, train
 from genesynth.net.arch import Architecture
@@ -70,7 +71,7 @@ class Tuner:
         return self.clock[0], self.clock[1]
 
     def long(self, arch: Architecture, state: Mapping[str, torch.Tensor], epochs: int,
-             seed: int, report: Callable[[int, float, float], None] | None = None
+             seed: int, report: Report | None = None
              ) -> tuple[State, float, float]:
         """``epochs`` epochs of fine-tuning; returns the weights, validation and test top-1."""
         config = replace(self.config, epochs=epochs, zero_init_residual=False, seed=seed)

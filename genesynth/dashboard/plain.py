@@ -201,11 +201,13 @@ class PlainLog:
                         f"({fmt.duration(state.elapsed)})")
         return None
 
-    def _epoch(self, who: str, epoch: int, epochs: int, loss: float, acc: float) -> str | None:
+    def _epoch(self, who: str, epoch: int, epochs: int, loss: float | None, acc: float
+               ) -> str | None:
         if (who, epoch) in self._epochs:
             return None
         self._epochs.add((who, epoch))
-        return f"{who} epoch {epoch}/{epochs} loss {loss:.4f} val {_acc(acc)}"
+        trained = "" if loss is None else f" loss {loss:.4f}"  # None: scored, not trained
+        return f"{who} epoch {epoch}/{epochs}{trained} val {_acc(acc)}"
 
 
 def _reused(state: RunState) -> str:

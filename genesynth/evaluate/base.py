@@ -40,9 +40,10 @@ if TYPE_CHECKING:
     from genesynth.goal.constraint import Constraint
     from genesynth.space import Prototype
 
-Report = Callable[[int, float, float], None]
-"""``report(epoch, loss, accuracy)``: epoch is 1-based, loss the epoch's mean training loss,
-accuracy validation top-1 in percent."""
+Report = Callable[[int, float | None, float], None]
+"""``report(epoch, loss, accuracy)``: epoch is 1-based, loss the epoch's mean training loss
+(None when nothing was trained: a supernet's score, a table's lookup), accuracy validation
+top-1 in percent."""
 
 DataLoader = Callable[[], "DatasetLike"]
 """Returns the run's :class:`genesynth.data.Dataset`; called only by evaluators that need it."""

@@ -296,7 +296,7 @@ def _retrain_one(label: str, c: Candidate, evaluator: Evaluator, constraint: Con
     (folder / MEMBER_RECORD).unlink(missing_ok=True)  # another trial's, from before
     _progress(folder, c, 0)
 
-    def report(epoch: int, loss: float, accuracy: float) -> None:
+    def report(epoch: int, loss: float | None, accuracy: float) -> None:
         _progress(folder, c, epoch)
         emit(MemberEpoch(label, epoch, epochs, loss, accuracy, time.time()))
 

@@ -256,7 +256,7 @@ class _Reporter:
         self.epochs = epochs
         self.prune = prune  # Optuna prunes single-objective studies only
 
-    def __call__(self, epoch: int, loss: float, accuracy: float) -> None:
+    def __call__(self, epoch: int, loss: float | None, accuracy: float) -> None:
         self.emit(EpochDone(self.trial.number, epoch, self.epochs, loss, accuracy, time.time()))
         if not self.prune or epoch >= self.epochs:
             return

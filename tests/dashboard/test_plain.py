@@ -49,6 +49,11 @@ def test_trial_lines_say_why(events: list[Event]) -> None:
     assert "family: retraining A, B for 3 epochs" in text
 
 
+def test_a_score_has_no_loss(events: list[Event]) -> None:
+    scored = EpochDone(0, 1, 1, None, 81.25)  # a supernet's score or a table's lookup
+    assert log_of([events[0], events[1], scored])[-1] == "trial 0 epoch 1/1 val 81.25%"
+
+
 def test_an_epoch_at_most_once(events: list[Event]) -> None:
     repeat = EpochDone(0, 1, 2, 0.9, 80.0)
     lines = log_of([events[0], events[1], repeat, repeat])

@@ -39,7 +39,7 @@ TRAINING: list[Event] = [
 
 def score(number: int, at: float, seconds: float) -> list[Event]:
     return [TrialStarted(number, f"k{number}", (), 1_000, 100_000, 1, time=at),
-            EpochDone(number, 1, 1, 0.0, 40.0, time=at + seconds),
+            EpochDone(number, 1, 1, None, 40.0, time=at + seconds),
             TrialFinished(number, "complete", f"k{number}", 40.0, 1_000, 100_000, None, 50.0,
                           True, seconds=seconds, time=at + seconds)]
 

@@ -73,9 +73,11 @@ def test_trains_once_then_scores_candidates(data: Any, tmp_path: Path) -> None:
                                                       "bounds", "epoch"}
     assert header["bounds"] == {"max_macs": None, "max_params": None}  # no constraint given
     arch = tiny().sample(seed=3)
-    m = evaluator.evaluate(arch, lambda *_: None)
+    reports: list[tuple[Any, ...]] = []
+    m = evaluator.evaluate(arch, lambda *r: reports.append(r))
     c = cost(arch)
     assert (m.params, m.macs) == (c.params, c.macs) and 0.0 <= m.accuracy <= 100.0
+    assert reports == [(1, None, m.accuracy)]  # a score: nothing trained, so no loss
     assert evaluator.evaluate(arch, lambda *_: None).accuracy == m.accuracy  # deterministic
     assert SupernetEvaluator.prunable is False
     again = SupernetEvaluator.from_description(evaluator.describe(), lambda: data)

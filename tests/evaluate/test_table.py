@@ -21,10 +21,10 @@ ARCH = Architecture(
 def test_looks_up_accuracy_by_canonical_key_and_reports_once(tmp_path: Path) -> None:
     path = tmp_path / "table.json"
     path.write_text(json.dumps({ARCH.key: {"accuracy": 91.5}}))
-    reports: list[tuple[int, float, float]] = []
+    reports: list[tuple[int, float | None, float]] = []
     m = TableEvaluator(path).evaluate(ARCH, lambda *r: reports.append(r))
     assert (m.accuracy, m.params, m.macs) == (91.5, cost(ARCH).params, cost(ARCH).macs)
-    assert reports == [(1, 0.0, 91.5)]
+    assert reports == [(1, None, 91.5)]  # a lookup: nothing trained, so no loss
 
 
 def test_absent_key_fails_the_candidate_only(tmp_path: Path) -> None:

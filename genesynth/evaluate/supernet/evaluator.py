@@ -241,7 +241,7 @@ class SupernetEvaluator(Evaluator):
         with threads(self.config.threads):
             top1 = accuracy(model, self.score_data)
         self.scored[arch.key] = arch
-        report(1, 0.0, top1)  # one step, as a table's lookup: no training, so no loss
+        report(1, None, top1)  # one step, as a table's lookup: no training, so no loss
         c = cost(arch)
         return Measurement(top1, c.params, c.macs, curve=(top1,),
                            seconds=time.perf_counter() - start)
