@@ -19,7 +19,7 @@ from genesynth.evaluate.base import EvaluatorContext
 from genesynth.evaluate.supernet import SupernetConfig, SupernetError, SupernetEvaluator
 from genesynth.evaluate.supernet.evaluator import DEFAULT_SUPERNET
 from genesynth.evaluate.supernet.train import recalibrate, spread
-from genesynth.evaluate.supernet.weights import read_checkpoint
+from genesynth.evaluate.supernet.weights import _mismatch, read_checkpoint
 from genesynth.evaluate.train import Tensors, TrainConfig, accuracy
 from genesynth.events import SupernetProgress
 from genesynth.net.builder import build
@@ -86,6 +86,20 @@ def test_trains_once_then_scores_candidates(data: Any, tmp_path: Path) -> None:
     loaded, events = prepared(data, tmp_path)  # the checkpoint is loaded, not trained again
     assert [(e.epoch, e.ready) for e in events] == [(2, True)]
     assert loaded.evaluate(arch, lambda *_: None).accuracy == m.accuracy
+
+
+def test_a_checkpoint_trained_otherwise_names_the_settings_that_differ(
+        data: Any, tmp_path: Path) -> None:
+    prepared(data, tmp_path, replace(CONFIG, epochs=1))
+    with pytest.raises(SupernetError) as error:
+        prepared(data, tmp_path, replace(CONFIG, epochs=1, lr=0.02, random=2))
+    assert str(error.value) == (
+        f"{tmp_path / 'supernet.safetensors'}: this supernet checkpoint was trained for other "
+        "training settings (lr=0.01, random=1, this run has lr=0.02, random=2); delete it or "
+        "use another run directory")
+    # a checkpoint from before a setting existed lacks it
+    assert _mismatch("training", {"lr": 0.01}, {"lr": 0.01, "separate_steps": True}) == (
+        "other training settings (separate_steps unset, this run has separate_steps=True)")
 
 
 def test_a_checkpoint_of_another_prototype_or_dataset_is_refused(data: Any,

@@ -113,9 +113,9 @@ class Supernet:
         for key, wanted in expect.items():
             if header.get(key) != wanted:
                 raise SupernetError(
-                    f"{path}: this supernet checkpoint was trained for another {key} "
-                    f"({header.get(key)!r}, this run has {wanted!r}); delete it or use another "
-                    "run directory")
+                    f"{path}: this supernet checkpoint was trained for "
+                    f"{_mismatch(key, header.get(key), wanted)}; delete it or use another run "
+                    "directory")
         with torch.no_grad():
             for name, param in self.tensors.items():
                 stored = tensors.get(f"w/{name}")
@@ -125,6 +125,20 @@ class Supernet:
                 param.copy_(stored)
         extra = {k[2:]: v for k, v in tensors.items() if k.startswith("x/")}
         return header, extra
+
+
+def _mismatch(key: str, found: Any, wanted: Any) -> str:
+    """``another prototype ('3f2a…', this run has '9c41…')``; for settings (dicts), only
+    those that differ: ``other training settings (lr=0.02, this run has lr=0.01)``."""
+    if not (isinstance(found, dict) and isinstance(wanted, dict)):
+        return f"another {key} ({found!r}, this run has {wanted!r})"
+    differ = sorted(k for k in set(found) | set(wanted) if found.get(k) != wanted.get(k))
+
+    def said(settings: dict[str, Any]) -> str:
+        return ", ".join(f"{k}={settings[k]!r}" if k in settings else f"{k} unset"
+                         for k in differ)
+
+    return f"other {key} settings ({said(found)}, this run has {said(wanted)})"
 
 
 def read_header(path: Path) -> dict[str, Any]:
