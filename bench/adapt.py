@@ -75,9 +75,9 @@ def make_run(args: argparse.Namespace) -> None:
     rule = genesynth.load_constraint(args.constraint)
     proxy, full = None, None
     if args.epochs or args.full_epochs or args.batch:
-        from genesynth.evaluate.train import budgets_for
+        from genesynth.evaluate.train import budgets_of
 
-        p, f = budgets_for(data.name, tuple(data.train.x.shape[1:]), data.format)
+        p, f = budgets_of(data)
         from dataclasses import replace
 
         proxy = replace(p, epochs=args.epochs or p.epochs, batch_size=args.batch or p.batch_size)

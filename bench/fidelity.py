@@ -38,7 +38,7 @@ import genesynth
 from genesynth.data import load_data
 from genesynth.evaluate.supernet import SupernetEvaluator
 from genesynth.evaluate.supernet.evaluator import default_config
-from genesynth.evaluate.train import TrainingEvaluator, budgets_for
+from genesynth.evaluate.train import TrainingEvaluator, budgets_of
 from genesynth.events import SupernetProgress
 from genesynth.record.fidelity import tau_interval
 from genesynth.space import FixedChooser
@@ -182,7 +182,7 @@ def proxy_rows(args: argparse.Namespace, dataset: Any, proto: Any,
                rows: list[dict[str, Any]]) -> None:
     """Proxy-train candidates (1 epoch of the data's proxy budget) until ``--proxy-seconds``
     are spent; rows it did not reach are left without a proxy figure."""
-    proxy = replace(budgets_for(dataset.name, dataset.input_shape)[0], epochs=1,
+    proxy = replace(budgets_of(dataset)[0], epochs=1,
                     threads=args.threads, seed=args.seed)
     trainer = TrainingEvaluator(dataset, proxy)
     began = time.process_time()

@@ -36,7 +36,7 @@ from genesynth.errors import ShapeError
 from genesynth.evaluate.supernet import SupernetConfig, SupernetEvaluator, weights
 from genesynth.evaluate.supernet.evaluator import DEFAULT_SUPERNET, SUPERNET_BUDGETS
 from genesynth.evaluate.supernet.train import spread
-from genesynth.evaluate.train import Tensors, TrainingEvaluator, budgets_for
+from genesynth.evaluate.train import Tensors, TrainingEvaluator, budgets_of
 from genesynth.events import SupernetProgress
 from genesynth.record.fidelity import kendall_tau
 from genesynth.space.choosers import RandomChooser
@@ -69,7 +69,7 @@ def candidates(proto: Any, rule: Any, count: int, seed: int) -> list[Any]:
 def fidelity(args: argparse.Namespace, dataset: Any, proto: Any, rule: Any) -> dict[str, Any]:
     """Parts (a) and (b)."""
     config = _supernet_config(args, dataset)
-    full_default = budgets_for(dataset.name)[1]
+    full_default = budgets_of(dataset)[1]
     full = replace(full_default, epochs=args.full_epochs or full_default.epochs, seed=args.seed)
     supernet = SupernetEvaluator(_spread(dataset, args.supernet_limit, args.seed), config, full)
     began = time.perf_counter()
@@ -77,7 +77,7 @@ def fidelity(args: argparse.Namespace, dataset: Any, proto: Any, rule: Any) -> d
         run_dir = Path(args.run_dir or tmp)  # --run-dir keeps the checkpoint; a rerun loads it
         supernet.prepare(_context(proto, dataset, run_dir, args.seed, _progress))
     train_seconds = time.perf_counter() - began
-    proxy_default = budgets_for(dataset.name)[0]
+    proxy_default = budgets_of(dataset)[0]
     proxy = replace(proxy_default, epochs=args.proxy_epochs or proxy_default.epochs)
     seeds = [replace(proxy, seed=args.seed + extra) for extra in range(args.proxy_seeds)]
     cache = ProxyCache(args.proxy_cache, dataset)
@@ -205,7 +205,7 @@ def end_to_end(args: argparse.Namespace, dataset: Any, proto: Any, rule: Any) ->
             marks["search"] = time.perf_counter()
 
     evaluator = SupernetEvaluator(dataset, _supernet_config(args, dataset),
-                                  replace(budgets_for(dataset.name)[1], epochs=1))
+                                  replace(budgets_of(dataset)[1], epochs=1))
     began = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         result = genesynth.synthesize(proto, rule, dataset, trials=args.trials, out=tmp,

@@ -41,7 +41,7 @@ from genesynth.evaluate.base import EvaluatorContext
 from genesynth.evaluate.supernet import SupernetConfig, SupernetEvaluator
 from genesynth.evaluate.supernet.evaluator import default_config
 from genesynth.evaluate.supernet.plan import extreme
-from genesynth.evaluate.train import TrainingEvaluator, budgets_for
+from genesynth.evaluate.train import TrainingEvaluator, budgets_of
 from genesynth.space.choosers import FixedChooser, RandomChooser
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -90,7 +90,7 @@ def supernet_scores(dataset: Any, proto: Any, archs: dict[str, Any], config: Sup
 def alone(dataset: Any, archs: dict[str, Any], epochs: int, batch: int, seeds: list[int]
           ) -> dict[str, list[float]]:
     """Each network's top-1 trained alone, once per training seed."""
-    proxy = budgets_for(dataset.name, dataset.input_shape, getattr(dataset, "format", ""))[0]
+    proxy = budgets_of(dataset)[0]
     found: dict[str, list[float]] = {name: [] for name in archs}
     for seed in seeds:
         budget = replace(proxy, epochs=epochs, batch_size=batch, seed=seed)

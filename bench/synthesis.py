@@ -21,7 +21,7 @@ import optuna
 from baselines import measure_baselines
 
 import genesynth
-from genesynth.evaluate.train import TrainingEvaluator, budgets_for
+from genesynth.evaluate.train import TrainingEvaluator, budgets_of
 
 ROOT = Path(__file__).resolve().parent.parent
 BASELINES = ("mobilenetv1", "mobilenetv2", "shufflenetv2", "resnet18")
@@ -68,7 +68,7 @@ def result_evaluator(args: argparse.Namespace, result: genesynth.SynthesisResult
                      ) -> TrainingEvaluator:
     """The same data and full budget the family was retrained with."""
     data = genesynth.load_data("digits", seed=0)
-    proxy, full = budgets_for(data.name)
+    proxy, full = budgets_of(data)
     return TrainingEvaluator(data, replace(proxy, seed=0), replace(full, seed=0))
 
 

@@ -147,7 +147,7 @@ def _sync(device: torch.device) -> None:
 def epoch(args: argparse.Namespace, device: torch.device) -> None:
     """One epoch of the plain loop and of genesynth's train on ``args.epoch``."""
     from genesynth.data import load_data
-    from genesynth.evaluate.train import Tensors, TrainConfig, accuracy, budgets_for, train
+    from genesynth.evaluate.train import Tensors, TrainConfig, accuracy, budgets_of, train
 
     start = time.perf_counter()
     data = load_data(args.epoch, input_shape=SHAPE, limit=args.limit)
@@ -161,7 +161,7 @@ def epoch(args: argparse.Namespace, device: torch.device) -> None:
     print(f"attonet16 sample {args.sample}: {cost(arch).macs / 1e6:.1f} M MACs, "
           f"{cost(arch).params / 1e6:.3f} M params, batch {args.batch}")
     train_data, val_data = Tensors.of(data.train), Tensors.of(data.val)
-    proxy, _ = budgets_for(data.name, data.input_shape, data.format)
+    proxy, _ = budgets_of(data)
     torch.manual_seed(0)
     model = build(arch)
     start = time.perf_counter()

@@ -59,6 +59,13 @@ def budgets_for(
     return replace(proxy, augment=augment), replace(full, augment=augment)
 
 
+def budgets_of(dataset: DatasetLike) -> tuple[TrainConfig, TrainConfig]:
+    """:func:`budgets_for` ``dataset``: by its name, else its format (an image folder's name
+    is ``folder:<path>``, so only its format finds CIFAR-10's budget), at its input shape."""
+    shape = tuple(int(d) for d in np.shape(dataset.train.x)[1:])
+    return budgets_for(dataset.name, shape, getattr(dataset, "format", ""))
+
+
 @dataclass(frozen=True)
 class Tensors:
     """A split as tensors: x (N, C, H, W) float32, y (N,) int64."""
@@ -193,14 +200,12 @@ class TrainingEvaluator(Evaluator):
     def __init__(self, dataset: DatasetLike, config: TrainConfig | None = None,
                  full: TrainConfig | None = None, device: str | torch.device = "auto",
                  compile: bool = False) -> None:
-        shape = tuple(int(d) for d in np.shape(dataset.train.x)[1:])
-        proxy_default, full_default = budgets_for(dataset.name, shape, getattr(dataset, "format",
-                                                                               ""))
+        proxy_default, full_default = budgets_of(dataset)
         self.dataset = dataset
         self.config = config or proxy_default
         self.full = full or replace(full_default, seed=self.config.seed)
         for budget in (self.config, self.full):
-            check_augment(budget.augment, shape)
+            check_augment(budget.augment, tuple(np.shape(dataset.train.x)[1:]))
         self.device = resolve_device(device)
         self.compile = compile
         self.train_data = Tensors.of(dataset.train)  # moved to the device before training

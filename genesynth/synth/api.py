@@ -15,7 +15,7 @@ from genesynth.errors import GenesynthError, RunError
 from genesynth.evaluate.base import Evaluator, EvaluatorContext
 from genesynth.evaluate.device import resolve_device
 from genesynth.evaluate.registry import description_of, evaluator_class, resolve_evaluator
-from genesynth.evaluate.train import TrainConfig, budgets_for
+from genesynth.evaluate.train import TrainConfig, budgets_for, budgets_of
 from genesynth.events import Listener
 from genesynth.goal.constraint import Constraint
 from genesynth.limits import (
@@ -255,8 +255,7 @@ def _budgets(dataset: DatasetLike | None, request: Request) -> tuple[TrainConfig
     """The proxy and full budgets: those given, else the data's defaults with the run's seed,
     epochs and augmentation."""
     proxy_default, full_default = (
-        budgets_for(dataset.name, dataset.input_shape, getattr(dataset, "format", ""))
-        if dataset is not None else budgets_for(""))
+        budgets_of(dataset) if dataset is not None else budgets_for(""))
     augment = request.training.augment or proxy_default.augment
     seed = request.seed
     proxy = request.proxy or replace(proxy_default, seed=seed,

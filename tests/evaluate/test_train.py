@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -8,7 +9,13 @@ import torch
 
 from genesynth.errors import DataError, DeviceError, GenesynthError
 from genesynth.evaluate.base import CandidateFailed, EvaluatorContext, Pruned
-from genesynth.evaluate.train import BUDGETS, TrainConfig, TrainingEvaluator, budgets_for
+from genesynth.evaluate.train import (
+    BUDGETS,
+    TrainConfig,
+    TrainingEvaluator,
+    budgets_for,
+    budgets_of,
+)
 from genesynth.net.arch import Architecture, LayerSpec, ModuleSpec
 
 
@@ -133,6 +140,20 @@ def test_budgets_turn_augmentation_on_for_rgb_images_of_32x32() -> None:
     assert (proxy.augment, full.augment) == ("standard", "standard")
     assert budgets_for("digits", (1, 8, 8))[0] == BUDGETS["digits"][0]
     assert budgets_for("cifar10", (3, 32, 32))[1].epochs == BUDGETS["cifar10"][1].epochs
+
+
+def test_a_datasets_budgets_come_from_its_format_when_its_name_is_a_path(tmp_path: Path) -> None:
+    """An image folder is named ``folder:<path>``: only its format finds CIFAR-10's budgets
+    (the fidelity bench's proxy once trained an image folder at the default lr 1e-2)."""
+    from genesynth.data import load_data
+    from tests.data.helpers import write_folder
+
+    data = load_data(str(write_folder(tmp_path / "pets")))
+    assert data.name.startswith("folder:") and data.format == "image-folder"
+    assert budgets_of(data) == budgets_for("", data.input_shape, "image-folder")
+    assert budgets_of(data)[0].lr == BUDGETS["image-folder"][0].lr == 4e-3
+    digits = load_data("digits")
+    assert budgets_of(digits) == budgets_for("digits", (1, 8, 8))
 
 
 @pytest.mark.parametrize(("kwargs", "message"), [

@@ -47,7 +47,7 @@ from genesynth.evaluate.supernet.train import (
     train_supernet,
 )
 from genesynth.evaluate.supernet.weights import Supernet, read_header
-from genesynth.evaluate.train import Tensors, TrainConfig, accuracy, budgets_for, train
+from genesynth.evaluate.train import Tensors, TrainConfig, accuracy, budgets_of, train
 from genesynth.events import SupernetProgress
 from genesynth.net.arch import Architecture
 from genesynth.net.builder import build
@@ -370,23 +370,18 @@ def default_config(dataset: DatasetLike) -> SupernetConfig:
     """The supernet budget for ``dataset`` (:data:`SUPERNET_BUDGETS` by name) at the learning
     rate of the data's proxy budget (CIFAR-10: 4e-3; at 1e-2 the largest network's training
     loss after 3 epochs was 2.0 instead of 1.6: docs/supernet.md)."""
-    shape = getattr(dataset, "input_shape", None)
-    proxy = budgets_for(dataset.name, shape, getattr(dataset, "format", ""))[0]
+    proxy = budgets_of(dataset)[0]
     return replace(SUPERNET_BUDGETS.get(dataset.name, DEFAULT_SUPERNET), lr=proxy.lr)
 
 
 def default_proxy(dataset: DatasetLike, seed: int) -> TrainConfig:
     """The fidelity check's stand-alone budget: the training evaluator's proxy budget."""
-    shape = getattr(dataset, "input_shape", None)
-    proxy = budgets_for(dataset.name, shape, getattr(dataset, "format", ""))[0]
-    return replace(proxy, seed=seed)
+    return replace(budgets_of(dataset)[0], seed=seed)
 
 
 def default_full(dataset: DatasetLike, seed: int) -> TrainConfig:
     """The family's stand-alone budget: the training evaluator's full budget for the data."""
-    shape = getattr(dataset, "input_shape", None)
-    full = budgets_for(dataset.name, shape, getattr(dataset, "format", ""))[1]
-    return replace(full, seed=seed)
+    return replace(budgets_of(dataset)[1], seed=seed)
 
 
 def _settings(default: Any, given: Any, name: str) -> Any:
