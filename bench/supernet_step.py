@@ -65,7 +65,8 @@ def main() -> None:
                         help="whole space against within bounds, or one summed step against "
                              "a step per network")
     args = parser.parse_args()
-    shape = tuple(int(v) for v in args.input_shape.split("x"))
+    channels, height, width = (int(v) for v in args.input_shape.split("x"))
+    shape = (channels, height, width)
     proto = genesynth.load_prototype(args.prototype).with_overrides(
         input_shape=shape, classes=args.classes)
     rule = genesynth.load_constraint(args.constraint)
